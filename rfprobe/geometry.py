@@ -1,0 +1,112 @@
+"""Plain results shared by every method: sides, receptive fields, layer rows.
+
+All positions are in input samples. A frame's *anchor* is `frame_index * hop_samples`;
+its left extent is how many samples before the anchor it depends on, its right extent
+how many after. RF = left + 1 + right. A side made unbounded by a non-local layer (an
+LSTM's past, a norm over time) has no finite extent; we never report a number for it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a receptive field.
+
+    `samples` is the exact extent when bounded. When `unbounded`, `samples` is only the
+    part contributed by local layers (analytic) or what the input length allowed us to see
+    (measured); comparisons ignore it.
+    """
+
+    samples: int
+    unbounded: bool = False
+
+    def agrees_with(self, other: "Side") -> bool:
+        if self.unbounded or other.unbounded:
+            return self.unbounded and other.unbounded
+        return self.samples == other.samples
+
+    def __str__(self) -> str:
+        return "unbounded" if self.unbounded else str(self.samples)
+
+    def to_json(self) -> Optional[int]:
+        return None if self.unbounded else self.samples
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Which input samples one output frame depends on, relative to its anchor.
+
+    `holes` are the maximal runs of samples inside [-left, +right] the frame does NOT
+    depend on, as inclusive (first, last) offsets from the anchor.
+    """
+
+    left: Side
+    right: Side
+    hop_samples: int
+    holes: tuple[tuple[int, int], ...] = ()
+    global_in_time: bool = False  # every output depends on the whole input (e.g. GroupNorm over time)
+
+    @property
+    def bounded(self) -> bool:
+        return not (self.left.unbounded or self.right.unbounded)
+
+    @property
+    def samples(self) -> Optional[int]:
+        """RF width in samples, or None when a side is unbounded."""
+        if not self.bounded:
+            return None
+        return self.left.samples + 1 + self.right.samples
+
+    def describe_samples(self) -> str:
+        if self.global_in_time:
+            return "global"
+        if not self.bounded:
+            return "unbounded " + ("past" if self.left.unbounded and not self.right.unbounded
+                                   else "future" if not self.left.unbounded else "past and future")
+        return str(self.samples)
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One layer as a method sees it, with the running totals after it.
+
+    Kernel, stride and dilation are those of the conv itself; pad_left/pad_right are the
+    paddings actually applied before it, in that layer's own input steps. `rf_increment`
+    is (effective kernel - 1) * jump_in: the samples this layer adds to the RF.
+    `cumulative_rf` is the RF of this layer's output positions so far (local part).
+    """
+
+    name: str
+    kind: str  # conv | lstm | global | pointwise | add
+    kernel: int = 1
+    stride: int = 1
+    dilation: int = 1
+    pad_left: int = 0
+    pad_right: int = 0
+    jump_in: int = 1
+    rf_increment: int = 0
+    cumulative_rf: int = 1
+    jump_out: int = 1
+    note: str = ""
+
+
+@dataclass
+class MethodResult:
+    """What one method found; `receptive_field` is None when the method could not run."""
+
+    method: str
+    receptive_field: Optional[ReceptiveField]
+    layers: list[LayerRow] = field(default_factory=list)
+    unavailable_reason: str = ""
+    evidence: dict = field(default_factory=dict)
+
+    @property
+    def ran(self) -> bool:
+        return self.receptive_field is not None
+
+
+def samples_to_ms(samples: float, sample_rate: int) -> float:
+    return 1000.0 * samples / sample_rate
