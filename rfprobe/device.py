@@ -1,0 +1,69 @@
+"""Device and dtype choice, and the arithmetic settings under which probes are exact."""
+from __future__ import annotations
+
+import contextlib
+import warnings
+from typing import Iterator
+
+import torch
+
+from .errors import UsageError
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+def resolve_device(name: str) -> torch.device:
+    """'cpu', 'cuda', 'cuda:N' or 'auto' (cuda when available); UsageError when impossible."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            built = "built without CUDA" if torch.version.cuda is None else f"CUDA {torch.version.cuda} build, no GPU visible"
+            raise UsageError(f"--device {name}: CUDA is not available (torch {torch.__version__}, {built}); "
+                             "use --device cpu or --device auto")
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            raise UsageError(f"--device {name}: not a valid CUDA device name; use cuda or cuda:N") from None
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UsageError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible; "
+                             "use cuda:0 or --device auto")
+        return device
+    raise UsageError(f"--device {name}: unknown device; use cpu, cuda, cuda:N or auto")
+
+
+def resolve_dtype(name: str) -> torch.dtype:
+    if name not in DTYPES:
+        raise UsageError(f"--dtype {name}: unknown dtype; use float64 or float32")
+    return DTYPES[name]
+
+
+def device_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return "cpu"
+
+
+@contextlib.contextmanager
+def exact_zeros() -> Iterator[None]:
+    """Convolution backends that keep a structural zero exactly zero.
+
+    FFT and Winograd convolutions (which cuDNN, and oneDNN for float32, may pick) spread
+    rounding noise to positions that do not depend on the input at all; a probe reading
+    "nonzero" as "depends on" would then report a receptive field that is too wide. The
+    direct and im2col kernels used with these backends off multiply by exact zeros.
+    """
+    with warnings.catch_warnings():
+        # Toggling mkldnn re-sets its TF32 flag, which warns on builds without Intel GPU support.
+        warnings.simplefilter("ignore", UserWarning)
+        mkldnn_off = torch.backends.mkldnn.flags(enabled=False)
+        mkldnn_off.__enter__()
+    try:
+        with torch.backends.cudnn.flags(enabled=False):
+            yield
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            mkldnn_off.__exit__(None, None, None)

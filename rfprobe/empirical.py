@@ -1,0 +1,218 @@
+"""What the empirical probes share: the probe window, and growing it to tell bounded from unbounded.
+
+A probe looks at one interior output frame `n` and its neighbour `n + 1` (their shift is
+the measured hop). The window is sized from an analytic guess of the extents plus a
+margin of hops on each side: never a fixed audio duration, since the LSTM backward cost
+grows with length. If the measured support reaches an end of the input, that side is
+either wider than guessed or unbounded: the window grows on that side and the probe runs
+again. A side whose support reaches the input's end at two lengths, growing with it, is
+reported unbounded; a side that stops short of the end is bounded, whatever the guess was.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+from torch import nn
+
+from .geometry import MethodResult, ReceptiveField, Side
+
+MARGIN_HOPS = 2
+GROWTH_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class ProbeWindow:
+    """An input of `length_samples` whose frames `frame` and `frame + 1` are probed."""
+
+    length_samples: int
+    frame: int
+    hop_samples: int
+
+    @property
+    def anchor(self) -> int:
+        return self.frame * self.hop_samples
+
+
+def plan_window(left_samples: int, right_samples: int, hop_samples: int,
+                left_margin_hops: int = MARGIN_HOPS, right_margin_hops: int = MARGIN_HOPS) -> ProbeWindow:
+    """Smallest window keeping frames n and n+1 `margin` hops clear of both input ends."""
+    frame = math.ceil((left_samples + left_margin_hops * hop_samples) / hop_samples)
+    length = (frame + 1) * hop_samples + right_samples + right_margin_hops * hop_samples + 1
+    return ProbeWindow(length_samples=length, frame=frame, hop_samples=hop_samples)
+
+
+@dataclass(frozen=True)
+class FrameSupport:
+    """Input samples (absolute indices, inclusive) one output frame was seen to depend on."""
+
+    first: int
+    last: int
+    holes: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass
+class Observation:
+    """One probe run: supports of frames n and n+1 in one window, for one seed."""
+
+    window: ProbeWindow
+    seed: int
+    this_frame: FrameSupport
+    next_frame: FrameSupport
+    output_frames: int
+    details: dict = field(default_factory=dict)
+
+    def touches_start(self) -> bool:
+        return self.this_frame.first == 0
+
+    def touches_end(self) -> bool:
+        return self.this_frame.last == self.window.length_samples - 1
+
+    def to_json(self) -> dict:
+        return {
+            "length_samples": self.window.length_samples, "frame": self.window.frame, "seed": self.seed,
+            "anchor_sample": self.window.anchor, "output_frames": self.output_frames,
+            "frame_support": [self.this_frame.first, self.this_frame.last],
+            "next_frame_support": [self.next_frame.first, self.next_frame.last],
+            "holes": [list(h) for h in self.this_frame.holes], **self.details,
+        }
+
+
+Probe = Callable[[nn.Module, ProbeWindow, int], Observation]
+
+
+class ProbeError(RuntimeError):
+    """A probe could not produce a trustworthy observation; the message says why."""
+
+
+def _measure_seed(probe: Probe, module: nn.Module, seed: int, start: ProbeWindow) -> list[Observation]:
+    """Run the probe, growing the window on a side whose support reaches the input's end."""
+    window = start
+    left_margin = right_margin = MARGIN_HOPS
+    observations: list[Observation] = []
+    for _ in range(GROWTH_ROUNDS):
+        observation = probe(module, window, seed)
+        observations.append(observation)
+        touched = [observation.touches_start(), observation.touches_end()]
+        if not any(touched):
+            break
+        if len(observations) >= 2 and _proven_unbounded(observations, touched):
+            break
+        # Grow each touching side by at least as much as the window already spans.
+        grow = max(window.length_samples // window.hop_samples, 4)
+        left_margin += grow if touched[0] else 0
+        right_margin += grow * window.hop_samples if touched[1] else 0
+        window = ProbeWindow(
+            length_samples=window.length_samples + (grow * window.hop_samples if touched[0] else 0)
+            + (grow * window.hop_samples if touched[1] else 0),
+            frame=window.frame + (grow if touched[0] else 0), hop_samples=window.hop_samples)
+    return observations
+
+
+def _proven_unbounded(observations: list[Observation], touched: list[bool]) -> bool:
+    """Every side still touching has touched in the last two runs, at two lengths."""
+    previous = observations[-2]
+    return all(not side or (previous.touches_start() if i == 0 else previous.touches_end())
+               for i, side in enumerate(touched))
+
+
+def _side(observations: list[Observation], start_side: bool, hop: int) -> tuple[Side, list[int]]:
+    """Extent of one side from the last observation; unbounded only if it reached the
+    input's end in the last two runs, at two lengths, and grew with the input."""
+    def extent(obs: Observation) -> int:
+        anchor = obs.window.frame * hop
+        return anchor - obs.this_frame.first if start_side else obs.this_frame.last - anchor
+
+    def touches(obs: Observation) -> bool:
+        return obs.touches_start() if start_side else obs.touches_end()
+
+    seen = [extent(obs) for obs in observations]
+    proven = (len(observations) >= 2 and touches(observations[-1]) and touches(observations[-2])
+              and seen[-1] > seen[-2])
+    return Side(seen[-1], unbounded=proven), seen
+
+
+def _measured_hop(observation: Observation, left_bounded: bool, right_bounded: bool) -> Optional[int]:
+    if left_bounded:
+        return observation.next_frame.first - observation.this_frame.first
+    if right_bounded:
+        return observation.next_frame.last - observation.this_frame.last
+    return None
+
+
+def _hop_from_lengths(observations: list[Observation]) -> Optional[int]:
+    """With both sides unbounded, the hop is what adding samples does to the frame count."""
+    for a, b in zip(observations, observations[1:]):
+        added_frames = b.output_frames - a.output_frames
+        added_samples = b.window.length_samples - a.window.length_samples
+        if added_frames > 0 and added_samples % added_frames == 0:
+            return added_samples // added_frames
+    return None
+
+
+def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module],
+            guess_left: int, guess_right: int, guess_hop: int) -> MethodResult:
+    """Run `probe` for every seed and reduce to one receptive field.
+
+    The seeds must agree exactly on every quantity; if they do not, the method reports
+    no receptive field and names the disagreement (a structural dependence cannot vary
+    with the weights; a seed that misses it hit an exact cancellation).
+    """
+    start = plan_window(guess_left, guess_right, guess_hop)
+    per_seed: dict[int, ReceptiveField] = {}
+    evidence: dict = {"start_window_samples": start.length_samples, "runs": []}
+    for seed, module in modules_by_seed.items():
+        try:
+            observations = _measure_seed(probe, module, seed, start)
+        except ProbeError as error:
+            return MethodResult(method=method, receptive_field=None, evidence=evidence,
+                                unavailable_reason=f"seed {seed}: {error}")
+        evidence["runs"].extend(obs.to_json() for obs in observations)
+        last = observations[-1]
+        hop = (_measured_hop(last, not last.touches_start(), not last.touches_end())
+               or _hop_from_lengths(observations) or 0)
+        left, left_seen = _side(observations, True, hop)
+        right, right_seen = _side(observations, False, hop)
+        if left.unbounded or right.unbounded:
+            evidence.setdefault("unbounded_growth", {})[seed] = {
+                "lengths_samples": [obs.window.length_samples for obs in observations],
+                "left_seen_samples": left_seen, "right_seen_samples": right_seen}
+        per_seed[seed] = ReceptiveField(
+            left=left, right=right, hop_samples=hop, holes=_relative_holes(last, hop),
+            global_in_time=left.unbounded and right.unbounded)
+    fields_ = list(per_seed.values())
+    reference = fields_[0]
+    for seed, other in per_seed.items():
+        if not _same(reference, other):
+            return MethodResult(method=method, receptive_field=None, evidence=evidence,
+                                unavailable_reason=f"seeds disagree: seed {list(per_seed)[0]} gives {_brief(reference)}, "
+                                                   f"seed {seed} gives {_brief(other)}")
+    evidence["seeds"] = list(per_seed)
+    return MethodResult(method=method, receptive_field=reference, evidence=evidence)
+
+
+def _relative_holes(observation: Observation, hop: int) -> tuple[tuple[int, int], ...]:
+    anchor = observation.window.frame * hop
+    return tuple((a - anchor, b - anchor) for a, b in observation.this_frame.holes)
+
+
+def _same(a: ReceptiveField, b: ReceptiveField) -> bool:
+    return (a.left.agrees_with(b.left) and a.right.agrees_with(b.right)
+            and a.hop_samples == b.hop_samples and a.holes == b.holes)
+
+
+def _brief(field_: ReceptiveField) -> str:
+    return f"left {field_.left}, right {field_.right}, hop {field_.hop_samples}, holes {list(field_.holes)}"
+
+
+def nonzero_runs(mask: Sequence[bool]) -> tuple[int, int, tuple[tuple[int, int], ...]]:
+    """(first, last, holes) of the True entries of a 1-D mask; holes are runs of False inside."""
+    indices = [i for i, value in enumerate(mask) if value]
+    if not indices:
+        raise ProbeError("the frame does not depend on any input sample")
+    holes = []
+    for a, b in zip(indices, indices[1:]):
+        if b > a + 1:
+            holes.append((a + 1, b - 1))
+    return indices[0], indices[-1], tuple(holes)

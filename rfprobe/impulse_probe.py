@@ -1,0 +1,174 @@
+"""Empirical receptive field by perturbing input samples (forward-mode AD).
+
+A tangent (a perturbation direction) placed on a set of input samples is pushed forward
+through the module with `torch.func.jvp`; an output frame whose tangent is nonzero
+depends on at least one of those samples. Random tangents over a prefix (or suffix) of
+the input make that a group test, and bisection finds the first (last) sample frame n
+and frame n + 1 depend on, in about log2(length) batched passes. Then single-sample
+impulses at both ends of the found support, and just outside it, confirm it: the ends
+must move the frame, the samples just outside must not. This never calls backward, so
+it is independent of the gradient probe.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import nn
+from torch.func import jvp
+
+from .device import exact_zeros
+from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow
+from .geometry import ReceptiveField
+from .gradient_probe import probe_input
+
+METHOD = "impulse"
+
+
+class _Perturber:
+    """Pushes batches of tangents through the module around one fixed input.
+
+    A single-sample range gets a unit impulse (its outcome is remembered, so the final
+    confirmation does not rerun it); a longer range gets a random tangent, so that the
+    contributions of its samples cannot cancel exactly.
+    """
+
+    def __init__(self, module: nn.Module, inputs: torch.Tensor, seed: int, frames_needed: int) -> None:
+        self.module = module
+        self.inputs = inputs
+        self.generator = torch.Generator().manual_seed(seed + 2)
+        self.frames_needed = frames_needed
+        self.passes = 0
+        self.output_frames = 0
+        self.unit_impulses: dict[int, torch.Tensor] = {}
+
+    def moved_frames(self, sample_ranges: list[tuple[int, int]]) -> torch.Tensor:
+        """(len(sample_ranges), frames) bool: which frames move when each range is perturbed."""
+        batch = len(sample_ranges)
+        channels, length = self.inputs.shape[1], self.inputs.shape[2]
+        tangents = torch.zeros(batch, channels, length, dtype=torch.float64)
+        for row, (first, last) in enumerate(sample_ranges):
+            count = last - first + 1
+            tangents[row, :, first:last + 1] = 1.0 if count == 1 else \
+                torch.randn(channels, count, generator=self.generator, dtype=torch.float64)
+        tangents = tangents.to(self.inputs.device, self.inputs.dtype)
+        with exact_zeros(), torch.no_grad():
+            _, output_tangents = jvp(self.module, (self.inputs.expand(batch, -1, -1).contiguous(),), (tangents,))
+        self.passes += 1
+        self.output_frames = output_tangents.shape[-1]
+        if self.output_frames < self.frames_needed:
+            raise ProbeError(f"probe window too short: {self.output_frames} output frames, "
+                             f"{self.frames_needed} needed")
+        moved = (output_tangents != 0).any(dim=1).cpu()
+        for row, (first, last) in enumerate(sample_ranges):
+            if first == last:
+                self.unit_impulses[first] = moved[row]
+        return moved
+
+    def unit_impulse(self, samples: list[int]) -> dict[int, list[int]]:
+        """Frames moved by a unit impulse at each sample (reusing impulses already run)."""
+        missing = [sample for sample in samples if sample not in self.unit_impulses]
+        if missing:
+            self.moved_frames([(sample, sample) for sample in missing])
+        return {sample: self.unit_impulses[sample].nonzero().flatten().tolist() for sample in samples}
+
+
+@dataclass
+class _Search:
+    """The first (or last) input sample a frame depends on lies in [low, high]."""
+
+    frame: int
+    last: bool
+    low: int
+    high: int
+
+    def test(self, length: int) -> tuple[int, int]:
+        """The prefix (suffix) whose outcome halves [low, high]."""
+        if self.last:
+            middle = (self.low + self.high + 1) // 2
+            return middle, length - 1
+        return 0, (self.low + self.high) // 2
+
+    def update(self, hit: bool, length: int) -> None:
+        first, last = self.test(length)
+        if self.last:
+            self.low, self.high = (first, self.high) if hit else (self.low, first - 1)
+        else:
+            self.low, self.high = (self.low, last) if hit else (last + 1, self.high)
+
+
+def _guessed_support(window: ProbeWindow, frame: int, guess: Optional[ReceptiveField]) -> tuple[int, int]:
+    """Where the guess puts frame's first and last sample, clipped to the input."""
+    length = window.length_samples
+    if guess is None:
+        return 0, length - 1
+    anchor = frame * window.hop_samples
+    first = 0 if guess.left.unbounded else min(max(anchor - guess.left.samples, 0), length - 1)
+    last = length - 1 if guess.right.unbounded else min(max(anchor + guess.right.samples, 0), length - 1)
+    return first, last
+
+
+def _locate(perturber: _Perturber, window: ProbeWindow, guess: Optional[ReceptiveField]) -> list[_Search]:
+    """Find the first and last sample of frames n and n + 1.
+
+    One batched pass tests the guessed boundaries exactly (the sample itself must move the
+    frame, everything beyond it must not); a boundary the guess got wrong is then found
+    by bisection from what that pass showed. The guess only saves passes: the answer is
+    whatever the tests prove.
+    """
+    length = window.length_samples
+    searches: list[_Search] = []
+    ranges: list[tuple[int, int]] = []
+    for frame in (window.frame, window.frame + 1):
+        first, last = _guessed_support(window, frame, guess)
+        for is_last, boundary in ((False, first), (True, last)):
+            beyond = (last + 1, length - 1) if is_last else (0, first - 1)
+            ranges += [(boundary, boundary), beyond]
+            searches.append(_Search(frame, is_last, boundary, boundary))
+    first, last = _guessed_support(window, window.frame, guess)
+    # The just-outside samples the final confirmation needs, if the guess is right.
+    outside = [(sample, sample) for sample in (first - 1, last + 1) if 0 <= sample < length]
+    moved = perturber.moved_frames([r for r in ranges if r[0] <= r[1]] + outside)
+    outcomes = iter(moved)
+    for search, (single, beyond) in zip(searches, zip(ranges[::2], ranges[1::2])):
+        boundary_moves = bool(next(outcomes)[search.frame])
+        beyond_moves = bool(next(outcomes)[search.frame]) if beyond[0] <= beyond[1] else False
+        if beyond_moves:  # the support reaches past the guess
+            search.low, search.high = beyond
+        elif not boundary_moves:  # the support stops short of the guess
+            search.low, search.high = (0, single[0] - 1) if search.last else (single[0] + 1, length - 1)
+    while any(s.low < s.high for s in searches):
+        open_searches = [s for s in searches if s.low < s.high]
+        moved = perturber.moved_frames([s.test(length) for s in open_searches])
+        for row, search in enumerate(open_searches):
+            search.update(bool(moved[row, search.frame]), length)
+    return searches
+
+
+def impulse_observation(module: nn.Module, window: ProbeWindow, seed: int, *, channels: int,
+                        device: torch.device, dtype: torch.dtype,
+                        guess: Optional[ReceptiveField] = None) -> Observation:
+    inputs = probe_input(channels, window, seed, device, dtype)
+    perturber = _Perturber(module, inputs, seed, frames_needed=window.frame + 2)
+    length = window.length_samples
+    searches = _locate(perturber, window, guess)
+    firsts = [s.low for s in searches if not s.last]
+    lasts = [s.low for s in searches if s.last]
+    # Show it with single-sample unit impulses: both ends move frame n, just outside does not.
+    first, last = firsts[0], lasts[0]
+    candidates = {"first": first, "last": last, "before_first": first - 1, "after_last": last + 1}
+    inside = {name: sample for name, sample in candidates.items() if 0 <= sample < length}
+    moved = perturber.unit_impulse(list(inside.values()))
+    confirmations = {}
+    for name, sample in inside.items():
+        frames = moved[sample]
+        confirmations[name] = {"sample": sample, "moves_frame": window.frame in frames,
+                               "moved_frames": [frames[0], frames[-1]] if frames else []}
+    consistent = all(confirmations[name]["moves_frame"] == (name in ("first", "last")) for name in confirmations)
+    if not consistent:
+        raise ProbeError(f"single-sample impulses contradict the bisection: {confirmations}")
+    return Observation(
+        window=window, seed=seed, output_frames=perturber.output_frames,
+        this_frame=FrameSupport(firsts[0], lasts[0]), next_frame=FrameSupport(firsts[1], lasts[1]),
+        details={"impulse_confirmations": confirmations, "forward_passes": perturber.passes})
