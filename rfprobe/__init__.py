@@ -1,0 +1,16 @@
+"""rfprobe: how much audio one token of a SEANet-based codec sees, measured on the real module.
+
+Data flow: config -> real module -> analytic (formula, module walk) and empirical
+(gradient, impulse) -> verdict -> report.
+"""
+from .config import EncoderConfig, load_config
+from .errors import UsageError
+from .formula import formula_receptive_field
+from .geometry import LayerRow, MethodResult, ReceptiveField, Side
+from .verify import Verification, verify_config
+from .walk import walk_receptive_field
+
+__all__ = [
+    "EncoderConfig", "LayerRow", "MethodResult", "ReceptiveField", "Side", "UsageError", "Verification",
+    "formula_receptive_field", "load_config", "verify_config", "walk_receptive_field",
+]

@@ -1,0 +1,105 @@
+"""`rfprobe` / `python scripts/probe.py`: verify the receptive field of real SEANet encoders.
+
+Exit codes: 0 every config PASSes (claims may mismatch: they are findings);
+1 a config FAILs (methods disagree or one could not run), or, with --strict-claims, a
+claim mismatches; 2 bad input (one line on stderr naming the problem and the fix).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .errors import UsageError
+
+REPOSITORY_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse prints usage + exits 2; we want one line
+        raise UsageError(f"{message}; see --help")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rfprobe",
+        description="Measure the receptive field of audiocraft's real SEANetEncoder four ways "
+                    "(config formula, module walk, gradient, impulse) and check they agree to the sample.")
+    parser.add_argument("--config", action="append", metavar="PATH",
+                        help="a config YAML (repeatable); default: every configs/*.yaml of this checkout")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    parser.add_argument("--dtype", default="float64", help="float64 (default, exact) or float32")
+    parser.add_argument("--seed", type=int, default=0, help="first of the two seeds (weights, input, projection)")
+    parser.add_argument("--json", metavar="PATH", help="write every number, provenance and verdict here")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary table and failures")
+    parser.add_argument("--strict-claims", action="store_true", help="exit 1 when a claim mismatches")
+    return parser
+
+
+def _default_configs() -> list[Path]:
+    for directory in (REPOSITORY_CONFIGS, Path.cwd() / "configs"):
+        found = sorted(directory.glob("*.yaml"))
+        if found:
+            return found
+    raise UsageError("no configs found in ./configs; pass --config PATH")
+
+
+def run(argv: Optional[Sequence[str]] = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    from .config import load_config
+    from .device import resolve_device, resolve_dtype
+
+    device = resolve_device(arguments.device)
+    dtype = resolve_dtype(arguments.dtype)
+    paths = [Path(p) for p in arguments.config] if arguments.config else _default_configs()
+    configs = [(load_config(path), path) for path in paths]  # all validated before any work
+    from .audiocraft_source import load_audiocraft
+
+    source = load_audiocraft()
+    from .report import config_report, summary_table, verification_json, write_json_atomically
+    from .verify import verify_config
+
+    if arguments.json:
+        json_path = Path(arguments.json)
+        if not json_path.parent.is_dir():
+            raise UsageError(f"--json {json_path}: directory {json_path.parent} does not exist; create it first")
+    print(f"rfprobe: audiocraft {source.version}, seanet.py sha256 {source.seanet_sha256[:16]}, "
+          f"loaded by: {source.how_loaded}")
+    verifications = []
+    for config, path in configs:
+        verification = verify_config(config, str(path), device, dtype, (arguments.seed, arguments.seed + 1))
+        verifications.append(verification)
+        if not arguments.quiet:
+            print()
+            print(config_report(verification))
+        else:
+            for reason in verification.verdict.reasons():
+                print(f"{config.name}: FAIL: {reason}")
+    print()
+    print(summary_table(verifications))
+    if arguments.json:
+        write_json_atomically(Path(arguments.json), {
+            "provenance": source.provenance(), "configs": [verification_json(v) for v in verifications]})
+    failed = [v.config.name for v in verifications if not v.verdict.passed]
+    mismatched = [v.config.name for v in verifications if v.claims is not None and not v.claims.all_match]
+    print()
+    print(f"verdict: {len(verifications) - len(failed)} PASS, {len(failed)} FAIL"
+          + (f"; claims mismatching in {', '.join(mismatched)}" if mismatched else ""))
+    if failed:
+        return 1
+    if mismatched and arguments.strict_claims:
+        return 1
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        return run(argv)
+    except UsageError as error:
+        print(f"rfprobe: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

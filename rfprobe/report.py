@@ -1,0 +1,178 @@
+"""Human-readable tables and the JSON record of a run."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .errors import UsageError
+from .geometry import LayerRow, MethodResult, ReceptiveField, samples_to_ms
+from .verify import METHODS, Verification
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip()
+             for line in [headers, ["-" * w for w in widths], *rows]]
+    return "\n".join(lines)
+
+
+def _ms(samples: Optional[int], sample_rate: int) -> str:
+    return "-" if samples is None else f"{samples_to_ms(samples, sample_rate):.2f}"
+
+
+def _quantity_cells(field: Optional[ReceptiveField], sample_rate: int) -> list[str]:
+    if field is None:
+        return ["n/a"] * 6
+    samples = field.samples
+    return [field.describe_samples(), str(field.left), str(field.right), str(field.hop_samples),
+            _ms(samples, sample_rate) if samples is not None else field.describe_samples(),
+            f"{samples / field.hop_samples:.2f}" if samples is not None else field.describe_samples()]
+
+
+def layer_table(walk: MethodResult, formula: MethodResult) -> str:
+    """The module's layers as the walk read them, with the formula's verdict per row."""
+    by_name = {row.name: row for row in formula.layers}
+
+    def formula_cell(row: LayerRow) -> str:
+        theirs = by_name.get(row.name)
+        if theirs is None:
+            return "-" if row.kind != "conv" else "MISSING"
+        fields_ = ("kernel", "stride", "dilation", "pad_left", "pad_right", "jump_in", "jump_out")
+        wrong = [f"{f} {getattr(theirs, f)}" for f in fields_ if getattr(theirs, f) != getattr(row, f)]
+        return "=" if not wrong else "DIFFERS: " + ", ".join(wrong)
+
+    rows = [[row.name, row.kind, str(row.kernel), str(row.stride), str(row.dilation),
+             f"{row.pad_left}/{row.pad_right}", str(row.jump_in), str(row.rf_increment),
+             str(row.cumulative_rf), str(row.jump_out), formula_cell(row), row.note]
+            for row in walk.layers]
+    return format_table(["layer", "kind", "kernel", "stride", "dilation", "pad L/R", "jump in", "+RF",
+                         "RF so far", "jump out", "formula", "note"], rows)
+
+
+def config_report(verification: Verification) -> str:
+    config = verification.config
+    sample_rate = config.sample_rate
+    hop = config.hop_samples
+    applied = list(reversed(config.ratios))
+    lines = [
+        f"== {config.name}  ({verification.source_path})",
+        f"   {config.description}" if config.description else "",
+        f"   {sample_rate} Hz, ratios {list(config.ratios)} applied by the encoder as {applied}, "
+        f"hop {hop} samples = {samples_to_ms(hop, sample_rate):.2f} ms, {sample_rate / hop:g} frames/s, "
+        f"lstm {config.lstm}, causal {str(config.causal).lower()}, norm {config.norm}",
+    ]
+    walk, formula = verification.result("module walk"), verification.result("formula")
+    if walk is not None and walk.layers:
+        lines += ["", layer_table(walk, formula)]
+    claims = config.claims
+    claimed = ["-"] * 6
+    if claims is not None:
+        def show(value: object) -> str:
+            return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+        claimed = [show(claims.receptive_field_samples), show(claims.left_samples), show(claims.right_samples),
+                   show(claims.hop_samples), show(claims.receptive_field_ms), show(claims.receptive_field_tokens)]
+    columns = [claimed] + [_quantity_cells(r.receptive_field if r else None, sample_rate)
+                           for r in (verification.result(m) for m in METHODS)]
+    names = ["RF (samples)", "left of anchor (samples)", "right of anchor (samples)", "hop (samples)",
+             "RF (ms)", "RF (tokens = RF / hop)"]
+    verdict = verification.verdict
+    rows = [[name, *(column[i] for column in columns), verdict.label if i == 0 else ""]
+            for i, name in enumerate(names)]
+    lines += ["", format_table(["quantity", "claimed", *METHODS, "verdict"], rows)]
+    gradient = verification.result("gradient")
+    if gradient is not None and gradient.ran:
+        holes = gradient.receptive_field.holes
+        lines.append(f"holes inside the RF (gradient, every sample inspected): {list(holes) if holes else 'none'}")
+    for seed, growth in (gradient.evidence.get("unbounded_growth", {}) if gradient else {}).items():
+        lines.append(f"unbounded side shown by growing the input (seed {seed}): lengths {growth['lengths_samples']} -> "
+                     f"left seen {growth['left_seen_samples']}, right seen {growth['right_seen_samples']} samples")
+    for reason in verdict.reasons():
+        lines.append(f"FAIL: {reason}")
+    if verification.claims is not None:
+        report = verification.claims
+        lines += ["", f"claims from {report.source or 'the config'}:"]
+        if report.claimed_table_receptive_field is not None:
+            lines.append(f"   the claimed layer table itself implies RF {report.claimed_table_receptive_field} samples")
+        for check in report.checks:
+            lines.append(f"   {check.label:8s} {check.quantity}: claimed {check.claimed}, module {check.actual}")
+        for departure in report.layer_departures:
+            lines.append(f"   MISMATCH layer {departure}")
+    return "\n".join(line for line in lines if line is not None)
+
+
+def summary_table(verifications: Sequence[Verification]) -> str:
+    rows = []
+    for verification in verifications:
+        claims = verification.config.claims
+        claimed = str(claims.receptive_field_samples) if claims and claims.receptive_field_samples else "-"
+        if verification.claims is not None and not verification.claims.all_match:
+            claimed += " (MISMATCH)"
+        cells = []
+        for method in METHODS:
+            result = verification.result(method)
+            cells.append(result.receptive_field.describe_samples() if result and result.ran else "n/a")
+        truth = verification.truth
+        ms = _ms(truth.samples, verification.config.sample_rate) if truth and truth.samples else "-"
+        rows.append([verification.config.name, claimed, *cells, ms, verification.verdict.label])
+    return format_table(["config", "claimed RF", *METHODS, "RF ms", "verdict"], rows)
+
+
+def _field_json(field: Optional[ReceptiveField], sample_rate: int) -> Optional[dict]:
+    if field is None:
+        return None
+    samples = field.samples
+    return {
+        "receptive_field_samples": samples, "left_samples": field.left.to_json(),
+        "right_samples": field.right.to_json(), "left_unbounded": field.left.unbounded,
+        "right_unbounded": field.right.unbounded, "global_in_time": field.global_in_time,
+        "hop_samples": field.hop_samples, "frame_rate_hz": sample_rate / field.hop_samples if field.hop_samples else None,
+        "receptive_field_ms": None if samples is None else samples_to_ms(samples, sample_rate),
+        "receptive_field_tokens": None if samples is None else samples / field.hop_samples,
+        "holes": [list(h) for h in field.holes],
+        "finite_part_samples": {"left": field.left.samples, "right": field.right.samples},
+    }
+
+
+def verification_json(verification: Verification) -> dict:
+    config = verification.config
+    config_dict = {k: v for k, v in asdict(config).items() if k != "claims"}
+    return {
+        "config": config.name, "path": verification.source_path, "hyperparameters": config_dict,
+        "provenance": verification.provenance, "settings": verification.settings,
+        "verdict": {"label": verification.verdict.label, "passed": verification.verdict.passed,
+                    "reasons": verification.verdict.reasons()},
+        "methods": {
+            result.method: {
+                "ran": result.ran, "unavailable_reason": result.unavailable_reason or None,
+                "receptive_field": _field_json(result.receptive_field, config.sample_rate),
+                "layers": [asdict(row) for row in result.layers], "evidence": result.evidence,
+            } for result in verification.results
+        },
+        "claims": None if verification.claims is None else {
+            "source": verification.claims.source, "all_match": verification.claims.all_match,
+            "claimed_table_receptive_field_samples": verification.claims.claimed_table_receptive_field,
+            "checks": [asdict(check) for check in verification.claims.checks],
+            "layer_departures": list(verification.claims.layer_departures),
+        },
+    }
+
+
+def write_json_atomically(path: Path, payload: dict) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"--json {path}: directory {directory} does not exist; create it or choose another path")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(payload, stream, indent=2, default=str)
+            stream.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

@@ -1,0 +1,65 @@
+"""Verdict: every method that ran must agree exactly on left, right, hop (and holes).
+
+Agreement is equality of integers, never closeness. A method that could not run is a
+failure too when it was expected to run; the verdict names it and the reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from .geometry import MethodResult, ReceptiveField
+
+# The config formula assumes nothing about holes and the impulse probe only locates the
+# ends of the support; holes are compared between the methods that inspect every sample.
+HOLE_METHODS = ("module walk", "gradient")
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    quantity: str
+    values: tuple[tuple[str, str], ...]  # (method, value as text)
+
+    def __str__(self) -> str:
+        return f"{self.quantity}: " + ", ".join(f"{method} {value}" for method, value in self.values)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    disagreements: tuple[Disagreement, ...] = ()
+    not_run: tuple[tuple[str, str], ...] = ()  # (method, why)
+
+    @property
+    def label(self) -> str:
+        return "PASS" if self.passed else "FAIL"
+
+    def reasons(self) -> list[str]:
+        lines = [f"{method} could not run: {why}" for method, why in self.not_run]
+        lines += [f"disagreement on {d}" for d in self.disagreements]
+        return lines
+
+
+def _quantities(field: ReceptiveField) -> dict[str, str]:
+    return {"left": str(field.left), "right": str(field.right), "hop": str(field.hop_samples)}
+
+
+def judge(results: Sequence[MethodResult], required: Sequence[str]) -> Verdict:
+    """PASS iff every required method ran and all methods that ran agree exactly."""
+    by_method = {result.method: result for result in results}
+    not_run = tuple((method, by_method[method].unavailable_reason if method in by_method else "not run")
+                    for method in required if method not in by_method or not by_method[method].ran)
+    ran = [result for result in results if result.ran]
+    disagreements = []
+    for quantity in ("left", "right", "hop"):
+        values = tuple((result.method, _quantities(result.receptive_field)[quantity]) for result in ran)
+        if len({value for _, value in values}) > 1:
+            disagreements.append(Disagreement(quantity, values))
+    hole_values = tuple((result.method, str(list(result.receptive_field.holes)) if result.receptive_field.holes else "none")
+                        for result in ran if result.method in HOLE_METHODS)
+    if len({value for _, value in hole_values}) > 1:
+        disagreements.append(Disagreement("holes", hole_values))
+    analytic = any(r.method in ("formula", "module walk") for r in ran)
+    empirical = any(r.method in ("gradient", "impulse") for r in ran)
+    passed = not not_run and not disagreements and analytic and empirical
+    return Verdict(passed=passed, disagreements=tuple(disagreements), not_run=not_run)

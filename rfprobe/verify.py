@@ -1,0 +1,81 @@
+"""The whole check for one config: formula, module walk, gradient and impulse, then the verdict.
+
+    config -> real module -> analytic (formula, walk) / empirical (gradient, impulse)
+           -> verdict -> claims
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import torch
+
+from . import formula as formula_method
+from . import gradient_probe, impulse_probe, walk as walk_method
+from .audiocraft_source import load_audiocraft
+from .claims import ClaimsReport, check_claims
+from .config import EncoderConfig
+from .device import device_description
+from .empirical import measure
+from .encoder import build_encoder
+from .geometry import MethodResult, ReceptiveField
+from .verdict import Verdict, judge
+
+METHODS = (formula_method.METHOD, walk_method.METHOD, gradient_probe.METHOD, impulse_probe.METHOD)
+# Which result stands for "what the module computes" when reporting claims: measured first.
+TRUTH_ORDER = (gradient_probe.METHOD, impulse_probe.METHOD, walk_method.METHOD, formula_method.METHOD)
+
+
+@dataclass
+class Verification:
+    """Everything one config's check found."""
+
+    config: EncoderConfig
+    source_path: str
+    results: list[MethodResult]
+    verdict: Verdict
+    claims: Optional[ClaimsReport]
+    provenance: dict
+    settings: dict = field(default_factory=dict)
+
+    def result(self, method: str) -> Optional[MethodResult]:
+        return next((r for r in self.results if r.method == method), None)
+
+    @property
+    def truth(self) -> Optional[ReceptiveField]:
+        for method in TRUTH_ORDER:
+            result = self.result(method)
+            if result is not None and result.ran:
+                return result.receptive_field
+        return None
+
+
+def verify_config(config: EncoderConfig, source_path: str = "", device: torch.device = torch.device("cpu"),
+                  dtype: torch.dtype = torch.float64, seeds: Sequence[int] = (0, 1)) -> Verification:
+    """Run all four methods on `config` and judge them."""
+    source = load_audiocraft()
+    formula = formula_method.formula_receptive_field(config)
+    modules = {seed: build_encoder(config, seed, device, dtype) for seed in seeds}
+    walk = walk_method.walk_receptive_field(modules[seeds[0]])
+    guess = formula.receptive_field
+    assert guess is not None
+    common = dict(channels=config.channels, device=device, dtype=dtype)
+    window_guess = (guess.left.samples, guess.right.samples, guess.hop_samples)
+    gradient = measure(gradient_probe.METHOD, functools.partial(gradient_probe.gradient_observation, **common),
+                       modules, *window_guess)
+    impulse = measure(impulse_probe.METHOD,
+                      functools.partial(impulse_probe.impulse_observation, guess=guess, **common),
+                      modules, *window_guess)
+    results = [formula, walk, gradient, impulse]
+    verdict = judge(results, required=METHODS)
+    verification = Verification(
+        config=config, source_path=source_path, results=results, verdict=verdict, claims=None,
+        provenance={**source.provenance(), "torch_version": torch.__version__},
+        settings={"device": device_description(device), "dtype": str(dtype).replace("torch.", ""),
+                  "seeds": list(seeds)})
+    truth = verification.truth
+    if config.claims is not None and truth is not None:
+        module_layers = walk.layers if walk.ran else formula.layers
+        verification.claims = check_claims(config.claims, truth, config.sample_rate, module_layers)
+    return verification
