@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Optional, Sequence
 
 from .config import ClaimedLayer, Claims
-from .geometry import LayerRow, ReceptiveField, samples_to_ms
+from .geometry import LayerRow, ReceptiveField, round_half_up, samples_to_ms
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,8 @@ def _decimals(value: float) -> int:
 
 
 def _number_matches(claimed: float, actual: float) -> bool:
-    """A claim stated to k decimals matches the true value rounded to k decimals."""
-    return round(actual, _decimals(claimed)) == claimed
+    """A claim stated to k decimals matches the true value rounded (half up) to k decimals."""
+    return round_half_up(actual, _decimals(claimed)) == Decimal(repr(claimed))
 
 
 def _layer_departures(claimed: Sequence[ClaimedLayer], actual: Sequence[LayerRow]) -> list[str]:
@@ -98,7 +98,7 @@ def check_claims(claims: Claims, truth: ReceptiveField, sample_rate: int,
             return
         matches = actual is not None and (claimed == actual if isinstance(claimed, int) else _number_matches(claimed, actual))
         if not actual_text:
-            actual_text = f"{actual:.2f}" if isinstance(actual, float) else str(actual)
+            actual_text = str(round_half_up(actual, 2)) if isinstance(actual, float) else str(actual)
         checks.append(ClaimCheck(quantity, f"{claimed:g}" if isinstance(claimed, float) else str(claimed),
                                  actual_text, matches))
 

@@ -8,6 +8,7 @@ LSTM's past, a norm over time) has no finite extent; we never report a number fo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Optional
 
 
@@ -110,3 +111,12 @@ class MethodResult:
 
 def samples_to_ms(samples: float, sample_rate: int) -> float:
     return 1000.0 * samples / sample_rate
+
+
+def round_half_up(value: float, decimals: int) -> Decimal:
+    """Round as people do by hand (169.625 -> 169.63), not half-to-even."""
+    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def format_ms(samples: int, sample_rate: int) -> str:
+    return str(round_half_up(samples_to_ms(samples, sample_rate), 2))

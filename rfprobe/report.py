@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .errors import UsageError
-from .geometry import LayerRow, MethodResult, ReceptiveField, samples_to_ms
+from .geometry import LayerRow, MethodResult, ReceptiveField, format_ms, samples_to_ms
 from .verify import METHODS, Verification
 
 
@@ -21,7 +21,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _ms(samples: Optional[int], sample_rate: int) -> str:
-    return "-" if samples is None else f"{samples_to_ms(samples, sample_rate):.2f}"
+    return "-" if samples is None else format_ms(samples, sample_rate)
 
 
 def _quantity_cells(field: Optional[ReceptiveField], sample_rate: int) -> list[str]:
