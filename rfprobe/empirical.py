@@ -18,7 +18,7 @@ from torch import nn
 
 from .geometry import MethodResult, ReceptiveField, Side
 
-MARGIN_HOPS = 2
+MARGIN_HOPS = 1
 GROWTH_ROUNDS = 4
 
 
@@ -89,7 +89,6 @@ class ProbeError(RuntimeError):
 def _measure_seed(probe: Probe, module: nn.Module, seed: int, start: ProbeWindow) -> list[Observation]:
     """Run the probe, growing the window on a side whose support reaches the input's end."""
     window = start
-    left_margin = right_margin = MARGIN_HOPS
     observations: list[Observation] = []
     for _ in range(GROWTH_ROUNDS):
         observation = probe(module, window, seed)
@@ -99,10 +98,9 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, start: ProbeWindow
             break
         if len(observations) >= 2 and _proven_unbounded(observations, touched):
             break
-        # Grow each touching side by at least as much as the window already spans.
-        grow = max(window.length_samples // window.hop_samples, 4)
-        left_margin += grow if touched[0] else 0
-        right_margin += grow * window.hop_samples if touched[1] else 0
+        # Grow each touching side by half the window (at least 4 hops): enough to show an
+        # unbounded side growing with the input, and geometric for a wide bounded side.
+        grow = max(window.length_samples // window.hop_samples // 2, 4)
         window = ProbeWindow(
             length_samples=window.length_samples + (grow * window.hop_samples if touched[0] else 0)
             + (grow * window.hop_samples if touched[1] else 0),

@@ -26,6 +26,10 @@ from .gradient_probe import probe_input
 METHOD = "impulse"
 
 
+def _is_single(ranges: tuple[tuple[int, int], ...]) -> bool:
+    return len(ranges) == 1 and ranges[0][0] == ranges[0][1]
+
+
 class _Perturber:
     """Pushes batches of tangents through the module around one fixed input.
 
@@ -43,15 +47,19 @@ class _Perturber:
         self.output_frames = 0
         self.unit_impulses: dict[int, torch.Tensor] = {}
 
-    def moved_frames(self, sample_ranges: list[tuple[int, int]]) -> torch.Tensor:
-        """(len(sample_ranges), frames) bool: which frames move when each range is perturbed."""
-        batch = len(sample_ranges)
+    def moved_frames(self, perturbations: list[tuple[tuple[int, int], ...]]) -> torch.Tensor:
+        """(len(perturbations), frames) bool: which frames move under each perturbation.
+
+        A perturbation is a tuple of inclusive sample ranges perturbed together.
+        """
+        batch = len(perturbations)
         channels, length = self.inputs.shape[1], self.inputs.shape[2]
         tangents = torch.zeros(batch, channels, length, dtype=torch.float64)
-        for row, (first, last) in enumerate(sample_ranges):
-            count = last - first + 1
-            tangents[row, :, first:last + 1] = 1.0 if count == 1 else \
-                torch.randn(channels, count, generator=self.generator, dtype=torch.float64)
+        for row, ranges in enumerate(perturbations):
+            for first, last in ranges:
+                count = last - first + 1
+                tangents[row, :, first:last + 1] = 1.0 if _is_single(ranges) else \
+                    torch.randn(channels, count, generator=self.generator, dtype=torch.float64)
         tangents = tangents.to(self.inputs.device, self.inputs.dtype)
         with exact_zeros(), torch.no_grad():
             _, output_tangents = jvp(self.module, (self.inputs.expand(batch, -1, -1).contiguous(),), (tangents,))
@@ -61,16 +69,16 @@ class _Perturber:
             raise ProbeError(f"probe window too short: {self.output_frames} output frames, "
                              f"{self.frames_needed} needed")
         moved = (output_tangents != 0).any(dim=1).cpu()
-        for row, (first, last) in enumerate(sample_ranges):
-            if first == last:
-                self.unit_impulses[first] = moved[row]
+        for row, ranges in enumerate(perturbations):
+            if _is_single(ranges):
+                self.unit_impulses[ranges[0][0]] = moved[row]
         return moved
 
     def unit_impulse(self, samples: list[int]) -> dict[int, list[int]]:
         """Frames moved by a unit impulse at each sample (reusing impulses already run)."""
         missing = [sample for sample in samples if sample not in self.unit_impulses]
         if missing:
-            self.moved_frames([(sample, sample) for sample in missing])
+            self.moved_frames([((sample, sample),) for sample in missing])
         return {sample: self.unit_impulses[sample].nonzero().flatten().tolist() for sample in samples}
 
 
@@ -112,35 +120,34 @@ def _guessed_support(window: ProbeWindow, frame: int, guess: Optional[ReceptiveF
 def _locate(perturber: _Perturber, window: ProbeWindow, guess: Optional[ReceptiveField]) -> list[_Search]:
     """Find the first and last sample of frames n and n + 1.
 
-    One batched pass tests the guessed boundaries exactly (the sample itself must move the
-    frame, everything beyond it must not); a boundary the guess got wrong is then found
-    by bisection from what that pass showed. The guess only saves passes: the answer is
-    whatever the tests prove.
+    One batched pass tests the guessed support [g, h] of each frame exactly: a unit
+    impulse at g and at h must move the frame, and a random perturbation of everything
+    outside [g, h] must not. A frame the guess got wrong is then found by bisection. The
+    guess only saves passes: the answer is whatever the tests prove.
     """
     length = window.length_samples
-    searches: list[_Search] = []
-    ranges: list[tuple[int, int]] = []
-    for frame in (window.frame, window.frame + 1):
-        first, last = _guessed_support(window, frame, guess)
-        for is_last, boundary in ((False, first), (True, last)):
-            beyond = (last + 1, length - 1) if is_last else (0, first - 1)
-            ranges += [(boundary, boundary), beyond]
-            searches.append(_Search(frame, is_last, boundary, boundary))
-    first, last = _guessed_support(window, window.frame, guess)
+    frames = (window.frame, window.frame + 1)
+    guesses = [_guessed_support(window, frame, guess) for frame in frames]
+    perturbations: list[tuple[tuple[int, int], ...]] = []
+    for first, last in guesses:
+        outside = tuple(r for r in ((0, first - 1), (last + 1, length - 1)) if r[0] <= r[1])
+        perturbations += [((first, first),), ((last, last),), outside]
     # The just-outside samples the final confirmation needs, if the guess is right.
-    outside = [(sample, sample) for sample in (first - 1, last + 1) if 0 <= sample < length]
-    moved = perturber.moved_frames([r for r in ranges if r[0] <= r[1]] + outside)
-    outcomes = iter(moved)
-    for search, (single, beyond) in zip(searches, zip(ranges[::2], ranges[1::2])):
-        boundary_moves = bool(next(outcomes)[search.frame])
-        beyond_moves = bool(next(outcomes)[search.frame]) if beyond[0] <= beyond[1] else False
-        if beyond_moves:  # the support reaches past the guess
-            search.low, search.high = beyond
-        elif not boundary_moves:  # the support stops short of the guess
-            search.low, search.high = (0, single[0] - 1) if search.last else (single[0] + 1, length - 1)
+    first, last = guesses[0]
+    perturbations += [((sample, sample),) for sample in (first - 1, last + 1) if 0 <= sample < length]
+    moved = perturber.moved_frames([p for p in perturbations if p])
+    searches: list[_Search] = []
+    for index, (frame, (first, last)) in enumerate(zip(frames, guesses)):
+        first_moves, last_moves = bool(moved[3 * index, frame]), bool(moved[3 * index + 1, frame])
+        outside_moves = bool(moved[3 * index + 2, frame]) if perturbations[3 * index + 2] else False
+        if first_moves and last_moves and not outside_moves:
+            searches += [_Search(frame, False, first, first), _Search(frame, True, last, last)]
+        else:  # bisect, keeping only what the pass proved: a moving sample bounds the support
+            searches += [_Search(frame, False, 0, first if first_moves else length - 1),
+                         _Search(frame, True, last if last_moves else 0, length - 1)]
     while any(s.low < s.high for s in searches):
         open_searches = [s for s in searches if s.low < s.high]
-        moved = perturber.moved_frames([s.test(length) for s in open_searches])
+        moved = perturber.moved_frames([(s.test(length),) for s in open_searches])
         for row, search in enumerate(open_searches):
             search.update(bool(moved[row, search.frame]), length)
     return searches
