@@ -19,7 +19,7 @@ from torch import nn
 from .geometry import MethodResult, ReceptiveField, Side
 
 MARGIN_HOPS = 1
-GROWTH_ROUNDS = 4
+GROWTH_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -86,33 +86,33 @@ class ProbeError(RuntimeError):
     """A probe could not produce a trustworthy observation; the message says why."""
 
 
-def _measure_seed(probe: Probe, module: nn.Module, seed: int, start: ProbeWindow) -> list[Observation]:
-    """Run the probe, growing the window on a side whose support reaches the input's end."""
-    window = start
+def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveField) -> list[Observation]:
+    """Run the probe, growing the window on a side whose support reaches the input's end.
+
+    The guess decides only how hard to look, never the answer. A side the guess calls
+    unbounded is settled once it reaches the end at two lengths (growing by half the
+    window). A side the guess calls bounded that still reaches the end keeps doubling its
+    room, up to GROWTH_ROUNDS runs, so that a wide bounded side is measured rather than
+    mistaken for an unbounded one.
+    """
+    window = plan_window(guess.left.samples, guess.right.samples, guess.hop_samples)
+    expect_unbounded = (guess.left.unbounded, guess.right.unbounded)
     observations: list[Observation] = []
     for _ in range(GROWTH_ROUNDS):
         observation = probe(module, window, seed)
+        previous = observations[-1] if observations else None
         observations.append(observation)
-        touched = [observation.touches_start(), observation.touches_end()]
-        if not any(touched):
+        touched = (observation.touches_start(), observation.touches_end())
+        touched_before = (previous.touches_start(), previous.touches_end()) if previous else (False, False)
+        if all(not now or (before and expected)
+               for now, before, expected in zip(touched, touched_before, expect_unbounded)):
             break
-        if len(observations) >= 2 and _proven_unbounded(observations, touched):
-            break
-        # Grow each touching side by half the window (at least 4 hops): enough to show an
-        # unbounded side growing with the input, and geometric for a wide bounded side.
-        grow = max(window.length_samples // window.hop_samples // 2, 4)
-        window = ProbeWindow(
-            length_samples=window.length_samples + (grow * window.hop_samples if touched[0] else 0)
-            + (grow * window.hop_samples if touched[1] else 0),
-            frame=window.frame + (grow if touched[0] else 0), hop_samples=window.hop_samples)
+        frames = window.length_samples // window.hop_samples
+        grow = [(max(frames // 2, 4) if expected else max(frames, 4)) if now else 0
+                for now, expected in zip(touched, expect_unbounded)]
+        window = ProbeWindow(length_samples=window.length_samples + (grow[0] + grow[1]) * window.hop_samples,
+                             frame=window.frame + grow[0], hop_samples=window.hop_samples)
     return observations
-
-
-def _proven_unbounded(observations: list[Observation], touched: list[bool]) -> bool:
-    """Every side still touching has touched in the last two runs, at two lengths."""
-    previous = observations[-2]
-    return all(not side or (previous.touches_start() if i == 0 else previous.touches_end())
-               for i, side in enumerate(touched))
 
 
 def _side(observations: list[Observation], start_side: bool, hop: int) -> tuple[Side, list[int]]:
@@ -149,20 +149,18 @@ def _hop_from_lengths(observations: list[Observation]) -> Optional[int]:
     return None
 
 
-def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module],
-            guess_left: int, guess_right: int, guess_hop: int) -> MethodResult:
+def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module], guess: ReceptiveField) -> MethodResult:
     """Run `probe` for every seed and reduce to one receptive field.
 
     The seeds must agree exactly on every quantity; if they do not, the method reports
     no receptive field and names the disagreement (a structural dependence cannot vary
     with the weights; a seed that misses it hit an exact cancellation).
     """
-    start = plan_window(guess_left, guess_right, guess_hop)
     per_seed: dict[int, ReceptiveField] = {}
-    evidence: dict = {"start_window_samples": start.length_samples, "runs": []}
+    evidence: dict = {"runs": []}
     for seed, module in modules_by_seed.items():
         try:
-            observations = _measure_seed(probe, module, seed, start)
+            observations = _measure_seed(probe, module, seed, guess)
         except ProbeError as error:
             return MethodResult(method=method, receptive_field=None, evidence=evidence,
                                 unavailable_reason=f"seed {seed}: {error}")

@@ -135,12 +135,16 @@ def _locate(perturber: _Perturber, window: ProbeWindow, guess: Optional[Receptiv
     # The just-outside samples the final confirmation needs, if the guess is right.
     first, last = guesses[0]
     perturbations += [((sample, sample),) for sample in (first - 1, last + 1) if 0 <= sample < length]
+    rows = {index: row for row, index in enumerate(i for i, p in enumerate(perturbations) if p)}
     moved = perturber.moved_frames([p for p in perturbations if p])
+
+    def moves(index: int, frame: int) -> bool:
+        return index in rows and bool(moved[rows[index], frame])  # an empty perturbation moves nothing
+
     searches: list[_Search] = []
     for index, (frame, (first, last)) in enumerate(zip(frames, guesses)):
-        first_moves, last_moves = bool(moved[3 * index, frame]), bool(moved[3 * index + 1, frame])
-        outside_moves = bool(moved[3 * index + 2, frame]) if perturbations[3 * index + 2] else False
-        if first_moves and last_moves and not outside_moves:
+        first_moves, last_moves = moves(3 * index, frame), moves(3 * index + 1, frame)
+        if first_moves and last_moves and not moves(3 * index + 2, frame):
             searches += [_Search(frame, False, first, first), _Search(frame, True, last, last)]
         else:  # bisect, keeping only what the pass proved: a moving sample bounds the support
             searches += [_Search(frame, False, 0, first if first_moves else length - 1),

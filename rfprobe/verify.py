@@ -61,12 +61,11 @@ def verify_config(config: EncoderConfig, source_path: str = "", device: torch.de
     guess = formula.receptive_field
     assert guess is not None
     common = dict(channels=config.channels, device=device, dtype=dtype)
-    window_guess = (guess.left.samples, guess.right.samples, guess.hop_samples)
     gradient = measure(gradient_probe.METHOD, functools.partial(gradient_probe.gradient_observation, **common),
-                       modules, *window_guess)
+                       modules, guess)
     impulse = measure(impulse_probe.METHOD,
                       functools.partial(impulse_probe.impulse_observation, guess=guess, **common),
-                      modules, *window_guess)
+                      modules, guess)
     results = [formula, walk, gradient, impulse]
     verdict = judge(results, required=METHODS)
     verification = Verification(

@@ -1,0 +1,66 @@
+"""Small hand-built modules whose receptive fields are known by construction."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class HoledStack(nn.Module):
+    """A dilated conv (taps 0 and 5) then a strided conv: the support has a gap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dilated = nn.Conv1d(1, 4, kernel_size=2, dilation=5)
+        self.strided = nn.Conv1d(4, 3, kernel_size=3, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.strided(torch.nn.functional.elu(self.dilated(x)))
+
+
+class WideSideBranch(nn.Module):
+    """A narrow main path plus a parallel branch reaching further on both sides."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.main = nn.Conv1d(1, 2, kernel_size=3, padding=1)
+        # Offsets: k5 padded 1 reads [-1, 3]; then k3 padded 2 reads [-2, 0] of that: [-3, 3].
+        self.side = nn.Sequential(nn.Conv1d(1, 2, kernel_size=5, padding=1), nn.Tanh(),
+                                  nn.Conv1d(2, 2, kernel_size=3, padding=2))
+        self.down = nn.Conv1d(2, 2, kernel_size=4, stride=4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down(self.main(x) + self.side(x))
+
+
+class Flipper(nn.Module):
+    """Uses an operation the walk does not know (a flip along time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 2, kernel_size=3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flip(self.conv(x), dims=[-1])
+
+
+
+
+class StreamableRecurrent(nn.Module):
+    """Same shape as audiocraft's StreamableLSTM: (B, C, T) in and out."""
+
+    def __init__(self, channels: int, bidirectional: bool = False) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(channels, channels // (2 if bidirectional else 1), bidirectional=bidirectional)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, _ = self.lstm(x.permute(2, 0, 1))
+        return (y + x.permute(2, 0, 1)).permute(1, 2, 0)
+
+
+def conv_then_recurrent(bidirectional: bool = False) -> nn.Module:
+    return nn.Sequential(nn.Conv1d(1, 4, kernel_size=4, stride=2, padding=1), StreamableRecurrent(4, bidirectional))
+
+
+def build(factory, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return factory().double().eval()

@@ -1,0 +1,129 @@
+"""Gradient and impulse probes measure what the module does, whatever the guess."""
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+
+import pytest
+import torch
+
+from conftest import shipped_config
+from modules import HoledStack, WideSideBranch, build, conv_then_recurrent
+from rfprobe import gradient_probe, impulse_probe
+from rfprobe.empirical import FrameSupport, Observation, ProbeWindow, measure, nonzero_runs, plan_window
+from rfprobe.encoder import build_encoder
+from rfprobe.formula import formula_receptive_field
+from rfprobe.geometry import ReceptiveField, Side
+from rfprobe.walk import walk_receptive_field
+
+CPU = dict(device=torch.device("cpu"), dtype=torch.float64)
+
+
+def run_probes(factory, guess: ReceptiveField, channels: int = 1):
+    modules = {seed: build(factory, seed) for seed in (0, 1)}
+    gradient = measure("gradient", functools.partial(gradient_probe.gradient_observation, channels=channels, **CPU),
+                       modules, guess)
+    impulse = measure("impulse", functools.partial(impulse_probe.impulse_observation, channels=channels, guess=guess,
+                                                   **CPU), modules, guess)
+    return gradient, impulse
+
+
+@pytest.mark.parametrize("factory", [HoledStack, WideSideBranch], ids=["holes", "wide-branch"])
+def test_probes_agree_with_the_walk_on_hand_built_modules(factory):
+    walk = walk_receptive_field(build(factory)).receptive_field
+    gradient, impulse = run_probes(factory, walk)
+    for result in (gradient, impulse):
+        field = result.receptive_field
+        assert (field.left, field.right, field.hop_samples) == (walk.left, walk.right, walk.hop_samples), result.method
+
+
+def test_gradient_reports_the_holes_the_walk_predicts():
+    walk = walk_receptive_field(build(HoledStack)).receptive_field
+    gradient, _ = run_probes(HoledStack, walk)
+    assert gradient.receptive_field.holes == walk.holes == ((2, 3),)
+
+
+def test_probes_find_the_truth_from_a_guess_that_is_too_small():
+    walk = walk_receptive_field(build(WideSideBranch)).receptive_field
+    tiny = ReceptiveField(left=Side(0), right=Side(0), hop_samples=walk.hop_samples)
+    gradient, impulse = run_probes(WideSideBranch, tiny)
+    for result in (gradient, impulse):
+        assert (result.receptive_field.left, result.receptive_field.right) == (walk.left, walk.right)
+
+
+def test_impulse_finds_the_truth_from_a_guess_that_is_too_wide():
+    walk = walk_receptive_field(build(WideSideBranch)).receptive_field
+    wide = ReceptiveField(left=Side(walk.left.samples + 3), right=Side(walk.right.samples + 5), hop_samples=4)
+    _, impulse = run_probes(WideSideBranch, wide)
+    assert (impulse.receptive_field.left, impulse.receptive_field.right) == (walk.left, walk.right)
+
+
+def test_impulse_shows_both_ends_move_the_frame_and_just_outside_does_not():
+    walk = walk_receptive_field(build(WideSideBranch)).receptive_field
+    _, impulse = run_probes(WideSideBranch, walk)
+    for run in impulse.evidence["runs"]:
+        confirmations = run["impulse_confirmations"]
+        assert confirmations["first"]["moves_frame"] and confirmations["last"]["moves_frame"]
+        assert not confirmations["before_first"]["moves_frame"] and not confirmations["after_last"]["moves_frame"]
+
+
+def test_a_recurrent_past_is_reported_unbounded_by_both_probes():
+    walk = walk_receptive_field(build(conv_then_recurrent)).receptive_field
+    for result in run_probes(conv_then_recurrent, walk):
+        assert result.receptive_field.left.unbounded and not result.receptive_field.right.unbounded
+        assert result.receptive_field.right == walk.right
+
+
+def test_a_bounded_side_wider_than_the_window_is_not_mistaken_for_unbounded():
+    """A guess of zero makes the first window far too short; growth must settle on the bounded truth."""
+    config = shipped_config("encodec_24khz_causal_conv")
+    modules = {0: build_encoder(config, 0)}
+    zero = ReceptiveField(left=Side(0), right=Side(0), hop_samples=config.hop_samples)
+    result = measure("gradient", functools.partial(gradient_probe.gradient_observation, channels=1, **CPU),
+                     modules, zero)
+    formula = formula_receptive_field(config).receptive_field
+    assert not result.receptive_field.left.unbounded
+    assert result.receptive_field.left == formula.left
+
+
+def test_seeds_that_disagree_make_the_method_fail():
+    def probe(module, window: ProbeWindow, seed: int) -> Observation:
+        last = window.anchor + 3 + seed  # seed 1 sees one more sample
+        return Observation(window, seed, FrameSupport(window.anchor - 2, last),
+                           FrameSupport(window.anchor - 2 + window.hop_samples, last + window.hop_samples), 100)
+
+    result = measure("fake", probe, {0: None, 1: None}, ReceptiveField(Side(2), Side(3), 4))
+    assert not result.ran and "seeds disagree" in result.unavailable_reason
+
+
+def test_nonzero_runs_reports_span_and_holes():
+    assert nonzero_runs([False, True, True, False, False, True, False]) == (1, 5, ((3, 4),))
+
+
+def test_probe_window_keeps_both_frames_a_margin_clear_of_the_ends():
+    window = plan_window(left_samples=100, right_samples=50, hop_samples=16)
+    assert window.anchor - 100 >= 16
+    assert window.length_samples - 1 - (window.anchor + 16 + 50) >= 16
+
+
+def test_float32_probes_agree_with_float64():
+    config = replace(shipped_config("seanet_s320_32khz_conv"), n_filters=8)
+    formula = formula_receptive_field(config).receptive_field
+    modules = {0: build_encoder(config, 0, dtype=torch.float32)}
+    result = measure("gradient", functools.partial(gradient_probe.gradient_observation, channels=1,
+                                                   device=torch.device("cpu"), dtype=torch.float32),
+                     modules, formula)
+    assert (result.receptive_field.left, result.receptive_field.right) == (formula.left, formula.right)
+
+
+def test_time_group_norm_is_global_for_both_probes():
+    config = replace(shipped_config("seanet_s320_32khz_conv"), norm="time_group_norm", n_filters=8)
+    formula = formula_receptive_field(config).receptive_field
+    modules = {seed: build_encoder(config, seed) for seed in (0, 1)}
+    start = formula
+    for result in (measure("gradient", functools.partial(gradient_probe.gradient_observation, channels=1, **CPU),
+                           modules, start),
+                   measure("impulse", functools.partial(impulse_probe.impulse_observation, channels=1,
+                                                        guess=formula, **CPU), modules, start)):
+        assert result.receptive_field.global_in_time
+        assert result.receptive_field.hop_samples == config.hop_samples

@@ -1,0 +1,65 @@
+"""The module walk reads the real layers, combines branches as unions, and refuses what it does not know."""
+from __future__ import annotations
+
+from conftest import shipped_config, verified
+from modules import Flipper, HoledStack, WideSideBranch, build, conv_then_recurrent
+from rfprobe.encoder import build_encoder
+from rfprobe.walk import walk_receptive_field
+
+
+def test_walk_reads_padding_from_streamable_forward_not_the_inner_conv():
+    walk = verified("musicgen_32khz_conv").result("module walk")
+    first = walk.layers[0]
+    encoder = build_encoder(shipped_config("musicgen_32khz_conv"))
+    assert encoder.model[0].conv.conv.padding == (0,)  # what attribute readers see
+    assert (first.pad_left, first.pad_right) == (3, 3)
+
+
+def test_walk_lists_the_layers_the_module_executes_in_order():
+    names = [row.name for row in verified("musicgen_32khz").result("module walk").layers]
+    assert names[0] == "model.0" and names[-1] == "model.15"
+    assert "model.13" in names  # the LSTM
+
+
+def test_walk_finds_a_hole_between_dilated_taps():
+    field = walk_receptive_field(build(HoledStack)).receptive_field
+    assert field.holes == ((2, 3),)
+    assert (field.left.samples, field.right.samples, field.hop_samples) == (1, 6, 2)
+
+
+def test_walk_takes_the_union_of_a_wider_parallel_branch():
+    field = walk_receptive_field(build(WideSideBranch)).receptive_field
+    # main [-1, 1]; side [-3, 3]; union [-3, 3]; then down k4 s4 reads 0..3 steps: [-3, 6]
+    assert (field.left.samples, field.right.samples, field.hop_samples) == (3, 6, 4)
+
+
+def test_walk_refuses_an_operation_it_does_not_know_and_names_it():
+    result = walk_receptive_field(build(Flipper))
+    assert not result.ran
+    assert "flip" in result.unavailable_reason
+
+
+def test_walk_refuses_an_unknown_module_class_and_names_it():
+    import torch.nn as nn
+
+    result = walk_receptive_field(nn.Sequential(nn.Conv1d(1, 1, 3), nn.Upsample(scale_factor=2)).double())
+    assert not result.ran
+    assert "1 (Upsample)" in result.unavailable_reason
+
+
+def test_walk_marks_a_recurrent_layer_past_unbounded():
+    field = walk_receptive_field(build(conv_then_recurrent)).receptive_field
+    assert field.left.unbounded and not field.right.unbounded
+
+
+def test_walk_marks_a_bidirectional_recurrent_layer_unbounded_both_ways():
+    field = walk_receptive_field(build(lambda: conv_then_recurrent(bidirectional=True))).receptive_field
+    assert field.left.unbounded and field.right.unbounded
+
+
+def test_walk_calls_time_group_norm_global():
+    from dataclasses import replace
+
+    config = replace(shipped_config("seanet_s320_32khz_conv"), norm="time_group_norm", n_filters=8)
+    field = walk_receptive_field(build_encoder(config)).receptive_field
+    assert field.global_in_time and field.describe_samples() == "global"
