@@ -16,6 +16,7 @@ import importlib.metadata
 import importlib.util
 import sys
 import types
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -94,7 +95,10 @@ def load_audiocraft() -> AudiocraftSource:
     except importlib.metadata.PackageNotFoundError:
         version = "unknown (no distribution metadata)"
     try:
-        seanet = importlib.import_module("audiocraft.modules.seanet")
+        with warnings.catch_warnings():
+            # The full package import warns about its many optional parts; not our concern.
+            warnings.simplefilter("ignore")
+            seanet = importlib.import_module("audiocraft.modules.seanet")
         how = "import audiocraft.modules.seanet (normal import)"
     except Exception as error:  # the full package import pulls many optional heavy deps
         seanet = _load_without_package_init(package_dir)

@@ -105,6 +105,7 @@ def config_report(verification: Verification) -> str:
 
 
 def summary_table(verifications: Sequence[Verification]) -> str:
+    """One row per config: the RF by each method, then the agreed left/right/hop and ms."""
     rows = []
     for verification in verifications:
         claims = verification.config.claims
@@ -116,9 +117,14 @@ def summary_table(verifications: Sequence[Verification]) -> str:
             result = verification.result(method)
             cells.append(result.receptive_field.describe_samples() if result and result.ran else "n/a")
         truth = verification.truth
-        ms = _ms(truth.samples, verification.config.sample_rate) if truth and truth.samples else "-"
-        rows.append([verification.config.name, claimed, *cells, ms, verification.verdict.label])
-    return format_table(["config", "claimed RF", *METHODS, "RF ms", "verdict"], rows)
+        sample_rate = verification.config.sample_rate
+        if truth is None:
+            agreed = ["n/a"] * 4
+        else:
+            agreed = [str(truth.left), str(truth.right), str(truth.hop_samples),
+                      _ms(truth.samples, sample_rate) if truth.samples is not None else "-"]
+        rows.append([verification.config.name, claimed, *cells, *agreed, verification.verdict.label])
+    return format_table(["config", "claimed RF", *METHODS, "left", "right", "hop", "RF ms", "verdict"], rows)
 
 
 def _field_json(field: Optional[ReceptiveField], sample_rate: int) -> Optional[dict]:

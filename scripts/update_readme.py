@@ -1,0 +1,38 @@
+"""Regenerate the README's verified-numbers table from a real run of every shipped config.
+
+    python scripts/update_readme.py
+
+The table between the `rfprobe:summary` markers is replaced by what the tool prints;
+tests/test_readme.py fails when the README and the tool disagree.
+"""
+import sys
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))
+
+from rfprobe.config import load_config  # noqa: E402
+from rfprobe.report import summary_table  # noqa: E402
+from rfprobe.verify import verify_config  # noqa: E402
+
+START, END = "<!-- rfprobe:summary:start -->", "<!-- rfprobe:summary:end -->"
+
+
+def readme_block(table: str) -> str:
+    return f"{START}\n```\n{table}\n```\n{END}"
+
+
+def main() -> int:
+    paths = sorted((REPOSITORY / "configs").glob("*.yaml"))
+    table = summary_table([verify_config(load_config(p), str(p)) for p in paths])
+    readme = REPOSITORY / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(head + readme_block(table) + tail, encoding="utf-8")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

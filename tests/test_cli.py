@@ -1,0 +1,133 @@
+"""The command line: exit codes, one-line errors, JSON output, nothing half-written."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import CONFIG_DIR
+from rfprobe import audiocraft_source
+from rfprobe.cli import main
+
+SMALL = str(CONFIG_DIR / "encodec_24khz_causal_conv.yaml")
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def one_line_error(capsys) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err
+    return lines[0]
+
+
+def test_a_passing_config_exits_zero_and_writes_every_number_to_json(tmp_path, capsys):
+    out = tmp_path / "report.json"
+    assert main(["--config", SMALL, "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "PASS" in printed and "model.0" in printed
+    record = json.loads(out.read_text())
+    (config,) = record["configs"]
+    assert config["verdict"]["passed"]
+    fields = [config["methods"][m]["receptive_field"] for m in ("formula", "module walk", "gradient", "impulse")]
+    assert all(f == fields[0] for f in fields[1:])
+    assert record["provenance"]["seanet_sha256"]
+    assert config["provenance"]["audiocraft_version"]
+
+
+def test_quiet_prints_the_summary_without_layer_tables(capsys):
+    assert main(["--config", SMALL, "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "encodec_24khz_causal_conv" in printed and "model.0" not in printed
+
+
+def test_disagreeing_methods_exit_one_and_say_fail(monkeypatch, capsys):
+    from dataclasses import replace
+
+    from rfprobe import verify
+    from rfprobe.geometry import Side
+
+    real = verify.formula_method.formula_receptive_field
+
+    def off_by_one(config):
+        result = real(config)
+        field = result.receptive_field
+        return replace(result, receptive_field=replace(field, left=Side(field.left.samples + 1)))
+
+    monkeypatch.setattr(verify.formula_method, "formula_receptive_field", off_by_one)
+    assert main(["--config", SMALL, "--quiet"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_mismatching_claims_are_findings_unless_strict(capsys):
+    claimed = str(CONFIG_DIR / "seanet_s320_32khz_conv.yaml")
+    assert main(["--config", claimed, "--quiet"]) == 0
+    assert "MISMATCH" in capsys.readouterr().out
+    assert main(["--config", claimed, "--quiet", "--strict-claims"]) == 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_cuda_is_a_one_line_error(capsys):
+    assert main(["--config", SMALL, "--device", "cuda"]) == 2
+    assert "CUDA is not available" in one_line_error(capsys)
+
+
+def test_unknown_device_is_a_one_line_error(capsys):
+    assert main(["--config", SMALL, "--device", "tpu"]) == 2
+    assert "unknown device" in one_line_error(capsys)
+
+
+def test_unknown_dtype_is_a_one_line_error(capsys):
+    assert main(["--config", SMALL, "--dtype", "float16"]) == 2
+    assert "float64" in one_line_error(capsys)
+
+
+def test_unknown_option_is_a_one_line_error(capsys):
+    assert main(["--frobnicate"]) == 2
+    assert "--frobnicate" in one_line_error(capsys)
+
+
+def test_bad_config_exits_two_and_writes_no_json(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sample_rate: 32000\nratios: []\n")
+    out = tmp_path / "report.json"
+    assert main(["--config", SMALL, "--config", str(bad), "--json", str(out)]) == 2
+    assert "ratios" in one_line_error(capsys)
+    assert not out.exists() and list(tmp_path.iterdir()) == [bad]
+
+
+def test_json_into_a_missing_directory_is_refused_before_any_work(tmp_path, capsys):
+    assert main(["--config", SMALL, "--json", str(tmp_path / "nope" / "r.json")]) == 2
+    assert "does not exist" in one_line_error(capsys)
+
+
+def test_missing_audiocraft_names_the_install_command(monkeypatch, capsys):
+    real_find_spec = audiocraft_source.importlib.util.find_spec
+    monkeypatch.setattr(audiocraft_source.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "audiocraft" else real_find_spec(name, *a))
+    audiocraft_source.load_audiocraft.cache_clear()
+    try:
+        assert main(["--config", SMALL]) == 2
+    finally:
+        audiocraft_source.load_audiocraft.cache_clear()
+    assert "pip install --no-deps audiocraft" in one_line_error(capsys)
+
+
+def test_script_help_runs_without_installing():
+    result = subprocess.run([sys.executable, str(REPOSITORY / "scripts" / "probe.py"), "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "--device" in result.stdout
+
+
+def test_script_bad_config_has_no_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sample_rate: 32000\nkernel_size: -1\n")
+    result = subprocess.run([sys.executable, str(REPOSITORY / "scripts" / "probe.py"), "--config", str(bad)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "kernel_size" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,34 @@
+"""The README tells the truth: its numbers come from the tool, its test command is CI's."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import SHIPPED, verified
+from rfprobe.geometry import format_ms
+from rfprobe.report import summary_table
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+README = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_table_is_what_the_tool_prints():
+    block = README.split("<!-- rfprobe:summary:start -->")[1].split("<!-- rfprobe:summary:end -->")[0]
+    table = block.strip().strip("`").strip()
+    assert table == summary_table([verified(name) for name in SHIPPED]), "run python scripts/update_readme.py"
+
+
+def test_readme_prose_numbers_for_musicgen_are_the_measured_ones():
+    twin = verified("musicgen_32khz_conv").truth
+    full = verified("musicgen_32khz").truth
+    rate = 32000
+    assert f"**{twin.samples} samples ({format_ms(twin.samples, rate)} ms)**" in README
+    assert f"{twin.left.samples} samples before" in README and f"{twin.right.samples} after" in README
+    assert f"({full.right.samples} samples, {format_ms(full.right.samples, rate)} ms)" in README
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    commands = re.findall(r"^python3 -m venv .*$", README, flags=re.MULTILINE)
+    test_command = next(c for c in commands if "pytest" in c)
+    ci = (REPOSITORY / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_command in ci.splitlines()
