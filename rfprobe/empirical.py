@@ -90,8 +90,8 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
     """Run the probe, growing the window on a side whose support reaches the input's end.
 
     The guess decides only how hard to look, never the answer. A side the guess calls
-    unbounded is settled once it reaches the end at two lengths (growing by half the
-    window). A side the guess calls bounded that still reaches the end keeps doubling its
+    unbounded is settled once it reaches the end at two lengths (growing by a quarter of
+    the window, at least two hops). A side the guess calls bounded that still reaches the end keeps doubling its
     room, up to GROWTH_ROUNDS runs, so that a wide bounded side is measured rather than
     mistaken for an unbounded one.
     """
@@ -108,7 +108,7 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
                for now, before, expected in zip(touched, touched_before, expect_unbounded)):
             break
         frames = window.length_samples // window.hop_samples
-        grow = [(max(frames // 2, 4) if expected else max(frames, 4)) if now else 0
+        grow = [(max(frames // 4, 2) if expected else max(frames, 4)) if now else 0
                 for now, expected in zip(touched, expect_unbounded)]
         window = ProbeWindow(length_samples=window.length_samples + (grow[0] + grow[1]) * window.hop_samples,
                              frame=window.frame + grow[0], hop_samples=window.hop_samples)
