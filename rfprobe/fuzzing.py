@@ -1,0 +1,67 @@
+"""Random SEANet architectures for property-based checking (needs `hypothesis`, a test extra).
+
+The property: for any architecture, formula == module walk == gradient == impulse, and a
+side is unbounded exactly when an LSTM (past) or a GroupNorm over time (both) is present.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from .config import EncoderConfig, parse_config
+from .verify import verify_config
+
+MAX_HOP_SAMPLES = 2048  # keeps one check under a second on two CPU cores
+
+
+@st.composite
+def architectures(draw: st.DrawFn) -> EncoderConfig:
+    """Hyperparameters over the ranges of audiocraft's seanet section, small channel counts."""
+    ratios = draw(st.lists(st.integers(1, 10), min_size=1, max_size=5))
+    hop = 1
+    for ratio in ratios:
+        hop *= ratio
+    assume(hop <= MAX_HOP_SAMPLES)
+    causal = draw(st.booleans())
+    compress = draw(st.integers(1, 4))
+    raw = {
+        "sample_rate": 16000,
+        "channels": draw(st.integers(1, 2)),
+        "dimension": 3,
+        "n_filters": draw(st.integers(compress, 4)),
+        "n_residual_layers": draw(st.integers(0, 3)),
+        "ratios": ratios,
+        "kernel_size": draw(st.integers(1, 9)),
+        "last_kernel_size": draw(st.integers(1, 9)),
+        "residual_kernel_size": draw(st.integers(1, 7)),
+        "dilation_base": draw(st.integers(1, 3)),
+        "causal": causal,
+        "pad_mode": draw(st.sampled_from(["constant", "reflect", "replicate"])),
+        "true_skip": draw(st.booleans()),
+        "compress": compress,
+        "lstm": draw(st.integers(0, 1)),
+        "norm": draw(st.sampled_from(["weight_norm", "none"] if causal else ["weight_norm", "none", "time_group_norm"])),
+    }
+    return parse_config(raw, where="fuzzed architecture", default_name="fuzzed")
+
+
+@dataclass(frozen=True)
+class Check:
+    config: EncoderConfig
+    problems: tuple[str, ...]
+
+
+def check_architecture(config: EncoderConfig) -> Check:
+    """Verify one architecture; list every property it breaks (empty when it holds)."""
+    verification = verify_config(config)
+    problems = [f"verdict FAIL: {reason}" for reason in verification.verdict.reasons()]
+    truth = verification.truth
+    if truth is not None:
+        global_norm = config.norm == "time_group_norm"
+        expected_left, expected_right = bool(config.lstm) or global_norm, global_norm
+        if (truth.left.unbounded, truth.right.unbounded) != (expected_left, expected_right):
+            problems.append(f"unbounded sides (left, right) measured {(truth.left.unbounded, truth.right.unbounded)}, "
+                            f"expected {(expected_left, expected_right)} from lstm={config.lstm}, norm={config.norm}")
+    return Check(config=config, problems=tuple(problems))

@@ -1,0 +1,50 @@
+"""Check many random SEANet architectures; print how many were checked and how many disagreed.
+
+    python scripts/fuzz.py [--examples N] [--seed S]
+
+Each architecture runs the full verification (formula, module walk, gradient, impulse)
+plus the unboundedness property; see rfprobe/fuzzing.py.
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import seed as hypothesis_seed  # noqa: E402
+
+from rfprobe.fuzzing import architectures, check_architecture  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    arguments = parser.parse_args()
+    checked, failures = [], []
+
+    @hypothesis_seed(arguments.seed)
+    @settings(max_examples=arguments.examples, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck), phases=["generate"])
+    @given(architectures())
+    def run(config):
+        check = check_architecture(config)
+        checked.append(config)
+        if check.problems:
+            failures.append(check)
+
+    started = time.perf_counter()
+    run()
+    elapsed = time.perf_counter() - started
+    for failure in failures:
+        print(f"DISAGREE {failure.config}: {'; '.join(failure.problems)}")
+    unbounded = sum(1 for c in checked if c.lstm or c.norm == "time_group_norm")
+    print(f"architectures checked: {len(checked)} ({unbounded} with an LSTM or GroupNorm over time), "
+          f"disagreements: {len(failures)}, {elapsed:.0f} s")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
