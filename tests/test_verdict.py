@@ -98,3 +98,11 @@ def test_different_holes_fail():
 def test_analytic_methods_alone_do_not_pass():
     results = [verified("seanet_s320_32khz_conv").result(m) for m in ("formula", "module walk")]
     assert not judge(results, required=("formula", "module walk")).passed
+
+
+def test_ignoring_the_residual_dilations_is_caught():
+    config = shipped_config("seanet_init_defaults_24khz")
+    assert config.n_residual_layers > 1 and config.dilation_base > 1
+    layers = [replace(layer, branch=tuple(replace(conv, dilation=1) for conv in layer.branch))
+              if isinstance(layer, ResidualSpec) else layer for layer in encoder_layers(config)]
+    assert not judged_with_formula("seanet_init_defaults_24khz", layers).passed

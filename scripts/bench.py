@@ -1,0 +1,157 @@
+"""Benchmark rfprobe against the floor: one forward + backward of the encoder.
+
+    python scripts/bench.py [--device cpu|cuda|auto] [--json PATH] [--repeats N]
+
+For each shipped config, in one run on one machine: the floor (one forward plus one
+backward of the encoder, float64, at the probe's first input length), each method's time,
+the full verification's time and the ratio verification / floor. Then a naive baseline
+(one forward per perturbed input sample across the RF, batched 64 at a time) on the
+smallest config, and the cost of verification as the RF grows. Times are medians of
+`--repeats` runs after one warm-up; on CUDA every timing synchronises the device.
+"""
+import argparse
+import functools
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))
+
+import torch  # noqa: E402
+
+from rfprobe import gradient_probe, impulse_probe  # noqa: E402
+from rfprobe.config import EncoderConfig, load_config  # noqa: E402
+from rfprobe.device import device_description, exact_zeros, resolve_device  # noqa: E402
+from rfprobe.empirical import measure, plan_window  # noqa: E402
+from rfprobe.encoder import build_encoder  # noqa: E402
+from rfprobe.errors import UsageError  # noqa: E402
+from rfprobe.formula import formula_receptive_field  # noqa: E402
+from rfprobe.report import format_table  # noqa: E402
+from rfprobe.verify import verify_config  # noqa: E402
+from rfprobe.walk import walk_receptive_field  # noqa: E402
+
+
+def timed(function, device: torch.device, repeats: int) -> float:
+    """Median wall seconds of `function()` after one warm-up run."""
+    def once() -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        function()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return time.perf_counter() - start
+
+    once()
+    return statistics.median(once() for _ in range(repeats))
+
+
+def floor_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> tuple[float, int]:
+    guess = formula_receptive_field(config).receptive_field
+    length = plan_window(guess.left.samples, guess.right.samples, guess.hop_samples).length_samples
+    encoder = build_encoder(config, 0, device)
+    inputs = torch.randn(1, config.channels, length, dtype=torch.float64, device=device, requires_grad=True)
+
+    def forward_backward() -> None:
+        with exact_zeros():
+            encoder(inputs).sum().backward()
+
+    return timed(forward_backward, device, repeats), length
+
+
+def method_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> dict[str, float]:
+    guess = formula_receptive_field(config).receptive_field
+    modules = {seed: build_encoder(config, seed, device) for seed in (0, 1)}
+    common = dict(channels=config.channels, device=device, dtype=torch.float64)
+    return {
+        "formula": timed(lambda: formula_receptive_field(config), device, repeats),
+        "module walk": timed(lambda: walk_receptive_field(modules[0]), device, repeats),
+        "gradient": timed(lambda: measure("gradient", functools.partial(gradient_probe.gradient_observation, **common),
+                                          modules, guess), device, repeats),
+        "impulse": timed(lambda: measure("impulse", functools.partial(impulse_probe.impulse_observation, guess=guess,
+                                                                      **common), modules, guess), device, repeats),
+        "full verification": timed(lambda: verify_config(config, device=device), device, repeats),
+    }
+
+
+def naive_seconds(config: EncoderConfig, device: torch.device) -> float:
+    """What a user would write: perturb each sample across the RF, one forward each (batched by 64)."""
+    field = formula_receptive_field(config).receptive_field
+    window = plan_window(field.left.samples, field.right.samples, field.hop_samples)
+    encoder = build_encoder(config, 0, device)
+    base = torch.randn(1, config.channels, window.length_samples, dtype=torch.float64, device=device)
+    samples = list(range(window.anchor - field.left.samples - 1, window.anchor + field.right.samples + 2))
+
+    def run() -> None:
+        with torch.no_grad(), exact_zeros():
+            reference = encoder(base)[0, :, window.frame]
+            for start in range(0, len(samples), 64):
+                chunk = samples[start:start + 64]
+                batch = base.repeat(len(chunk), 1, 1)
+                for row, sample in enumerate(chunk):
+                    batch[row, :, sample] += 1.0
+                (encoder(batch)[:, :, window.frame] != reference).any(dim=1)
+
+    return timed(run, device, 1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", default=str(REPOSITORY / "bench.json"))
+    parser.add_argument("--repeats", type=int, default=3)
+    arguments = parser.parse_args()
+    try:
+        device = resolve_device(arguments.device)
+    except UsageError as error:
+        print(f"bench: error: {error}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(torch.get_num_threads())
+    machine = f"{device_description(device)}; {platform.processor() or platform.machine()}, " \
+              f"{torch.get_num_threads()} torch threads; torch {torch.__version__}"
+    print(f"machine: {machine}")
+    results = {"machine": machine, "configs": {}}
+    rows = []
+    for path in sorted((REPOSITORY / "configs").glob("*.yaml")):
+        config = load_config(path)
+        floor, length = floor_seconds(config, device, arguments.repeats)
+        methods = method_seconds(config, device, arguments.repeats)
+        results["configs"][config.name] = {"floor_s": floor, "input_length_samples": length, **methods}
+        rows.append([config.name, str(length), f"{floor * 1000:.0f}",
+                     *(f"{methods[m] * 1000:.0f}" for m in ("module walk", "gradient", "impulse", "full verification")),
+                     f"{methods['full verification'] / floor:.1f}x"])
+    print(format_table(["config", "input samples", "floor ms", "walk ms", "gradient ms", "impulse ms",
+                        "verification ms", "verification / floor"], rows))
+
+    smallest = load_config(REPOSITORY / "configs" / "encodec_24khz_causal_conv.yaml")
+    naive = naive_seconds(smallest, device)
+    ours = results["configs"][smallest.name]["full verification"]
+    results["naive"] = {"config": smallest.name, "naive_s": naive, "rfprobe_s": ours, "ratio": naive / ours}
+    print(f"\nnaive per-sample perturbation on {smallest.name}: {naive:.2f} s; rfprobe's full verification "
+          f"(4 methods, 2 seeds): {ours:.2f} s; naive / rfprobe = {naive / ours:.1f}x")
+
+    scaling = []
+    for depth in range(1, 6):
+        config = EncoderConfig(sample_rate=16000, name=f"ratios [4]*{depth}", ratios=(4,) * depth, n_filters=4,
+                               dimension=4, lstm=0)
+        field = formula_receptive_field(config).receptive_field
+        floor, _ = floor_seconds(config, device, arguments.repeats)
+        seconds = timed(lambda: verify_config(config, device=device), device, arguments.repeats)
+        scaling.append({"ratios": list(config.ratios), "receptive_field_samples": field.samples,
+                        "verification_s": seconds, "floor_s": floor})
+    results["scaling"] = scaling
+    print("\ncost as the RF grows (n_filters 4):")
+    print(format_table(["ratios", "RF samples", "verification ms", "floor ms", "verification / floor"],
+                       [[str(s["ratios"]), str(s["receptive_field_samples"]), f"{s['verification_s'] * 1000:.0f}",
+                         f"{s['floor_s'] * 1000:.1f}", f"{s['verification_s'] / s['floor_s']:.1f}x"] for s in scaling]))
+    Path(arguments.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {arguments.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
