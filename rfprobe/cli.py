@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", metavar="PATH", help="write every number, provenance and verdict here")
     parser.add_argument("--quiet", action="store_true", help="print only the summary table and failures")
     parser.add_argument("--strict-claims", action="store_true", help="exit 1 when a claim mismatches")
+    parser.add_argument("--clip-seconds", type=float, default=10.0,
+                        help="clip length for the edge/padding analysis (default 10 s)")
+    parser.add_argument("--plot", metavar="DIR", help="write two PNGs per config here (needs matplotlib)")
     return parser
 
 
@@ -43,6 +46,18 @@ def _default_configs() -> list[Path]:
         if found:
             return found
     raise UsageError("no configs found in ./configs; pass --config PATH")
+
+
+def _check_clip(clip_seconds: float, config) -> None:
+    """The edge analysis needs a clip at least one receptive field long (local layers)."""
+    from .formula import formula_receptive_field
+
+    local = formula_receptive_field(config).receptive_field
+    width = local.left.samples + 1 + local.right.samples
+    clip_samples = round(clip_seconds * config.sample_rate)
+    if clip_samples < width:
+        raise UsageError(f"--clip-seconds {clip_seconds:g} gives {clip_samples} samples for {config.name}, shorter than "
+                         f"its receptive field ({width} samples); use at least {width / config.sample_rate:.3f} s")
 
 
 def run(argv: Optional[Sequence[str]] = None) -> int:
@@ -57,22 +72,38 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     from .audiocraft_source import load_audiocraft
 
     source = load_audiocraft()
-    from .report import config_report, summary_table, verification_json, write_json_atomically
+    from .report import config_report, context_report, summary_table, verification_json, write_json_atomically
     from .verify import verify_config
 
+    if arguments.plot:
+        from .plots import require_matplotlib
+
+        require_matplotlib()
+    for config, path in configs:
+        _check_clip(arguments.clip_seconds, config)
     if arguments.json:
         json_path = Path(arguments.json)
         if not json_path.parent.is_dir():
             raise UsageError(f"--json {json_path}: directory {json_path.parent} does not exist; create it first")
     print(f"rfprobe: audiocraft {source.version}, seanet.py sha256 {source.seanet_sha256[:16]}, "
           f"loaded by: {source.how_loaded}")
-    verifications = []
+    from .context import context_map
+
+    verifications, contexts = [], []
     for config, path in configs:
         verification = verify_config(config, str(path), device, dtype, (arguments.seed, arguments.seed + 1))
+        context = context_map(verification, arguments.clip_seconds, device, dtype)
         verifications.append(verification)
+        contexts.append(context)
+        if arguments.plot:
+            from .plots import write_plots
+
+            write_plots(verification, context, Path(arguments.plot))
         if not arguments.quiet:
             print()
             print(config_report(verification))
+            print()
+            print(context_report(verification, context))
         else:
             for reason in verification.verdict.reasons():
                 print(f"{config.name}: FAIL: {reason}")
@@ -80,7 +111,8 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     print(summary_table(verifications))
     if arguments.json:
         write_json_atomically(Path(arguments.json), {
-            "provenance": source.provenance(), "configs": [verification_json(v) for v in verifications]})
+            "provenance": source.provenance(),
+            "configs": [verification_json(v, c) for v, c in zip(verifications, contexts)]})
     failed = [v.config.name for v in verifications if not v.verdict.passed]
     mismatched = [v.config.name for v in verifications if v.claims is not None and not v.claims.all_match]
     print()

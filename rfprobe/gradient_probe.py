@@ -23,18 +23,29 @@ def probe_input(module_channels: int, window: ProbeWindow, seed: int, device: to
     return row.to(device=device, dtype=dtype).repeat(batch, 1, 1)
 
 
-def gradient_observation(module: nn.Module, window: ProbeWindow, seed: int, *, channels: int,
-                         device: torch.device, dtype: torch.dtype) -> Observation:
-    inputs = probe_input(channels, window, seed, device, dtype, batch=2).requires_grad_(True)
+def frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
+                    projection_seed: int) -> tuple[torch.Tensor, int]:
+    """d(projection . output[b, :, frames[b]]) / d inputs[b] for every batch row b, and the
+    number of output frames. The rows of `inputs` are independent, so one backward pass
+    serves every frame.
+    """
+    inputs = inputs.detach().requires_grad_(True)
     with exact_zeros():
         outputs = module(inputs)
-        frames = outputs.shape[-1]
-        if frames <= window.frame + 1:
-            raise ProbeError(f"probe window too short: {frames} output frames, frame {window.frame + 1} needed")
-        generator = torch.Generator().manual_seed(seed + 1)
-        projection = torch.randn(outputs.shape[1], generator=generator, dtype=torch.float64).to(device, dtype)
-        objective = (outputs[0, :, window.frame] * projection).sum() + (outputs[1, :, window.frame + 1] * projection).sum()
-        (gradient,) = torch.autograd.grad(objective, inputs)
+        if outputs.shape[-1] <= max(frames):
+            raise ProbeError(f"probe window too short: {outputs.shape[-1]} output frames, frame {max(frames)} needed")
+        generator = torch.Generator().manual_seed(projection_seed)
+        projection = torch.randn(outputs.shape[1], generator=generator, dtype=torch.float64).to(outputs)
+        rows = torch.arange(len(frames), device=outputs.device)
+        picked = outputs[rows, :, torch.tensor(frames, device=outputs.device)]  # (batch, dim)
+        (gradient,) = torch.autograd.grad((picked * projection).sum(), inputs)
+    return gradient, outputs.shape[-1]
+
+
+def gradient_observation(module: nn.Module, window: ProbeWindow, seed: int, *, channels: int,
+                         device: torch.device, dtype: torch.dtype) -> Observation:
+    inputs = probe_input(channels, window, seed, device, dtype, batch=2)
+    gradient, frames = frame_gradients(module, inputs, [window.frame, window.frame + 1], projection_seed=seed + 1)
     depends = (gradient != 0).any(dim=1).cpu().tolist()
     supports = [FrameSupport(*nonzero_runs(row)) for row in depends]
     return Observation(window=window, seed=seed, this_frame=supports[0], next_frame=supports[1],

@@ -6,11 +6,14 @@ import os
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from .errors import UsageError
 from .geometry import LayerRow, MethodResult, ReceptiveField, format_ms, samples_to_ms
 from .verify import METHODS, Verification
+
+if TYPE_CHECKING:
+    from .context import ContextMap
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -143,7 +146,7 @@ def _field_json(field: Optional[ReceptiveField], sample_rate: int) -> Optional[d
     }
 
 
-def verification_json(verification: Verification) -> dict:
+def verification_json(verification: Verification, context: Optional["ContextMap"] = None) -> dict:
     config = verification.config
     config_dict = {k: v for k, v in asdict(config).items() if k != "claims"}
     return {
@@ -164,6 +167,7 @@ def verification_json(verification: Verification) -> dict:
             "checks": [asdict(check) for check in verification.claims.checks],
             "layer_departures": list(verification.claims.layer_departures),
         },
+        "context": None if context is None else context_json(context, config.sample_rate),
     }
 
 
@@ -182,3 +186,88 @@ def write_json_atomically(path: Path, payload: dict) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def _intervals(intervals: Sequence[Sequence[int]]) -> str:
+    return ", ".join(f"{a}..{b}" for a, b in intervals)
+
+
+def context_report(verification: Verification, context: "ContextMap") -> str:
+    rate = verification.config.sample_rate
+    hop = verification.config.hop_samples
+    edges = context.edges
+    lookahead = context.lookahead
+    lines = [f"context for a {edges.clip_samples / rate:g} s clip ({edges.clip_samples} samples, {edges.frames} frames), "
+             f"pad_mode {edges.pad_mode}:"]
+    if lookahead.after_anchor.unbounded:
+        lines.append("  lookahead: unbounded (the frame depends on all future audio)")
+    else:
+        after = lookahead.after_hop_end_samples
+        lines.append(f"  lookahead: {lookahead.after_anchor.samples} samples ({format_ms(lookahead.after_anchor.samples, rate)} ms) "
+                     f"after the frame's anchor; {after} samples ({format_ms(after, rate)} ms) after the end of its own hop "
+                     "= the encoder's minimum algorithmic latency beyond one hop")
+    k, m, frames = edges.left_padded_frames, edges.right_padded_frames, edges.frames
+    left = (f"all {frames} frames read the left padding (an unbounded past carries the signal's padded start "
+            "into every frame)" if k == frames else
+            f"frames 0..{k - 1} ({k} frames, {format_ms(k * hop, rate)} ms) read the left padding" if k else
+            "no frame reads the left padding")
+    right = (f"frames {frames - m}..{frames - 1} ({m} frames, {format_ms(m * hop, rate)} ms) read the right padding"
+             if m else "no frame reads the right padding")
+    lines.append(f"  padding: {left}; {right}")
+    rows = [[row.role, str(row.frame), _intervals(row.analytic.intervals), str(row.probe_frame),
+             _intervals(row.measured), "yes" if row.agrees else "NO", str(row.future_beyond_hop_samples)]
+            for row in edges.edge_frames]
+    table = format_table(["edge frame", "frame", "support in the clip (analytic)", "frame at probe length",
+                          f"measured support ({edges.probe_length_samples} samples)", "= analytic", "samples past own hop"],
+                         rows)
+    lines += ["  " + line for line in table.splitlines()]
+    for proof in context.taint:
+        lengths = " and ".join(f"{distance} samples away at length {length}"
+                               for distance, length in zip(proof.distances_samples, proof.lengths_samples))
+        where = "sample 0 reaches the last frame" if proof.side == "past" else "the last sample reaches frame 0"
+        lines.append(f"  {proof.side}: {proof.verdict}: a NaN at {where}, {lengths}; the local layers reach only "
+                     f"{proof.local_reach_samples} samples; {proof.control_note}")
+    erf = context.erf
+    widths = ", ".join(f"{round(fraction * 100)} % within {width} samples ({format_ms(width, rate)} ms)"
+                       for fraction, width in erf.widths_samples.items())
+    lines.append(f"  effective RF (random weights, not trained ones): {widths} of the |d frame / d sample| mass; "
+                 f"centroid {erf.centroid_offset_samples:+.0f} samples ({erf.centroid_offset_samples * 1000 / rate:+.2f} ms) "
+                 f"from the anchor; over a {context.erf_window_samples}-sample window, 2 seeds x 4 inputs")
+    return "\n".join(lines)
+
+
+def context_json(context: "ContextMap", sample_rate: int) -> dict:
+    edges = context.edges
+    return {
+        "lookahead": {"after_anchor_samples": context.lookahead.after_anchor.to_json(),
+                      "after_hop_end_samples": context.lookahead.after_hop_end_samples,
+                      "after_anchor_ms": None if context.lookahead.after_anchor.unbounded
+                      else samples_to_ms(context.lookahead.after_anchor.samples, sample_rate)},
+        "edges": {
+            "clip_samples": edges.clip_samples, "frames": edges.frames, "pad_mode": edges.pad_mode,
+            "left_padded_frames": edges.left_padded_frames, "right_padded_frames": edges.right_padded_frames,
+            "probe_length_samples": edges.probe_length_samples, "all_agree": edges.all_agree,
+            "edge_frames": [{
+                "role": row.role, "frame": row.frame, "analytic_support": [list(i) for i in row.analytic.intervals],
+                "reads_left_padding": row.analytic.reads_left_padding,
+                "reads_right_padding": row.analytic.reads_right_padding,
+                "probe_frame": row.probe_frame,
+                "analytic_support_at_probe_length": [list(i) for i in row.analytic_at_probe.intervals],
+                "measured_support_at_probe_length": [list(i) for i in row.measured], "agrees": row.agrees,
+                "samples_past_own_hop": row.future_beyond_hop_samples} for row in edges.edge_frames],
+        },
+        "unbounded_sides": [{
+            "side": proof.side, "verdict": proof.verdict, "proven": proof.proven,
+            "lengths_samples": list(proof.lengths_samples), "distances_samples": list(proof.distances_samples),
+            "reached": list(proof.reached), "local_reach_samples": proof.local_reach_samples,
+            "control_ok": proof.control_ok, "control_note": proof.control_note} for proof in context.taint],
+        "effective_receptive_field": {
+            "widths_samples": {str(k): v for k, v in context.erf.widths_samples.items()},
+            "widths_ms": {str(k): samples_to_ms(v, sample_rate) for k, v in context.erf.widths_samples.items()},
+            "centroid_offset_samples": context.erf.centroid_offset_samples,
+            "per_seed_widths_samples": {str(seed): {str(k): v for k, v in widths.items()}
+                                        for seed, widths in context.erf.per_seed_widths.items()},
+            "window_samples": context.erf_window_samples,
+            "note": "random weights: the architecture's prior, not a trained codec",
+        },
+    }

@@ -1,0 +1,84 @@
+"""Effective receptive field (Luo et al. 2016): where inside its RF a frame actually looks.
+
+The profile is |d frame / d sample| (random channel projection, summed over input channels)
+averaged over seeds and input draws, aligned on the frame's anchor. We report the widths of
+the central intervals holding 50 %, 90 % and 99 % of that mass, and its centroid's offset
+from the anchor. With random weights this describes the architecture's prior, not what a
+trained codec does: trained weights change it (see the checkpoint support).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from .empirical import ProbeWindow
+from .gradient_probe import frame_gradients, probe_input
+
+MASS_FRACTIONS = (0.5, 0.9, 0.99)
+DRAWS_PER_SEED = 4
+
+
+@dataclass(frozen=True)
+class EffectiveField:
+    """Central-mass widths (samples) and centroid offset from the anchor (samples, + = future)."""
+
+    widths_samples: dict[float, int]
+    intervals_samples: dict[float, tuple[int, int]]  # relative to the anchor, inclusive
+    centroid_offset_samples: float
+    window_start: int  # profile index 0 is this many samples relative to the anchor (negative = past)
+    profile: tuple[float, ...]  # mean |gradient| per sample over the window, for plotting
+    per_seed_widths: dict[int, dict[float, int]]
+
+
+def mass_intervals(profile: Sequence[float], fractions: Sequence[float] = MASS_FRACTIONS) -> dict[float, tuple[int, int]]:
+    """The central interval (inclusive indices) holding each fraction of the mass: from the
+    (1-f)/2 to the (1+f)/2 quantile of the cumulative mass."""
+    total = float(sum(profile))
+    if total <= 0:
+        raise ValueError("the gradient profile has no mass")
+    cumulative, running = [], 0.0
+    for value in profile:
+        running += value
+        cumulative.append(running / total)
+    intervals = {}
+    for fraction in fractions:
+        low_mass, high_mass = (1 - fraction) / 2, (1 + fraction) / 2
+        low = next(i for i, c in enumerate(cumulative) if c > low_mass)
+        high = next((i for i, c in enumerate(cumulative) if c >= high_mass), len(cumulative) - 1)
+        intervals[fraction] = (low, high)
+    return intervals
+
+
+def mass_widths(profile: Sequence[float], fractions: Sequence[float] = MASS_FRACTIONS) -> dict[float, int]:
+    """Width in samples of each central mass interval."""
+    return {fraction: high - low + 1 for fraction, (low, high) in mass_intervals(profile, fractions).items()}
+
+
+def centroid(profile: Sequence[float]) -> float:
+    total = float(sum(profile))
+    return sum(i * value for i, value in enumerate(profile)) / total
+
+
+def _seed_profile(module: nn.Module, window: ProbeWindow, seed: int, channels: int, device: torch.device,
+                  dtype: torch.dtype) -> torch.Tensor:
+    inputs = torch.cat([probe_input(channels, window, seed * 1000 + draw, device, dtype)
+                        for draw in range(DRAWS_PER_SEED)])
+    gradient, _ = frame_gradients(module, inputs, [window.frame] * DRAWS_PER_SEED, projection_seed=seed + 7)
+    return gradient.abs().sum(dim=1).mean(dim=0).to(torch.float64).cpu()
+
+
+def effective_field(modules_by_seed: dict[int, nn.Module], window: ProbeWindow, channels: int,
+                    device: torch.device, dtype: torch.dtype) -> EffectiveField:
+    profiles = {seed: _seed_profile(module, window, seed, channels, device, dtype)
+                for seed, module in modules_by_seed.items()}
+    mean = torch.stack(list(profiles.values())).mean(dim=0).tolist()
+    return EffectiveField(
+        widths_samples=mass_widths(mean),
+        intervals_samples={fraction: (low - window.anchor, high - window.anchor)
+                           for fraction, (low, high) in mass_intervals(mean).items()},
+        centroid_offset_samples=centroid(mean) - window.anchor,
+        window_start=-window.anchor, profile=tuple(mean),
+        per_seed_widths={seed: mass_widths(p.tolist()) for seed, p in profiles.items()})

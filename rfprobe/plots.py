@@ -1,0 +1,135 @@
+"""Pictures of a config's receptive field (needs matplotlib: `pip install -e ".[plot]"`).
+
+Two PNGs per config:
+* `<name>_receptive_field.png`: mean |d frame / d sample| over input time around the frame's
+  anchor (log scale), the measured RF bounds, the effective-RF bands, the hop grid;
+* `<name>_edges.png`: which samples the first and last frames of a clip read, against the
+  signal's start and end, with the frames that read padding marked.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .context import ContextMap
+from .errors import UsageError
+from .geometry import samples_to_ms
+from .verify import Verification
+
+
+def require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError('--plot needs matplotlib; install it with: pip install -e ".[plot]"') from None
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+
+    return pyplot
+
+
+def plot_receptive_field(verification: Verification, context: ContextMap, path: Path) -> None:
+    pyplot = _pyplot()
+    config = verification.config
+    rate, hop = config.sample_rate, config.hop_samples
+    erf = context.erf
+    times_ms = [samples_to_ms(erf.window_start + i, rate) for i in range(len(erf.profile))]
+    positive = [value if value > 0 else float("nan") for value in erf.profile]
+    figure, axis = pyplot.subplots(figsize=(11, 6))
+    axis.semilogy(times_ms, positive, color="#1f4e79", linewidth=0.8, label="mean |d frame / d sample| (random weights)")
+    truth = verification.truth
+    if truth is not None:
+        if not truth.left.unbounded:
+            axis.axvline(-samples_to_ms(truth.left.samples, rate), color="#c00000", linewidth=1.5,
+                         label=f"RF bounds: {truth.left.samples} before, {truth.right.samples} after the anchor")
+        else:
+            local = verification.result("formula").receptive_field.left.samples
+            axis.axvline(-samples_to_ms(local, rate), color="#c00000", linewidth=1.2, linestyle=":",
+                         label=f"past: unbounded (LSTM); the convs alone reach {local} samples back")
+            axis.text(0.01, 0.97, "past unbounded: the dependence continues\nto the start of the signal  <--",
+                      transform=axis.transAxes, va="top", fontsize=9, color="#c00000",
+                      bbox={"facecolor": "white", "edgecolor": "#c00000", "alpha": 0.9})
+        if not truth.right.unbounded:
+            axis.axvline(samples_to_ms(truth.right.samples, rate), color="#c00000", linewidth=1.5,
+                         label=None if not truth.left.unbounded else f"RF future bound: {truth.right.samples} samples")
+    shades = {0.99: "#fde9d9", 0.9: "#f8cbad", 0.5: "#f4b183"}
+    for fraction, (low, high) in sorted(erf.intervals_samples.items(), reverse=True):
+        width = erf.widths_samples[fraction]
+        axis.axvspan(samples_to_ms(low, rate), samples_to_ms(high, rate), color=shades.get(fraction, "#eeeeee"),
+                     alpha=0.8, zorder=0,
+                     label=f"effective RF, {round(fraction * 100)} % of the mass: {width} samples "
+                           f"({samples_to_ms(width, rate):.1f} ms)")
+    first_hop = int(times_ms[0] * rate / 1000 // hop)
+    for k in range(first_hop, int(times_ms[-1] * rate / 1000 // hop) + 1):
+        axis.axvline(samples_to_ms(k * hop, rate), color="#bbbbbb", linewidth=0.5, zorder=0)
+    axis.axvline(0, color="black", linewidth=1.2, linestyle="--", label=f"anchor (frame x hop); grey: hop grid ({hop} samples)")
+    axis.set_xlabel("input time relative to the frame's anchor (ms)")
+    axis.set_ylabel("|gradient| (log)")
+    axis.set_title(f"{config.name}: which input one output frame depends on  "
+                   f"({rate} Hz, hop {hop} = {samples_to_ms(hop, rate):g} ms)")
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+
+
+def plot_edges(verification: Verification, context: ContextMap, path: Path) -> None:
+    pyplot = _pyplot()
+    config = verification.config
+    rate, hop = config.sample_rate, config.hop_samples
+    edges = context.edges
+    figure, (start_axis, end_axis) = pyplot.subplots(1, 2, figsize=(12, 4.2))
+    frames = range(edges.frames)
+    span = (edges.left_padded_frames + 3) * hop if edges.left_padded_frames < edges.frames else 6 * hop
+    from .edges import frame_support
+    from .formula import encoder_layers
+
+    layers = encoder_layers(config)
+    for axis, chosen, title in ((start_axis, list(frames)[:min(edges.frames, edges.left_padded_frames + 3, 12)],
+                                 "start of the clip"),
+                                (end_axis, list(frames)[-min(edges.frames, edges.right_padded_frames + 3, 12):],
+                                 "end of the clip")):
+        for frame in chosen:
+            support = frame_support(layers, edges.clip_samples, frame, config.pad_mode)
+            padded = support.reads_left_padding or support.reads_right_padding
+            for low, high in support.intervals:
+                axis.plot([samples_to_ms(low, rate), samples_to_ms(high, rate)], [frame, frame],
+                          color="#c00000" if padded else "#1f4e79", linewidth=3, solid_capstyle="butt")
+            axis.plot(samples_to_ms(frame * hop, rate), frame, marker="|", color="black", markersize=9)
+        if title.startswith("start"):
+            axis.axvline(0, color="black", linewidth=1.2)
+            axis.axvspan(-samples_to_ms(hop, rate), 0, color="#dddddd", zorder=0)
+            axis.text(-samples_to_ms(hop, rate) / 2, 0.5, "padding", rotation=90, transform=axis.get_xaxis_transform(),
+                      ha="center", va="center", fontsize=8)
+            axis.set_xlim(-samples_to_ms(hop, rate), samples_to_ms(span, rate))
+        else:
+            end = samples_to_ms(edges.clip_samples - 1, rate)
+            axis.axvline(end, color="black", linewidth=1.2)
+            axis.axvspan(end, end + samples_to_ms(hop, rate), color="#dddddd", zorder=0)
+            axis.text(end + samples_to_ms(hop, rate) / 2, 0.5, "padding", rotation=90,
+                      transform=axis.get_xaxis_transform(), ha="center", va="center", fontsize=8)
+            axis.set_xlim(end - samples_to_ms(span, rate), end + samples_to_ms(hop, rate))
+        axis.set_title(f"{title}: red = frame reads {edges.pad_mode} padding")
+        axis.set_xlabel("input time (ms); black line = signal edge, tick = frame anchor")
+        axis.set_ylabel("output frame")
+    k, m = edges.left_padded_frames, edges.right_padded_frames
+    left = ("every frame reads the start's padding (unbounded past)" if k == edges.frames
+            else f"frames 0..{k - 1} read the start's padding" if k else "no frame reads the start's padding")
+    right = f"the last {m} read the end's padding" if m else "none reads the end's padding"
+    figure.suptitle(f"{config.name}: input read by the edge frames of a {edges.clip_samples / rate:g} s clip "
+                    f"({left}; {right})")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+
+
+def write_plots(verification: Verification, context: ContextMap, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"{verification.config.name}_receptive_field.png", directory / f"{verification.config.name}_edges.png"]
+    plot_receptive_field(verification, context, paths[0])
+    plot_edges(verification, context, paths[1])
+    return paths
