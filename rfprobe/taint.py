@@ -67,15 +67,15 @@ def prove_side(module: nn.Module, control: nn.Module, side: str, local_left: int
     reached, distances = [], []
     control_ok, notes = True, []
     for length in lengths:
-        frames = math.ceil(length / hop)
-        sample, far_frame = (0, frames - 1) if side == "past" else (length - 1, 0)
+        sample, opposite = (0, length - 1) if side == "past" else (length - 1, 0)
+        tainted = nonfinite_frames(module, length, sample, channels)
+        far_frame, near_frame = (len(tainted) - 1, 0) if side == "past" else (0, len(tainted) - 1)
         distances.append(abs(far_frame * hop - sample))
-        reached.append(nonfinite_frames(module, length, sample, channels)[far_frame])
+        reached.append(tainted[far_frame])
         if nonfinite_frames(control, length, sample, channels)[far_frame]:
             control_ok = False
             notes.append(f"the NaN crossed {length} samples in the conv-only twin")
         if other_side_bounded:
-            opposite, near_frame = (length - 1, 0) if side == "past" else (0, frames - 1)
             if nonfinite_frames(module, length, opposite, channels)[near_frame]:
                 control_ok = False
                 notes.append(f"a NaN on the bounded side crossed {length} samples")
