@@ -32,3 +32,11 @@ def test_ci_runs_exactly_the_readme_test_command():
     test_command = next(c for c in commands if "pytest" in c)
     ci = (REPOSITORY / ".ci" / "run").read_text(encoding="utf-8")
     assert test_command in ci.splitlines()
+
+
+def test_readme_lookahead_numbers_for_musicgen_are_the_measured_ones():
+    from rfprobe.lookahead import lookahead_of
+
+    lookahead = lookahead_of(verified("musicgen_32khz").truth)
+    assert (f"needs {lookahead.after_anchor.samples} samples after the anchor, "
+            f"{lookahead.after_hop_end_samples} after its hop") in README
