@@ -6,11 +6,12 @@ Data flow: config -> real module -> analytic (formula, module walk) and empirica
 from .config import EncoderConfig, load_config
 from .errors import UsageError
 from .formula import formula_receptive_field
+from .module_probe import probe_module
 from .geometry import LayerRow, MethodResult, ReceptiveField, Side
 from .verify import Verification, verify_config
 from .walk import walk_receptive_field
 
 __all__ = [
     "EncoderConfig", "LayerRow", "MethodResult", "ReceptiveField", "Side", "UsageError", "Verification",
-    "formula_receptive_field", "load_config", "verify_config", "walk_receptive_field",
+    "formula_receptive_field", "load_config", "probe_module", "verify_config", "walk_receptive_field",
 ]

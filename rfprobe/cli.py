@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", metavar="PATH", help="write every number, provenance and verdict here")
     parser.add_argument("--quiet", action="store_true", help="print only the summary table and failures")
     parser.add_argument("--strict-claims", action="store_true", help="exit 1 when a claim mismatches")
+    parser.add_argument("--module", action="append", metavar="PKG.MOD:FACTORY",
+                        help="probe any nn.Module a factory returns (walk + both probes; repeatable)")
+    parser.add_argument("--channels", type=int, help="input channels of --module (default: detected)")
+    parser.add_argument("--hop", type=int, help="samples per output frame of --module (default: detected)")
     parser.add_argument("--clip-seconds", type=float, default=10.0,
                         help="clip length for the edge/padding analysis (default 10 s)")
     parser.add_argument("--plot", metavar="DIR", help="write two PNGs per config here (needs matplotlib)")
@@ -67,7 +71,10 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
 
     device = resolve_device(arguments.device)
     dtype = resolve_dtype(arguments.dtype)
-    paths = [Path(p) for p in arguments.config] if arguments.config else _default_configs()
+    if arguments.module and not arguments.config:
+        paths: list[Path] = []
+    else:
+        paths = [Path(p) for p in arguments.config] if arguments.config else _default_configs()
     configs = [(load_config(path), path) for path in paths]  # all validated before any work
     from .audiocraft_source import load_audiocraft
 
@@ -107,14 +114,29 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         else:
             for reason in verification.verdict.reasons():
                 print(f"{config.name}: FAIL: {reason}")
+    if arguments.module:
+        from .module_probe import load_factory, probe_module
+
+        for spec in arguments.module:
+            verification = probe_module(load_factory(spec), channels=arguments.channels, hop_samples=arguments.hop,
+                                        name=spec, device=device, dtype=dtype,
+                                        seeds=(arguments.seed, arguments.seed + 1))
+            verifications.append(verification)
+            contexts.append(None)
+            if not arguments.quiet:
+                print()
+                print(config_report(verification))
+            else:
+                for reason in verification.verdict.reasons():
+                    print(f"{spec}: FAIL: {reason}")
     print()
     print(summary_table(verifications))
     if arguments.json:
         write_json_atomically(Path(arguments.json), {
             "provenance": source.provenance(),
             "configs": [verification_json(v, c) for v, c in zip(verifications, contexts)]})
-    failed = [v.config.name for v in verifications if not v.verdict.passed]
-    mismatched = [v.config.name for v in verifications if v.claims is not None and not v.claims.all_match]
+    failed = [v.name for v in verifications if not v.verdict.passed]
+    mismatched = [v.name for v in verifications if v.claims is not None and not v.claims.all_match]
     print()
     print(f"verdict: {len(verifications) - len(failed)} PASS, {len(failed)} FAIL"
           + (f"; claims mismatching in {', '.join(mismatched)}" if mismatched else ""))

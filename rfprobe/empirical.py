@@ -86,6 +86,10 @@ class ProbeError(RuntimeError):
     """A probe could not produce a trustworthy observation; the message says why."""
 
 
+class WindowTooShort(ProbeError):
+    """The module returned too few frames for the window (e.g. unpadded convolutions)."""
+
+
 def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveField) -> list[Observation]:
     """Run the probe, growing the window on a side whose support reaches the input's end.
 
@@ -99,7 +103,14 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
     expect_unbounded = (guess.left.unbounded, guess.right.unbounded)
     observations: list[Observation] = []
     for _ in range(GROWTH_ROUNDS):
-        observation = probe(module, window, seed)
+        try:
+            observation = probe(module, window, seed)
+        except WindowTooShort:
+            if window.length_samples > (1 << 22):
+                raise
+            window = ProbeWindow(length_samples=2 * window.length_samples + 2 * window.hop_samples,
+                                 frame=window.frame, hop_samples=window.hop_samples)
+            continue
         previous = observations[-1] if observations else None
         observations.append(observation)
         touched = (observation.touches_start(), observation.touches_end())
@@ -112,6 +123,8 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
                 for now, expected in zip(touched, expect_unbounded)]
         window = ProbeWindow(length_samples=window.length_samples + (grow[0] + grow[1]) * window.hop_samples,
                              frame=window.frame + grow[0], hop_samples=window.hop_samples)
+    if not observations:
+        raise ProbeError(f"the module returned too few frames even for {window.length_samples} input samples")
     return observations
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .device import exact_zeros
-from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, nonzero_runs
+from .empirical import FrameSupport, Observation, ProbeWindow, WindowTooShort, nonzero_runs
 
 METHOD = "gradient"
 
@@ -31,9 +31,12 @@ def frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
     """
     inputs = inputs.detach().requires_grad_(True)
     with exact_zeros():
-        outputs = module(inputs)
+        try:
+            outputs = module(inputs)
+        except RuntimeError as error:  # e.g. a kernel wider than a too-short input
+            raise WindowTooShort(f"the module failed on {inputs.shape[-1]} samples: {str(error).splitlines()[0]}") from None
         if outputs.shape[-1] <= max(frames):
-            raise ProbeError(f"probe window too short: {outputs.shape[-1]} output frames, frame {max(frames)} needed")
+            raise WindowTooShort(f"probe window too short: {outputs.shape[-1]} output frames, frame {max(frames)} needed")
         generator = torch.Generator().manual_seed(projection_seed)
         projection = torch.randn(outputs.shape[1], generator=generator, dtype=torch.float64).to(outputs)
         rows = torch.arange(len(frames), device=outputs.device)

@@ -19,7 +19,7 @@ from torch import nn
 from torch.func import jvp
 
 from .device import exact_zeros
-from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow
+from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort
 from .geometry import ReceptiveField
 from .gradient_probe import probe_input
 
@@ -62,11 +62,14 @@ class _Perturber:
                     torch.randn(channels, count, generator=self.generator, dtype=torch.float64)
         tangents = tangents.to(self.inputs.device, self.inputs.dtype)
         with exact_zeros(), torch.no_grad():
-            _, output_tangents = jvp(self.module, (self.inputs.expand(batch, -1, -1).contiguous(),), (tangents,))
+            try:
+                _, output_tangents = jvp(self.module, (self.inputs.expand(batch, -1, -1).contiguous(),), (tangents,))
+            except RuntimeError as error:  # e.g. a kernel wider than a too-short input
+                raise WindowTooShort(f"the module failed on {length} samples: {str(error).splitlines()[0]}") from None
         self.passes += 1
         self.output_frames = output_tangents.shape[-1]
         if self.output_frames < self.frames_needed:
-            raise ProbeError(f"probe window too short: {self.output_frames} output frames, "
+            raise WindowTooShort(f"probe window too short: {self.output_frames} output frames, "
                              f"{self.frames_needed} needed")
         moved = (output_tangents != 0).any(dim=1).cpu()
         for row, ranges in enumerate(perturbations):

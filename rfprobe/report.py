@@ -23,8 +23,8 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _ms(samples: Optional[int], sample_rate: int) -> str:
-    return "-" if samples is None else format_ms(samples, sample_rate)
+def _ms(samples: Optional[int], sample_rate: Optional[int]) -> str:
+    return "-" if samples is None or not sample_rate else format_ms(samples, sample_rate)
 
 
 def _quantity_cells(field: Optional[ReceptiveField], sample_rate: int) -> list[str]:
@@ -56,22 +56,31 @@ def layer_table(walk: MethodResult, formula: MethodResult) -> str:
                          "RF so far", "jump out", "formula", "note"], rows)
 
 
-def config_report(verification: Verification) -> str:
+def _header(verification: Verification) -> list[str]:
     config = verification.config
-    sample_rate = config.sample_rate
-    hop = config.hop_samples
-    applied = list(reversed(config.ratios))
-    lines = [
+    if config is None:
+        truth = verification.truth
+        hop = f"hop {truth.hop_samples} samples" if truth else "hop unknown"
+        rate = f"{verification.sample_rate} Hz, " if verification.sample_rate else ""
+        return [f"== {verification.name}  ({verification.source_path})", f"   any module: {rate}{hop}; no config formula"]
+    sample_rate, hop = config.sample_rate, config.hop_samples
+    return [
         f"== {config.name}  ({verification.source_path})",
         f"   {config.description}" if config.description else "",
-        f"   {sample_rate} Hz, ratios {list(config.ratios)} applied by the encoder as {applied}, "
+        f"   {sample_rate} Hz, ratios {list(config.ratios)} applied by the encoder as {list(reversed(config.ratios))}, "
         f"hop {hop} samples = {samples_to_ms(hop, sample_rate):.2f} ms, {sample_rate / hop:g} frames/s, "
         f"lstm {config.lstm}, causal {str(config.causal).lower()}, norm {config.norm}",
     ]
+
+
+def config_report(verification: Verification) -> str:
+    config = verification.config
+    sample_rate = verification.sample_rate
+    lines = _header(verification)
     walk, formula = verification.result("module walk"), verification.result("formula")
     if walk is not None and walk.layers:
-        lines += ["", layer_table(walk, formula)]
-    claims = config.claims
+        lines += ["", layer_table(walk, formula or MethodResult("formula", None))]
+    claims = config.claims if config else None
     claimed = ["-"] * 6
     if claims is not None:
         def show(value: object) -> str:
@@ -80,6 +89,9 @@ def config_report(verification: Verification) -> str:
                    show(claims.hop_samples), show(claims.receptive_field_ms), show(claims.receptive_field_tokens)]
     columns = [claimed] + [_quantity_cells(r.receptive_field if r else None, sample_rate)
                            for r in (verification.result(m) for m in METHODS)]
+    for result in verification.results:
+        if not result.ran:
+            lines.append(f"   {result.method} could not run: {result.unavailable_reason}")
     names = ["RF (samples)", "left of anchor (samples)", "right of anchor (samples)", "hop (samples)",
              "RF (ms)", "RF (tokens = RF / hop)"]
     verdict = verification.verdict
@@ -111,7 +123,7 @@ def summary_table(verifications: Sequence[Verification]) -> str:
     """One row per config: the RF by each method, then the agreed left/right/hop and ms."""
     rows = []
     for verification in verifications:
-        claims = verification.config.claims
+        claims = verification.config.claims if verification.config else None
         claimed = str(claims.receptive_field_samples) if claims and claims.receptive_field_samples else "-"
         if verification.claims is not None and not verification.claims.all_match:
             claimed += " (MISMATCH)"
@@ -120,17 +132,17 @@ def summary_table(verifications: Sequence[Verification]) -> str:
             result = verification.result(method)
             cells.append(result.receptive_field.describe_samples() if result and result.ran else "n/a")
         truth = verification.truth
-        sample_rate = verification.config.sample_rate
+        sample_rate = verification.sample_rate
         if truth is None:
             agreed = ["n/a"] * 4
         else:
             agreed = [str(truth.left), str(truth.right), str(truth.hop_samples),
                       _ms(truth.samples, sample_rate) if truth.samples is not None else "-"]
-        rows.append([verification.config.name, claimed, *cells, *agreed, verification.verdict.label])
+        rows.append([verification.name, claimed, *cells, *agreed, verification.verdict.label])
     return format_table(["config", "claimed RF", *METHODS, "left", "right", "hop", "RF ms", "verdict"], rows)
 
 
-def _field_json(field: Optional[ReceptiveField], sample_rate: int) -> Optional[dict]:
+def _field_json(field: Optional[ReceptiveField], sample_rate: Optional[int]) -> Optional[dict]:
     if field is None:
         return None
     samples = field.samples
@@ -138,8 +150,9 @@ def _field_json(field: Optional[ReceptiveField], sample_rate: int) -> Optional[d
         "receptive_field_samples": samples, "left_samples": field.left.to_json(),
         "right_samples": field.right.to_json(), "left_unbounded": field.left.unbounded,
         "right_unbounded": field.right.unbounded, "global_in_time": field.global_in_time,
-        "hop_samples": field.hop_samples, "frame_rate_hz": sample_rate / field.hop_samples if field.hop_samples else None,
-        "receptive_field_ms": None if samples is None else samples_to_ms(samples, sample_rate),
+        "hop_samples": field.hop_samples,
+        "frame_rate_hz": sample_rate / field.hop_samples if field.hop_samples and sample_rate else None,
+        "receptive_field_ms": None if samples is None or not sample_rate else samples_to_ms(samples, sample_rate),
         "receptive_field_tokens": None if samples is None else samples / field.hop_samples,
         "holes": [list(h) for h in field.holes],
         "finite_part_samples": {"left": field.left.samples, "right": field.right.samples},
@@ -148,16 +161,17 @@ def _field_json(field: Optional[ReceptiveField], sample_rate: int) -> Optional[d
 
 def verification_json(verification: Verification, context: Optional["ContextMap"] = None) -> dict:
     config = verification.config
-    config_dict = {k: v for k, v in asdict(config).items() if k != "claims"}
+    config_dict = None if config is None else {k: v for k, v in asdict(config).items() if k != "claims"}
+    sample_rate = verification.sample_rate
     return {
-        "config": config.name, "path": verification.source_path, "hyperparameters": config_dict,
+        "config": verification.name, "path": verification.source_path, "hyperparameters": config_dict,
         "provenance": verification.provenance, "settings": verification.settings,
         "verdict": {"label": verification.verdict.label, "passed": verification.verdict.passed,
                     "reasons": verification.verdict.reasons()},
         "methods": {
             result.method: {
                 "ran": result.ran, "unavailable_reason": result.unavailable_reason or None,
-                "receptive_field": _field_json(result.receptive_field, config.sample_rate),
+                "receptive_field": _field_json(result.receptive_field, sample_rate),
                 "layers": [asdict(row) for row in result.layers], "evidence": result.evidence,
             } for result in verification.results
         },
@@ -167,7 +181,7 @@ def verification_json(verification: Verification, context: Optional["ContextMap"
             "checks": [asdict(check) for check in verification.claims.checks],
             "layer_departures": list(verification.claims.layer_departures),
         },
-        "context": None if context is None else context_json(context, config.sample_rate),
+        "context": None if context is None else context_json(context, sample_rate),
     }
 
 
@@ -193,8 +207,8 @@ def _intervals(intervals: Sequence[Sequence[int]]) -> str:
 
 
 def context_report(verification: Verification, context: "ContextMap") -> str:
-    rate = verification.config.sample_rate
-    hop = verification.config.hop_samples
+    rate = verification.sample_rate
+    hop = verification.truth.hop_samples if verification.truth else verification.config.hop_samples
     edges = context.edges
     lookahead = context.lookahead
     lines = [f"context for a {edges.clip_samples / rate:g} s clip ({edges.clip_samples} samples, {edges.frames} frames), "

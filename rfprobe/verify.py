@@ -29,9 +29,11 @@ TRUTH_ORDER = (gradient_probe.METHOD, impulse_probe.METHOD, walk_method.METHOD, 
 
 @dataclass
 class Verification:
-    """Everything one config's check found."""
+    """Everything one check found: of a config (`config` set) or of any module (`config` None)."""
 
-    config: EncoderConfig
+    name: str
+    sample_rate: Optional[int]
+    config: Optional[EncoderConfig]
     source_path: str
     results: list[MethodResult]
     verdict: Verdict
@@ -69,7 +71,7 @@ def verify_config(config: EncoderConfig, source_path: str = "", device: torch.de
     results = [formula, walk, gradient, impulse]
     verdict = judge(results, required=METHODS)
     verification = Verification(
-        config=config, source_path=source_path, results=results, verdict=verdict, claims=None,
+        name=config.name, sample_rate=config.sample_rate, config=config, source_path=source_path, results=results, verdict=verdict, claims=None,
         provenance={**source.provenance(), "torch_version": torch.__version__},
         settings={"device": device_description(device), "dtype": str(dtype).replace("torch.", ""),
                   "seeds": list(seeds)})

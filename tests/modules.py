@@ -57,6 +57,18 @@ class StreamableRecurrent(nn.Module):
         return (y + x.permute(2, 0, 1)).permute(1, 2, 0)
 
 
+class PooledSmoothing(nn.Module):
+    """Convolutions around an average pooling the walk does not know; time-equivariant, no padding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 2, kernel_size=3)
+        self.down = nn.Conv1d(2, 2, kernel_size=2, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down(torch.nn.functional.avg_pool1d(self.conv(x), kernel_size=5, stride=1))
+
+
 def conv_then_recurrent(bidirectional: bool = False) -> nn.Module:
     return nn.Sequential(nn.Conv1d(1, 4, kernel_size=4, stride=2, padding=1), StreamableRecurrent(4, bidirectional))
 

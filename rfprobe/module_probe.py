@@ -1,0 +1,119 @@
+"""Probe any PyTorch module mapping (batch, channels, time) to (batch, dim, frames).
+
+No config, so no formula: the module walk (when it understands every layer) and both
+empirical probes, cross-checked the same way. Channels and hop are detected when not given:
+channels from the first `nn.Conv1d`, hop from the walk or, failing that, from how the
+number of output frames grows with the input.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import importlib
+import os
+import sys
+from typing import Optional, Sequence
+
+import torch
+from torch import nn
+
+from . import gradient_probe, impulse_probe
+from .device import exact_zeros
+from .empirical import measure
+from .errors import UsageError
+from .geometry import ReceptiveField, Side
+from .verdict import judge
+from .verify import Verification
+from .walk import walk_receptive_field
+
+REQUIRED = (gradient_probe.METHOD, impulse_probe.METHOD)
+
+
+def load_factory(spec: str) -> nn.Module:
+    """`package.module:factory` -> factory(), the module to probe."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise UsageError(f"--module {spec}: expected package.module:factory (a callable returning an nn.Module)")
+    if os.getcwd() not in sys.path:  # like `python -m`: the user's own package is importable
+        sys.path.insert(0, os.getcwd())
+    try:
+        imported = importlib.import_module(module_name)
+    except Exception as error:
+        raise UsageError(f"--module {spec}: cannot import {module_name} ({type(error).__name__}: {error}); "
+                         "check the name and that it is on PYTHONPATH") from None
+    factory = getattr(imported, attribute, None)
+    if not callable(factory):
+        raise UsageError(f"--module {spec}: {module_name} has no callable {attribute}")
+    try:
+        built = factory()
+    except Exception as error:
+        raise UsageError(f"--module {spec}: {attribute}() raised {type(error).__name__}: {error}") from None
+    if not isinstance(built, nn.Module):
+        raise UsageError(f"--module {spec}: {attribute}() returned {type(built).__name__}, not a torch.nn.Module")
+    return built
+
+
+def detect_channels(module: nn.Module) -> int:
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv1d):
+            return layer.in_channels
+    raise UsageError("cannot detect the input channels (no nn.Conv1d found); pass channels (--channels)")
+
+
+def _check_weights(module: nn.Module) -> None:
+    for name, parameter in module.named_parameters():
+        if not torch.isfinite(parameter).all():
+            raise UsageError(f"the module's parameter {name} holds NaN or inf; a receptive field cannot be probed "
+                             "through non-finite weights: load finite weights")
+
+
+def _frames(module: nn.Module, channels: int, length: int, device: torch.device, dtype: torch.dtype) -> int:
+    inputs = torch.zeros(2, channels, length, device=device, dtype=dtype)
+    try:
+        with torch.no_grad(), exact_zeros():
+            outputs = module(inputs)
+    except Exception as error:
+        raise UsageError(f"the module failed on a (2, {channels}, {length}) input: {type(error).__name__}: "
+                         f"{str(error).splitlines()[0] if str(error) else ''}; check channels and the input length") from None
+    if not isinstance(outputs, torch.Tensor) or outputs.dim() != 3 or outputs.shape[0] != 2:
+        shape = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
+        raise UsageError(f"the module must map (batch, channels, time) to (batch, dim, frames); for a (2, {channels}, "
+                         f"{length}) input it returned {shape}")
+    return outputs.shape[-1]
+
+
+def detect_hop(module: nn.Module, channels: int, device: torch.device, dtype: torch.dtype) -> int:
+    """Samples per output frame, from the frame counts of two input lengths."""
+    first, second = 1 << 12, 1 << 13
+    added = _frames(module, channels, second, device, dtype) - _frames(module, channels, first, device, dtype)
+    if added <= 0 or (second - first) % added:
+        raise UsageError(f"cannot detect the hop: {second - first} more samples gave {added} more frames; "
+                         "pass hop_samples (--hop)")
+    return (second - first) // added
+
+
+def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_samples: Optional[int] = None,
+                 name: Optional[str] = None, sample_rate: Optional[int] = None, device: torch.device | str = "cpu",
+                 dtype: torch.dtype = torch.float64, seeds: Sequence[int] = (0, 1)) -> Verification:
+    """Walk and probe `module` (a copy of it: the caller's module is left untouched)."""
+    device = torch.device(device)
+    subject = copy.deepcopy(module).to(device=device, dtype=dtype).eval()
+    _check_weights(subject)
+    channels = channels or detect_channels(subject)
+    walk = walk_receptive_field(subject)
+    hop = hop_samples or (walk.receptive_field.hop_samples if walk.ran else detect_hop(subject, channels, device, dtype))
+    if _frames(subject, channels, 8 * hop + 1, device, dtype) < 2:
+        raise UsageError(f"an input of {8 * hop + 1} samples gave fewer than 2 frames: is the hop {hop} right?")
+    guess = walk.receptive_field if walk.ran else ReceptiveField(left=Side(0), right=Side(0), hop_samples=hop)
+    modules = {seed: subject for seed in seeds}  # fixed weights: seeds vary the inputs and projections
+    common = dict(channels=channels, device=device, dtype=dtype)
+    gradient = measure(gradient_probe.METHOD, functools.partial(gradient_probe.gradient_observation, **common),
+                       modules, guess)
+    impulse = measure(impulse_probe.METHOD, functools.partial(impulse_probe.impulse_observation, guess=guess,
+                                                              **common), modules, guess)
+    results = [walk, gradient, impulse]
+    return Verification(
+        name=name or type(module).__name__, sample_rate=sample_rate, config=None, source_path="module",
+        results=results, verdict=judge(results, required=REQUIRED), claims=None,
+        provenance={"module": f"{type(module).__module__}.{type(module).__qualname__}", "torch_version": torch.__version__},
+        settings={"device": str(device), "dtype": str(dtype).replace("torch.", ""), "seeds": list(seeds)})

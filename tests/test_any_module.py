@@ -1,0 +1,90 @@
+"""Any module: walk and probes without a config; the one-line pytest helper."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from modules import PooledSmoothing, WideSideBranch, build, conv_then_recurrent
+from rfprobe import probe_module
+from rfprobe.cli import main
+from rfprobe.errors import UsageError
+from rfprobe.testing import UNBOUNDED, assert_receptive_field
+
+
+def test_a_parallel_branch_wider_than_the_main_path_is_measured_by_walk_and_probes():
+    verification = probe_module(build(WideSideBranch))
+    assert verification.verdict.passed
+    fields = [verification.result(m).receptive_field for m in ("module walk", "gradient", "impulse")]
+    assert all((f.left.samples, f.right.samples, f.hop_samples) == (3, 6, 4) for f in fields)
+
+
+def test_a_module_the_walk_cannot_read_is_still_probed_and_the_report_says_why():
+    verification = probe_module(build(PooledSmoothing))
+    walk = verification.result("module walk")
+    assert not walk.ran and "avg_pool1d" in walk.unavailable_reason
+    assert verification.verdict.passed
+    assert verification.result("gradient").receptive_field == verification.result("impulse").receptive_field
+
+
+def test_probe_module_leaves_the_callers_module_untouched():
+    module = WideSideBranch()
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    probe_module(module)
+    assert all(v.dtype == torch.float32 for v in module.state_dict().values())
+    assert all(torch.equal(before[k], v) for k, v in module.state_dict().items())
+
+
+def test_hop_and_channels_are_detected():
+    verification = probe_module(build(PooledSmoothing))
+    assert verification.truth.hop_samples == 2
+
+
+def test_a_module_not_returning_batch_dim_frames_is_refused():
+    class Flat(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(1, 2, 3)
+
+        def forward(self, x):
+            return self.conv(x).flatten(1)
+
+    with pytest.raises(UsageError, match=r"\(batch, dim, frames\)"):
+        probe_module(Flat(), hop_samples=1)
+
+
+def test_nan_weights_are_refused():
+    module = WideSideBranch()
+    with torch.no_grad():
+        module.main.weight[0, 0, 0] = float("nan")
+    with pytest.raises(UsageError, match="main.weight holds NaN"):
+        probe_module(module)
+
+
+def test_helper_passes_on_the_right_numbers():
+    assert_receptive_field(build(WideSideBranch), samples=10, left=3, right=6, hop=4)
+
+
+def test_helper_accepts_an_unbounded_side():
+    assert_receptive_field(build(conv_then_recurrent), left=UNBOUNDED, right=2, hop=2)
+
+
+def test_helper_fails_on_a_wrong_expectation_with_a_readable_diff():
+    with pytest.raises(AssertionError) as caught:
+        assert_receptive_field(build(WideSideBranch), samples=10, left=4, right=6, hop=4)
+    message = str(caught.value)
+    assert "left" in message and "<-- differs" in message
+    assert "expected" in message and "measured" in message
+    assert "down" in message  # the per-layer table names the layers
+
+
+def test_cli_probes_a_module_factory(monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
+    assert main(["--module", "modules:WideSideBranch", "--quiet"]) == 0
+    assert "modules:WideSideBranch" in capsys.readouterr().out
+
+
+def test_cli_unknown_factory_is_a_one_line_error(monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
+    assert main(["--module", "modules:DoesNotExist"]) == 2
+    assert "no callable DoesNotExist" in capsys.readouterr().err
