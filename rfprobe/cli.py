@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", metavar="PATH", help="write every number, provenance and verdict here")
     parser.add_argument("--quiet", action="store_true", help="print only the summary table and failures")
     parser.add_argument("--strict-claims", action="store_true", help="exit 1 when a claim mismatches")
+    parser.add_argument("--checkpoint", action="append", metavar="PATH",
+                        help="an audiocraft compression_state_dict.bin: its config and trained encoder weights (repeatable)")
     parser.add_argument("--module", action="append", metavar="PKG.MOD:FACTORY",
                         help="probe any nn.Module a factory returns (walk + both probes; repeatable)")
     parser.add_argument("--channels", type=int, help="input channels of --module (default: detected)")
@@ -71,11 +73,14 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
 
     device = resolve_device(arguments.device)
     dtype = resolve_dtype(arguments.dtype)
-    if arguments.module and not arguments.config:
+    if (arguments.module or arguments.checkpoint) and not arguments.config:
         paths: list[Path] = []
     else:
         paths = [Path(p) for p in arguments.config] if arguments.config else _default_configs()
     configs = [(load_config(path), path) for path in paths]  # all validated before any work
+    from .audiocraft_config import load_checkpoint
+
+    checkpoints = [(load_checkpoint(path), Path(path)) for path in arguments.checkpoint or []]
     from .audiocraft_source import load_audiocraft
 
     source = load_audiocraft()
@@ -86,7 +91,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         from .plots import require_matplotlib
 
         require_matplotlib()
-    for config, path in configs:
+    for config, path in configs + [(c.audiocraft.config, p) for c, p in checkpoints]:
         _check_clip(arguments.clip_seconds, config)
     if arguments.json:
         json_path = Path(arguments.json)
@@ -97,8 +102,11 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     from .context import context_map
 
     verifications, contexts = [], []
-    for config, path in configs:
-        verification = verify_config(config, str(path), device, dtype, (arguments.seed, arguments.seed + 1))
+    jobs = [(config, path, None) for config, path in configs]
+    jobs += [(checkpoint.audiocraft.config, path, checkpoint.encoder_state) for checkpoint, path in checkpoints]
+    for config, path, weights in jobs:
+        verification = verify_config(config, str(path), device, dtype, (arguments.seed, arguments.seed + 1),
+                                     encoder_state=weights)
         context = context_map(verification, arguments.clip_seconds, device, dtype)
         verifications.append(verification)
         contexts.append(context)

@@ -235,4 +235,8 @@ def load_config(path: str | Path) -> EncoderConfig:
         raise UsageError(f"{path}: malformed YAML{at}; fix the syntax") from None
     if raw is None:
         raise UsageError(f"{path}: the file is empty; write the seanet keys and sample_rate")
+    from .audiocraft_config import from_audiocraft, is_audiocraft_config
+
+    if is_audiocraft_config(raw):  # audiocraft's own YAML: a `seanet:` section, maybe interpolated
+        return from_audiocraft(raw, where=str(path), name=path.stem).config
     return parse_config(raw, where=str(path), default_name=path.stem)

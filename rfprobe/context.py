@@ -81,9 +81,8 @@ def probe_length(clip_samples: int, hop: int, left: int, right: int) -> int:
     return clip_samples - ((clip_samples - minimum) // hop) * hop
 
 
-def _measured_supports(config: EncoderConfig, length: int, frames: list[int], device: torch.device,
-                       dtype: torch.dtype) -> list[tuple[tuple[int, int], ...]]:
-    module = build_encoder(config, 0, device, dtype)
+def _measured_supports(module: torch.nn.Module, config: EncoderConfig, length: int, frames: list[int],
+                       device: torch.device, dtype: torch.dtype) -> list[tuple[tuple[int, int], ...]]:
     window = plan_window(0, 0, 1)  # only its shape matters for the input draw
     inputs = probe_input(config.channels, replace(window, length_samples=length), 0, device, dtype,
                          batch=len(frames))
@@ -92,7 +91,8 @@ def _measured_supports(config: EncoderConfig, length: int, frames: list[int], de
     return [merge_intervals((i, i) for i in mask.nonzero().flatten().tolist()) for mask in masks]
 
 
-def edge_report(config: EncoderConfig, clip_samples: int, device: torch.device, dtype: torch.dtype) -> EdgeReport:
+def edge_report(config: EncoderConfig, clip_samples: int, device: torch.device, dtype: torch.dtype,
+                module: Optional[torch.nn.Module] = None) -> EdgeReport:
     layers = encoder_layers(config)
     local = formula_receptive_field(config).receptive_field
     hop = local.hop_samples
@@ -108,7 +108,8 @@ def edge_report(config: EncoderConfig, clip_samples: int, device: torch.device, 
         if 0 <= frame < frames:
             previous = chosen.get(frame, ("", probe_frame))[0]
             chosen[frame] = (f"{previous} = {role}" if previous else role, probe_frame)
-    measured = _measured_supports(config, length, [probe for _, probe in chosen.values()], device, dtype)
+    module = module if module is not None else build_encoder(config, 0, device, dtype)
+    measured = _measured_supports(module, config, length, [probe for _, probe in chosen.values()], device, dtype)
     rows = []
     for (frame, (role, probe_frame)), support in zip(chosen.items(), measured):
         analytic = edges.frame_support(layers, clip_samples, frame, config.pad_mode)
@@ -120,9 +121,15 @@ def edge_report(config: EncoderConfig, clip_samples: int, device: torch.device, 
                       right_padded_frames=m, probe_length_samples=length, edge_frames=tuple(rows))
 
 
-def taint_proofs(config: EncoderConfig, truth_left_unbounded: bool, truth_right_unbounded: bool) -> tuple[TaintProof, ...]:
+def taint_proofs(config: EncoderConfig, truth_left_unbounded: bool, truth_right_unbounded: bool,
+                 module: Optional[torch.nn.Module] = None) -> tuple[TaintProof, ...]:
     local = formula_receptive_field(config).receptive_field
-    module = build_encoder(config, 0, "cpu", torch.float64)
+    # Taint runs on CPU in float64 whatever the probes used (see rfprobe.taint).
+    # (A state-dict copy: old-style weight_norm modules cannot be deep-copied after a forward.)
+    cpu_module = build_encoder(config, 0, "cpu", torch.float64)
+    if module is not None:
+        cpu_module.load_state_dict({k: v.detach().to("cpu", torch.float64) for k, v in module.state_dict().items()})
+    module = cpu_module
     twin = replace(config, lstm=0, norm="none" if config.norm == "time_group_norm" else config.norm)
     control = build_encoder(twin, 0, "cpu", torch.float64)
     proofs = []
@@ -141,10 +148,11 @@ def context_map(verification: Verification, clip_seconds: float = DEFAULT_CLIP_S
     clip_samples = round(clip_seconds * config.sample_rate)
     local = formula_receptive_field(config).receptive_field
     window = plan_window(local.left.samples, local.right.samples, local.hop_samples)
-    modules = {seed: build_encoder(config, seed, device, dtype) for seed in verification.settings.get("seeds", (0, 1))}
+    modules = verification.modules or {seed: build_encoder(config, seed, device, dtype) for seed in (0, 1)}
+    first = next(iter(modules.values()))
     return ContextMap(
         lookahead=lookahead_of(truth),
-        edges=edge_report(config, clip_samples, device, dtype),
-        taint=taint_proofs(config, truth.left.unbounded, truth.right.unbounded),
+        edges=edge_report(config, clip_samples, device, dtype, first),
+        taint=taint_proofs(config, truth.left.unbounded, truth.right.unbounded, first),
         erf=effective_field(modules, window, config.channels, device, dtype),
         erf_window_samples=window.length_samples)

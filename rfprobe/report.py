@@ -69,7 +69,8 @@ def _header(verification: Verification) -> list[str]:
         f"   {config.description}" if config.description else "",
         f"   {sample_rate} Hz, ratios {list(config.ratios)} applied by the encoder as {list(reversed(config.ratios))}, "
         f"hop {hop} samples = {samples_to_ms(hop, sample_rate):.2f} ms, {sample_rate / hop:g} frames/s, "
-        f"lstm {config.lstm}, causal {str(config.causal).lower()}, norm {config.norm}",
+        f"lstm {config.lstm}, causal {str(config.causal).lower()}, norm {config.norm}; "
+        f"weights: {verification.settings.get('weights', 'random (per seed)')}",
     ]
 
 
@@ -244,7 +245,9 @@ def context_report(verification: Verification, context: "ContextMap") -> str:
     erf = context.erf
     widths = ", ".join(f"{round(fraction * 100)} % within {width} samples ({format_ms(width, rate)} ms)"
                        for fraction, width in erf.widths_samples.items())
-    lines.append(f"  effective RF (random weights, not trained ones): {widths} of the |d frame / d sample| mass; "
+    weights = "random weights, not trained ones" if verification.config is None or \
+        verification.settings.get("weights", "").startswith("random") else "trained weights from the checkpoint"
+    lines.append(f"  effective RF ({weights}): {widths} of the |d frame / d sample| mass; "
                  f"centroid {erf.centroid_offset_samples:+.0f} samples ({erf.centroid_offset_samples * 1000 / rate:+.2f} ms) "
                  f"from the anchor; over a {context.erf_window_samples}-sample window, 2 seeds x 4 inputs")
     return "\n".join(lines)

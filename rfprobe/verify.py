@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import torch
 
@@ -19,6 +19,7 @@ from .config import EncoderConfig
 from .device import device_description
 from .empirical import measure
 from .encoder import build_encoder
+from .errors import UsageError
 from .geometry import MethodResult, ReceptiveField
 from .verdict import Verdict, judge
 
@@ -40,6 +41,7 @@ class Verification:
     claims: Optional[ClaimsReport]
     provenance: dict
     settings: dict = field(default_factory=dict)
+    modules: dict = field(default_factory=dict, repr=False)  # seed -> the module probed
 
     def result(self, method: str) -> Optional[MethodResult]:
         return next((r for r in self.results if r.method == method), None)
@@ -53,12 +55,37 @@ class Verification:
         return None
 
 
+def load_encoder_weights(encoder: torch.nn.Module, state: Mapping[str, torch.Tensor], where: str) -> torch.nn.Module:
+    """Load trained weights; a mismatch with the architecture is a usage error naming keys."""
+    reference = encoder.state_dict()
+    missing = sorted(set(reference) - set(state))
+    unexpected = sorted(set(state) - set(reference))
+    wrong_shape = sorted(k for k in set(reference) & set(state) if tuple(reference[k].shape) != tuple(state[k].shape))
+    if missing or unexpected or wrong_shape:
+        detail = "; ".join(part for part in (
+            f"missing {', '.join(missing[:3])}" if missing else "",
+            f"unexpected {', '.join(unexpected[:3])}" if unexpected else "",
+            f"wrong shape {', '.join(wrong_shape[:3])}" if wrong_shape else "") if part)
+        raise UsageError(f"{where}: the encoder weights do not fit the configured architecture ({detail})")
+    encoder.load_state_dict({k: v.to(reference[k]) for k, v in state.items()})
+    return encoder
+
+
 def verify_config(config: EncoderConfig, source_path: str = "", device: torch.device = torch.device("cpu"),
-                  dtype: torch.dtype = torch.float64, seeds: Sequence[int] = (0, 1)) -> Verification:
-    """Run all four methods on `config` and judge them."""
+                  dtype: torch.dtype = torch.float64, seeds: Sequence[int] = (0, 1),
+                  encoder_state: Optional[Mapping[str, torch.Tensor]] = None) -> Verification:
+    """Run all four methods on `config` and judge them.
+
+    Weights are drawn per seed, unless `encoder_state` (trained weights) is given: then every
+    seed probes that one encoder, and the seeds vary only the inputs and projections.
+    """
     source = load_audiocraft()
     formula = formula_method.formula_receptive_field(config)
-    modules = {seed: build_encoder(config, seed, device, dtype) for seed in seeds}
+    if encoder_state is None:
+        modules = {seed: build_encoder(config, seed, device, dtype) for seed in seeds}
+    else:
+        trained = load_encoder_weights(build_encoder(config, 0, device, dtype), encoder_state, source_path)
+        modules = {seed: trained for seed in seeds}
     walk = walk_method.walk_receptive_field(modules[seeds[0]])
     guess = formula.receptive_field
     assert guess is not None
@@ -74,7 +101,8 @@ def verify_config(config: EncoderConfig, source_path: str = "", device: torch.de
         name=config.name, sample_rate=config.sample_rate, config=config, source_path=source_path, results=results, verdict=verdict, claims=None,
         provenance={**source.provenance(), "torch_version": torch.__version__},
         settings={"device": device_description(device), "dtype": str(dtype).replace("torch.", ""),
-                  "seeds": list(seeds)})
+                  "seeds": list(seeds), "weights": "random (per seed)" if encoder_state is None else "trained (checkpoint)"},
+        modules=modules)
     truth = verification.truth
     if config.claims is not None and truth is not None:
         module_layers = walk.layers if walk.ran else formula.layers

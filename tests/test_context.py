@@ -18,6 +18,7 @@ from rfprobe.formula import encoder_layers
 from rfprobe.gradient_probe import frame_gradients
 from rfprobe.support import merge_intervals
 from rfprobe.taint import prove_side
+from rfprobe.verify import verify_config
 
 SMALL = replace(shipped_config("seanet_s320_32khz_conv"), n_filters=4, dimension=4)
 
@@ -142,9 +143,9 @@ def test_taint_control_catches_a_backend_that_spreads_nans():
 
 
 def test_time_group_norm_is_global_for_the_taint_probe_too():
-    config = replace(SMALL, norm="time_group_norm")
-    context = context_map(replace(verified("seanet_s320_32khz_conv"), config=config,
-                                  results=[]), clip_seconds=1.0)
+    verification = verify_config(replace(SMALL, norm="time_group_norm"))
+    assert verification.verdict.passed and verification.truth.global_in_time
+    context = context_map(verification, clip_seconds=1.0)
     assert {proof.side for proof in context.taint} == {"past", "future"}
     assert all(proof.proven for proof in context.taint)
 
