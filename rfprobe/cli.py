@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--strict-claims", action="store_true", help="exit 1 when a claim mismatches")
     parser.add_argument("--checkpoint", action="append", metavar="PATH",
                         help="an audiocraft compression_state_dict.bin: its config and trained encoder weights (repeatable)")
+    parser.add_argument("--hf-config", action="append", metavar="JSON",
+                        help="a transformers EncodecConfig config.json: probe transformers' encoder and cross-check "
+                             "it against audiocraft's with the same hyperparameters (repeatable; needs the hf extra)")
     parser.add_argument("--module", action="append", metavar="PKG.MOD:FACTORY",
                         help="probe any nn.Module a factory returns (walk + both probes; repeatable)")
     parser.add_argument("--channels", type=int, help="input channels of --module (default: detected)")
@@ -73,7 +76,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
 
     device = resolve_device(arguments.device)
     dtype = resolve_dtype(arguments.dtype)
-    if (arguments.module or arguments.checkpoint) and not arguments.config:
+    if (arguments.module or arguments.checkpoint or arguments.hf_config) and not arguments.config:
         paths: list[Path] = []
     else:
         paths = [Path(p) for p in arguments.config] if arguments.config else _default_configs()
@@ -81,6 +84,9 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     from .audiocraft_config import load_checkpoint
 
     checkpoints = [(load_checkpoint(path), Path(path)) for path in arguments.checkpoint or []]
+    from .hf_encodec import load_hf_config
+
+    hf_configs = [(load_hf_config(path), Path(path)) for path in arguments.hf_config or []]
     from .audiocraft_source import load_audiocraft
 
     source = load_audiocraft()
@@ -137,6 +143,22 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
             else:
                 for reason in verification.verdict.reasons():
                     print(f"{spec}: FAIL: {reason}")
+    cross_checks = []
+    for hf_config, path in hf_configs:
+        from .hf_encodec import cross_check
+
+        check = cross_check(hf_config, path.stem, device=device, dtype=dtype)
+        cross_checks.append(check)
+        verifications += [check.transformers, check.audiocraft]
+        contexts += [None, None]
+        if not arguments.quiet:
+            print()
+            print(config_report(check.transformers))
+        print()
+        print(f"transformers vs audiocraft, {path.stem}: " + (
+            f"identical (RF, left, right, hop, and supports of frames {list(check.edge_frames)} "
+            f"of a {check.length_samples}-sample input)" if check.identical else
+            "DIFFERENT: " + "; ".join(check.differences)))
     print()
     print(summary_table(verifications))
     if arguments.json:
@@ -144,6 +166,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
             "provenance": source.provenance(),
             "configs": [verification_json(v, c) for v, c in zip(verifications, contexts)]})
     failed = [v.name for v in verifications if not v.verdict.passed]
+    failed += [f"{c.transformers.name} vs audiocraft" for c in cross_checks if not c.identical]
     mismatched = [v.name for v in verifications if v.claims is not None and not v.claims.all_match]
     print()
     print(f"verdict: {len(verifications) - len(failed)} PASS, {len(failed)} FAIL"

@@ -39,10 +39,25 @@ class WalkError(Exception):
     """A layer the walk cannot account for; the message names it."""
 
 
+def _streamable_parts(module: nn.Module) -> tuple[Optional[nn.Conv1d], Optional[nn.Module]]:
+    """(conv, norm) of a conv that pads itself in forward, SEANet style, or (None, None).
+
+    audiocraft's StreamableConv1d wraps NormConv1d (`.conv.conv`, norm at `.conv.norm`);
+    transformers' EncodecConv1d holds `.conv` directly (norm at `.norm`). Both pad by the
+    same rule, decided by `.causal`.
+    """
+    if not (hasattr(module, "causal") and hasattr(module, "pad_mode")):
+        return None, None
+    outer = getattr(module, "conv", None)
+    if isinstance(getattr(outer, "conv", None), nn.Conv1d):
+        return outer.conv, getattr(outer, "norm", None)
+    if isinstance(outer, nn.Conv1d):
+        return outer, getattr(module, "norm", None)
+    return None, None
+
+
 def _is_streamable_conv(module: nn.Module) -> bool:
-    """audiocraft's StreamableConv1d (and look-alikes): pads in forward, wraps NormConv1d."""
-    inner = getattr(getattr(module, "conv", None), "conv", None)
-    return isinstance(inner, nn.Conv1d) and hasattr(module, "causal") and hasattr(module, "pad_mode")
+    return _streamable_parts(module)[0] is not None
 
 
 def _is_streamable_recurrent(module: nn.Module) -> bool:
@@ -74,19 +89,18 @@ class _Walker:
         return out
 
     def module(self, name: str, module: nn.Module, support: Support) -> Support:
-        if _is_streamable_conv(module):
-            conv: nn.Conv1d = module.conv.conv
+        conv, norm = _streamable_parts(module)
+        if conv is not None:
             effective = (conv.kernel_size[0] - 1) * conv.dilation[0] + 1
             pad_left, pad_right = streamable_padding(effective, conv.stride[0], bool(module.causal))
             out = self.conv(name, support, conv, pad_left, pad_right,
                             note="causal" if module.causal else "")
-            norm = getattr(module.conv, "norm", None)
             if norm is None or isinstance(norm, nn.Identity):
                 return out
             if isinstance(norm, TIME_GLOBAL_NORMS):
                 self._mark_global(name, f"{type(norm).__name__} over time: global")
                 return out.unbounded(True, True, global_in_time=True)
-            raise WalkError(f"layer {name}.conv.norm ({type(norm).__name__}) is not understood by the walk")
+            raise WalkError(f"the norm of layer {name} ({type(norm).__name__}) is not understood by the walk")
         if isinstance(module, nn.Conv1d):
             kernel, dilation = module.kernel_size[0], module.dilation[0]
             if module.padding == "same":

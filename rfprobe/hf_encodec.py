@@ -1,0 +1,127 @@
+"""Hugging Face transformers' EnCodec encoder, and a cross-check against audiocraft's.
+
+transformers reimplements the SEANet encoder (`EncodecEncoder`). For the same
+hyperparameters both must see exactly the same input: same RF, left, right, hop and the
+same supports for the edge frames of a clip. Any difference is reported as a finding.
+transformers is an optional extra (`pip install -e ".[hf]"`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import EncoderConfig, parse_config
+from .context import padded_frame_counts
+from .edges import frame_count
+from .encoder import build_encoder
+from .errors import UsageError
+from .formula import encoder_layers
+from .gradient_probe import frame_gradients
+from .module_probe import probe_module
+from .support import merge_intervals
+from .verify import Verification, verify_config
+
+# transformers EncodecConfig field -> audiocraft seanet key
+FIELD_MAP = {
+    "audio_channels": "channels", "hidden_size": "dimension", "num_filters": "n_filters",
+    "num_residual_layers": "n_residual_layers", "upsampling_ratios": "ratios", "norm_type": "norm",
+    "kernel_size": "kernel_size", "last_kernel_size": "last_kernel_size",
+    "residual_kernel_size": "residual_kernel_size", "dilation_growth_rate": "dilation_base",
+    "use_causal_conv": "causal", "pad_mode": "pad_mode", "compress": "compress", "num_lstm_layers": "lstm",
+    "sampling_rate": "sample_rate",
+}
+
+
+def _transformers() -> Any:
+    try:
+        import transformers
+    except ImportError:
+        raise UsageError('transformers is not installed; install the extra with: pip install -e ".[hf]"') from None
+    return transformers
+
+
+def load_hf_config(path: str | Path) -> Any:
+    """A local EncodecConfig `config.json` (never fetched from a hub)."""
+    transformers = _transformers()
+    path = Path(path)
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UsageError(f"--hf-config {path}: cannot read it ({error.strerror})") from None
+    except json.JSONDecodeError as error:
+        raise UsageError(f"--hf-config {path}: not valid JSON (line {error.lineno}); fix the syntax") from None
+    if not isinstance(values, dict) or values.get("model_type", "encodec") != "encodec":
+        raise UsageError(f"--hf-config {path}: not an EnCodec config (model_type must be encodec)")
+    return transformers.EncodecConfig(**{k: v for k, v in values.items() if k != "model_type"})
+
+
+def audiocraft_equivalent(hf_config: Any, name: str) -> EncoderConfig:
+    """The audiocraft SEANetEncoder hyperparameters that transformers' encoder mirrors."""
+    raw = {ours: getattr(hf_config, theirs) for theirs, ours in FIELD_MAP.items()}
+    raw["ratios"] = list(raw["ratios"])
+    raw["true_skip"] = not hf_config.use_conv_shortcut
+    raw["description"] = f"audiocraft equivalent of transformers EncodecConfig {name}"
+    return parse_config(raw, where=f"transformers config {name}", default_name=f"{name} (audiocraft)")
+
+
+def build_hf_encoder(hf_config: Any, seed: int = 0) -> torch.nn.Module:
+    from transformers.models.encodec.modeling_encodec import EncodecEncoder
+
+    torch.manual_seed(seed)
+    return EncodecEncoder(hf_config).eval()
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    transformers: Verification
+    audiocraft: Verification
+    length_samples: int
+    edge_frames: tuple[int, ...]
+    differences: tuple[str, ...]
+
+    @property
+    def identical(self) -> bool:
+        return not self.differences
+
+
+def _supports(module: torch.nn.Module, channels: int, length: int, frames: list[int]) -> list[tuple]:
+    inputs = torch.randn(len(frames), channels, length, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    gradient, _ = frame_gradients(module.to(torch.float64), inputs, frames, projection_seed=0)
+    masks = (gradient != 0).any(dim=1)
+    return [merge_intervals((i, i) for i in mask.nonzero().flatten().tolist()) for mask in masks]
+
+
+def cross_check(hf_config: Any, name: str, length_samples: int | None = None,
+                device: torch.device = torch.device("cpu"), dtype: torch.dtype = torch.float64,
+                seeds: tuple[int, ...] = (0,)) -> CrossCheck:
+    """Probe both implementations; compare RF, left, right, hop and edge-frame supports.
+
+    Each side is itself fully verified (all its methods must agree); one seed by default,
+    since the comparison is between implementations, not between weight draws.
+    """
+    equivalent = audiocraft_equivalent(hf_config, name)
+    hf_encoder = build_hf_encoder(hf_config)
+    theirs = probe_module(hf_encoder, name=f"{name} (transformers)", sample_rate=hf_config.sampling_rate,
+                          hop_samples=equivalent.hop_samples, device=device, dtype=dtype, seeds=seeds)
+    ours = verify_config(equivalent, "transformers equivalent", device, dtype, seeds=seeds)
+    differences = []
+    for quantity in ("left", "right", "hop_samples", "global_in_time"):
+        a, b = getattr(theirs.truth, quantity, None), getattr(ours.truth, quantity, None)
+        if (a.agrees_with(b) if hasattr(a, "agrees_with") and b is not None else a == b) is False:
+            differences.append(f"{quantity}: transformers {a}, audiocraft {b}")
+    layers = encoder_layers(equivalent)
+    length = length_samples or 3 * equivalent.hop_samples * 8 + 123
+    frames_total, k, m = padded_frame_counts(layers, length, equivalent.pad_mode)
+    frames = sorted({0, min(k, frames_total - 1), max(frames_total - m - 1, 0), frames_total - 1})
+    hf_supports = _supports(hf_encoder, equivalent.channels, length, frames)
+    audiocraft_supports = _supports(build_encoder(equivalent), equivalent.channels, length, frames)
+    for frame, a, b in zip(frames, hf_supports, audiocraft_supports):
+        if a != b:
+            differences.append(f"frame {frame} of a {length}-sample input: transformers reads {list(a)}, "
+                               f"audiocraft reads {list(b)}")
+    return CrossCheck(transformers=theirs, audiocraft=ours, length_samples=length, edge_frames=tuple(frames),
+                      differences=tuple(differences))
