@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="probe any nn.Module a factory returns (walk + both probes; repeatable)")
     parser.add_argument("--channels", type=int, help="input channels of --module (default: detected)")
     parser.add_argument("--hop", type=int, help="samples per output frame of --module (default: detected)")
+    parser.add_argument("--decoder", action="store_true",
+                        help="also analyse each config's SEANetDecoder: latent frames per output sample and back")
+    parser.add_argument("--trim-right-ratio", type=float, default=1.0,
+                        help="the decoder's trim_right_ratio (causal configs only; default 1.0)")
     parser.add_argument("--clip-seconds", type=float, default=10.0,
                         help="clip length for the edge/padding analysis (default 10 s)")
     parser.add_argument("--plot", metavar="DIR", help="write two PNGs per config here (needs matplotlib)")
@@ -90,7 +94,8 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     from .audiocraft_source import load_audiocraft
 
     source = load_audiocraft()
-    from .report import config_report, context_report, summary_table, verification_json, write_json_atomically
+    from .report import (config_report, context_report, decoder_text, summary_table, verification_json,
+                         write_json_atomically)
     from .verify import verify_config
 
     if arguments.plot:
@@ -99,6 +104,11 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         require_matplotlib()
     for config, path in configs + [(c.audiocraft.config, p) for c, p in checkpoints]:
         _check_clip(arguments.clip_seconds, config)
+        if arguments.decoder and arguments.trim_right_ratio != 1.0 and not config.causal:
+            raise UsageError(f"--trim-right-ratio {arguments.trim_right_ratio:g}: {config.name} is not causal and "
+                             "audiocraft allows trim_right_ratio != 1 only for causal decoders")
+    if not 0.0 <= arguments.trim_right_ratio <= 1.0:
+        raise UsageError(f"--trim-right-ratio {arguments.trim_right_ratio:g}: must lie in [0, 1]")
     if arguments.json:
         json_path = Path(arguments.json)
         if not json_path.parent.is_dir():
@@ -107,7 +117,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
           f"loaded by: {source.how_loaded}")
     from .context import context_map
 
-    verifications, contexts = [], []
+    verifications, contexts, decoders, decoder_failures = [], [], [], []
     jobs = [(config, path, None) for config, path in configs]
     jobs += [(checkpoint.audiocraft.config, path, checkpoint.encoder_state) for checkpoint, path in checkpoints]
     for config, path, weights in jobs:
@@ -120,11 +130,22 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
             from .plots import write_plots
 
             write_plots(verification, context, Path(arguments.plot))
+        decoder = None
+        decoders.append(None)
+        if arguments.decoder:
+            from .decoder import decoder_report
+
+            decoder = decoders[-1] = decoder_report(config, arguments.trim_right_ratio, device, dtype)
+            if not decoder.agrees:
+                decoder_failures.append(config.name)
         if not arguments.quiet:
             print()
             print(config_report(verification))
             print()
             print(context_report(verification, context))
+            if decoder is not None:
+                print()
+                print(decoder_text(decoder, config.sample_rate, arguments.trim_right_ratio))
         else:
             for reason in verification.verdict.reasons():
                 print(f"{config.name}: FAIL: {reason}")
@@ -137,6 +158,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
                                         seeds=(arguments.seed, arguments.seed + 1))
             verifications.append(verification)
             contexts.append(None)
+            decoders.append(None)
             if not arguments.quiet:
                 print()
                 print(config_report(verification))
@@ -151,6 +173,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         cross_checks.append(check)
         verifications += [check.transformers, check.audiocraft]
         contexts += [None, None]
+        decoders += [None, None]
         if not arguments.quiet:
             print()
             print(config_report(check.transformers))
@@ -164,9 +187,10 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     if arguments.json:
         write_json_atomically(Path(arguments.json), {
             "provenance": source.provenance(),
-            "configs": [verification_json(v, c) for v, c in zip(verifications, contexts)]})
+            "configs": [verification_json(v, c, d) for v, c, d in zip(verifications, contexts, decoders)]})
     failed = [v.name for v in verifications if not v.verdict.passed]
     failed += [f"{c.transformers.name} vs audiocraft" for c in cross_checks if not c.identical]
+    failed += [f"{name} decoder" for name in decoder_failures]
     mismatched = [v.name for v in verifications if v.claims is not None and not v.claims.all_match]
     print()
     print(f"verdict: {len(verifications) - len(failed)} PASS, {len(failed)} FAIL"

@@ -14,6 +14,7 @@ from .verify import METHODS, Verification
 
 if TYPE_CHECKING:
     from .context import ContextMap
+    from .decoder import DecoderReport
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -160,7 +161,19 @@ def _field_json(field: Optional[ReceptiveField], sample_rate: Optional[int]) -> 
     }
 
 
-def verification_json(verification: Verification, context: Optional["ContextMap"] = None) -> dict:
+def decoder_json(report: "DecoderReport") -> dict:
+    def span(s) -> dict:
+        return {"low": None if s.low_unbounded else s.low, "high": None if s.high_unbounded else s.high,
+                "low_unbounded": s.low_unbounded, "high_unbounded": s.high_unbounded, "count": s.count}
+
+    return {"latent_frames_read_by_hop_position": {str(p): span(s) for p, s in report.reads_by_phase.items()},
+            "output_samples_reached_by_one_latent_frame": span(report.reach),
+            "measured_reads": {str(p): span(s) for p, s in report.measured_reads.items()},
+            "measured_reach": span(report.measured_reach) if report.measured_reach else None, "agrees": report.agrees}
+
+
+def verification_json(verification: Verification, context: Optional["ContextMap"] = None,
+                      decoder: Optional["DecoderReport"] = None) -> dict:
     config = verification.config
     config_dict = None if config is None else {k: v for k, v in asdict(config).items() if k != "claims"}
     sample_rate = verification.sample_rate
@@ -183,6 +196,7 @@ def verification_json(verification: Verification, context: Optional["ContextMap"
             "layer_departures": list(verification.claims.layer_departures),
         },
         "context": None if context is None else context_json(context, sample_rate),
+        "decoder": None if decoder is None else decoder_json(decoder),
     }
 
 
@@ -288,3 +302,29 @@ def context_json(context: "ContextMap", sample_rate: int) -> dict:
             "note": "random weights: the architecture's prior, not a trained codec",
         },
     }
+
+
+def decoder_text(report: "DecoderReport", sample_rate: int, trim_right_ratio: float) -> str:
+    counts: dict[object, int] = {}
+    for span in report.reads_by_phase.values():
+        counts[span.count] = counts.get(span.count, 0) + 1
+    if None in counts:
+        sample_line = "one output sample depends on every past latent frame (unbounded: LSTM)"
+    else:
+        parts = ", ".join(f"{count} frames for {phases} of {report.hop_samples} positions in the hop"
+                          for count, phases in sorted(counts.items()))
+        sample_line = f"one output sample depends on {' or '.join(str(c) for c in sorted(counts))} latent frames ({parts})"
+    reach = report.reach
+    if reach.count is None:
+        frame_line = f"one latent frame influences output samples {reach.describe('relative to its anchor')}"
+    else:
+        frame_line = (f"one latent frame influences {reach.count} output samples ({format_ms(reach.count, sample_rate)} ms): "
+                      f"from {-reach.low} before its anchor (frame x hop) to {reach.high} after")
+    measured = ", ".join(f"{phase}: {span.describe('frames')}" for phase, span in report.measured_reads.items())
+    return "\n".join([
+        f"decoder (SEANetDecoder with the same hyperparameters, trim_right_ratio {trim_right_ratio:g}):",
+        f"  {sample_line}", f"  {frame_line}",
+        f"  measured: gradient of output samples at hop positions {measured}; forward-mode AD of one latent frame "
+        f"{report.measured_reach.describe('samples') if report.measured_reach else 'n/a'}: "
+        f"{'agrees with the transposed-conv arithmetic' if report.agrees else 'DISAGREES with the arithmetic: FAIL'}",
+    ])
