@@ -16,7 +16,7 @@ from typing import Optional
 
 import torch
 from torch import nn
-from torch.func import jvp
+from torch.func import jvp, vmap
 
 from .device import exact_zeros
 from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort
@@ -63,7 +63,9 @@ class _Perturber:
         tangents = tangents.to(self.inputs.device, self.inputs.dtype)
         with exact_zeros(), torch.no_grad():
             try:
-                _, output_tangents = jvp(self.module, (self.inputs.expand(batch, -1, -1).contiguous(),), (tangents,))
+                # vmap over the tangents only: the primal pass runs once, not once per tangent.
+                output_tangents = vmap(lambda tangent: jvp(self.module, (self.inputs,), (tangent,))[1])(
+                    tangents.unsqueeze(1))[:, 0]
             except RuntimeError as error:  # e.g. a kernel wider than a too-short input
                 raise WindowTooShort(f"the module failed on {length} samples: {str(error).splitlines()[0]}") from None
         self.passes += 1

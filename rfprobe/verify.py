@@ -67,6 +67,10 @@ def load_encoder_weights(encoder: torch.nn.Module, state: Mapping[str, torch.Ten
             f"unexpected {', '.join(unexpected[:3])}" if unexpected else "",
             f"wrong shape {', '.join(wrong_shape[:3])}" if wrong_shape else "") if part)
         raise UsageError(f"{where}: the encoder weights do not fit the configured architecture ({detail})")
+    non_finite = sorted(k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all())
+    if non_finite:
+        raise UsageError(f"{where}: encoder weight {non_finite[0]} holds NaN or inf; a receptive field cannot be "
+                         "probed through non-finite weights: use a finite checkpoint")
     encoder.load_state_dict({k: v.to(reference[k]) for k, v in state.items()})
     return encoder
 
