@@ -8,10 +8,24 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .audiocraft_config import load_checkpoint
+from .audiocraft_source import load_audiocraft
+from .config import EncoderConfig, load_config
+from .context import ContextMap, context_map
+from .decoder import DecoderReport, decoder_report
+from .device import resolve_device, resolve_dtype
 from .errors import UsageError
+from .formula import formula_receptive_field
+from .hf_encodec import CrossCheck, cross_check, load_hf_config
+from .module_probe import load_factory, probe_module
+from .plots import require_matplotlib, write_plots
+from .report import (config_report, context_report, decoder_text, summary_table, verification_json,
+                     write_json_atomically)
+from .verify import Verification, verify_config
 
 REPOSITORY_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -61,10 +75,8 @@ def _default_configs() -> list[Path]:
     raise UsageError("no configs found in ./configs; pass --config PATH")
 
 
-def _check_clip(clip_seconds: float, config) -> None:
+def _check_clip(clip_seconds: float, config: EncoderConfig) -> None:
     """The edge analysis needs a clip at least one receptive field long (local layers)."""
-    from .formula import formula_receptive_field
-
     local = formula_receptive_field(config).receptive_field
     width = local.left.samples + 1 + local.right.samples
     clip_samples = round(clip_seconds * config.sample_rate)
@@ -73,131 +85,118 @@ def _check_clip(clip_seconds: float, config) -> None:
                          f"its receptive field ({width} samples); use at least {width / config.sample_rate:.3f} s")
 
 
-def run(argv: Optional[Sequence[str]] = None) -> int:
-    arguments = build_parser().parse_args(argv)
-    from .config import load_config
-    from .device import resolve_device, resolve_dtype
+@dataclass
+class Outcome:
+    """One subject's results, as printed and written to JSON."""
 
-    device = resolve_device(arguments.device)
-    dtype = resolve_dtype(arguments.dtype)
-    if (arguments.module or arguments.checkpoint or arguments.hf_config) and not arguments.config:
-        paths: list[Path] = []
-    else:
-        paths = [Path(p) for p in arguments.config] if arguments.config else _default_configs()
-    configs = [(load_config(path), path) for path in paths]  # all validated before any work
-    from .audiocraft_config import load_checkpoint
+    verification: Verification
+    context: Optional[ContextMap] = None
+    decoder: Optional[DecoderReport] = None
+    cross_check: Optional[CrossCheck] = None
 
-    checkpoints = [(load_checkpoint(path), Path(path)) for path in arguments.checkpoint or []]
-    from .hf_encodec import load_hf_config
+    @property
+    def failures(self) -> list[str]:
+        name = self.verification.name
+        failures = [f"{name}: FAIL: {reason}" for reason in self.verification.verdict.reasons()]
+        if not self.verification.verdict.passed and not failures:
+            failures.append(f"{name}: FAIL")
+        if self.decoder is not None and not self.decoder.agrees:
+            failures.append(f"{name}: FAIL: decoder arithmetic and probes disagree")
+        if self.cross_check is not None and not self.cross_check.identical:
+            failures += [f"{name}: FAIL: transformers vs audiocraft: {d}" for d in self.cross_check.differences]
+        return failures
 
-    hf_configs = [(load_hf_config(path), Path(path)) for path in arguments.hf_config or []]
-    from .audiocraft_source import load_audiocraft
 
-    source = load_audiocraft()
-    from .report import (config_report, context_report, decoder_text, summary_table, verification_json,
-                         write_json_atomically)
-    from .verify import verify_config
-
-    if arguments.plot:
-        from .plots import require_matplotlib
-
-        require_matplotlib()
-    for config, path in configs + [(c.audiocraft.config, p) for c, p in checkpoints]:
+def _validate(arguments: argparse.Namespace) -> dict:
+    """Read and check every input before any work: bad input never leaves half a report."""
+    resolve_device(arguments.device)
+    resolve_dtype(arguments.dtype)
+    explicit = arguments.module or arguments.checkpoint or arguments.hf_config
+    paths = [Path(p) for p in arguments.config or []] if explicit or arguments.config else _default_configs()
+    plan = {
+        "configs": [(load_config(path), str(path), None) for path in paths],
+        "checkpoints": [(c.audiocraft.config, str(path), c.encoder_state)
+                        for path in arguments.checkpoint or [] for c in [load_checkpoint(path)]],
+        "hf_configs": [(load_hf_config(path), Path(path).stem) for path in arguments.hf_config or []],
+        "modules": [(load_factory(spec), spec) for spec in arguments.module or []],
+    }
+    if not 0.0 <= arguments.trim_right_ratio <= 1.0:
+        raise UsageError(f"--trim-right-ratio {arguments.trim_right_ratio:g}: must lie in [0, 1]")
+    for config, _, _ in plan["configs"] + plan["checkpoints"]:
         _check_clip(arguments.clip_seconds, config)
         if arguments.decoder and arguments.trim_right_ratio != 1.0 and not config.causal:
             raise UsageError(f"--trim-right-ratio {arguments.trim_right_ratio:g}: {config.name} is not causal and "
                              "audiocraft allows trim_right_ratio != 1 only for causal decoders")
-    if not 0.0 <= arguments.trim_right_ratio <= 1.0:
-        raise UsageError(f"--trim-right-ratio {arguments.trim_right_ratio:g}: must lie in [0, 1]")
-    if arguments.json:
-        json_path = Path(arguments.json)
-        if not json_path.parent.is_dir():
-            raise UsageError(f"--json {json_path}: directory {json_path.parent} does not exist; create it first")
-    print(f"rfprobe: audiocraft {source.version}, seanet.py sha256 {source.seanet_sha256[:16]}, "
-          f"loaded by: {source.how_loaded}")
-    from .context import context_map
+    if arguments.plot:
+        require_matplotlib()
+    if arguments.json and not Path(arguments.json).parent.is_dir():
+        raise UsageError(f"--json {arguments.json}: directory {Path(arguments.json).parent} does not exist; "
+                         "create it first")
+    return plan
 
-    verifications, contexts, decoders, decoder_failures = [], [], [], []
-    jobs = [(config, path, None) for config, path in configs]
-    jobs += [(checkpoint.audiocraft.config, path, checkpoint.encoder_state) for checkpoint, path in checkpoints]
-    for config, path, weights in jobs:
-        verification = verify_config(config, str(path), device, dtype, (arguments.seed, arguments.seed + 1),
-                                     encoder_state=weights)
-        context = context_map(verification, arguments.clip_seconds, device, dtype)
-        verifications.append(verification)
-        contexts.append(context)
-        if arguments.plot:
-            from .plots import write_plots
 
-            write_plots(verification, context, Path(arguments.plot))
-        decoder = None
-        decoders.append(None)
-        if arguments.decoder:
-            from .decoder import decoder_report
-
-            decoder = decoders[-1] = decoder_report(config, arguments.trim_right_ratio, device, dtype)
-            if not decoder.agrees:
-                decoder_failures.append(config.name)
-        if not arguments.quiet:
-            print()
-            print(config_report(verification))
-            print()
-            print(context_report(verification, context))
-            if decoder is not None:
-                print()
-                print(decoder_text(decoder, config.sample_rate, arguments.trim_right_ratio))
-        else:
-            for reason in verification.verdict.reasons():
-                print(f"{config.name}: FAIL: {reason}")
-    if arguments.module:
-        from .module_probe import load_factory, probe_module
-
-        for spec in arguments.module:
-            verification = probe_module(load_factory(spec), channels=arguments.channels, hop_samples=arguments.hop,
-                                        name=spec, device=device, dtype=dtype,
-                                        seeds=(arguments.seed, arguments.seed + 1))
-            verifications.append(verification)
-            contexts.append(None)
-            decoders.append(None)
-            if not arguments.quiet:
-                print()
-                print(config_report(verification))
-            else:
-                for reason in verification.verdict.reasons():
-                    print(f"{spec}: FAIL: {reason}")
-    cross_checks = []
-    for hf_config, path in hf_configs:
-        from .hf_encodec import cross_check
-
-        check = cross_check(hf_config, path.stem, device=device, dtype=dtype)
-        cross_checks.append(check)
-        verifications += [check.transformers, check.audiocraft]
-        contexts += [None, None]
-        decoders += [None, None]
-        if not arguments.quiet:
-            print()
-            print(config_report(check.transformers))
+def _print(outcome: Outcome, arguments: argparse.Namespace) -> None:
+    verification = outcome.verification
+    if arguments.quiet:
+        for failure in outcome.failures:
+            print(failure)
+        return
+    print()
+    print(config_report(verification))
+    if outcome.context is not None:
         print()
-        print(f"transformers vs audiocraft, {path.stem}: " + (
+        print(context_report(verification, outcome.context))
+    if outcome.decoder is not None:
+        print()
+        print(decoder_text(outcome.decoder, verification.sample_rate, arguments.trim_right_ratio))
+    if outcome.cross_check is not None:
+        check = outcome.cross_check
+        print()
+        print("transformers vs audiocraft: " + (
             f"identical (RF, left, right, hop, and supports of frames {list(check.edge_frames)} "
             f"of a {check.length_samples}-sample input)" if check.identical else
             "DIFFERENT: " + "; ".join(check.differences)))
+
+
+def run(argv: Optional[Sequence[str]] = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    plan = _validate(arguments)
+    device, dtype = resolve_device(arguments.device), resolve_dtype(arguments.dtype)
+    seeds = (arguments.seed, arguments.seed + 1)
+    source = load_audiocraft()
+    print(f"rfprobe: audiocraft {source.version}, seanet.py sha256 {source.seanet_sha256[:16]}, "
+          f"loaded by: {source.how_loaded}")
+    outcomes: list[Outcome] = []
+    for config, path, weights in plan["configs"] + plan["checkpoints"]:
+        verification = verify_config(config, path, device, dtype, seeds, encoder_state=weights)
+        outcome = Outcome(verification, context=context_map(verification, arguments.clip_seconds, device, dtype))
+        if arguments.decoder:
+            outcome.decoder = decoder_report(config, arguments.trim_right_ratio, device, dtype)
+        if arguments.plot:
+            write_plots(verification, outcome.context, Path(arguments.plot))
+        outcomes.append(outcome)
+        _print(outcome, arguments)
+    for module, spec in plan["modules"]:
+        outcomes.append(Outcome(probe_module(module, channels=arguments.channels, hop_samples=arguments.hop,
+                                             name=spec, device=device, dtype=dtype, seeds=seeds)))
+        _print(outcomes[-1], arguments)
+    for hf_config, name in plan["hf_configs"]:
+        check = cross_check(hf_config, name, device=device, dtype=dtype)
+        outcomes += [Outcome(check.transformers, cross_check=check), Outcome(check.audiocraft)]
+        _print(outcomes[-2], arguments)
     print()
-    print(summary_table(verifications))
+    print(summary_table([outcome.verification for outcome in outcomes]))
     if arguments.json:
         write_json_atomically(Path(arguments.json), {
             "provenance": source.provenance(),
-            "configs": [verification_json(v, c, d) for v, c, d in zip(verifications, contexts, decoders)]})
-    failed = [v.name for v in verifications if not v.verdict.passed]
-    failed += [f"{c.transformers.name} vs audiocraft" for c in cross_checks if not c.identical]
-    failed += [f"{name} decoder" for name in decoder_failures]
-    mismatched = [v.name for v in verifications if v.claims is not None and not v.claims.all_match]
+            "configs": [verification_json(o.verification, o.context, o.decoder) for o in outcomes]})
+    failed = [outcome for outcome in outcomes if outcome.failures]
+    mismatched = [o.verification.name for o in outcomes
+                  if o.verification.claims is not None and not o.verification.claims.all_match]
     print()
-    print(f"verdict: {len(verifications) - len(failed)} PASS, {len(failed)} FAIL"
+    print(f"verdict: {len(outcomes) - len(failed)} PASS, {len(failed)} FAIL"
           + (f"; claims mismatching in {', '.join(mismatched)}" if mismatched else ""))
-    if failed:
-        return 1
-    if mismatched and arguments.strict_claims:
+    if failed or (mismatched and arguments.strict_claims):
         return 1
     return 0
 

@@ -16,7 +16,6 @@ import torch
 
 from .config import EncoderConfig, parse_config
 from .context import padded_frame_counts
-from .edges import frame_count
 from .encoder import build_encoder
 from .errors import UsageError
 from .formula import encoder_layers

@@ -140,7 +140,7 @@ class _Walker:
         try:
             graph = _Tracer().trace(self.root)
         except Exception as error:
-            raise WalkError(f"torch.fx could not trace {type(self.root).__name__}: {type(error).__name__}: {error}")
+            raise WalkError(f"torch.fx could not trace {type(self.root).__name__}: {type(error).__name__}: {error}") from None
         values: dict[torch.fx.Node, Optional[Support]] = {}
         placeholders = 0
         result: Optional[Support] = None

@@ -104,6 +104,7 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", default=str(REPOSITORY / "bench.json"))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--readme", action="store_true", help="write the tables into README.md's benchmark block")
     arguments = parser.parse_args()
     try:
         device = resolve_device(arguments.device)
@@ -124,15 +125,17 @@ def main() -> int:
         rows.append([config.name, str(length), f"{floor * 1000:.0f}",
                      *(f"{methods[m] * 1000:.0f}" for m in ("module walk", "gradient", "impulse", "full verification")),
                      f"{methods['full verification'] / floor:.1f}x"])
-    print(format_table(["config", "input samples", "floor ms", "walk ms", "gradient ms", "impulse ms",
-                        "verification ms", "verification / floor"], rows))
+    config_table = format_table(["config", "input samples", "floor ms", "walk ms", "gradient ms", "impulse ms",
+                                 "verification ms", "verification / floor"], rows)
+    print(config_table)
 
     smallest = load_config(REPOSITORY / "configs" / "encodec_24khz_causal_conv.yaml")
     naive = naive_seconds(smallest, device)
     ours = results["configs"][smallest.name]["full verification"]
     results["naive"] = {"config": smallest.name, "naive_s": naive, "rfprobe_s": ours, "ratio": naive / ours}
-    print(f"\nnaive per-sample perturbation on {smallest.name}: {naive:.2f} s; rfprobe's full verification "
-          f"(4 methods, 2 seeds): {ours:.2f} s; naive / rfprobe = {naive / ours:.1f}x")
+    naive_line = (f"naive per-sample perturbation on {smallest.name}: {naive:.2f} s; rfprobe's full verification "
+                  f"(4 methods, 2 seeds): {ours:.2f} s; naive / rfprobe = {naive / ours:.1f}x")
+    print("\n" + naive_line)
 
     scaling = []
     for depth in range(1, 6):
@@ -140,14 +143,21 @@ def main() -> int:
                                dimension=4, lstm=0)
         field = formula_receptive_field(config).receptive_field
         floor, _ = floor_seconds(config, device, arguments.repeats)
-        seconds = timed(lambda: verify_config(config, device=device), device, arguments.repeats)
+        seconds = timed(lambda config=config: verify_config(config, device=device), device, arguments.repeats)
         scaling.append({"ratios": list(config.ratios), "receptive_field_samples": field.samples,
                         "verification_s": seconds, "floor_s": floor})
     results["scaling"] = scaling
+    scaling_table = format_table(
+        ["ratios", "RF samples", "verification ms", "floor ms", "verification / floor"],
+        [[str(s["ratios"]), str(s["receptive_field_samples"]), f"{s['verification_s'] * 1000:.0f}",
+          f"{s['floor_s'] * 1000:.1f}", f"{s['verification_s'] / s['floor_s']:.1f}x"] for s in scaling])
     print("\ncost as the RF grows (n_filters 4):")
-    print(format_table(["ratios", "RF samples", "verification ms", "floor ms", "verification / floor"],
-                       [[str(s["ratios"]), str(s["receptive_field_samples"]), f"{s['verification_s'] * 1000:.0f}",
-                         f"{s['floor_s'] * 1000:.1f}", f"{s['verification_s'] / s['floor_s']:.1f}x"] for s in scaling]))
+    print(scaling_table)
+    if arguments.readme:
+        from update_readme import replace_readme_block
+
+        replace_readme_block("bench", f"Machine: {machine}.\n\n```\n{config_table}\n\n{naive_line}\n\n"
+                                      f"cost as the RF grows (n_filters 4):\n{scaling_table}\n```")
     Path(arguments.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {arguments.json}")
     return 0

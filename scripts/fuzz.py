@@ -22,6 +22,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--readme", action="store_true", help="write the figure into README.md's fuzz block")
     arguments = parser.parse_args()
     checked, failures = [], []
 
@@ -41,8 +42,14 @@ def main() -> int:
     for failure in failures:
         print(f"DISAGREE {failure.config}: {'; '.join(failure.problems)}")
     unbounded = sum(1 for c in checked if c.lstm or c.norm == "time_group_norm")
-    print(f"architectures checked: {len(checked)} ({unbounded} with an LSTM or GroupNorm over time), "
-          f"disagreements: {len(failures)}, {elapsed:.0f} s")
+    figure = (f"architectures checked: {len(checked)} ({unbounded} with an LSTM or GroupNorm over time), "
+              f"disagreements: {len(failures)}, {elapsed:.0f} s")
+    print(figure)
+    if arguments.readme:
+        from update_readme import replace_readme_block
+
+        replace_readme_block("fuzz", f"`python scripts/fuzz.py --examples {arguments.examples} --seed {arguments.seed}`: "
+                                     f"{figure}.")
     return 1 if failures else 0
 
 

@@ -22,14 +22,20 @@ def readme_block(table: str) -> str:
     return f"{START}\n```\n{table}\n```\n{END}"
 
 
+def replace_readme_block(name: str, body: str) -> None:
+    """Replace the README text between <!-- rfprobe:NAME:start --> and <!-- rfprobe:NAME:end -->."""
+    start, end = f"<!-- rfprobe:{name}:start -->", f"<!-- rfprobe:{name}:end -->"
+    readme = REPOSITORY / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{body}\n{end}{tail}", encoding="utf-8")
+
+
 def main() -> int:
     paths = sorted((REPOSITORY / "configs").glob("*.yaml"))
     table = summary_table([verify_config(load_config(p), str(p)) for p in paths])
-    readme = REPOSITORY / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(head + readme_block(table) + tail, encoding="utf-8")
+    replace_readme_block("summary", f"```\n{table}\n```")
     print(table)
     return 0
 

@@ -5,9 +5,7 @@ from dataclasses import replace
 
 import pytest
 import torch
-import yaml
 
-from conftest import shipped_config
 from rfprobe.audiocraft_config import load_checkpoint
 from rfprobe.cli import main
 from rfprobe.config import load_config

@@ -3,18 +3,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
 
 from conftest import shipped_config, verified
 from rfprobe.formula import ConvSpec, RecurrentSpec, ResidualSpec, encoder_layers, receptive_field_of
-from rfprobe.geometry import MethodResult, ReceptiveField, Side
-from rfprobe.verdict import judge
+from rfprobe.geometry import MethodResult, Side
+from rfprobe.verdict import Verdict, judge
 from rfprobe.verify import METHODS
 
 REAL_METHODS = ("module walk", "gradient", "impulse")
 
 
-def judged_with_formula(name: str, layers) -> "Verdict":
+def judged_with_formula(name: str, layers) -> Verdict:
     """Replace the formula's layer list by `layers` and judge against the real module's methods."""
     verification = verified(name)
     wrong = receptive_field_of(layers)
