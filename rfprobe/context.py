@@ -16,6 +16,7 @@ from .erf import EffectiveField, effective_field
 from .formula import encoder_layers, formula_receptive_field
 from .gradient_probe import frame_gradients, probe_input
 from .lookahead import Lookahead, lookahead_of
+from .module_probe import copy_module
 from .support import merge_intervals
 from .taint import TaintProof, prove_side
 from .verify import Verification
@@ -125,11 +126,8 @@ def taint_proofs(config: EncoderConfig, truth_left_unbounded: bool, truth_right_
                  module: Optional[torch.nn.Module] = None) -> tuple[TaintProof, ...]:
     local = formula_receptive_field(config).receptive_field
     # Taint runs on CPU in float64 whatever the probes used (see rfprobe.taint).
-    # (A state-dict copy: old-style weight_norm modules cannot be deep-copied after a forward.)
-    cpu_module = build_encoder(config, 0, "cpu", torch.float64)
-    if module is not None:
-        cpu_module.load_state_dict({k: v.detach().to("cpu", torch.float64) for k, v in module.state_dict().items()})
-    module = cpu_module
+    module = build_encoder(config, 0, "cpu", torch.float64) if module is None \
+        else copy_module(module).to("cpu", torch.float64)
     twin = replace(config, lstm=0, norm="none" if config.norm == "time_group_norm" else config.norm)
     control = build_encoder(twin, 0, "cpu", torch.float64)
     proofs = []

@@ -53,6 +53,21 @@ def load_factory(spec: str) -> nn.Module:
     return built
 
 
+def copy_module(module: nn.Module) -> nn.Module:
+    """A deep copy, also of modules using the old `torch.nn.utils.weight_norm`.
+
+    That weight norm stores the computed `weight` as a non-leaf tensor attribute, which
+    `copy.deepcopy` refuses; a detached clone stands in for it (its forward pre-hook
+    recomputes it from weight_g and weight_v anyway).
+    """
+    memo: dict[int, torch.Tensor] = {}
+    for layer in module.modules():
+        for value in vars(layer).values():
+            if isinstance(value, torch.Tensor) and not value.is_leaf:
+                memo[id(value)] = value.detach().clone()
+    return copy.deepcopy(module, memo)
+
+
 def detect_channels(module: nn.Module) -> int:
     for layer in module.modules():
         if isinstance(layer, nn.Conv1d):
@@ -97,7 +112,7 @@ def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_sampl
                  dtype: torch.dtype = torch.float64, seeds: Sequence[int] = (0, 1)) -> Verification:
     """Walk and probe `module` (a copy of it: the caller's module is left untouched)."""
     device = torch.device(device)
-    subject = copy.deepcopy(module).to(device=device, dtype=dtype).eval()
+    subject = copy_module(module).to(device=device, dtype=dtype).eval()
     _check_weights(subject)
     channels = channels or detect_channels(subject)
     walk = walk_receptive_field(subject)

@@ -40,3 +40,18 @@ def test_readme_lookahead_numbers_for_musicgen_are_the_measured_ones():
     lookahead = lookahead_of(verified("musicgen_32khz").truth)
     assert (f"needs {lookahead.after_anchor.samples} samples after the anchor, "
             f"{lookahead.after_hop_end_samples} after its hop") in README
+
+
+def test_readme_pytest_example_runs(tmp_path):
+    """The README's downstream example is a real, passing test."""
+    import subprocess
+    import sys
+
+    code = README.split("# tests/test_tokenizer_receptive_field.py\n")[1].split("```")[0]
+    example = tmp_path / "test_example.py"
+    example.write_text("from rfprobe.audiocraft_source import load_audiocraft\n"
+                       "SEANetEncoder = load_audiocraft().seanet.SEANetEncoder\n"
+                       + code.replace("from audiocraft.modules.seanet import SEANetEncoder\n", ""))
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(example)],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:]
