@@ -1,11 +1,13 @@
 """Random SEANet architectures for property-based checking (needs `hypothesis`, a test extra).
 
-The property: for any architecture, formula == module walk == gradient == impulse, and a
-side is unbounded exactly when an LSTM (past) or a GroupNorm over time (both) is present.
+The properties: for any architecture, formula == module walk == gradient == impulse; a side
+is unbounded exactly when an LSTM (past) or a GroupNorm over time (both) is present; and for
+any input length the analytic supports of the edge frames equal the measured ones.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -47,14 +49,46 @@ def architectures(draw: st.DrawFn) -> EncoderConfig:
     return parse_config(raw, where="fuzzed architecture", default_name="fuzzed")
 
 
+@st.composite
+def architectures_and_lengths(draw: st.DrawFn) -> tuple[EncoderConfig, int]:
+    """An architecture and an input length (in hops plus any remainder) for the edge property."""
+    config = draw(architectures())
+    hops = draw(st.integers(2, 12))
+    return config, hops * config.hop_samples + draw(st.integers(0, config.hop_samples - 1))
+
+
 @dataclass(frozen=True)
 class Check:
     config: EncoderConfig
     problems: tuple[str, ...]
 
 
-def check_architecture(config: EncoderConfig) -> Check:
-    """Verify one architecture; list every property it breaks (empty when it holds)."""
+def edge_problems(config: EncoderConfig, length: int, module) -> list[str]:
+    """Analytic supports of the first two and last two frames == gradient supports."""
+    import torch
+
+    from .edges import frame_count, frame_support
+    from .formula import encoder_layers
+    from .gradient_probe import frame_gradients
+    from .support import merge_intervals
+
+    layers = encoder_layers(config)
+    frames_total = frame_count(layers, length)
+    frames = sorted({0, min(1, frames_total - 1), max(frames_total - 2, 0), frames_total - 1})
+    inputs = torch.randn(len(frames), config.channels, length, dtype=torch.float64,
+                         generator=torch.Generator().manual_seed(length))
+    gradient, count = frame_gradients(module, inputs, frames, projection_seed=1)
+    problems = [] if count == frames_total else [f"{count} frames for {length} samples, analytic {frames_total}"]
+    for frame, mask in zip(frames, (gradient != 0).any(dim=1)):
+        measured = merge_intervals((i, i) for i in mask.nonzero().flatten().tolist())
+        analytic = frame_support(layers, length, frame, config.pad_mode).intervals
+        if measured != analytic:
+            problems.append(f"frame {frame} of {length} samples: measured {list(measured)}, analytic {list(analytic)}")
+    return problems
+
+
+def check_architecture(config: EncoderConfig, length: Optional[int] = None) -> Check:
+    """Verify one architecture (and, given a length, its edge frames); list every broken property."""
     verification = verify_config(config)
     problems = [f"verdict FAIL: {reason}" for reason in verification.verdict.reasons()]
     truth = verification.truth
@@ -64,4 +98,6 @@ def check_architecture(config: EncoderConfig) -> Check:
         if (truth.left.unbounded, truth.right.unbounded) != (expected_left, expected_right):
             problems.append(f"unbounded sides (left, right) measured {(truth.left.unbounded, truth.right.unbounded)}, "
                             f"expected {(expected_left, expected_right)} from lstm={config.lstm}, norm={config.norm}")
+    if length is not None:
+        problems += edge_problems(config, length, next(iter(verification.modules.values())))
     return Check(config=config, problems=tuple(problems))

@@ -2,8 +2,9 @@
 
     python scripts/fuzz.py [--examples N] [--seed S]
 
-Each architecture runs the full verification (formula, module walk, gradient, impulse)
-plus the unboundedness property; see rfprobe/fuzzing.py.
+Each architecture runs the full verification (formula, module walk, gradient, impulse), the
+unboundedness property, and the edge-frame supports at a random input length; see
+rfprobe/fuzzing.py.
 """
 import argparse
 import sys
@@ -15,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import seed as hypothesis_seed  # noqa: E402
 
-from rfprobe.fuzzing import architectures, check_architecture  # noqa: E402
+from rfprobe.fuzzing import architectures_and_lengths, check_architecture  # noqa: E402
 
 
 def main() -> int:
@@ -29,9 +30,10 @@ def main() -> int:
     @hypothesis_seed(arguments.seed)
     @settings(max_examples=arguments.examples, deadline=None, database=None,
               suppress_health_check=list(HealthCheck), phases=["generate"])
-    @given(architectures())
-    def run(config):
-        check = check_architecture(config)
+    @given(architectures_and_lengths())
+    def run(case):
+        config, length = case
+        check = check_architecture(config, length)
         checked.append(config)
         if check.problems:
             failures.append(check)
