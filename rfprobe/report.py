@@ -43,6 +43,8 @@ def layer_table(walk: MethodResult, formula: MethodResult) -> str:
 
     def formula_cell(row: LayerRow) -> str:
         theirs = by_name.get(row.name)
+        if not by_name:  # no config formula for this subject (any module, transformers)
+            return "-"
         if theirs is None:
             return "-" if row.kind != "conv" else "MISSING"
         fields_ = ("kernel", "stride", "dilation", "pad_left", "pad_right", "jump_in", "jump_out")
