@@ -50,8 +50,19 @@ class _Perturber:
     def moved_frames(self, perturbations: list[tuple[tuple[int, int], ...]]) -> torch.Tensor:
         """(len(perturbations), frames) bool: which frames move under each perturbation.
 
-        A perturbation is a tuple of inclusive sample ranges perturbed together.
+        A perturbation is a tuple of inclusive sample ranges perturbed together; a unit
+        impulse already run is not run again.
         """
+        fresh = list(dict.fromkeys(p for p in perturbations if not (_is_single(p) and p[0][0] in self.unit_impulses)))
+        rows: dict[tuple[tuple[int, int], ...], torch.Tensor] = {}
+        if fresh:
+            for perturbation, moved in zip(fresh, self._push(fresh)):
+                rows[perturbation] = moved
+                if _is_single(perturbation):
+                    self.unit_impulses[perturbation[0][0]] = moved
+        return torch.stack([rows[p] if p in rows else self.unit_impulses[p[0][0]] for p in perturbations])
+
+    def _push(self, perturbations: list[tuple[tuple[int, int], ...]]) -> torch.Tensor:
         batch = len(perturbations)
         channels, length = self.inputs.shape[1], self.inputs.shape[2]
         tangents = torch.zeros(batch, channels, length, dtype=torch.float64)
@@ -72,18 +83,12 @@ class _Perturber:
         self.output_frames = output_tangents.shape[-1]
         if self.output_frames < self.frames_needed:
             raise WindowTooShort(f"probe window too short: {self.output_frames} output frames, "
-                             f"{self.frames_needed} needed")
-        moved = (output_tangents != 0).any(dim=1).cpu()
-        for row, ranges in enumerate(perturbations):
-            if _is_single(ranges):
-                self.unit_impulses[ranges[0][0]] = moved[row]
-        return moved
+                                 f"{self.frames_needed} needed")
+        return (output_tangents != 0).any(dim=1).cpu()
 
     def unit_impulse(self, samples: list[int]) -> dict[int, list[int]]:
         """Frames moved by a unit impulse at each sample (reusing impulses already run)."""
-        missing = [sample for sample in samples if sample not in self.unit_impulses]
-        if missing:
-            self.moved_frames([((sample, sample),) for sample in missing])
+        self.moved_frames([((sample, sample),) for sample in samples])
         return {sample: self.unit_impulses[sample].nonzero().flatten().tolist() for sample in samples}
 
 
