@@ -95,9 +95,9 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
 
     The guess decides only how hard to look, never the answer. A side the guess calls
     unbounded is settled once it reaches the end at two lengths (growing by a quarter of
-    the window, at least two hops). A side the guess calls bounded that still reaches the end keeps doubling its
-    room, up to GROWTH_ROUNDS runs, so that a wide bounded side is measured rather than
-    mistaken for an unbounded one.
+    the window, at least two hops). A side the guess calls bounded that still reaches the
+    end keeps doubling its room, up to GROWTH_ROUNDS runs, so that a wide bounded side is
+    measured rather than mistaken for an unbounded one.
     """
     window = plan_window(guess.left.samples, guess.right.samples, guess.hop_samples)
     expect_unbounded = (guess.left.unbounded, guess.right.unbounded)
@@ -190,12 +190,11 @@ def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module], gu
         per_seed[seed] = ReceptiveField(
             left=left, right=right, hop_samples=hop, holes=_relative_holes(last, hop),
             global_in_time=left.unbounded and right.unbounded)
-    fields_ = list(per_seed.values())
-    reference = fields_[0]
+    first_seed, reference = next(iter(per_seed.items()))
     for seed, other in per_seed.items():
         if not _same(reference, other):
             return MethodResult(method=method, receptive_field=None, evidence=evidence,
-                                unavailable_reason=f"seeds disagree: seed {list(per_seed)[0]} gives {_brief(reference)}, "
+                                unavailable_reason=f"seeds disagree: seed {first_seed} gives {_brief(reference)}, "
                                                    f"seed {seed} gives {_brief(other)}")
     evidence["seeds"] = list(per_seed)
     return MethodResult(method=method, receptive_field=reference, evidence=evidence)

@@ -64,7 +64,7 @@ def centroid(profile: Sequence[float]) -> float:
 
 def _seed_profile(module: nn.Module, window: ProbeWindow, seed: int, channels: int, device: torch.device,
                   dtype: torch.dtype) -> torch.Tensor:
-    inputs = torch.cat([probe_input(channels, window, seed * 1000 + draw, device, dtype)
+    inputs = torch.cat([probe_input(channels, window.length_samples, seed * 1000 + draw, device, dtype)
                         for draw in range(DRAWS_PER_SEED)])
     gradient, _ = frame_gradients(module, inputs, [window.frame] * DRAWS_PER_SEED, projection_seed=seed + 7)
     return gradient.abs().sum(dim=1).mean(dim=0).to(torch.float64).cpu()

@@ -15,11 +15,12 @@ from .empirical import FrameSupport, Observation, ProbeWindow, WindowTooShort, n
 METHOD = "gradient"
 
 
-def probe_input(module_channels: int, window: ProbeWindow, seed: int, device: torch.device,
+def probe_input(channels: int, length_samples: int, seed: int, device: torch.device,
                 dtype: torch.dtype, batch: int = 1) -> torch.Tensor:
-    """A random input drawn under `seed`, the same row repeated `batch` times."""
+    """A random input drawn under `seed` (on CPU, so every device sees the same draw),
+    the same row repeated `batch` times."""
     generator = torch.Generator().manual_seed(seed)
-    row = torch.randn(1, module_channels, window.length_samples, generator=generator, dtype=torch.float64)
+    row = torch.randn(1, channels, length_samples, generator=generator, dtype=torch.float64)
     return row.to(device=device, dtype=dtype).repeat(batch, 1, 1)
 
 
@@ -47,7 +48,7 @@ def frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
 
 def gradient_observation(module: nn.Module, window: ProbeWindow, seed: int, *, channels: int,
                          device: torch.device, dtype: torch.dtype) -> Observation:
-    inputs = probe_input(channels, window, seed, device, dtype, batch=2)
+    inputs = probe_input(channels, window.length_samples, seed, device, dtype, batch=2)
     gradient, frames = frame_gradients(module, inputs, [window.frame, window.frame + 1], projection_seed=seed + 1)
     depends = (gradient != 0).any(dim=1).cpu().tolist()
     supports = [FrameSupport(*nonzero_runs(row)) for row in depends]

@@ -170,7 +170,7 @@ def _locate(perturber: _Perturber, window: ProbeWindow, guess: Optional[Receptiv
 def impulse_observation(module: nn.Module, window: ProbeWindow, seed: int, *, channels: int,
                         device: torch.device, dtype: torch.dtype,
                         guess: Optional[ReceptiveField] = None) -> Observation:
-    inputs = probe_input(channels, window, seed, device, dtype)
+    inputs = probe_input(channels, window.length_samples, seed, device, dtype)
     perturber = _Perturber(module, inputs, seed, frames_needed=window.frame + 2)
     length = window.length_samples
     searches = _locate(perturber, window, guess)
