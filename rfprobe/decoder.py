@@ -198,7 +198,8 @@ def measure_decoder(config: EncoderConfig, phases: Sequence[int], trim_right_rat
     latent = latent.to(device=device, dtype=dtype).requires_grad_(True)
     with exact_zeros():
         output = decoder(latent)
-        picked = output[torch.arange(len(phases)), :, torch.tensor([middle * hop + p for p in phases])]
+        rows = torch.arange(len(phases), device=output.device)
+        picked = output[rows, :, torch.tensor([middle * hop + p for p in phases], device=output.device)]
         (gradient,) = torch.autograd.grad(picked.sum(), latent)
     reads = {}
     for row, phase in enumerate(phases):

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .device import exact_zeros
-from .empirical import FrameSupport, Observation, ProbeWindow, WindowTooShort, nonzero_runs
+from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort, nonzero_runs
 
 METHOD = "gradient"
 
@@ -42,7 +42,10 @@ def frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
         projection = torch.randn(outputs.shape[1], generator=generator, dtype=torch.float64).to(outputs)
         rows = torch.arange(len(frames), device=outputs.device)
         picked = outputs[rows, :, torch.tensor(frames, device=outputs.device)]  # (batch, dim)
-        (gradient,) = torch.autograd.grad((picked * projection).sum(), inputs)
+        try:
+            (gradient,) = torch.autograd.grad((picked * projection).sum(), inputs)
+        except RuntimeError as error:
+            raise ProbeError(f"backward failed on {inputs.device}: {str(error).splitlines()[0]}") from None
     return gradient, outputs.shape[-1]
 
 

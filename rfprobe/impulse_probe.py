@@ -77,14 +77,24 @@ class _Perturber:
                 # vmap over the tangents only: the primal pass runs once, not once per tangent.
                 output_tangents = vmap(lambda tangent: jvp(self.module, (self.inputs,), (tangent,))[1])(
                     tangents.unsqueeze(1))[:, 0]
-            except RuntimeError as error:  # e.g. a kernel wider than a too-short input
-                raise WindowTooShort(f"the module failed on {length} samples: {str(error).splitlines()[0]}") from None
+            except RuntimeError as error:
+                raise self._diagnose(error) from None
         self.passes += 1
         self.output_frames = output_tangents.shape[-1]
         if self.output_frames < self.frames_needed:
             raise WindowTooShort(f"probe window too short: {self.output_frames} output frames, "
                                  f"{self.frames_needed} needed")
         return (output_tangents != 0).any(dim=1).cpu()
+
+    def _diagnose(self, error: RuntimeError) -> ProbeError:
+        """A failure of the plain forward means the input is too short for the module (e.g. a
+        kernel wider than it): grow it. Otherwise forward-mode AD itself failed: say so."""
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        try:
+            self.module(self.inputs)
+        except RuntimeError:
+            return WindowTooShort(f"the module failed on {self.inputs.shape[-1]} samples: {first_line}")
+        return ProbeError(f"forward-mode AD (torch.func.jvp) failed on {self.inputs.device}: {first_line}")
 
     def unit_impulse(self, samples: list[int]) -> dict[int, list[int]]:
         """Frames moved by a unit impulse at each sample (reusing impulses already run)."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .context import ContextMap
+from .edges import frame_support
+from .formula import encoder_layers
 from .errors import UsageError
 from .geometry import samples_to_ms
 from .verify import Verification
@@ -85,9 +87,6 @@ def plot_edges(verification: Verification, context: ContextMap, path: Path) -> N
     figure, (start_axis, end_axis) = pyplot.subplots(1, 2, figsize=(12, 4.2))
     frames = range(edges.frames)
     span = (edges.left_padded_frames + 3) * hop if edges.left_padded_frames < edges.frames else 6 * hop
-    from .edges import frame_support
-    from .formula import encoder_layers
-
     layers = encoder_layers(config)
     for axis, chosen, title in ((start_axis, list(frames)[:min(edges.frames, edges.left_padded_frames + 3, 12)],
                                  "start of the clip"),

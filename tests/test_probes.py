@@ -127,3 +127,30 @@ def test_time_group_norm_is_global_for_both_probes():
                                                         guess=formula, **CPU), modules, start)):
         assert result.receptive_field.global_in_time
         assert result.receptive_field.hop_samples == config.hop_samples
+
+
+def test_a_forward_mode_failure_is_reported_not_mistaken_for_a_short_window():
+    """A module whose forward works but whose JVP cannot run: the impulse probe says why."""
+    class NoForwardAD(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2
+
+    class Opaque(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv1d(1, 2, 3, padding=1)
+
+        def forward(self, x):
+            return NoForwardAD.apply(self.conv(x))
+
+    from rfprobe import probe_module
+
+    verification = probe_module(Opaque(), hop_samples=1)
+    impulse = verification.result("impulse")
+    assert not impulse.ran and "forward-mode AD" in impulse.unavailable_reason
+    assert verification.result("gradient").ran
