@@ -79,10 +79,10 @@ def _layer_departures(claimed: Sequence[ClaimedLayer], actual: Sequence[LayerRow
         if wrong:
             said = " ".join(f"{what} {mine}" for what, mine, _ in wrong)
             real = " ".join(f"{what} {theirs}" for what, _, theirs in wrong)
-            departures.append(f"'{layer.name}': claimed {said}, module {row.name} has {real}")
+            departures.append(f"layer '{layer.name}': claimed {said}, module {row.name} has {real}")
     for row in actual:
         if row.kind in ("lstm", "global"):
-            departures.append(f"the claim has no {row.name}: {row.note}")
+            departures.append(f"module layer {row.name} ({row.note}) is missing from the claim")
     return departures
 
 

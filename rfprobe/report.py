@@ -119,7 +119,7 @@ def config_report(verification: Verification) -> str:
         for check in report.checks:
             lines.append(f"   {check.label:8s} {check.quantity}: claimed {check.claimed}, module {check.actual}")
         for departure in report.layer_departures:
-            lines.append(f"   MISMATCH layer {departure}")
+            lines.append(f"   MISMATCH {departure}")
     return "\n".join(line for line in lines if line is not None)
 
 

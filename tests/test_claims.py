@@ -37,7 +37,7 @@ def test_the_seed_hop_and_frame_rate_are_right(name):
 
 def test_the_seed_downsampling_layers_are_named_with_what_the_module_has():
     departures = verified("seanet_s320_32khz_conv").claims.layer_departures
-    assert "'block 1 downsampling conv': claimed kernel 7 stride 8, module model.3 has kernel 4 stride 2" in departures
+    assert "layer 'block 1 downsampling conv': claimed kernel 7 stride 8, module model.3 has kernel 4 stride 2" in departures
     assert any("residual conv 2': claimed kernel 3" in d and "has kernel 1" in d for d in departures)
 
 
