@@ -212,6 +212,9 @@ def write_json_atomically(path: Path, payload: dict) -> None:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(payload, stream, indent=2, default=str)
             stream.write("\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; a report is not
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
