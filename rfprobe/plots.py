@@ -14,7 +14,7 @@ from .context import ContextMap
 from .edges import frame_support
 from .formula import encoder_layers
 from .errors import UsageError
-from .geometry import samples_to_ms
+from .geometry import format_ms, samples_to_ms
 from .verify import Verification
 
 
@@ -72,7 +72,7 @@ def plot_receptive_field(verification: Verification, context: ContextMap, path: 
     axis.set_xlabel("input time relative to the frame's anchor (ms)")
     axis.set_ylabel("|gradient| (log)")
     axis.set_title(f"{config.name}: which input one output frame depends on  "
-                   f"({rate} Hz, hop {hop} = {samples_to_ms(hop, rate):g} ms)")
+                   f"({rate} Hz, hop {hop} samples = {format_ms(hop, rate)} ms)")
     axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
