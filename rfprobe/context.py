@@ -64,11 +64,19 @@ class ContextMap:
 
 
 def padded_frame_counts(layers, length: int, pad_mode: str) -> tuple[int, int, int]:
-    """(frames, k, m): frames 0..k-1 read the left padding, F-m..F-1 the right padding."""
+    """(frames, k, m): frames 0..k-1 read the left padding, F-m..F-1 the right padding.
+
+    Scans inwards from each end and stops at the first frame that does not: reading the
+    padding of one end is monotone in the distance from that end.
+    """
     frames = edges.frame_count(layers, length)
-    supports = [edges.frame_support(layers, length, frame, pad_mode) for frame in range(frames)]
-    left = next((i for i, s in enumerate(supports) if not s.reads_left_padding), frames)
-    right = next((i for i, s in enumerate(reversed(supports)) if not s.reads_right_padding), frames)
+
+    def count(order, reads) -> int:
+        return next((i for i, frame in enumerate(order) if not reads(edges.frame_support(layers, length, frame,
+                                                                                             pad_mode))), frames)
+
+    left = count(range(frames), lambda support: support.reads_left_padding)
+    right = count(range(frames - 1, -1, -1), lambda support: support.reads_right_padding)
     return frames, left, right
 
 
@@ -93,7 +101,7 @@ def _measured_supports(module: torch.nn.Module, config: EncoderConfig, length: i
 def edge_report(config: EncoderConfig, clip_samples: int, device: torch.device, dtype: torch.dtype,
                 module: Optional[torch.nn.Module] = None) -> EdgeReport:
     layers = encoder_layers(config)
-    local = formula_receptive_field(config).receptive_field
+    local = formula_receptive_field(config).receptive_field  # local layers only: sizes the probe input
     hop = local.hop_samples
     frames, k, m = padded_frame_counts(layers, clip_samples, config.pad_mode)
     length = probe_length(clip_samples, hop, local.left.samples, local.right.samples)
@@ -140,9 +148,9 @@ def taint_proofs(config: EncoderConfig, truth_left_unbounded: bool, truth_right_
 def context_map(verification: Verification, clip_seconds: float = DEFAULT_CLIP_SECONDS,
                 device: torch.device = torch.device("cpu"), dtype: torch.dtype = torch.float64) -> ContextMap:
     config = verification.config
-    truth = verification.truth or formula_receptive_field(config).receptive_field
-    clip_samples = round(clip_seconds * config.sample_rate)
     local = formula_receptive_field(config).receptive_field
+    truth = verification.truth or local
+    clip_samples = round(clip_seconds * config.sample_rate)
     window = plan_window(local.left.samples, local.right.samples, local.hop_samples)
     modules = verification.modules or {seed: build_encoder(config, seed, device, dtype) for seed in (0, 1)}
     first = next(iter(modules.values()))
