@@ -14,6 +14,7 @@ import functools
 import json
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -153,10 +154,18 @@ def main() -> int:
           f"{s['floor_s'] * 1000:.1f}", f"{s['verification_s'] / s['floor_s']:.1f}x"] for s in scaling])
     print("\ncost as the RF grows (n_filters 4):")
     print(scaling_table)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, str(REPOSITORY / "scripts" / "probe.py"), "--quiet", "--device", arguments.device],
+                   check=True, capture_output=True)
+    cli_seconds = time.perf_counter() - started
+    results["probe_py_all_configs_s"] = cli_seconds
+    cli_line = (f"python scripts/probe.py over all {len(rows)} shipped configs (verification, context map, "
+                f"process start): {cli_seconds:.1f} s wall")
+    print("\n" + cli_line)
     if arguments.readme:
         from update_readme import replace_readme_block
 
-        replace_readme_block("bench", f"Machine: {machine}.\n\n```\n{config_table}\n\n{naive_line}\n\n"
+        replace_readme_block("bench", f"Machine: {machine}.\n\n```\n{config_table}\n\n{naive_line}\n{cli_line}\n\n"
                                       f"cost as the RF grows (n_filters 4):\n{scaling_table}\n```")
     Path(arguments.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {arguments.json}")
