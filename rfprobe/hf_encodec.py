@@ -68,10 +68,10 @@ def audiocraft_equivalent(hf_config: Any, name: str) -> EncoderConfig:
 
 
 def build_hf_encoder(hf_config: Any, seed: int = 0) -> torch.nn.Module:
-    from transformers.models.encodec.modeling_encodec import EncodecEncoder
-
+    """`transformers.EncodecModel(config).encoder`, weights drawn under `seed`."""
+    transformers = _transformers()
     torch.manual_seed(seed)
-    return EncodecEncoder(hf_config).eval()
+    return transformers.EncodecModel(hf_config).encoder.eval()
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,15 @@ def config_report(verification: Verification) -> str:
     if gradient is not None and gradient.ran:
         holes = gradient.receptive_field.holes
         lines.append(f"holes inside the RF (gradient, every sample inspected): {list(holes) if holes else 'none'}")
+    impulse = verification.result("impulse")
+    if impulse is not None and impulse.ran:
+        run = impulse.evidence["runs"][-1]
+        shown = run["impulse_confirmations"]
+        moves = [f"{shown[k]['sample']}" for k in ("first", "last") if k in shown]
+        still = [f"{shown[k]['sample']}" for k in ("before_first", "after_last") if k in shown]
+        lines.append(f"impulse check (seed {run['seed']}, {run['length_samples']}-sample input, frame {run['frame']}, "
+                     f"anchor {run['anchor_sample']}): unit impulses at samples {' and '.join(moves)} (the RF's ends) "
+                     f"move the frame" + (f"; at {' and '.join(still)} (just outside) they do not" if still else ""))
     for seed, growth in (gradient.evidence.get("unbounded_growth", {}) if gradient else {}).items():
         lines.append(f"unbounded side shown by growing the input (seed {seed}): lengths {growth['lengths_samples']} -> "
                      f"left seen {growth['left_seen_samples']}, right seen {growth['right_seen_samples']} samples")
