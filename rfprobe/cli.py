@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rfprobe",
         description="Measure the receptive field of audiocraft's real SEANetEncoder four ways "
-                    "(config formula, module walk, gradient, impulse) and check they agree to the sample.")
+                    "(config formula, module walk, gradient, impulse) and check they agree to the sample.",
+        epilog="exit codes: 0 every subject PASSes (mismatching claims are printed findings); 1 a subject FAILs, "
+               "or --strict-claims and a claim mismatches; 2 bad input (one line naming the problem and the fix)")
     parser.add_argument("--config", action="append", metavar="PATH",
                         help="a config YAML (repeatable); default: every configs/*.yaml of this checkout")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
@@ -120,6 +122,10 @@ def _validate(arguments: argparse.Namespace) -> dict:
         "hf_configs": [(load_hf_config(path), Path(path).stem) for path in arguments.hf_config or []],
         "modules": [(load_factory(spec), spec) for spec in arguments.module or []],
     }
+    for option in ("channels", "hop"):
+        value = getattr(arguments, option)
+        if value is not None and value < 1:
+            raise UsageError(f"--{option} {value}: must be a positive integer")
     if not 0.0 <= arguments.trim_right_ratio <= 1.0:
         raise UsageError(f"--trim-right-ratio {arguments.trim_right_ratio:g}: must lie in [0, 1]")
     for config, _, _ in plan["configs"] + plan["checkpoints"]:

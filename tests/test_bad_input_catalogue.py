@@ -45,6 +45,8 @@ CASES = {
     "missing checkpoint": (lambda t: ["--checkpoint", str(t / "absent.bin")], "no such file"),
     "bad module spec": (lambda t: ["--module", "no_colon_here"], "expected package.module:factory"),
     "unimportable module": (lambda t: ["--module", "surely_not_a_module_xyz:make"], "cannot import"),
+    "non-positive channels": (lambda t: ["--module", "modules:WideSideBranch", "--channels", "0"], "--channels 0"),
+    "non-positive hop": (lambda t: ["--module", "modules:WideSideBranch", "--hop", "-2"], "--hop -2"),
     "bad trim ratio": (lambda t: ["--config", SMALL, "--decoder", "--trim-right-ratio", "2"], "[0, 1]"),
 }
 
