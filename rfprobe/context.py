@@ -14,10 +14,9 @@ from .empirical import plan_window
 from .encoder import build_encoder
 from .erf import EffectiveField, effective_field
 from .formula import encoder_layers, formula_receptive_field
-from .gradient_probe import frame_gradients, probe_input
+from .gradient_probe import measured_supports
 from .lookahead import Lookahead, lookahead_of
 from .module_probe import copy_module
-from .support import merge_intervals
 from .taint import TaintProof, prove_side
 from .verify import Verification
 
@@ -90,14 +89,6 @@ def probe_length(clip_samples: int, hop: int, left: int, right: int) -> int:
     return clip_samples - ((clip_samples - minimum) // hop) * hop
 
 
-def _measured_supports(module: torch.nn.Module, config: EncoderConfig, length: int, frames: list[int],
-                       device: torch.device, dtype: torch.dtype) -> list[tuple[tuple[int, int], ...]]:
-    inputs = probe_input(config.channels, length, 0, device, dtype, batch=len(frames))
-    gradient, _ = frame_gradients(module, inputs, frames, projection_seed=11)
-    masks = (gradient != 0).any(dim=1).cpu()
-    return [merge_intervals((i, i) for i in mask.nonzero().flatten().tolist()) for mask in masks]
-
-
 def edge_report(config: EncoderConfig, clip_samples: int, device: torch.device, dtype: torch.dtype,
                 module: Optional[torch.nn.Module] = None) -> EdgeReport:
     layers = encoder_layers(config)
@@ -116,7 +107,8 @@ def edge_report(config: EncoderConfig, clip_samples: int, device: torch.device, 
             previous = chosen.get(frame, ("", probe_frame))[0]
             chosen[frame] = (f"{previous} = {role}" if previous else role, probe_frame)
     module = module if module is not None else build_encoder(config, 0, device, dtype)
-    measured = _measured_supports(module, config, length, [probe for _, probe in chosen.values()], device, dtype)
+    measured, _ = measured_supports(module, config.channels, length, [probe for _, probe in chosen.values()],
+                                    seed=10, device=device, dtype=dtype)
     rows = []
     for (frame, (role, probe_frame)), support in zip(chosen.items(), measured):
         analytic = edges.frame_support(layers, clip_samples, frame, config.pad_mode)

@@ -204,7 +204,7 @@ def measure_decoder(config: EncoderConfig, phases: Sequence[int], trim_right_rat
     reads = {}
     for row, phase in enumerate(phases):
         used = (gradient[row] != 0).any(dim=0).nonzero().flatten().tolist()
-        reads[phase] = _span(used, frames, middle)
+        reads[phase] = _span(used, middle)
     tangent = torch.zeros_like(latent[:1])
     tangent[0, :, middle] = torch.randn(config.dimension, generator=generator, dtype=torch.float64).to(tangent)
     with exact_zeros(), torch.no_grad():
@@ -217,7 +217,7 @@ def measure_decoder(config: EncoderConfig, phases: Sequence[int], trim_right_rat
     return reads, reach
 
 
-def _span(used: list[int], frames: int, middle: int) -> Span:
+def _span(used: list[int], middle: int) -> Span:
     low, high = min(used), max(used)
     return Span(low - middle, high - middle, low_unbounded=low == 0)
 

@@ -17,6 +17,7 @@ from typing import Callable, Optional, Sequence
 from torch import nn
 
 from .geometry import MethodResult, ReceptiveField, Side
+from .support import holes_between, mask_intervals
 
 MARGIN_HOPS = 1
 GROWTH_ROUNDS = 5
@@ -216,11 +217,7 @@ def _brief(field_: ReceptiveField) -> str:
 
 def nonzero_runs(mask: Sequence[bool]) -> tuple[int, int, tuple[tuple[int, int], ...]]:
     """(first, last, holes) of the True entries of a 1-D mask; holes are runs of False inside."""
-    indices = [i for i, value in enumerate(mask) if value]
-    if not indices:
+    intervals = mask_intervals(mask)
+    if not intervals:
         raise ProbeError("the frame does not depend on any input sample")
-    holes = []
-    for a, b in zip(indices, indices[1:]):
-        if b > a + 1:
-            holes.append((a + 1, b - 1))
-    return indices[0], indices[-1], tuple(holes)
+    return intervals[0][0], intervals[-1][1], holes_between(intervals)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from .device import exact_zeros
+from .support import mask_intervals
 from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort, nonzero_runs
 
 METHOD = "gradient"
@@ -47,6 +48,17 @@ def frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
         except RuntimeError as error:
             raise ProbeError(f"backward failed on {inputs.device}: {str(error).splitlines()[0]}") from None
     return gradient, outputs.shape[-1]
+
+
+def measured_supports(module: nn.Module, channels: int, length_samples: int, frames: list[int], seed: int,
+                      device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64,
+                      ) -> tuple[list[tuple[tuple[int, int], ...]], int]:
+    """Exact input supports (intervals) of `frames` for one input of `length_samples`, and
+    the number of output frames; one backward pass for all frames."""
+    inputs = probe_input(channels, length_samples, seed, torch.device(device), dtype, batch=len(frames))
+    gradient, count = frame_gradients(module, inputs, frames, projection_seed=seed + 1)
+    masks = (gradient != 0).any(dim=1).cpu().tolist()
+    return [mask_intervals(mask) for mask in masks], count
 
 
 def gradient_observation(module: nn.Module, window: ProbeWindow, seed: int, *, channels: int,

@@ -19,9 +19,8 @@ from .context import padded_frame_counts
 from .encoder import build_encoder
 from .errors import UsageError
 from .formula import encoder_layers
-from .gradient_probe import frame_gradients
+from .gradient_probe import measured_supports
 from .module_probe import probe_module
-from .support import merge_intervals
 from .verify import Verification, verify_config
 
 # transformers EncodecConfig field -> audiocraft seanet key
@@ -87,13 +86,6 @@ class CrossCheck:
         return not self.differences
 
 
-def _supports(module: torch.nn.Module, channels: int, length: int, frames: list[int]) -> list[tuple]:
-    inputs = torch.randn(len(frames), channels, length, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    gradient, _ = frame_gradients(module.to(torch.float64), inputs, frames, projection_seed=0)
-    masks = (gradient != 0).any(dim=1)
-    return [merge_intervals((i, i) for i in mask.nonzero().flatten().tolist()) for mask in masks]
-
-
 def cross_check(hf_config: Any, name: str, length_samples: int | None = None,
                 device: torch.device = torch.device("cpu"), dtype: torch.dtype = torch.float64,
                 seeds: tuple[int, ...] = (0,)) -> CrossCheck:
@@ -116,8 +108,9 @@ def cross_check(hf_config: Any, name: str, length_samples: int | None = None,
     length = length_samples or 3 * equivalent.hop_samples * 8 + 123
     frames_total, k, m = padded_frame_counts(layers, length, equivalent.pad_mode)
     frames = sorted({0, min(k, frames_total - 1), max(frames_total - m - 1, 0), frames_total - 1})
-    hf_supports = _supports(hf_encoder, equivalent.channels, length, frames)
-    audiocraft_supports = _supports(build_encoder(equivalent), equivalent.channels, length, frames)
+    hf_supports, _ = measured_supports(hf_encoder.to(torch.float64), equivalent.channels, length, frames, seed=0)
+    audiocraft_encoder = build_encoder(equivalent)  # CPU float64, whatever device the verification used
+    audiocraft_supports, _ = measured_supports(audiocraft_encoder, equivalent.channels, length, frames, seed=0)
     for frame, a, b in zip(frames, hf_supports, audiocraft_supports):
         if a != b:
             differences.append(f"frame {frame} of a {length}-sample input: transformers reads {list(a)}, "

@@ -8,7 +8,7 @@ not papered over. Pure Python; no torch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 
 def merge_intervals(intervals: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -20,6 +20,19 @@ def merge_intervals(intervals: Iterable[tuple[int, int]]) -> tuple[tuple[int, in
         else:
             merged.append((low, high))
     return tuple(merged)
+
+
+def mask_intervals(mask: Sequence[bool]) -> tuple[tuple[int, int], ...]:
+    """Maximal runs of True in a 1-D mask, as inclusive (first, last) intervals."""
+    runs: list[tuple[int, int]] = []
+    for index, value in enumerate(mask):
+        if not value:
+            continue
+        if runs and runs[-1][1] == index - 1:
+            runs[-1] = (runs[-1][0], index)
+        else:
+            runs.append((index, index))
+    return tuple(runs)
 
 
 def holes_between(intervals: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:

@@ -75,10 +75,9 @@ def prove_side(module: nn.Module, control: nn.Module, side: str, local_left: int
         if nonfinite_frames(control, length, sample, channels)[far_frame]:
             control_ok = False
             notes.append(f"the NaN crossed {length} samples in the conv-only twin")
-        if other_side_bounded:
-            if nonfinite_frames(module, length, opposite, channels)[near_frame]:
-                control_ok = False
-                notes.append(f"a NaN on the bounded side crossed {length} samples")
+        if other_side_bounded and nonfinite_frames(module, length, opposite, channels)[near_frame]:
+            control_ok = False
+            notes.append(f"a NaN on the bounded side crossed {length} samples")
     return TaintProof(side=side, lengths_samples=lengths, distances_samples=tuple(distances),
                       local_reach_samples=local_reach, reached=tuple(reached), control_ok=control_ok,
                       control_note="; ".join(notes) or "controls stayed finite")

@@ -16,7 +16,7 @@ from rfprobe.encoder import build_encoder
 from rfprobe.erf import mass_widths
 from rfprobe.formula import encoder_layers
 from rfprobe.gradient_probe import frame_gradients
-from rfprobe.support import merge_intervals
+from rfprobe.gradient_probe import measured_supports as gradient_supports
 from rfprobe.taint import prove_side
 from rfprobe.verify import verify_config
 
@@ -24,12 +24,9 @@ SMALL = replace(shipped_config("seanet_s320_32khz_conv"), n_filters=4, dimension
 
 
 def measured_supports(config, length: int, frames: list[int]):
-    module = build_encoder(config)
-    inputs = torch.randn(len(frames), config.channels, length, dtype=torch.float64)
-    gradient, count = frame_gradients(module, inputs, frames, projection_seed=3)
+    supports, count = gradient_supports(build_encoder(config), config.channels, length, frames, seed=3)
     assert count == frame_count(encoder_layers(config), length)
-    masks = (gradient != 0).any(dim=1)
-    return [merge_intervals((i, i) for i in mask.nonzero().flatten().tolist()) for mask in masks]
+    return supports
 
 
 @pytest.mark.parametrize("causal, pad_mode", list(itertools.product([False, True], ["constant", "reflect", "replicate"])))
