@@ -172,6 +172,9 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     source = load_audiocraft()
     print(f"rfprobe: audiocraft {source.version}, seanet.py sha256 {source.seanet_sha256[:16]}, "
           f"loaded by: {source.how_loaded}")
+    print("reading the tables: a frame's anchor is frame index x hop; left/right = input samples before/after the "
+          "anchor the frame depends on; RF = left + 1 + right; tokens = RF / hop; every method must give the same "
+          "integers (PASS)")
     outcomes: list[Outcome] = []
     for config, path, weights in plan["configs"] + plan["checkpoints"]:
         verification = verify_config(config, path, device, dtype, seeds, encoder_state=weights)

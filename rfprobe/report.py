@@ -111,10 +111,14 @@ def config_report(verification: Verification) -> str:
         run = impulse.evidence["runs"][-1]
         shown = run["impulse_confirmations"]
         moves = [f"{shown[k]['sample']}" for k in ("first", "last") if k in shown]
+        if impulse.receptive_field.left.unbounded:
+            moves[0] += " (the input's start: the past is unbounded)"
+        if impulse.receptive_field.right.unbounded:
+            moves[-1] += " (the input's end: the future is unbounded)"
         still = [f"{shown[k]['sample']}" for k in ("before_first", "after_last") if k in shown]
         lines.append(f"impulse check (seed {run['seed']}, {run['length_samples']}-sample input, frame {run['frame']}, "
-                     f"anchor {run['anchor_sample']}): unit impulses at samples {' and '.join(moves)} (the RF's ends) "
-                     f"move the frame" + (f"; at {' and '.join(still)} (just outside) they do not" if still else ""))
+                     f"anchor {run['anchor_sample']}): unit impulses at the ends of its support, samples "
+                     f"{' and '.join(moves)}, move the frame" + (f"; at {' and '.join(still)} (just outside) they do not" if still else ""))
     for seed, growth in (gradient.evidence.get("unbounded_growth", {}) if gradient else {}).items():
         lines.append(f"unbounded side shown by growing the input (seed {seed}): lengths {growth['lengths_samples']} -> "
                      f"left seen {growth['left_seen_samples']}, right seen {growth['right_seen_samples']} samples")
