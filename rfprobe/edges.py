@@ -18,7 +18,7 @@ from typing import Sequence
 
 from .formula import ConvSpec, LayerSpec, RecurrentSpec, ResidualSpec
 from .padding import streamable_padding
-from .support import merge_intervals
+from .core.intervals import merge_intervals
 
 Intervals = tuple[tuple[int, int], ...]
 

@@ -17,7 +17,7 @@ from typing import Callable, Optional, Sequence
 from torch import nn
 
 from .geometry import MethodResult, ReceptiveField, Side
-from .support import holes_between, mask_intervals
+from .core.intervals import holes_between, mask_intervals
 
 MARGIN_HOPS = 1
 GROWTH_ROUNDS = 5
@@ -37,11 +37,19 @@ class ProbeWindow:
 
 
 def plan_window(left_samples: int, right_samples: int, hop_samples: int,
-                left_margin_hops: int = MARGIN_HOPS, right_margin_hops: int = MARGIN_HOPS) -> ProbeWindow:
-    """Smallest window keeping frames n and n+1 `margin` hops clear of both input ends."""
+                left_margin_hops: int = MARGIN_HOPS, right_margin_hops: int = MARGIN_HOPS,
+                length_multiple: int = 1) -> ProbeWindow:
+    """Smallest window keeping frames n and n+1 `margin` hops clear of both input ends
+    (its length rounded up to a multiple of `length_multiple`)."""
     frame = math.ceil((left_samples + left_margin_hops * hop_samples) / hop_samples)
     length = (frame + 1) * hop_samples + right_samples + right_margin_hops * hop_samples + 1
-    return ProbeWindow(length_samples=length, frame=frame, hop_samples=hop_samples)
+    return ProbeWindow(length_samples=-(-length // length_multiple) * length_multiple, frame=frame,
+                       hop_samples=hop_samples)
+
+
+def _resized(window: ProbeWindow, length: int, frame: int, length_multiple: int) -> ProbeWindow:
+    return ProbeWindow(length_samples=-(-length // length_multiple) * length_multiple, frame=frame,
+                       hop_samples=window.hop_samples)
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,8 @@ class WindowTooShort(ProbeError):
     """The module returned too few frames for the window (e.g. unpadded convolutions)."""
 
 
-def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveField) -> list[Observation]:
+def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveField,
+                  length_multiple: int = 1) -> list[Observation]:
     """Run the probe, growing the window on a side whose support reaches the input's end.
 
     The guess decides only how hard to look, never the answer. A side the guess calls
@@ -100,7 +109,7 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
     end keeps doubling its room, up to GROWTH_ROUNDS runs, so that a wide bounded side is
     measured rather than mistaken for an unbounded one.
     """
-    window = plan_window(guess.left.samples, guess.right.samples, guess.hop_samples)
+    window = plan_window(guess.left.samples, guess.right.samples, guess.hop_samples, length_multiple=length_multiple)
     expect_unbounded = (guess.left.unbounded, guess.right.unbounded)
     observations: list[Observation] = []
     for _ in range(GROWTH_ROUNDS):
@@ -109,8 +118,7 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
         except WindowTooShort:
             if window.length_samples > (1 << 22):
                 raise
-            window = ProbeWindow(length_samples=2 * window.length_samples + 2 * window.hop_samples,
-                                 frame=window.frame, hop_samples=window.hop_samples)
+            window = _resized(window, 2 * window.length_samples + 2 * window.hop_samples, window.frame, length_multiple)
             continue
         previous = observations[-1] if observations else None
         observations.append(observation)
@@ -122,16 +130,21 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
         frames = window.length_samples // window.hop_samples
         grow = [(max(frames // 4, 2) if expected else max(frames, 4)) if now else 0
                 for now, expected in zip(touched, expect_unbounded)]
-        window = ProbeWindow(length_samples=window.length_samples + (grow[0] + grow[1]) * window.hop_samples,
-                             frame=window.frame + grow[0], hop_samples=window.hop_samples)
+        window = _resized(window, window.length_samples + (grow[0] + grow[1]) * window.hop_samples,
+                          window.frame + grow[0], length_multiple)
     if not observations:
         raise ProbeError(f"the module returned too few frames even for {window.length_samples} input samples")
     return observations
 
 
-def _side(observations: list[Observation], start_side: bool, hop: int) -> tuple[Side, list[int]]:
-    """Extent of one side from the last observation; unbounded only if it reached the
-    input's end in the last two runs, at two lengths, and grew with the input."""
+def _side(observations: list[Observation], start_side: bool, hop: int, analytic: Side) -> tuple[Side, list[int]]:
+    """Extent of one side from the last observation.
+
+    A side whose support stops short of the input's end is exact. One that reaches it is
+    unbounded only when proven: the analytic side is open (a recurrence or global op on
+    the path) *and* the support reached the end in the last two runs, at two lengths,
+    growing with the input. Otherwise it is only "at least" what was seen.
+    """
     def extent(obs: Observation) -> int:
         anchor = obs.window.frame * hop
         return anchor - obs.this_frame.first if start_side else obs.this_frame.last - anchor
@@ -140,9 +153,12 @@ def _side(observations: list[Observation], start_side: bool, hop: int) -> tuple[
         return obs.touches_start() if start_side else obs.touches_end()
 
     seen = [extent(obs) for obs in observations]
-    proven = (len(observations) >= 2 and touches(observations[-1]) and touches(observations[-2])
-              and seen[-1] > seen[-2])
-    return Side(seen[-1], unbounded=proven), seen
+    if not touches(observations[-1]):
+        return Side(seen[-1]), seen
+    grew = len(observations) >= 2 and touches(observations[-2]) and seen[-1] > seen[-2]
+    if analytic.unbounded and grew:
+        return Side(seen[-1], unbounded=True), seen
+    return Side(seen[-1], at_least=True), seen
 
 
 def _measured_hop(observation: Observation, left_bounded: bool, right_bounded: bool) -> Optional[int]:
@@ -163,7 +179,8 @@ def _hop_from_lengths(observations: list[Observation]) -> Optional[int]:
     return None
 
 
-def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module], guess: ReceptiveField) -> MethodResult:
+def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module], guess: ReceptiveField,
+            length_multiple: int = 1) -> MethodResult:
     """Run `probe` for every seed and reduce to one receptive field.
 
     The seeds must agree exactly on every quantity; if they do not, the method reports
@@ -174,7 +191,7 @@ def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module], gu
     evidence: dict = {"runs": []}
     for seed, module in modules_by_seed.items():
         try:
-            observations = _measure_seed(probe, module, seed, guess)
+            observations = _measure_seed(probe, module, seed, guess, length_multiple)
         except ProbeError as error:
             return MethodResult(method=method, receptive_field=None, evidence=evidence,
                                 unavailable_reason=f"seed {seed}: {error}")
@@ -182,8 +199,8 @@ def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module], gu
         last = observations[-1]
         hop = (_measured_hop(last, not last.touches_start(), not last.touches_end())
                or _hop_from_lengths(observations) or 0)
-        left, left_seen = _side(observations, True, hop)
-        right, right_seen = _side(observations, False, hop)
+        left, left_seen = _side(observations, True, hop, guess.left)
+        right, right_seen = _side(observations, False, hop, guess.right)
         if left.unbounded or right.unbounded:
             evidence.setdefault("unbounded_growth", {})[seed] = {
                 "lengths_samples": [obs.window.length_samples for obs in observations],

@@ -18,18 +18,25 @@ class Side:
 
     `samples` is the exact extent when bounded. When `unbounded`, `samples` is only the
     part contributed by local layers (analytic) or what the input length allowed us to see
-    (measured); comparisons ignore it.
+    (measured); comparisons ignore it. `at_least`: the side reached the end of every input
+    tried and nothing proved it unbounded, so `samples` is only a lower bound: it never
+    agrees with anything, and a verdict with such a side does not PASS.
     """
 
     samples: int
     unbounded: bool = False
+    at_least: bool = False
 
     def agrees_with(self, other: "Side") -> bool:
+        if self.at_least or other.at_least:
+            return False
         if self.unbounded or other.unbounded:
             return self.unbounded and other.unbounded
         return self.samples == other.samples
 
     def __str__(self) -> str:
+        if self.at_least:
+            return f"at least {self.samples} (not proven unbounded)"
         return "unbounded" if self.unbounded else str(self.samples)
 
     def to_json(self) -> Optional[int]:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .device import exact_zeros
-from .support import mask_intervals
+from .core.intervals import mask_intervals
 from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort, nonzero_runs
 
 METHOD = "gradient"

@@ -8,6 +8,13 @@ and frame n + 1 depend on, in about log2(length) batched passes. Then single-sam
 impulses at both ends of the found support, and just outside it, confirm it: the ends
 must move the frame, the samples just outside must not. This never calls backward, so
 it is independent of the gradient probe.
+
+Attention runs through torch's math SDPA backend, which has forward-mode derivatives.
+An op with no forward-mode derivative at all (a fused kernel) switches the probe to its
+documented fallback: exact differences, `module(x + tangent) != module(x)` compared
+bit for bit, one perturbation per forward pass at batch 1 so every pass runs the very
+same kernels and an output that does not read the perturbed samples is bitwise equal.
+The report says which way ran.
 """
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ from typing import Optional
 import torch
 from torch import nn
 from torch.func import jvp, vmap
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from .device import exact_zeros
 from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort
@@ -46,6 +54,8 @@ class _Perturber:
         self.passes = 0
         self.output_frames = 0
         self.unit_impulses: dict[int, torch.Tensor] = {}
+        self.fallback_reason = ""  # set when forward-mode AD is unavailable: exact differences instead
+        self.baseline: Optional[torch.Tensor] = None
 
     def moved_frames(self, perturbations: list[tuple[tuple[int, int], ...]]) -> torch.Tensor:
         """(len(perturbations), frames) bool: which frames move under each perturbation.
@@ -72,21 +82,40 @@ class _Perturber:
                 tangents[row, :, first:last + 1] = 1.0 if _is_single(ranges) else \
                     torch.randn(channels, count, generator=self.generator, dtype=torch.float64)
         tangents = tangents.to(self.inputs.device, self.inputs.dtype)
-        with exact_zeros(), torch.no_grad():
-            try:
-                # vmap over the tangents only: the primal pass runs once, not once per tangent.
-                output_tangents = vmap(lambda tangent: jvp(self.module, (self.inputs,), (tangent,))[1])(
-                    tangents.unsqueeze(1))[:, 0]
-            except RuntimeError as error:
-                raise self._diagnose(error) from None
-        self.passes += 1
-        self.output_frames = output_tangents.shape[-1]
+        with exact_zeros(), torch.no_grad(), sdpa_kernel([SDPBackend.MATH]):
+            moved = self._differences(tangents) if self.fallback_reason else self._forward_mode(tangents)
+        self.output_frames = moved.shape[-1]
         if self.output_frames < self.frames_needed:
             raise WindowTooShort(f"probe window too short: {self.output_frames} output frames, "
                                  f"{self.frames_needed} needed")
-        return (output_tangents != 0).any(dim=1).cpu()
+        return moved.cpu()
 
-    def _diagnose(self, error: RuntimeError) -> ProbeError:
+    def _forward_mode(self, tangents: torch.Tensor) -> torch.Tensor:
+        try:
+            # vmap over the tangents only: the primal pass runs once, not once per tangent.
+            output_tangents = vmap(lambda tangent: jvp(self.module, (self.inputs,), (tangent,))[1])(
+                tangents.unsqueeze(1))[:, 0]
+        except (RuntimeError, NotImplementedError) as error:
+            diagnosis = self._diagnose(error)
+            if isinstance(diagnosis, WindowTooShort):
+                raise diagnosis from None
+            self.fallback_reason = str(diagnosis)
+            return self._differences(tangents)
+        self.passes += 1
+        return (output_tangents != 0).any(dim=1)
+
+    def _differences(self, tangents: torch.Tensor) -> torch.Tensor:
+        if self.baseline is None:
+            self.baseline = self.module(self.inputs)
+            self.passes += 1
+        rows = []
+        for tangent in tangents:
+            moved = self.module(self.inputs + tangent.unsqueeze(0)) != self.baseline
+            rows.append(moved[0].any(dim=0))
+            self.passes += 1
+        return torch.stack(rows)
+
+    def _diagnose(self, error: Exception) -> ProbeError:
         """A failure of the plain forward means the input is too short for the module (e.g. a
         kernel wider than it): grow it. Otherwise forward-mode AD itself failed: say so."""
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
@@ -202,4 +231,7 @@ def impulse_observation(module: nn.Module, window: ProbeWindow, seed: int, *, ch
     return Observation(
         window=window, seed=seed, output_frames=perturber.output_frames,
         this_frame=FrameSupport(firsts[0], lasts[0]), next_frame=FrameSupport(firsts[1], lasts[1]),
-        details={"impulse_confirmations": confirmations, "forward_passes": perturber.passes})
+        details={"impulse_confirmations": confirmations, "forward_passes": perturber.passes,
+                 "perturbation": ("exact differences (forward-mode AD unavailable: "
+                                  f"{perturber.fallback_reason})") if perturber.fallback_reason
+                 else "forward-mode AD (torch.func.jvp)"})

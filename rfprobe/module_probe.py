@@ -1,9 +1,9 @@
 """Probe any PyTorch module mapping (batch, channels, time) to (batch, dim, frames).
 
-No config, so no formula: the module walk (when it understands every layer) and both
-empirical probes, cross-checked the same way. Channels and hop are detected when not given:
-channels from the first `nn.Conv1d`, hop from the walk or, failing that, from how the
-number of output frames grows with the input.
+No config, so no formula: the module walk (the operator-level analytic core) and both
+empirical probes, cross-checked the same way; PASS needs all three. Channels and hop are
+detected when not given: channels from the first `nn.Conv1d`, hop from the walk or,
+failing that, from the input lengths at which the number of output frames steps up.
 """
 from __future__ import annotations
 
@@ -18,15 +18,15 @@ import torch
 from torch import nn
 
 from . import gradient_probe, impulse_probe
+from . import walk as walk_method
 from .device import exact_zeros
 from .empirical import measure
 from .errors import UsageError
 from .geometry import ReceptiveField, Side
 from .verdict import judge
 from .verify import Verification
-from .walk import walk_receptive_field
 
-REQUIRED = (gradient_probe.METHOD, impulse_probe.METHOD)
+REQUIRED = (walk_method.METHOD, gradient_probe.METHOD, impulse_probe.METHOD)
 
 
 def load_factory(spec: str) -> nn.Module:
@@ -97,35 +97,63 @@ def _frames(module: nn.Module, channels: int, length: int, device: torch.device,
     return outputs.shape[-1]
 
 
-def detect_hop(module: nn.Module, channels: int, device: torch.device, dtype: torch.dtype) -> int:
-    """Samples per output frame, from the frame counts of two input lengths."""
-    first, second = 1 << 12, 1 << 13
-    added = _frames(module, channels, second, device, dtype) - _frames(module, channels, first, device, dtype)
-    if added <= 0 or (second - first) % added:
-        raise UsageError(f"cannot detect the hop: {second - first} more samples gave {added} more frames; "
-                         "pass hop_samples (--hop)")
-    return (second - first) // added
+def detect_hop(module: nn.Module, channels: int, device: torch.device, dtype: torch.dtype,
+               length_multiple: int = 1) -> int:
+    """Samples per output frame: the distance between two consecutive input lengths at
+    which the number of output frames steps up, found by bisection (about 2 log2 n runs)."""
+    def frames(length: int) -> int:
+        return _frames(module, channels, length * length_multiple, device, dtype)
+
+    low = 1 << 12
+    base = frames(low)
+
+    def first_length_with(count: int, start: int) -> int:
+        high = start
+        while frames(high) < count:
+            high *= 2
+            if high > (1 << 24):
+                raise UsageError("cannot detect the hop: the number of output frames does not grow with the input; "
+                                 "pass hop_samples (--hop)")
+        lower = start
+        while lower < high:
+            middle = (lower + high) // 2
+            if frames(middle) >= count:
+                high = middle
+            else:
+                lower = middle + 1
+        return lower
+
+    first = first_length_with(base + 1, low)
+    second = first_length_with(base + 2, first)
+    return (second - first) * length_multiple
 
 
 def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_samples: Optional[int] = None,
                  name: Optional[str] = None, sample_rate: Optional[int] = None, device: torch.device | str = "cpu",
-                 dtype: torch.dtype = torch.float64, seeds: Sequence[int] = (0, 1)) -> Verification:
-    """Walk and probe `module` (a copy of it: the caller's module is left untouched)."""
+                 dtype: torch.dtype = torch.float64, seeds: Sequence[int] = (0, 1),
+                 length_multiple: int = 1) -> Verification:
+    """Walk and probe `module` (a copy of it: the caller's module is left untouched).
+
+    `length_multiple`: the module accepts only input lengths that are multiples of it
+    (moshi's SEANet asserts on this); every trace and probe window is rounded up to one.
+    """
     device = torch.device(device)
     subject = copy_module(module).to(device=device, dtype=dtype).eval()
     _check_weights(subject)
     channels = channels or detect_channels(subject)
-    walk = walk_receptive_field(subject)
-    hop = hop_samples or (walk.receptive_field.hop_samples if walk.ran else detect_hop(subject, channels, device, dtype))
-    if _frames(subject, channels, 8 * hop + 1, device, dtype) < 2:
-        raise UsageError(f"an input of {8 * hop + 1} samples gave fewer than 2 frames: is the hop {hop} right?")
+    walk = walk_method.walk_receptive_field(subject, channels, device=device, length_multiple=length_multiple)
+    hop = hop_samples or (walk.receptive_field.hop_samples if walk.ran
+                          else detect_hop(subject, channels, device, dtype, length_multiple))
+    check_length = -(-max(8 * hop + 1, 1 << 12) // length_multiple) * length_multiple
+    if _frames(subject, channels, check_length, device, dtype) < 2:
+        raise UsageError(f"an input of {check_length} samples gave fewer than 2 frames: is the hop {hop} right?")
     guess = walk.receptive_field if walk.ran else ReceptiveField(left=Side(0), right=Side(0), hop_samples=hop)
     modules = {seed: subject for seed in seeds}  # fixed weights: seeds vary the inputs and projections
     common = dict(channels=channels, device=device, dtype=dtype)
     gradient = measure(gradient_probe.METHOD, functools.partial(gradient_probe.gradient_observation, **common),
-                       modules, guess)
+                       modules, guess, length_multiple)
     impulse = measure(impulse_probe.METHOD, functools.partial(impulse_probe.impulse_observation, guess=guess,
-                                                              **common), modules, guess)
+                                                              **common), modules, guess, length_multiple)
     results = [walk, gradient, impulse]
     return Verification(
         name=name or type(module).__name__, sample_rate=sample_rate, config=None, source_path="module",

@@ -1,0 +1,261 @@
+"""Receptive field of any model from its recorded op graph: size the trace, read a frame.
+
+The trace must be long enough that the probed frame is *interior*: its read meets no
+axis end and no padding on any side that is not open. The first trace is short; a frame
+cut off on one side is moved toward the other end, and when both sides are cut the
+input doubles, up to `max_length_samples`. A side that is still cut there is reported as
+"at least N samples (not proven unbounded)", never as unbounded: only a recurrence or a
+global op on the path opens a side (:class:`~rfprobe.core.readers.Reach`).
+
+    >>> import torch
+    >>> conv = torch.nn.Conv1d(1, 1, kernel_size=5, stride=2, padding=2)
+    >>> result = operator_receptive_field(conv, channels=1)
+    >>> result.receptive_field.left, result.receptive_field.right, result.receptive_field.hop_samples
+    (Side(samples=2, unbounded=False, at_least=False), Side(samples=2, unbounded=False, at_least=False), 2)
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+from torch import nn
+
+from ..geometry import LayerRow, MethodResult, ReceptiveField, Side
+from .intervals import holes_between
+from .readers import Everything, NotUnderstood, Pad, Reach, Recurrence, Same, Shift, TransposedWindow, Window
+from .trace import Trace, TraceError, trace_module
+
+METHOD = "module walk"
+START_LENGTH_SAMPLES = 1 << 12
+MAX_LENGTH_SAMPLES = 1 << 23
+
+
+def _round_up(length: int, multiple: int) -> int:
+    return -(-length // multiple) * multiple
+
+
+def frame_reach(trace: Trace, frame: int) -> Reach:
+    """Exactly which input samples output `frame` reads, with how the read met the edges."""
+    return trace.graph.reach(trace.output_node, ((frame, frame),))
+
+
+def _cut(reach: Reach) -> tuple[bool, bool]:
+    """(start, end): the read met that end of some axis on a side that is not open."""
+    return reach.edge_start and not reach.open_start, reach.edge_end and not reach.open_end
+
+
+@dataclass
+class _Sizing:
+    traces: list[tuple[int, int]]  # (input samples, output frames)
+    trace: Trace
+    frame: int
+    this: Reach
+    following: Reach
+    interior: bool
+
+
+def _choose_frame(trace: Trace) -> Optional[tuple[int, Reach, Reach, bool]]:
+    """An interior frame of this trace, if there is one; else the best candidate, not interior."""
+    frames = trace.output_length
+    if frames < 3:
+        return None
+    hop_estimate = trace.input_length / frames
+    candidates = [frames // 2 - 1]
+    tried: dict[int, tuple[Reach, Reach]] = {}
+    while candidates:
+        frame = min(max(candidates.pop(0), 0), frames - 2)
+        if frame in tried:
+            continue
+        this, following = frame_reach(trace, frame), frame_reach(trace, frame + 1)
+        tried[frame] = (this, following)
+        cut_start = _cut(this)[0] or _cut(following)[0]
+        cut_end = _cut(this)[1] or _cut(following)[1]
+        if not (cut_start or cut_end):
+            return frame, this, following, True
+        if cut_start and not cut_end and this.intervals:
+            needed = math.ceil((this.intervals[-1][1] - frame * hop_estimate) / hop_estimate) + 2
+            candidates.append(frames - 2 - max(needed, 0))
+        elif cut_end and not cut_start and this.intervals:
+            needed = math.ceil((frame * hop_estimate - this.intervals[0][0]) / hop_estimate) + 2
+            candidates.append(max(needed, 0))
+    frame, (this, following) = next(iter(tried.items()))
+    return frame, this, following, False
+
+
+def _size(module: nn.Module, channels: int, device: torch.device, dtype: torch.dtype, length_multiple: int,
+          start_length: int, max_length: int, label: Optional[Callable[[], str]] = None) -> _Sizing:
+    length = _round_up(start_length, length_multiple)
+    traces: list[tuple[int, int]] = []
+    best: Optional[_Sizing] = None
+    failures = 0
+    while True:
+        try:
+            trace = trace_module(module, channels, length, device, dtype, label)
+        except TraceError:
+            failures += 1  # perhaps too short for the model: a few doublings, not up to the maximum
+            if 2 * length > max_length or failures > 3:
+                raise
+            length = _round_up(2 * length, length_multiple)
+            continue
+        traces.append((length, trace.output_length))
+        chosen = _choose_frame(trace)
+        if chosen is not None:
+            frame, this, following, interior = chosen
+            best = _Sizing(traces, trace, frame, this, following, interior)
+            if interior:
+                return best
+        if 2 * length > max_length:
+            if best is None:
+                raise TraceError(f"fewer than 3 output frames even for {length} input samples")
+            return best
+        length = _round_up(2 * length, length_multiple)
+
+
+def _hop(sizing: _Sizing) -> int:
+    this, following = sizing.this, sizing.following
+    if not this.open_start:
+        return following.intervals[0][0] - this.intervals[0][0]
+    if not this.open_end:
+        return following.intervals[-1][1] - this.intervals[-1][1]
+    # Global both ways: every frame reads everything; the hop is what added samples add in frames.
+    for (length_a, frames_a), (length_b, frames_b) in zip(sizing.traces, sizing.traces[1:]):
+        if frames_b > frames_a and (length_b - length_a) % (frames_b - frames_a) == 0:
+            return (length_b - length_a) // (frames_b - frames_a)
+    raise NotUnderstood("every frame reads the whole input and the frame counts at the lengths traced do not "
+                        "give the hop: pass hop_samples")
+
+
+def layer_rows(trace: Trace, names: dict[int, str]) -> list[LayerRow]:
+    """The convolutions, recurrences and global ops the trace ran, in order, with the
+    stride product before each and the receptive field of its output so far."""
+    jumps: dict[int, float] = {0: 1.0}
+    rows: list[LayerRow] = []
+    for index, node in enumerate(trace.graph.nodes[1:], start=1):
+        jump_in = max((jumps.get(source, 1.0) for source, _ in node.reads), default=1.0)
+        jump_out = jump_in
+        for source, reader in node.reads:
+            if isinstance(reader, Window):
+                jump_out = jump_in * reader.stride
+                if "convolution" in node.op:
+                    span = _span_so_far(trace, index, node.length)
+                    rows.append(LayerRow(
+                        name=names.get(index, node.op), kind="conv", kernel=reader.kernel, stride=reader.stride,
+                        dilation=reader.dilation, pad_left=reader.pad_start + _pad_before(trace, source),
+                        jump_in=int(jump_in), rf_increment=int((reader.kernel - 1) * reader.dilation * jump_in),
+                        cumulative_rf=span, jump_out=int(jump_out)))
+            elif isinstance(reader, TransposedWindow):
+                jump_out = jump_in / reader.stride
+            elif isinstance(reader, (Recurrence, Everything)) and source != 0 or isinstance(reader, Recurrence):
+                if not rows or rows[-1].note != reader.op:
+                    rows.append(LayerRow(name=names.get(index, node.op), kind="lstm" if isinstance(reader, Recurrence)
+                                         else "global", jump_in=int(jump_in), jump_out=int(jump_in), note=reader.op))
+        jumps[index] = jump_out
+    return rows
+
+
+def _pad_before(trace: Trace, index: int) -> int:
+    """Padding a pad op applied just before a convolution (as SEANet's convs pad in their
+    forward, then crop the extra right padding with a slice)."""
+    for _ in range(3):
+        node = trace.graph.nodes[index]
+        if len(node.reads) != 1:
+            return 0
+        source, reader = node.reads[0]
+        if isinstance(reader, Pad):
+            return reader.pad_start
+        if not (isinstance(reader, Same) or (isinstance(reader, Shift) and reader.start == 0 and reader.step == 1)):
+            return 0
+        index = source
+    return 0
+
+
+def _span_so_far(trace: Trace, index: int, length: int) -> int:
+    reach = trace.graph.reach(index, ((length // 2, length // 2),))
+    return reach.intervals[-1][1] - reach.intervals[0][0] + 1 if reach.intervals else 0
+
+
+def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.device | str = "cpu",
+                             dtype: torch.dtype = torch.float32, length_multiple: int = 1,
+                             start_length_samples: int = START_LENGTH_SAMPLES,
+                             max_length_samples: int = MAX_LENGTH_SAMPLES) -> MethodResult:
+    """Left, right, hop and holes of `module`'s frames, read off the ops it runs; or why not."""
+    started = time.perf_counter()
+    try:
+        with _ModuleNames(module) as names:
+            sizing = _size(module, channels, torch.device(device), dtype, length_multiple, start_length_samples,
+                           max_length_samples, names.current)
+        if sizing.this.open_start and sizing.this.open_end and len(sizing.traces) < 2:
+            longer = _round_up(2 * sizing.traces[-1][0], length_multiple)
+            sizing.traces.append((longer, trace_module(module, channels, longer, device, dtype).output_length))
+        hop = _hop(sizing)
+    except (NotUnderstood, TraceError) as error:
+        return MethodResult(method=METHOD, receptive_field=None, unavailable_reason=str(error))
+    this = sizing.this
+    anchor = sizing.frame * hop
+    cut_start, cut_end = _cut(this)
+    left = Side(anchor - this.intervals[0][0], unbounded=this.open_start, at_least=cut_start)
+    right = Side(this.intervals[-1][1] - anchor, unbounded=this.open_end, at_least=cut_end)
+    holes = tuple((low - anchor, high - anchor) for low, high in holes_between(this.intervals))
+    field = ReceptiveField(left=left, right=right, hop_samples=hop, holes=holes,
+                           global_in_time=this.open_start and this.open_end)
+    return MethodResult(
+        method=METHOD, receptive_field=field, layers=layer_rows(sizing.trace, names.by_node(sizing.trace)),
+        evidence={"trace_lengths_samples": [length for length, _ in sizing.traces],
+                  "frames_at_trace_length": sizing.trace.output_length, "frame": sizing.frame,
+                  "unbounded_because": list(this.via), "ops_recorded": len(sizing.trace.graph.nodes),
+                  "seconds": round(time.perf_counter() - started, 3)})
+
+
+class _ModuleNames:
+    """Which module was running when each node was recorded (for the layer table)."""
+
+    def __init__(self, root: nn.Module) -> None:
+        self.root = root
+        self.stack: list[str] = []
+        self.at_node: dict[int, str] = {}
+        self.handles: list = []
+
+    def __enter__(self) -> "_ModuleNames":
+        names = {id(m): n for n, m in self.root.named_modules()}
+
+        def enter(module: nn.Module, _: object) -> None:
+            self.stack.append(names.get(id(module), type(module).__name__))
+
+        def leave(module: nn.Module, _: object, __: object) -> None:
+            if self.stack:
+                self.stack.pop()
+
+        self.handles = [torch.nn.modules.module.register_module_forward_pre_hook(enter),
+                        torch.nn.modules.module.register_module_forward_hook(leave)]
+        return self
+
+    def current(self) -> str:
+        return self.stack[-1] if self.stack else ""
+
+    def __exit__(self, *_: object) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+    def by_node(self, trace: Trace) -> dict[int, str]:
+        return {index: self.owner(node.module) for index, node in enumerate(trace.graph.nodes) if node.module}
+
+    def owner(self, name: str) -> str:
+        """The outermost module around `name` that holds no other conv or RNN: a conv
+        wrapped in a norm wrapper in a padding wrapper is named after the outer wrapper."""
+        modules = dict(self.root.named_modules())
+        temporal = (nn.Conv1d, nn.ConvTranspose1d, nn.Conv2d, nn.RNNBase)
+
+        def count(path: str) -> int:
+            return sum(isinstance(m, temporal) for m in modules[path].modules()) if path in modules else 0
+
+        parts = name.split(".")
+        best = name
+        for cut in range(len(parts) - 1, 0, -1):
+            parent = ".".join(parts[:cut])
+            if count(parent) != 1:
+                break
+            best = parent
+        return best

@@ -1,0 +1,71 @@
+"""The recorded op graph, and the backward walk from output positions to input samples.
+
+Node 0 is the model's input; every other node is one tensor an op produced that depends
+on it, in the order the ops ran (so a reverse sweep visits consumers before producers).
+A node has a time axis of `length` positions, or none (`length` 1, `timeless`): a value
+reduced over time, or one step picked out of it. Each node lists, per input node it
+depends on, the reader that maps its positions to that input's. Pure Python; no torch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .intervals import Intervals
+from .readers import NotUnderstood, Reach
+
+
+@dataclass
+class Node:
+    op: str
+    length: int
+    time_dim: Optional[int]  # None: no time axis
+    reads: list = field(default_factory=list)  # [(input node index, reader)]
+    refusal: str = ""  # set when the op producing this node is not understood
+    module: str = ""  # the module whose forward was running (for the layer table)
+
+    @property
+    def timeless(self) -> bool:
+        return self.time_dim is None
+
+
+@dataclass
+class Graph:
+    nodes: list[Node] = field(default_factory=list)
+    refusal: str = ""  # something in the run that makes every answer untrustworthy
+
+    def add(self, node: Node) -> int:
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    def reach(self, output: int, positions: Intervals) -> Reach:
+        """The input samples (node 0) that `positions` of node `output` read, with flags.
+
+        Padding and axis ends met anywhere on the way are carried to the answer, so a
+        caller can tell a truncated set from a complete one.
+        """
+        if self.refusal:
+            raise NotUnderstood(self.refusal)
+        requests: dict[int, Reach] = {output: Reach(positions)}
+        for index in range(output, 0, -1):
+            request = requests.pop(index, None)
+            if request is None or not request.intervals:
+                continue
+            node = self.nodes[index]
+            if node.refusal:
+                raise NotUnderstood(node.refusal)
+            for source, reader in node.reads:
+                reached = reader.read(request.intervals).carrying(request)
+                reached = self._met_ends(source, reached)
+                requests[source] = requests[source].union(reached) if source in requests else reached
+        return requests.get(0, Reach(()))
+
+    def _met_ends(self, index: int, reach: Reach) -> Reach:
+        """Flag a read that includes the first or last position of a time axis: the
+        set may have been cut there, so a frame reading it is not interior."""
+        node = self.nodes[index]
+        if node.timeless or not reach.intervals:
+            return reach
+        start = reach.intervals[0][0] == 0
+        end = reach.intervals[-1][1] == node.length - 1
+        return reach.meeting_ends(start, end)

@@ -1,0 +1,291 @@
+"""Readers: which positions of an op's input one set of its output positions reads.
+
+One reader per kind of time-axis arithmetic an operator can do; the operator table in
+:mod:`rfprobe.core.operators` builds them from what a traced op was called with. A reader
+is told the output positions (intervals on the output's time axis) and answers with a
+:class:`Reach` on one input's time axis. Pure Python and numpy; no torch.
+
+>>> Window(input_length=10, kernel=3, stride=1, dilation=1, pad_start=1).read(((0, 0),))
+Reach(intervals=((0, 1),), padding_start=True, padding_end=False, open_start=False, open_end=False, via=(), edge_start=False, edge_end=False)
+>>> Pad(input_length=4, pad_start=2, pad_end=0, mode="reflect").read(((0, 1),)).intervals
+((1, 2),)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import numpy as np
+
+from .intervals import Intervals, clip_intervals, mask_intervals, merge_intervals
+
+ENUMERATION_LIMIT = 1 << 20  # positions a strided read may list one by one
+
+
+class NotUnderstood(Exception):
+    """An op on the time axis the core has no exact rule for; the message names it."""
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Positions read on one axis, and how the read met the ends of the axes on its way.
+
+    `padding_start` / `padding_end`: some position read lay outside an axis (a pad, or a
+    window cut off by the axis' end). `edge_start` / `edge_end`: the read met an axis' end
+    at all (padding, or the first / last position itself), so the set may be truncated
+    there: a frame whose read met no edge is interior. `open_start` / `open_end`: the set
+    reaches that end of the axis *whatever its length*, because an op on the path is a
+    recurrence or global in time; `via` names those ops.
+    """
+
+    intervals: Intervals
+    padding_start: bool = False
+    padding_end: bool = False
+    open_start: bool = False
+    open_end: bool = False
+    via: tuple[str, ...] = ()
+    edge_start: bool = False
+    edge_end: bool = False
+
+    def _flags(self) -> tuple[bool, ...]:
+        return (self.padding_start, self.padding_end, self.open_start, self.open_end, self.edge_start, self.edge_end)
+
+    def _with(self, intervals: Intervals, flags: tuple[bool, ...], via: tuple[str, ...]) -> "Reach":
+        padding_start, padding_end, open_start, open_end, edge_start, edge_end = flags
+        return Reach(intervals, padding_start, padding_end, open_start, open_end, via,
+                     edge_start or padding_start, edge_end or padding_end)
+
+    def union(self, other: "Reach") -> "Reach":
+        flags = tuple(a or b for a, b in zip(self._flags(), other._flags()))
+        return self._with(merge_intervals(self.intervals + other.intervals), flags,
+                          tuple(dict.fromkeys(self.via + other.via)))
+
+    def carrying(self, earlier: "Reach") -> "Reach":
+        """This reach, also flagged with what the path up to here already met."""
+        flags = tuple(a or b for a, b in zip(self._flags(), earlier._flags()))
+        return self._with(self.intervals, flags, tuple(dict.fromkeys(earlier.via + self.via)))
+
+    def meeting_ends(self, start: bool, end: bool) -> "Reach":
+        return self._with(self.intervals, self._flags()[:4] + (self.edge_start or start, self.edge_end or end),
+                          self.via)
+
+
+def _strided(low: int, high: int, stride: int, offsets: tuple[int, ...]) -> Intervals:
+    """{o * stride + c : low <= o <= high, c in offsets}, exactly, without listing long runs.
+
+    When the offsets cover every residue modulo the stride, every position between
+    `low * stride + max(offsets)` and `high * stride + min(offsets)` is read; only the
+    two ends need listing.
+    """
+    smallest, largest = min(offsets), max(offsets)
+    if len({c % stride for c in offsets}) == stride and (high - low) * stride > 2 * (largest - smallest):
+        middle = (low * stride + largest, high * stride + smallest)
+        span = -(-(largest - smallest) // stride)
+        ends = [(o * stride + c, o * stride + c) for o in list(range(low, min(low + span, high) + 1))
+                + list(range(max(high - span, low), high + 1)) for c in offsets]
+        return merge_intervals([middle] + ends)
+    if (high - low + 1) * len(offsets) > ENUMERATION_LIMIT:
+        raise NotUnderstood(f"a strided read with gaps over {high - low + 1} positions is too long to list")
+    return merge_intervals((o * stride + c, o * stride + c) for o in range(low, high + 1) for c in offsets)
+
+
+@dataclass(frozen=True)
+class Same:
+    """Position t reads position t: elementwise ops, layouts that keep the time axis."""
+
+    input_length: int
+
+    def read(self, positions: Intervals) -> Reach:
+        kept, before, after = clip_intervals(positions, self.input_length)
+        return Reach(kept, before, after)
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """An input of time length 1 (or with no time axis) read by every output position."""
+
+    def read(self, positions: Intervals) -> Reach:
+        return Reach(((0, 0),))
+
+
+@dataclass(frozen=True)
+class Window:
+    """Output t reads `t * stride - pad_start + j * dilation`, j < kernel: convolution,
+    pooling, unfolding, splitting time into patches. Positions outside the input are
+    padding (zeros, or -inf for max pooling) and read nothing."""
+
+    input_length: int
+    kernel: int
+    stride: int
+    dilation: int
+    pad_start: int
+
+    def read(self, positions: Intervals) -> Reach:
+        offsets = tuple(j * self.dilation - self.pad_start for j in range(self.kernel))
+        raw = merge_intervals(piece for low, high in positions for piece in _strided(low, high, self.stride, offsets))
+        kept, before, after = clip_intervals(raw, self.input_length)
+        return Reach(kept, before, after)
+
+
+@dataclass(frozen=True)
+class TransposedWindow:
+    """A transposed convolution: input i writes output `i * stride - padding + j * dilation`."""
+
+    input_length: int
+    kernel: int
+    stride: int
+    dilation: int
+    padding: int
+
+    def read(self, positions: Intervals) -> Reach:
+        pieces = []
+        for low, high in positions:
+            for j in range(self.kernel):
+                shift = self.padding - j * self.dilation
+                pieces.append((-(-(low + shift) // self.stride), (high + shift) // self.stride))
+        kept, before, after = clip_intervals(merge_intervals(pieces), self.input_length)
+        return Reach(kept, before, after)
+
+
+@dataclass(frozen=True)
+class Pad:
+    """Padding (negative: cropping) of the time axis in one of torch's four modes."""
+
+    input_length: int
+    pad_start: int
+    pad_end: int
+    mode: str  # constant | reflect | replicate | circular
+
+    def read(self, positions: Intervals) -> Reach:
+        n = self.input_length
+        shifted = tuple((low - self.pad_start, high - self.pad_start) for low, high in positions)
+        inside, before, after = clip_intervals(shifted, n)
+        pieces = list(inside)
+        for low, high in shifted:
+            if low < 0:  # the part before the input
+                a, b = low, min(high, -1)
+                pieces += {"constant": [], "replicate": [(0, 0)], "reflect": [(-b, -a)],
+                           "circular": [(a + n, b + n)]}[self.mode]
+            if high > n - 1:  # the part after it
+                a, b = max(low, n), high
+                pieces += {"constant": [], "replicate": [(n - 1, n - 1)],
+                           "reflect": [(2 * (n - 1) - b, 2 * (n - 1) - a)], "circular": [(a - n, b - n)]}[self.mode]
+        return Reach(merge_intervals(pieces), before, after)
+
+
+@dataclass(frozen=True)
+class Shift:
+    """Output t reads `start + t * step`: slicing, narrowing, one input of a concatenation."""
+
+    input_length: int
+    start: int
+    step: int = 1
+
+    def read(self, positions: Intervals) -> Reach:
+        if self.step == 1:
+            raw = tuple((low + self.start, high + self.start) for low, high in positions)
+        else:
+            raw = merge_intervals(piece for low, high in positions for piece in _strided(low, high, self.step, (self.start,)))
+        kept, _, _ = clip_intervals(raw, self.input_length)  # outside: another input of a cat
+        return Reach(kept)
+
+
+@dataclass(frozen=True)
+class Reverse:
+    """Output t reads `length - 1 - t` (flip along time)."""
+
+    input_length: int
+
+    def read(self, positions: Intervals) -> Reach:
+        last = self.input_length - 1
+        return Reach(merge_intervals((last - high, last - low) for low, high in positions))
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Time merged with an inner axis of `factor`: output t reads input `t // factor`."""
+
+    input_length: int
+    factor: int
+
+    def read(self, positions: Intervals) -> Reach:
+        return Reach(merge_intervals((low // self.factor, high // self.factor) for low, high in positions))
+
+
+@dataclass(frozen=True)
+class Select:
+    """An output without a time axis that reads one input position (e.g. `x[..., t]`)."""
+
+    position: int
+
+    def read(self, positions: Intervals) -> Reach:
+        return Reach(((self.position, self.position),))
+
+
+@dataclass(frozen=True)
+class Gather:
+    """Output t reads `sources[k][t]` for every k (-1: nothing): nearest and linear
+    interpolation, index_select. Read off the op itself run on positions as values."""
+
+    input_length: int
+    sources: tuple[np.ndarray, ...] = field(compare=False)
+
+    def read(self, positions: Intervals) -> Reach:
+        picked = [source[low:high + 1] for source in self.sources for low, high in positions]
+        values = np.unique(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+        values = values[values >= 0]
+        if values.size == 0:
+            return Reach(())
+        mask = np.zeros(int(values[-1]) - int(values[0]) + 1, dtype=bool)
+        mask[values - values[0]] = True
+        return Reach(tuple((low + int(values[0]), high + int(values[0])) for low, high in mask_intervals(mask)))
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """A recurrence along time (LSTM, GRU, RNN, cumulative sum): output t reads every
+    input position up to t; both directions read everything. Open: the read reaches the
+    axis start however long the input."""
+
+    input_length: int
+    op: str
+    bidirectional: bool = False
+
+    def read(self, positions: Intervals) -> Reach:
+        if self.bidirectional:
+            return Reach(((0, self.input_length - 1),), open_start=True, open_end=True, via=(self.op,))
+        return Reach(((0, positions[-1][1]),), open_start=True, via=(self.op,))
+
+
+@dataclass(frozen=True)
+class Everything:
+    """Global in time: a reduction or norm over time, attention without a mask, an FFT."""
+
+    input_length: int
+    op: str
+
+    def read(self, positions: Intervals) -> Reach:
+        return Reach(((0, self.input_length - 1),), open_start=True, open_end=True, via=(self.op,))
+
+
+@dataclass(frozen=True)
+class AttentionMask:
+    """Query t reads the keys its concrete mask allows: `allowed[t]` (queries x keys)."""
+
+    allowed: np.ndarray = field(compare=False)
+
+    def read(self, positions: Intervals) -> Reach:
+        rows = np.zeros(self.allowed.shape[1], dtype=bool)
+        for low, high in positions:
+            rows |= self.allowed[low:high + 1].any(axis=0)
+        return Reach(mask_intervals(rows.tolist()))
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An op the core cannot read; reading through it stops the analysis by its name."""
+
+    reason: str
+
+    def read(self, positions: Intervals) -> Reach:
+        raise NotUnderstood(self.reason)
+
+

@@ -1,0 +1,158 @@
+"""Record the op graph of a model as it really runs on a concrete input.
+
+Why a `TorchDispatchMode` over aten ops (and not `torch.fx`, `torch.export` or `make_fx`):
+it sees exactly the ops the model executes on this input, after Python control flow,
+TorchScript functions (DAC's `snake`), wrappers, hooks and weight parametrizations have
+all run, and it needs no graph capture that can fail on data-dependent Python. Masks and
+lengths are concrete, so attention masks are read, not inferred. A `TorchFunctionMode`
+catches the few calls whose aten decomposition would lose their meaning: attention
+(`scaled_dot_product_attention`, `multi_head_attention_forward`) and RNNs (`torch.lstm`
+and friends, which on CPU decompose into one op per step).
+
+Only tensors that depend on the input get nodes; they are tracked in a weak dictionary,
+so the trace holds no activations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+from torch.utils.weak import WeakTensorKeyDictionary
+
+from .graph import Graph, Node
+from .readers import NotUnderstood
+from .operators import SHAPE_ONLY, VALUE_TO_PYTHON, Call, Output, Tracked, op_name, rule_for
+
+HIGH_LEVEL: dict[Any, str] = {
+    F.scaled_dot_product_attention: "scaled_dot_product_attention",
+    F.multi_head_attention_forward: "multi_head_attention_forward",
+    torch.lstm: "lstm", torch.gru: "gru", torch.rnn_tanh: "rnn_tanh", torch.rnn_relu: "rnn_relu",
+}
+
+
+class _Recording:
+    def __init__(self, label: Optional[Callable[[], str]] = None) -> None:
+        self.label = label
+        self.graph = Graph()
+        self.nodes = WeakTensorKeyDictionary()  # tensor -> Tracked
+        self.paused = False
+
+    def tracked(self, value: Any) -> Optional[Tracked]:
+        return self.nodes.get(value) if isinstance(value, torch.Tensor) else None
+
+    def start(self, inputs: torch.Tensor, time_dim: int) -> None:
+        index = self.graph.add(Node("input", inputs.shape[time_dim], time_dim))
+        self.nodes[inputs] = Tracked(index, time_dim, inputs.shape[time_dim])
+
+    def record(self, function: Any, name: str, args: tuple, kwargs: dict, result: Any,
+               rule: Optional[Callable[[Call], list[Output]]]) -> None:
+        if not any(self.tracked(leaf) is not None for leaf in tree_leaves((args, kwargs))):
+            return
+        short = name.split(".")[1] if name.startswith("aten.") else name
+        if short.rstrip("_") in SHAPE_ONLY:
+            return
+        if short in VALUE_TO_PYTHON:
+            self.graph.refusal = (f"{name} reads values of the input into Python: the model's control flow may "
+                                  "depend on the audio, so one trace does not describe it")
+            return
+        outputs = [leaf for leaf in tree_leaves(result) if isinstance(leaf, torch.Tensor)]
+        if not outputs:
+            return
+        target = args[0] if args and isinstance(args[0], torch.Tensor) else None
+        if isinstance(function, torch._ops.OpOverload) and function._schema.is_mutable and target is not None \
+                and target._base is not None:
+            self.graph.refusal = f"{name}: an in-place write into a view of another tensor is not understood"
+            return
+        call = Call(function, name, args, kwargs, outputs, self.tracked)
+        if rule is None:
+            produced = call.refuse("no rule for this op on a tensor that depends on the input")
+        else:
+            produced = rule(call)
+        for tensor, output in zip(outputs, produced):
+            index = self.graph.add(Node(name, output.length, output.time_dim, output.reads, output.refusal,
+                                        self.label() if self.label else ""))
+            self.nodes[tensor] = Tracked(index, output.time_dim, output.length)
+
+
+class _AtenRecorder(TorchDispatchMode):
+    def __init__(self, recording: _Recording) -> None:
+        super().__init__()
+        self.recording = recording
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        if not self.recording.paused:
+            self.recording.record(func, op_name(func), args, kwargs, result, rule_for(func))
+        return result
+
+
+class _CallRecorder(TorchFunctionMode):
+    def __init__(self, recording: _Recording) -> None:
+        super().__init__()
+        self.recording = recording
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        kwargs = kwargs or {}
+        name = HIGH_LEVEL.get(func)
+        recording = self.recording
+        if name is None or recording.paused or not any(
+                recording.tracked(leaf) is not None for leaf in tree_leaves((args, kwargs))):
+            return func(*args, **kwargs)
+        recording.paused = True  # one node for the whole call, not its decomposition
+        try:
+            result = func(*args, **kwargs)
+        finally:
+            recording.paused = False
+        recording.record(func, name, args, kwargs, result, rule_for(func))
+        return result
+
+
+@dataclass
+class Trace:
+    """The op graph of one run: input of `input_length` samples, output of `output_length` frames."""
+
+    graph: Graph
+    output_node: int
+    input_length: int
+    output_length: int
+
+
+class TraceError(Exception):
+    """The model raised on an input of this length (perhaps too short for it)."""
+
+
+def trace_module(module: nn.Module, channels: int, length_samples: int,
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                 label: Optional[Callable[[], str]] = None) -> Trace:
+    """Run `module` on a (1, channels, length) input and record every op on the way.
+
+    The output must be a (1, dim, frames) tensor whose last axis is time. `label` names
+    the module running when each op is recorded.
+    """
+    recording = _Recording(label)
+    generator = torch.Generator().manual_seed(length_samples)
+    inputs = torch.randn(1, channels, length_samples, generator=generator, dtype=dtype).to(device)
+    recording.start(inputs, time_dim=2)
+    try:
+        with torch.no_grad(), _CallRecorder(recording), _AtenRecorder(recording):
+            output = module(inputs)
+    except Exception as error:  # the model's own complaint, e.g. an input too short for it
+        first_line = str(error).splitlines()[0] if str(error) else ""
+        raise TraceError(f"the model failed on a (1, {channels}, {length_samples}) input: "
+                         f"{type(error).__name__}: {first_line}") from None
+    if not isinstance(output, torch.Tensor) or output.dim() != 3:
+        raise NotUnderstood("the model must return a (batch, dim, frames) tensor")
+    info = recording.tracked(output)
+    if info is None:
+        raise NotUnderstood("the model's output does not depend on its input")
+    if info.time_dim != 2:
+        recording.graph.reach(info.node, ((0, 0),))  # names the op that lost the time axis, if one did
+        raise NotUnderstood(f"the output's time axis is dim {info.time_dim}, not the last dim")
+    return Trace(recording.graph, info.node, length_samples, output.shape[2])

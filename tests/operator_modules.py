@@ -1,0 +1,133 @@
+"""Hand-built modules, one per class of op the analytic core reads, with answers derived by hand."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class CausalDilatedStack(nn.Module):
+    """WaveNet-style: 16 causal convs of kernel 2, dilation 1..2^15, padded with F.pad.
+    Past: sum of (kernel - 1) * dilation = 2^16 - 1 = 65535 samples; future 0; hop 1."""
+
+    def __init__(self, layers: int = 16) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv1d(1 if i == 0 else 2, 2, kernel_size=2, dilation=2 ** i)
+                                   for i in range(layers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in self.convs:
+            x = torch.tanh(conv(F.pad(x, (conv.dilation[0], 0))))
+        return x
+
+
+class SlidingWindowAttention(nn.Module):
+    """A pointwise projection, then SDPA where query t sees keys t-window+1..t, twice.
+    Two layers: past 2 * (window - 1), future 0, hop 1."""
+
+    def __init__(self, window: int = 5, dim: int = 4) -> None:
+        super().__init__()
+        self.window = window
+        self.project = nn.Conv1d(1, dim, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.project(x).transpose(1, 2).unsqueeze(1)  # (batch, heads 1, time, dim)
+        t = h.shape[2]
+        query, key = torch.arange(t)[:, None], torch.arange(t)[None, :]
+        mask = (key <= query) & (key > query - self.window)
+        for _ in range(2):
+            h = h + F.scaled_dot_product_attention(h, h, h, attn_mask=mask)
+        return h.squeeze(1).transpose(1, 2)
+
+
+class UpsampleThenStride(nn.Module):
+    """Nearest x2 upsampling, then a conv of kernel 4, stride 4, no padding: output frame n
+    reads upsampled samples 4n..4n+3, that is input samples 2n..2n+1: left 0, right 1, hop 2."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 2, kernel_size=4, stride=4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class BidirectionalGRU(nn.Module):
+    """A conv then a bidirectional GRU: every frame reads the whole input (both sides unbounded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 4, kernel_size=3, padding=1)
+        self.gru = nn.GRU(4, 2, batch_first=True, bidirectional=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, _ = self.gru(self.conv(x).transpose(1, 2))
+        return y.transpose(1, 2)
+
+
+class CroppingResidual(nn.Module):
+    """DAC's residual unit: an unpadded conv (kernel 7, dilation 3: 18 samples shorter) added
+    to the input cropped by 9 on each side. Output t reads input t..t+18, and its anchor
+    is t (frame index x hop): left 0, right 18, hop 1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 1, kernel_size=7, dilation=3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        crop = (x.shape[-1] - y.shape[-1]) // 2
+        return x[..., crop:crop + y.shape[-1]] + y
+
+
+class ReflectPadConv(nn.Module):
+    """Reflect padding of 3 then an unpadded conv of kernel 7: left 3, right 3, hop 1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 1, kernel_size=7)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.pad(x, (3, 3), mode="reflect"))
+
+
+class LinearUpsampleThenStride(nn.Module):
+    """Linear x2 upsampling (align_corners=False), then kernel 4 stride 4: output n reads
+    upsampled 4n..4n+3, i.e. sources floor((4n + 0.5) / 2 - 0.5) .. that + 2: input
+    2n-1..2n+2. Left 1, right 2, hop 2."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 2, kernel_size=4, stride=4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2, mode="linear", align_corners=False))
+
+
+class RollAlongTime(nn.Module):
+    """Uses torch.roll along time, an op the core has no rule for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 2, kernel_size=3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.roll(self.conv(x), shifts=1, dims=-1)
+
+
+class EagerAttention(nn.Module):
+    """Attention written as matmul + softmax: the scores have two time axes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.project = nn.Conv1d(1, 4, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.project(x).transpose(1, 2)
+        weights = torch.softmax(h @ h.transpose(1, 2), dim=-1)
+        return (weights @ h).transpose(1, 2)
+
+
+def build(factory, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return factory().double().eval()

@@ -1,0 +1,74 @@
+"""The analytic core on one hand-built module per op class: exact answers derived by hand,
+agreed by the gradient and impulse probes, and refusals by name."""
+from __future__ import annotations
+
+import pytest
+
+from rfprobe import probe_module
+from rfprobe.walk import walk_receptive_field
+
+from operator_modules import (BidirectionalGRU, CausalDilatedStack, CroppingResidual, EagerAttention,
+                              LinearUpsampleThenStride, ReflectPadConv, RollAlongTime, SlidingWindowAttention,
+                              UpsampleThenStride, build)
+
+HAND_DERIVED = {  # (left, right, hop)
+    "sliding window attention": (SlidingWindowAttention, (8, 0, 1)),
+    "nearest upsample then strided conv": (UpsampleThenStride, (0, 1, 2)),
+    "linear upsample then strided conv": (LinearUpsampleThenStride, (1, 2, 2)),
+    "cropping residual": (CroppingResidual, (0, 18, 1)),
+    "reflect padding": (ReflectPadConv, (3, 3, 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND_DERIVED))
+def test_core_gives_the_hand_derived_receptive_field(name):
+    factory, (left, right, hop) = HAND_DERIVED[name]
+    field = walk_receptive_field(build(factory), channels=1).receptive_field
+    assert (field.left.samples, field.right.samples, field.hop_samples) == (left, right, hop)
+    assert field.bounded and not field.left.at_least and not field.right.at_least
+
+
+@pytest.mark.parametrize("name", sorted(HAND_DERIVED))
+def test_core_gradient_and_impulse_agree_and_pass(name):
+    factory, (left, right, hop) = HAND_DERIVED[name]
+    verification = probe_module(build(factory), channels=1)
+    assert verification.verdict.passed, verification.verdict.reasons()
+    for result in verification.results:
+        field = result.receptive_field
+        assert (field.left.samples, field.right.samples, field.hop_samples) == (left, right, hop), result.method
+
+
+def test_a_causal_dilated_stack_has_a_past_of_exactly_65535_samples_never_unbounded():
+    field = walk_receptive_field(build(CausalDilatedStack), channels=1).receptive_field
+    assert (field.left.samples, field.right.samples, field.hop_samples) == (65535, 0, 1)
+    assert not field.left.unbounded and not field.left.at_least
+
+
+def test_the_causal_dilated_stack_is_measured_not_called_unbounded_by_the_probes():
+    verification = probe_module(build(lambda: CausalDilatedStack(layers=12)), channels=1)
+    assert verification.verdict.passed, verification.verdict.reasons()
+    assert all(r.receptive_field.left.samples == 4095 and not r.receptive_field.left.unbounded
+               for r in verification.results)
+
+
+def test_a_bidirectional_gru_makes_both_sides_unbounded_and_names_the_recurrence():
+    result = walk_receptive_field(build(BidirectionalGRU), channels=1)
+    field = result.receptive_field
+    assert field.left.unbounded and field.right.unbounded and field.hop_samples == 1
+    assert any("GRU" in reason for reason in result.evidence["unbounded_because"])
+
+
+def test_an_op_without_a_rule_is_refused_by_name():
+    result = walk_receptive_field(build(RollAlongTime), channels=1)
+    assert not result.ran and "aten.roll" in result.unavailable_reason
+
+
+def test_eager_attention_is_refused_with_the_way_out():
+    result = walk_receptive_field(build(EagerAttention), channels=1)
+    assert not result.ran and "scaled_dot_product_attention" in result.unavailable_reason
+
+
+def test_without_an_analytic_method_a_module_does_not_pass():
+    verification = probe_module(build(RollAlongTime), channels=1)
+    assert not verification.verdict.passed
+    assert any("module walk" in reason for reason in verification.verdict.reasons())
