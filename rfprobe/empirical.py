@@ -36,12 +36,23 @@ class ProbeWindow:
         return self.frame * self.hop_samples
 
 
+def round_up(length_samples: int, length_multiple: int) -> int:
+    """The input length a module accepts: some (moshi's SEANet) need a multiple of their stride.
+
+    >>> round_up(3841, 1920)
+    5760
+    """
+    return -(-length_samples // length_multiple) * length_multiple
+
+
 def plan_window(left_samples: int, right_samples: int, hop_samples: int,
-                left_margin_hops: int = MARGIN_HOPS, right_margin_hops: int = MARGIN_HOPS) -> ProbeWindow:
-    """Smallest window keeping frames n and n+1 `margin` hops clear of both input ends."""
+                left_margin_hops: int = MARGIN_HOPS, right_margin_hops: int = MARGIN_HOPS,
+                length_multiple: int = 1) -> ProbeWindow:
+    """Smallest window keeping frames n and n+1 `margin` hops clear of both input ends,
+    its length rounded up to a multiple of `length_multiple` (extra room on the right)."""
     frame = math.ceil((left_samples + left_margin_hops * hop_samples) / hop_samples)
     length = (frame + 1) * hop_samples + right_samples + right_margin_hops * hop_samples + 1
-    return ProbeWindow(length_samples=length, frame=frame, hop_samples=hop_samples)
+    return ProbeWindow(length_samples=round_up(length, length_multiple), frame=frame, hop_samples=hop_samples)
 
 
 @dataclass(frozen=True)
@@ -91,7 +102,8 @@ class WindowTooShort(ProbeError):
     """The module returned too few frames for the window (e.g. unpadded convolutions)."""
 
 
-def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveField) -> list[Observation]:
+def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveField,
+                  length_multiple: int = 1) -> list[Observation]:
     """Run the probe, growing the window on a side whose support reaches the input's end.
 
     The guess decides only how hard to look, never the answer. A side the guess calls
@@ -100,7 +112,7 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
     end keeps doubling its room, up to GROWTH_ROUNDS runs, so that a wide bounded side is
     measured rather than mistaken for an unbounded one.
     """
-    window = plan_window(guess.left.samples, guess.right.samples, guess.hop_samples)
+    window = plan_window(guess.left.samples, guess.right.samples, guess.hop_samples, length_multiple=length_multiple)
     expect_unbounded = (guess.left.unbounded, guess.right.unbounded)
     observations: list[Observation] = []
     for _ in range(GROWTH_ROUNDS):
@@ -109,7 +121,8 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
         except WindowTooShort:
             if window.length_samples > (1 << 22):
                 raise
-            window = ProbeWindow(length_samples=2 * window.length_samples + 2 * window.hop_samples,
+            window = ProbeWindow(length_samples=round_up(2 * window.length_samples + 2 * window.hop_samples,
+                                                         length_multiple),
                                  frame=window.frame, hop_samples=window.hop_samples)
             continue
         previous = observations[-1] if observations else None
@@ -122,7 +135,8 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
         frames = window.length_samples // window.hop_samples
         grow = [(max(frames // 4, 2) if expected else max(frames, 4)) if now else 0
                 for now, expected in zip(touched, expect_unbounded)]
-        window = ProbeWindow(length_samples=window.length_samples + (grow[0] + grow[1]) * window.hop_samples,
+        window = ProbeWindow(length_samples=round_up(window.length_samples + (grow[0] + grow[1]) * window.hop_samples,
+                                                     length_multiple),
                              frame=window.frame + grow[0], hop_samples=window.hop_samples)
     if not observations:
         raise ProbeError(f"the module returned too few frames even for {window.length_samples} input samples")
@@ -163,7 +177,8 @@ def _hop_from_lengths(observations: list[Observation]) -> Optional[int]:
     return None
 
 
-def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module], guess: ReceptiveField) -> MethodResult:
+def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module], guess: ReceptiveField,
+            length_multiple: int = 1) -> MethodResult:
     """Run `probe` for every seed and reduce to one receptive field.
 
     The seeds must agree exactly on every quantity; if they do not, the method reports
@@ -174,7 +189,7 @@ def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module], gu
     evidence: dict = {"runs": []}
     for seed, module in modules_by_seed.items():
         try:
-            observations = _measure_seed(probe, module, seed, guess)
+            observations = _measure_seed(probe, module, seed, guess, length_multiple)
         except ProbeError as error:
             return MethodResult(method=method, receptive_field=None, evidence=evidence,
                                 unavailable_reason=f"seed {seed}: {error}")

@@ -19,7 +19,7 @@ from torch import nn
 
 from . import gradient_probe, impulse_probe
 from .device import exact_zeros
-from .empirical import measure
+from .empirical import measure, round_up
 from .errors import UsageError
 from .geometry import ReceptiveField, Side
 from .verdict import judge
@@ -109,23 +109,29 @@ def detect_hop(module: nn.Module, channels: int, device: torch.device, dtype: to
 
 def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_samples: Optional[int] = None,
                  name: Optional[str] = None, sample_rate: Optional[int] = None, device: torch.device | str = "cpu",
-                 dtype: torch.dtype = torch.float64, seeds: Sequence[int] = (0, 1)) -> Verification:
-    """Walk and probe `module` (a copy of it: the caller's module is left untouched)."""
+                 dtype: torch.dtype = torch.float64, seeds: Sequence[int] = (0, 1),
+                 length_multiple: int = 1) -> Verification:
+    """Walk and probe `module` (a copy of it: the caller's module is left untouched).
+
+    `length_multiple`: every probe input's length is a multiple of it (for modules that,
+    like moshi's SEANet, accept only such lengths).
+    """
     device = torch.device(device)
     subject = copy_module(module).to(device=device, dtype=dtype).eval()
     _check_weights(subject)
     channels = channels or detect_channels(subject)
     walk = walk_receptive_field(subject)
     hop = hop_samples or (walk.receptive_field.hop_samples if walk.ran else detect_hop(subject, channels, device, dtype))
-    if _frames(subject, channels, 8 * hop + 1, device, dtype) < 2:
-        raise UsageError(f"an input of {8 * hop + 1} samples gave fewer than 2 frames: is the hop {hop} right?")
+    shortest = round_up(8 * hop + 1, length_multiple)
+    if _frames(subject, channels, shortest, device, dtype) < 2:
+        raise UsageError(f"an input of {shortest} samples gave fewer than 2 frames: is the hop {hop} right?")
     guess = walk.receptive_field if walk.ran else ReceptiveField(left=Side(0), right=Side(0), hop_samples=hop)
     modules = {seed: subject for seed in seeds}  # fixed weights: seeds vary the inputs and projections
     common = dict(channels=channels, device=device, dtype=dtype)
     gradient = measure(gradient_probe.METHOD, functools.partial(gradient_probe.gradient_observation, **common),
-                       modules, guess)
+                       modules, guess, length_multiple)
     impulse = measure(impulse_probe.METHOD, functools.partial(impulse_probe.impulse_observation, guess=guess,
-                                                              **common), modules, guess)
+                                                              **common), modules, guess, length_multiple)
     results = [walk, gradient, impulse]
     return Verification(
         name=name or type(module).__name__, sample_rate=sample_rate, config=None, source_path="module",
