@@ -39,7 +39,8 @@ EDGE_LENGTH_HOPS = 20  # cross-check clip: 20 hops, rounded up to both implement
 # (transformers row, original-package row): must see exactly the same input samples.
 CROSS_CHECKS = (
     ("encodec_24khz", "encodec_24khz_audiocraft"), ("encodec_32khz", "encodec_32khz_audiocraft"),
-    ("encodec_48khz", "encodec_48khz_audiocraft"), ("dac_16khz", "dac_16khz_descript"),
+    ("encodec_48khz", "encodec_48khz_audiocraft"), ("encodec_24khz", "encodec_24khz_facebook"),
+    ("encodec_48khz", "encodec_48khz_facebook"), ("dac_16khz", "dac_16khz_descript"),
     ("dac_24khz", "dac_24khz_descript"), ("dac_44khz", "dac_44khz_descript"), ("mimi", "mimi_moshi"),
     ("mimi_seanet", "mimi_seanet_moshi"),
 )

@@ -8,6 +8,7 @@ output's length (DAC's centred residual). Tiny width: encoder width 2 (latent 32
 from __future__ import annotations
 
 import math
+import types
 
 from torch import nn
 
@@ -29,12 +30,27 @@ def transformers_encoder(rate_khz: int, tiny: bool) -> nn.Module:
     return DacEncoder(config).eval()
 
 
+def _audiotools_placeholders() -> dict:
+    """`dac/model/dac.py` imports audiotools for its `DAC` wrapper class (file I/O, loudness);
+    Encoder, EncoderBlock and ResidualUnit never touch it."""
+    audiotools, ml, base = (types.ModuleType(name) for name in ("audiotools", "audiotools.ml", "_rfprobe_dac.model.base"))
+    audiotools.AudioSignal = object
+    ml.BaseModel = nn.Module
+    audiotools.ml = ml
+    base.CodecMixin = object
+    return {"audiotools": audiotools, "audiotools.ml": ml, "_rfprobe_dac.model.base": base}
+
+
 def descript_encoder(rate_khz: int, tiny: bool) -> nn.Module:
-    """descript-audio-codec's `DAC(...).encoder` (the `dac` package, imported without its CLI)."""
+    """descript-audio-codec's `dac.model.dac.Encoder`, the installed file itself (see installed_files)."""
     try:
+        import dac  # noqa: F401  (the normal import, when audiotools is installed)
         from dac.model.dac import Encoder
-    except Exception as error:  # missing package or one of its imports
-        raise Unavailable(f"descript-audio-codec cannot be imported ({type(error).__name__}: {error})") from None
+    except Exception:
+        from .installed_files import load_files
+
+        Encoder = load_files("dac", "_rfprobe_dac", ["nn.layers", "nn.quantize", "model.dac"],
+                             placeholders=_audiotools_placeholders())["model.dac"].Encoder
     width = TINY_WIDTH if tiny else FULL_WIDTH
     return Encoder(d_model=width, strides=list(PUBLISHED[rate_khz]), d_latent=width * 16).eval()
 

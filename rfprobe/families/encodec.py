@@ -55,6 +55,22 @@ def audiocraft_encoder(config, tiny: bool) -> nn.Module:
         raise Unavailable(str(error)) from None
 
 
+def facebook_encoder(rate_khz: int, tiny: bool) -> nn.Module:
+    """facebook's `encodec` package: `SEANetEncoder(channels, norm, causal)` as its `_get_model`
+    builds it for `encodec_model_24khz` (mono, weight_norm, causal) and `encodec_model_48khz`
+    (stereo, time_group_norm, non-causal); every other hyperparameter is the constructor default."""
+    from .installed_files import load_files
+
+    try:
+        from encodec.modules import SEANetEncoder  # the normal import, when torchaudio is installed
+    except Exception:
+        SEANetEncoder = load_files("encodec", "_rfprobe_encodec", ["modules.norm", "modules.conv", "modules.lstm",
+                                                                   "modules.seanet"])["modules.seanet"].SEANetEncoder
+    channels, norm, causal = {24: (1, "weight_norm", True), 48: (2, "time_group_norm", False)}[rate_khz]
+    widths = dict(n_filters=TINY_FILTERS, dimension=TINY_DIMENSION) if tiny else {}
+    return SEANetEncoder(channels=channels, norm=norm, causal=causal, **widths).eval()
+
+
 def _shipped(name: str):
     from ..config import load_config
 
@@ -75,6 +91,11 @@ def _rows() -> list[ZooModel]:
             channels=channels[rate], kind=kind,
             build=lambda tiny, rate=rate: audiocraft_encoder(_audiocraft_config(rate), tiny),
             note=f"SEANetEncoder with encodec_{rate}khz's hyperparameters"))
+    for rate, channels_ in ((24, 1), (48, 2)):
+        rows.append(ZooModel(
+            name=f"encodec_{rate}khz_facebook", family="EnCodec", package="encodec", sample_rate=rate * 1000,
+            channels=channels_, kind="conv+lstm", build=lambda tiny, rate=rate: facebook_encoder(rate, tiny),
+            note=f"facebook encodec, encodec_model_{rate}khz's SEANetEncoder"))
     for name, rate, note in (("musicgen_32khz", 32000, "MusicGen's compression model (configs/musicgen_32khz.yaml)"),
                              ("audiogen_16khz", 16000, "AudioGen's compression model (configs/audiogen_16khz.yaml)")):
         rows.append(ZooModel(name=name, family="EnCodec", package="audiocraft", sample_rate=rate, channels=1,

@@ -8,6 +8,8 @@ layers are unchanged. Attention is eager so that forward-mode AD (the impulse pr
 """
 from __future__ import annotations
 
+import copy
+
 from torch import nn
 
 from . import Adapter, Unavailable, ZooModel, require_transformers_class
@@ -42,13 +44,18 @@ def transformers_seanet(tiny: bool) -> nn.Module:
 
 
 def _moshi_mimi(tiny: bool):
+    """moshi's `get_mimi(None, config)`: its published config, uninitialised weights drawn at random."""
     try:
         from moshi.models import loaders
     except Exception as error:
         raise Unavailable(f"moshi cannot be imported ({type(error).__name__}: {error})") from None
-    from . import moshi_builder
-
-    return moshi_builder.build_mimi(loaders, tiny)
+    config = copy.deepcopy(loaders._mimi_config)
+    if tiny:
+        config["seanet"].update(n_filters=2, dimension=16)
+        config["transformer"].update(d_model=16, num_heads=2, dim_feedforward=32, input_dimension=16,
+                                     output_dimensions=[16])
+        config["quantizer"].update(dimension=8, input_dimension=16, output_dimension=16)
+    return loaders.get_mimi(None, config)
 
 
 def _moshi_latents(inner: nn.Module, inputs):
