@@ -18,9 +18,14 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encodi
 # rest of the zoo runs under the `slow` marker and in `python scripts/zoo.py --tiny`.
 REPRESENTATIVES = {
     "EnCodec": "encodec_24khz", "DAC": "dac_24khz", "Mimi": "mimi_seanet", "WavTokenizer": "wavtokenizer",
-    "X-codec": "xcodec_semantic", "X-codec 2": "xcodec2_acoustic", "NeuCodec": "neucodec_semantic",
+    "X-codec": "xcodec_acoustic", "X-codec 2": "xcodec2_acoustic", "NeuCodec": "neucodec_acoustic",
     "SNAC": "snac_init_defaults", "PocketTTS": "pocket_tts_seanet",
 }
+# Families whose tiny row takes tens of seconds today (DAC-like encoders with anti-aliased
+# activations; probes grow their window blindly without an analytic guess): `slow` for now.
+SLOW_FAMILIES = {"X-codec", "X-codec 2", "NeuCodec", "SNAC"}
+FAMILY_PARAMETERS = [pytest.param(family, marks=pytest.mark.slow) if family in SLOW_FAMILIES else family
+                     for family in sorted(REPRESENTATIVES)]
 _ROWS: dict[tuple[str, bool], ZooRow] = {}
 
 
@@ -35,7 +40,7 @@ def test_every_family_has_a_representative():
     assert set(REPRESENTATIVES) == {model.family for model in ZOO}
 
 
-@pytest.mark.parametrize("family", sorted(REPRESENTATIVES))
+@pytest.mark.parametrize("family", FAMILY_PARAMETERS)
 def test_family_runs_at_tiny_width_and_its_methods_agree(family):
     row = zoo_row(REPRESENTATIVES[family])
     if row.verdict == UNAVAILABLE:
@@ -61,6 +66,7 @@ def test_tiny_and_full_width_give_the_same_receptive_field_for_a_conv_family():
     assert _extents(zoo_row("mimi_seanet")) == _extents(zoo_row("mimi_seanet", tiny=False))
 
 
+@pytest.mark.slow  # SNAC's local attention: ~40 s tiny, minutes at full width on this machine
 def test_tiny_and_full_width_give_the_same_receptive_field_for_a_conv_attention_family():
     assert zoo_row("snac_init_defaults").verdict == PASS
     assert _extents(zoo_row("snac_init_defaults")) == _extents(zoo_row("snac_init_defaults", tiny=False))
@@ -125,7 +131,7 @@ def test_readme_zoo_table_lists_every_zoo_model():
     assert list(_readme_rows()) == [model.name for model in ZOO], "run python scripts/zoo.py --tiny --readme"
 
 
-@pytest.mark.parametrize("family", sorted(REPRESENTATIVES))
+@pytest.mark.parametrize("family", FAMILY_PARAMETERS)
 def test_readme_zoo_row_is_what_the_tool_measures(family):
     row = zoo_row(REPRESENTATIVES[family])
     cells = table_cells(row)
