@@ -211,6 +211,11 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["zoo"]:  # `rfprobe zoo ...`: the codec zoo; every other flag stays the default command's
+        from .zoo_cli import main as zoo_main
+
+        return zoo_main(arguments[1:])
     try:
         return run(argv)
     except UsageError as error:

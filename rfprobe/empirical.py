@@ -36,20 +36,23 @@ class ProbeWindow:
         return self.frame * self.hop_samples
 
 
+def round_up(length_samples: int, length_multiple: int) -> int:
+    """The input length a module accepts: some (moshi's SEANet) need a multiple of their stride.
+
+    >>> round_up(3841, 1920)
+    5760
+    """
+    return -(-length_samples // length_multiple) * length_multiple
+
+
 def plan_window(left_samples: int, right_samples: int, hop_samples: int,
                 left_margin_hops: int = MARGIN_HOPS, right_margin_hops: int = MARGIN_HOPS,
                 length_multiple: int = 1) -> ProbeWindow:
-    """Smallest window keeping frames n and n+1 `margin` hops clear of both input ends
-    (its length rounded up to a multiple of `length_multiple`)."""
+    """Smallest window keeping frames n and n+1 `margin` hops clear of both input ends,
+    its length rounded up to a multiple of `length_multiple` (extra room on the right)."""
     frame = math.ceil((left_samples + left_margin_hops * hop_samples) / hop_samples)
     length = (frame + 1) * hop_samples + right_samples + right_margin_hops * hop_samples + 1
-    return ProbeWindow(length_samples=-(-length // length_multiple) * length_multiple, frame=frame,
-                       hop_samples=hop_samples)
-
-
-def _resized(window: ProbeWindow, length: int, frame: int, length_multiple: int) -> ProbeWindow:
-    return ProbeWindow(length_samples=-(-length // length_multiple) * length_multiple, frame=frame,
-                       hop_samples=window.hop_samples)
+    return ProbeWindow(length_samples=round_up(length, length_multiple), frame=frame, hop_samples=hop_samples)
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,9 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
         except WindowTooShort:
             if window.length_samples > (1 << 22):
                 raise
-            window = _resized(window, 2 * window.length_samples + 2 * window.hop_samples, window.frame, length_multiple)
+            window = ProbeWindow(length_samples=round_up(2 * window.length_samples + 2 * window.hop_samples,
+                                                         length_multiple),
+                                 frame=window.frame, hop_samples=window.hop_samples)
             continue
         previous = observations[-1] if observations else None
         observations.append(observation)
@@ -130,8 +135,9 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
         frames = window.length_samples // window.hop_samples
         grow = [(max(frames // 4, 2) if expected else max(frames, 4)) if now else 0
                 for now, expected in zip(touched, expect_unbounded)]
-        window = _resized(window, window.length_samples + (grow[0] + grow[1]) * window.hop_samples,
-                          window.frame + grow[0], length_multiple)
+        window = ProbeWindow(length_samples=round_up(window.length_samples + (grow[0] + grow[1]) * window.hop_samples,
+                                                     length_multiple),
+                             frame=window.frame + grow[0], hop_samples=window.hop_samples)
     if not observations:
         raise ProbeError(f"the module returned too few frames even for {window.length_samples} input samples")
     return observations

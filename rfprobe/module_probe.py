@@ -20,7 +20,7 @@ from torch import nn
 from . import gradient_probe, impulse_probe
 from . import walk as walk_method
 from .device import exact_zeros
-from .empirical import measure
+from .empirical import measure, round_up
 from .errors import UsageError
 from .geometry import ReceptiveField, Side
 from .verdict import judge
@@ -144,7 +144,7 @@ def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_sampl
     walk = walk_method.walk_receptive_field(subject, channels, device=device, length_multiple=length_multiple)
     hop = hop_samples or (walk.receptive_field.hop_samples if walk.ran
                           else detect_hop(subject, channels, device, dtype, length_multiple))
-    check_length = -(-max(8 * hop + 1, 1 << 12) // length_multiple) * length_multiple
+    check_length = round_up(max(8 * hop + 1, 1 << 12), length_multiple)
     if _frames(subject, channels, check_length, device, dtype) < 2:
         raise UsageError(f"an input of {check_length} samples gave fewer than 2 frames: is the hop {hop} right?")
     guess = walk.receptive_field if walk.ran else ReceptiveField(left=Side(0), right=Side(0), hop_samples=hop)

@@ -1,0 +1,22 @@
+"""WavTokenizer: transformers' `WavTokenizerEncoder` (an EnCodec-style SEANet with a 2-layer
+LSTM, reflect padding, non-causal; ratios 4, 5, 5, 6: hop 600 at 24 kHz, 40 tokens/s).
+Tiny width: 2 filters, 8-wide latent; kernels, ratios, padding and LSTM layers unchanged.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from . import ZooModel, require_transformers_class
+
+
+def transformers_encoder(tiny: bool) -> nn.Module:
+    config_class = require_transformers_class("WavTokenizerConfig")
+    from transformers.models.wavtokenizer.modeling_wavtokenizer import WavTokenizerEncoder
+
+    values = dict(num_filters=2, hidden_size=8, codebook_dim=8) if tiny else {}
+    return WavTokenizerEncoder(config_class(**values)).eval()
+
+
+MODELS = [ZooModel(name="wavtokenizer", family="WavTokenizer", package="transformers", sample_rate=24000,
+                   channels=1, kind="conv+lstm", build=transformers_encoder,
+                   note="WavTokenizerEncoder (the part of encode() before the quantizer)")]

@@ -1,0 +1,55 @@
+"""X-codec: transformers' `XcodecModel`. Two branches, reported as two rows:
+
+* acoustic: a DAC encoder (rates 8, 5, 4, 2 as Xcodec keeps them: hop 320 at 16 kHz);
+* semantic: HuBERT over the waveform padded by hop/2 on each side, the mean of its hidden
+  states, then Xcodec's conv `SemanticEncoder`. `XcodecModel.encode` runs HuBERT under
+  `torch.no_grad()`; the row replays those four lines with gradients on (same modules,
+  same order) so the probes can see through it. HuBERT's global self-attention (and its
+  GroupNorm over time in the first feature conv) make this branch global.
+
+Tiny width: DAC width 2; HuBERT hidden 16, 2 heads, 8-wide feature convs (kernels, strides
+and the 12 layers unchanged).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import Adapter, ZooModel, require_transformers_class
+
+TINY_ACOUSTIC = {"encoder_hidden_size": 2, "hidden_size": 8, "decoder_hidden_size": 8}
+TINY_SEMANTIC = {"hidden_size": 16, "num_attention_heads": 2, "intermediate_size": 32, "conv_dim": [8] * 7}
+
+
+def build_model(tiny: bool):
+    config_class = require_transformers_class("XcodecConfig")
+    model_class = require_transformers_class("XcodecModel")
+    config = config_class(**(dict(acoustic_model_config=TINY_ACOUSTIC, semantic_model_config=TINY_SEMANTIC)
+                             if tiny else {}))
+    config.semantic_model_config._attn_implementation = "eager"
+    return model_class(config).eval()
+
+
+def acoustic_encoder(tiny: bool) -> nn.Module:
+    return build_model(tiny).acoustic_encoder
+
+
+def _semantic(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    # XcodecModel._extract_semantic_features + encoder_semantic, without its torch.no_grad()
+    padded = F.pad(inputs[:, 0, :], (model.pad, model.pad))
+    hidden_states = model.semantic_model(padded, output_hidden_states=True).hidden_states
+    return model.encoder_semantic(torch.stack(hidden_states, dim=1).mean(dim=1).transpose(1, 2))
+
+
+def semantic_branch(tiny: bool) -> nn.Module:
+    return Adapter(build_model(tiny), _semantic).eval()
+
+
+MODELS = [
+    ZooModel(name="xcodec_acoustic", family="X-codec", package="transformers", sample_rate=16000, channels=1,
+             kind="conv", hop_samples=320, build=acoustic_encoder, note="XcodecModel.acoustic_encoder (DAC)"),
+    ZooModel(name="xcodec_semantic", family="X-codec", package="transformers", sample_rate=16000, channels=1,
+             kind="attention", hop_samples=320, build=semantic_branch,
+             note="HuBERT (mean of hidden states) + SemanticEncoder"),
+]

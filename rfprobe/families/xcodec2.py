@@ -1,0 +1,69 @@
+"""X-codec 2: transformers' `Xcodec2Model`. Two branches, two rows:
+
+* acoustic: `Xcodec2Encoder` (DAC-like blocks with anti-aliased SnakeBeta activations that
+  upsample and low-pass filter; rates 2, 2, 4, 4, 5: hop 320 at 16 kHz);
+* semantic: wav2vec2-BERT (16 conformer layers, global self-attention) over the mel
+  features the feature extractor computes outside the model, then the semantic adapter.
+  Its extents are in feature frames, not audio samples (the feature extractor is numpy).
+
+Tiny width: encoder width 2, hidden 16, 2 heads; rates, kernels, layers unchanged.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from . import Adapter, ZooModel, require_transformers_class
+
+TINY = dict(encoder_hidden_size=2, hidden_size=16, num_attention_heads=2, num_key_value_heads=2, head_dim=8,
+            intermediate_size=32)
+TINY_SEMANTIC = dict(hidden_size=16, num_attention_heads=2, intermediate_size=32, output_hidden_size=16,
+                     num_hidden_layers=16)
+
+
+def _config(config_name: str, tiny: bool):
+    config_class = require_transformers_class(config_name)
+    config = config_class(**(dict(TINY, semantic_model_config=TINY_SEMANTIC) if tiny else {}))
+    config.semantic_model_config._attn_implementation = "eager"
+    return config
+
+
+def acoustic(config_name: str, module_path: str, encoder_name: str, tiny: bool) -> nn.Module:
+    import importlib
+
+    encoder_class = getattr(importlib.import_module(module_path), encoder_name)
+    return encoder_class(_config(config_name, tiny)).eval()
+
+
+class SemanticBranch(nn.Module):
+    """(batch, mel features, frames) -> semantic encoder -> adapter -> (batch, dim, frames)."""
+
+    def __init__(self, encoder: nn.Module, adapter: nn.Module):
+        super().__init__()
+        self.encoder, self.adapter = encoder, adapter
+
+    def forward(self, features):
+        hidden = self.encoder(input_features=features.transpose(1, 2)).last_hidden_state.transpose(1, 2)
+        return self.adapter(hidden)
+
+
+def semantic(config_name: str, module_path: str, adapter_name: str, tiny: bool) -> nn.Module:
+    import importlib
+
+    from transformers import AutoModel
+
+    config = _config(config_name, tiny)
+    adapter_class = getattr(importlib.import_module(module_path), adapter_name)
+    return SemanticBranch(AutoModel.from_config(config.semantic_model_config), adapter_class(config)).eval()
+
+
+MODULE = "transformers.models.xcodec2.modeling_xcodec2"
+MODELS = [
+    ZooModel(name="xcodec2_acoustic", family="X-codec 2", package="transformers", sample_rate=16000, channels=1,
+             kind="conv", hop_samples=320,
+             build=lambda tiny: acoustic("Xcodec2Config", MODULE, "Xcodec2Encoder", tiny),
+             note="Xcodec2Encoder (Xcodec2Model.acoustic_encoder)"),
+    ZooModel(name="xcodec2_semantic", family="X-codec 2", package="transformers", sample_rate=16000, channels=160,
+             kind="attention", hop_samples=1, input_unit="feature frames",
+             build=lambda tiny: semantic("Xcodec2Config", MODULE, "Xcodec2SemanticAdapter", tiny),
+             note="wav2vec2-BERT on 160-dim stacked mel features + semantic adapter"),
+]

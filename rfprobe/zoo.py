@@ -1,0 +1,365 @@
+"""The codec zoo: every encoder of rfprobe.families probed, one row each.
+
+Each row runs `probe_module` on the encoder built with random weights (the receptive field
+depends on the architecture only) and records left/right extents, hop, lookahead, the
+basis of any unbounded side, how many methods agree, the verdict, wall time and peak
+memory. `run_isolated` runs one row in its own Python process, so that its peak memory
+(the process's maximum resident set minus what it held before building the model) and a
+crash or hang belong to that row alone.
+
+    >>> from rfprobe.families import find
+    >>> row = run_row(find("mimi_seanet"), tiny=True)
+    >>> row.verdict, row.hop_samples, row.lookahead_samples
+    ('PASS', 960, 0)
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import torch
+
+from .families import ZOO, Unavailable, ZooModel, find, package_version
+from .geometry import format_ms
+from .lookahead import lookahead_of
+
+PASS, FAIL, UNAVAILABLE, ERROR = "PASS", "FAIL", "UNAVAILABLE", "ERROR"
+WORKER_MARK = "rfprobe-zoo-row:"
+EDGE_LENGTH_HOPS = 20  # cross-check clip: 20 hops, rounded up to both implementations' length rule
+
+# (transformers row, original-package row): must see exactly the same input samples.
+CROSS_CHECKS = (
+    ("encodec_24khz", "encodec_24khz_audiocraft"), ("encodec_32khz", "encodec_32khz_audiocraft"),
+    ("encodec_48khz", "encodec_48khz_audiocraft"), ("encodec_24khz", "encodec_24khz_facebook"),
+    ("encodec_48khz", "encodec_48khz_facebook"), ("dac_16khz", "dac_16khz_descript"),
+    ("dac_24khz", "dac_24khz_descript"), ("dac_44khz", "dac_44khz_descript"), ("mimi", "mimi_moshi"),
+    ("mimi_seanet", "mimi_seanet_moshi"),
+)
+
+
+@dataclass
+class ZooRow:
+    """One zoo model's measured numbers (extents in the model's input unit, usually samples)."""
+
+    name: str
+    family: str
+    source: str
+    kind: str
+    width: str  # tiny | full
+    sample_rate: int
+    input_unit: str = "samples"
+    hop_samples: Optional[int] = None
+    left_samples: Optional[int] = None  # None: unbounded (or not measured)
+    right_samples: Optional[int] = None
+    left_unbounded: bool = False
+    right_unbounded: bool = False
+    global_in_time: bool = False
+    lookahead_samples: Optional[int] = None  # after the end of the frame's own hop
+    methods_agreeing: int = 0
+    methods_run: int = 0
+    methods_total: int = 0
+    verdict: str = ERROR
+    reason: str = ""
+    proof: str = ""
+    wall_s: float = 0.0
+    peak_memory_mib: Optional[float] = None
+    edge_supports: Optional[dict] = None
+    twin_of: Optional[str] = None
+    note: str = ""
+
+    @property
+    def frame_rate_hz(self) -> Optional[float]:
+        return self.sample_rate / self.hop_samples if self.hop_samples else None
+
+    @property
+    def receptive_field_samples(self) -> Optional[int]:
+        if self.left_samples is None or self.right_samples is None:
+            return None
+        return self.left_samples + 1 + self.right_samples
+
+    def sides(self) -> str:
+        if self.global_in_time:
+            return "global"
+        sides = [side for side, unbounded in (("past", self.left_unbounded), ("future", self.right_unbounded))
+                 if unbounded]
+        return " and ".join(sides) + " unbounded" if sides else "-"
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "frame_rate_hz": self.frame_rate_hz,
+                "receptive_field_samples": self.receptive_field_samples, "sides": self.sides()}
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def _proof(verification) -> str:
+    """Why a side is unbounded or global: analytic layers found, and growth seen by the probes."""
+    parts = []
+    walk = verification.result("module walk")
+    if walk is not None and walk.ran:
+        found = [f"{row.kind} {row.name}" for row in walk.layers if row.kind in ("lstm", "global")]
+        if found:
+            parts.append("module walk: " + ", ".join(found[:3]) + (" ..." if len(found) > 3 else ""))
+    for method in ("gradient", "impulse"):
+        result = verification.result(method)
+        growth = result.evidence.get("unbounded_growth") if result is not None and result.ran else None
+        if growth:
+            seed, seen = next(iter(growth.items()))
+            sides = [f"{side} {' -> '.join(map(str, seen[key]))}" for side, key, unbounded in (
+                ("past", "left_seen_samples", result.receptive_field.left.unbounded),
+                ("future", "right_seen_samples", result.receptive_field.right.unbounded)) if unbounded]
+            parts.append(f"{method}: support reached the input's end at lengths "
+                         f"{', '.join(map(str, seen['lengths_samples'][-2:]))}, growing ({'; '.join(sides)})")
+    if not (walk is not None and walk.ran) and parts:
+        parts.append("growth only: no analytic method ran, so not proven (the analytic core will settle it)")
+    return "; ".join(parts)
+
+
+def _agreeing(verification) -> tuple[int, int, int]:
+    truth = verification.truth
+    ran = [result for result in verification.results if result.ran]
+    agreeing = sum(1 for result in ran if truth is not None and result.receptive_field.left.agrees_with(truth.left)
+                   and result.receptive_field.right.agrees_with(truth.right)
+                   and result.receptive_field.hop_samples == truth.hop_samples)
+    return agreeing, len(ran), len(verification.results)
+
+
+def edge_length(model: ZooModel, hop_samples: int) -> int:
+    """The clip length both implementations of a cross-checked pair are compared at."""
+    multiple = model.length_multiple
+    for pair in CROSS_CHECKS:
+        if model.name in pair:
+            for other in pair:
+                multiple = math.lcm(multiple, find(other).length_multiple)
+    length = EDGE_LENGTH_HOPS * hop_samples
+    return -(-length // multiple) * multiple
+
+
+def edge_supports(module: torch.nn.Module, model: ZooModel, hop_samples: int) -> dict:
+    """Exact gradient supports of frames 0, 1, F-2 and F-1 of one clip (float64, CPU)."""
+    from .gradient_probe import measured_supports
+    from .module_probe import copy_module
+
+    subject = copy_module(module).to(torch.float64).eval()
+    length = edge_length(model, hop_samples)
+    with torch.no_grad():
+        frames_total = subject(torch.zeros(1, model.channels, length, dtype=torch.float64)).shape[-1]
+    frames = sorted({0, min(1, frames_total - 1), max(frames_total - 2, 0), frames_total - 1})
+    supports, _ = measured_supports(subject, model.channels, length, frames, seed=0)
+    return {"length_samples": length, "frames_total": frames_total,
+            "supports": {str(frame): [list(interval) for interval in support]
+                         for frame, support in zip(frames, supports)}}
+
+
+def run_row(model: ZooModel, tiny: bool, device: str = "cpu") -> ZooRow:
+    """Build and probe one zoo model in this process; never raises for a model's own failure."""
+    from .module_probe import probe_module
+
+    row = ZooRow(name=model.name, family=model.family, source=model.source(), kind=model.kind,
+                 width="tiny" if tiny else "full", sample_rate=model.sample_rate, input_unit=model.input_unit,
+                 twin_of=model.twin_of, note=model.note)
+    started, memory_before = time.perf_counter(), _peak_rss_mib()
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    try:
+        torch.manual_seed(0)
+        module = model.build(tiny)
+        verification = probe_module(module, channels=model.channels, hop_samples=model.hop_samples,
+                                    name=model.name, sample_rate=model.sample_rate, device=device,
+                                    length_multiple=model.length_multiple)
+    except Unavailable as error:
+        row.verdict, row.reason = UNAVAILABLE, str(error)
+    except Exception as error:  # a model's own failure is its row's verdict, never the zoo's crash
+        first_line = str(error).splitlines()[0] if str(error) else ""
+        row.verdict, row.reason = ERROR, f"{type(error).__name__}: {first_line}"
+    else:
+        truth = verification.truth
+        row.verdict = verification.verdict.label
+        row.reason = "; ".join(verification.verdict.reasons())
+        row.methods_agreeing, row.methods_run, row.methods_total = _agreeing(verification)
+        if truth is not None:
+            row.hop_samples = truth.hop_samples
+            row.left_unbounded, row.right_unbounded = truth.left.unbounded, truth.right.unbounded
+            row.left_samples = None if truth.left.unbounded else truth.left.samples
+            row.right_samples = None if truth.right.unbounded else truth.right.samples
+            row.global_in_time = truth.global_in_time
+            row.lookahead_samples = lookahead_of(truth).after_hop_end_samples
+            row.proof = _proof(verification) if not truth.bounded else ""
+            if any(model.name in pair for pair in CROSS_CHECKS) and truth.hop_samples:
+                try:
+                    row.edge_supports = edge_supports(module, model, truth.hop_samples)
+                except Exception as error:
+                    row.edge_supports = {"error": f"{type(error).__name__}: {str(error).splitlines()[0]}"}
+    row.wall_s = round(time.perf_counter() - started, 2)
+    if device.startswith("cuda"):
+        row.peak_memory_mib = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    else:
+        row.peak_memory_mib = round(_peak_rss_mib() - memory_before, 1)
+    return row
+
+
+def run_isolated(model: ZooModel, tiny: bool, timeout_s: float, device: str = "cpu") -> ZooRow:
+    """`run_row` in a fresh Python process: per-model peak memory, and a crash or hang stays in its row."""
+    root = str(Path(__file__).resolve().parent.parent)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "rfprobe.zoo", model.name, "--device", device] + (["--tiny"] if tiny else [])
+    started = time.perf_counter()
+    try:
+        finished = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=environment)
+    except subprocess.TimeoutExpired:
+        return ZooRow(name=model.name, family=model.family, source=model.source(), kind=model.kind,
+                      width="tiny" if tiny else "full", sample_rate=model.sample_rate, verdict=ERROR,
+                      reason=f"timed out after {timeout_s:g} s", wall_s=round(time.perf_counter() - started, 2),
+                      twin_of=model.twin_of, note=model.note)
+    for line in reversed(finished.stdout.splitlines()):
+        if line.startswith(WORKER_MARK):
+            return ZooRow(**json.loads(line[len(WORKER_MARK):]))
+    tail = (finished.stderr.strip().splitlines() or ["no output"])[-1]
+    return ZooRow(name=model.name, family=model.family, source=model.source(), kind=model.kind,
+                  width="tiny" if tiny else "full", sample_rate=model.sample_rate, verdict=ERROR,
+                  reason=f"worker exited {finished.returncode}: {tail}", wall_s=round(time.perf_counter() - started, 2),
+                  twin_of=model.twin_of, note=model.note)
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """Two implementations of one codec: same extents, hop and edge-frame supports, or findings."""
+
+    transformers: str
+    original: str
+    differences: tuple[str, ...] = ()
+    skipped: str = ""  # why it could not be compared (a row unavailable or failed)
+
+    def describe(self) -> str:
+        pair = f"{self.transformers} vs {self.original}"
+        if self.skipped:
+            return f"{pair}: not compared ({self.skipped})"
+        if not self.differences:
+            return f"{pair}: identical (left, right, hop, global, edge-frame supports)"
+        return f"{pair}: DIFFERENT: " + "; ".join(self.differences)
+
+
+def cross_checks(rows: Sequence[ZooRow]) -> list[CrossCheck]:
+    by_name = {row.name: row for row in rows}
+    checks = []
+    for theirs, original in CROSS_CHECKS:
+        a, b = by_name.get(theirs), by_name.get(original)
+        if a is None or b is None:
+            continue
+        not_run = [f"{row.name} {row.verdict}" for row in (a, b) if row.hop_samples is None]
+        if not_run:
+            checks.append(CrossCheck(theirs, original, skipped=", ".join(not_run)))
+            continue
+        differences = [f"{quantity}: {theirs} {getattr(a, quantity)}, {original} {getattr(b, quantity)}"
+                       for quantity in ("left_samples", "right_samples", "left_unbounded", "right_unbounded",
+                                        "hop_samples", "global_in_time")
+                       if getattr(a, quantity) != getattr(b, quantity)]
+        edges_a, edges_b = a.edge_supports or {}, b.edge_supports or {}
+        if "error" in edges_a or "error" in edges_b or not edges_a or not edges_b:
+            differences.append(f"edge supports not measured ({edges_a.get('error') or edges_b.get('error') or 'missing'})")
+        elif edges_a != edges_b:
+            if edges_a["frames_total"] != edges_b["frames_total"]:
+                differences.append(f"frames for {edges_a['length_samples']} samples: {theirs} {edges_a['frames_total']}, "
+                                   f"{original} {edges_b['frames_total']}")
+            for frame in sorted(set(edges_a["supports"]) | set(edges_b["supports"]), key=int):
+                sa, sb = edges_a["supports"].get(frame), edges_b["supports"].get(frame)
+                if sa != sb:
+                    differences.append(f"frame {frame} of a {edges_a['length_samples']}-sample clip: {theirs} reads "
+                                       f"{sa}, {original} reads {sb}")
+        checks.append(CrossCheck(theirs, original, tuple(differences)))
+    return checks
+
+
+def _cell(value: Optional[int], unbounded: bool) -> str:
+    return "unbounded" if unbounded else "-" if value is None else str(value)
+
+
+def _ms_cell(value: Optional[int], row: ZooRow) -> str:
+    return "-" if value is None or row.input_unit != "samples" else format_ms(value, row.sample_rate)
+
+
+HEADERS = ("model", "family", "source", "kind", "rate Hz", "hop", "frames/s", "left", "right", "left ms",
+           "right ms", "lookahead", "lookahead ms", "unbounded", "methods", "verdict")
+
+
+def table_cells(row: ZooRow) -> list[str]:
+    """The deterministic cells of a row (everything but time and memory)."""
+    rate = row.frame_rate_hz
+    return [row.name, row.family, row.source, row.kind, str(row.sample_rate),
+            "-" if row.hop_samples is None else str(row.hop_samples),
+            "-" if rate is None else f"{rate:g}",
+            _cell(row.left_samples, row.left_unbounded), _cell(row.right_samples, row.right_unbounded),
+            _ms_cell(row.left_samples, row), _ms_cell(row.right_samples, row),
+            "-" if row.lookahead_samples is None else str(row.lookahead_samples),
+            _ms_cell(row.lookahead_samples, row), row.sides(),
+            f"{row.methods_agreeing}/{row.methods_total}" if row.methods_total else "-", row.verdict]
+
+
+def zoo_table(rows: Sequence[ZooRow], timings: bool = True) -> str:
+    from .report import format_table
+
+    headers = list(HEADERS) + (["time s", "peak MiB"] if timings else [])
+    body = [table_cells(row) + ([f"{row.wall_s:.1f}", "-" if row.peak_memory_mib is None
+                                 else f"{row.peak_memory_mib:.0f}"] if timings else []) for row in rows]
+    return format_table(headers, body)
+
+
+def zoo_notes(rows: Sequence[ZooRow], checks: Sequence[CrossCheck]) -> str:
+    """Below the table: units that are not samples, proofs of unbounded sides, reasons, cross-checks."""
+    lines = []
+    for row in rows:
+        if row.input_unit != "samples":
+            lines.append(f"{row.name}: extents in {row.input_unit}, not audio samples")
+        if row.proof:
+            lines.append(f"{row.name}: {row.sides()}: {row.proof}")
+        if row.reason:
+            lines.append(f"{row.name}: {row.verdict}: {row.reason}")
+    lines += [check.describe() for check in checks]
+    return "\n".join(lines)
+
+
+def machine_line(tiny: bool) -> str:
+    return (f"{'tiny' if tiny else 'full'} width; {platform.machine()}, {torch.get_num_threads()} torch threads; "
+            f"torch {torch.__version__}, transformers {package_version('transformers')}, "
+            f"audiocraft {package_version('audiocraft')}")
+
+
+def run_zoo(models: Sequence[ZooModel], tiny: bool, timeout_s: float, device: str = "cpu",
+            progress: Callable[[str], None] = print, isolated: bool = True) -> list[ZooRow]:
+    rows = []
+    for index, model in enumerate(models, 1):
+        progress(f"[{index}/{len(models)}] {model.name} ({model.source()}) ...")
+        row = run_isolated(model, tiny, timeout_s, device) if isolated else run_row(model, tiny, device)
+        progress(f"[{index}/{len(models)}] {model.name}: {row.verdict} in {row.wall_s:.1f} s")
+        rows.append(row)
+    return rows
+
+
+def _worker(argv: Sequence[str]) -> int:
+    """`python -m rfprobe.zoo NAME [--tiny] [--device D]`: one row as a JSON line."""
+    import argparse
+    import warnings
+
+    warnings.simplefilter("ignore")
+    parser = argparse.ArgumentParser(prog="python -m rfprobe.zoo")
+    parser.add_argument("name")
+    parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--device", default="cpu")
+    arguments = parser.parse_args(argv)
+    row = run_row(find(arguments.name), arguments.tiny, arguments.device)
+    print(WORKER_MARK + json.dumps(asdict(row), default=str), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_worker(sys.argv[1:]))

@@ -1,0 +1,131 @@
+"""`rfprobe zoo` / `python scripts/zoo.py`: the codec zoo table.
+
+Exit codes: 0 every row PASSes or is UNAVAILABLE here (a row says why); 1 a row FAILs or
+errors; 2 bad input (one line naming the problem and the fix). Cross-implementation
+differences are findings: printed with both values, not errors.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .errors import UsageError
+from .families import ZOO, find
+from .zoo import FAIL, ERROR, cross_checks, machine_line, run_zoo, zoo_notes, zoo_table
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+START, END = "<!-- rfprobe:zoo:start -->", "<!-- rfprobe:zoo:end -->"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        raise UsageError(f"zoo: {message}; see rfprobe zoo --help")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rfprobe zoo", description="Probe every codec encoder of the zoo (random weights, "
+                                                     "nothing downloaded): one row per model.")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help=f"only this model (repeatable): {', '.join(m.name for m in ZOO)}")
+    parser.add_argument("--tiny", action="store_true",
+                        help="tiny width: small hidden sizes, same kernels, strides, dilations, windows, layers")
+    parser.add_argument("--json", metavar="PATH", help="write every row, proof and cross-check here")
+    parser.add_argument("--plot", metavar="DIR", help="write zoo_receptive_fields.png here (needs matplotlib)")
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md between its zoo markers")
+    parser.add_argument("--timeout", type=float, default=900.0, metavar="S", help="per-model limit (default 900 s)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run every model in this process (faster start; peak memory then accumulates)")
+    return parser
+
+
+def readme_block(table: str, notes: str, machine: str) -> str:
+    return f"Machine: {machine}.\n\n```\n{table}\n```\n\n```\n{notes}\n```"
+
+
+def write_readme(body: str, readme: Path = README) -> None:
+    text = readme.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise UsageError(f"--readme: {readme} has no {START} ... {END} markers; add them where the table goes")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{body}\n{END}{tail}", encoding="utf-8")
+
+
+def write_plot(rows, directory: Path) -> Path:
+    """One horizontal bar per model: its past and future in ms around the anchor."""
+    from .plots import _pyplot
+
+    plt = _pyplot()
+    shown = [row for row in rows if row.hop_samples and row.input_unit == "samples"]
+    figure, axis = plt.subplots(figsize=(9, 0.35 * len(shown) + 1.5))
+    for index, row in enumerate(shown):
+        left_ms = None if row.left_samples is None else 1000 * row.left_samples / row.sample_rate
+        right_ms = None if row.right_samples is None else 1000 * row.right_samples / row.sample_rate
+        axis.barh(index, -(left_ms if left_ms is not None else 0), color="tab:blue")
+        axis.barh(index, right_ms if right_ms is not None else 0, color="tab:orange")
+        if row.left_unbounded or row.global_in_time:
+            axis.annotate("unbounded past <-", (-(left_ms or 0), index), ha="right", va="center", fontsize=7)
+        if row.right_unbounded:
+            axis.annotate("-> unbounded future", (right_ms or 0, index), ha="left", va="center", fontsize=7)
+    axis.set_yticks(range(len(shown)), [row.name for row in shown], fontsize=8)
+    axis.axvline(0, color="black", linewidth=0.8)
+    axis.set_xlabel("ms before (-) and after (+) the frame's anchor")
+    axis.set_title("receptive field per codec encoder (random weights; exact supports)")
+    figure.tight_layout()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "zoo_receptive_fields.png"
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def run(argv: Optional[Sequence[str]] = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    models = [find(name) for name in arguments.only] if arguments.only else list(ZOO)
+    if arguments.timeout <= 0:
+        raise UsageError(f"--timeout {arguments.timeout:g}: must be positive")
+    if arguments.json and not Path(arguments.json).parent.is_dir():
+        raise UsageError(f"--json {arguments.json}: directory {Path(arguments.json).parent} does not exist; create it")
+    if arguments.plot:
+        from .plots import require_matplotlib
+
+        require_matplotlib()
+    from .device import resolve_device
+
+    device = str(resolve_device(arguments.device))
+    started = time.perf_counter()
+    rows = run_zoo(models, arguments.tiny, arguments.timeout, device, isolated=not arguments.in_process,
+                   progress=lambda line: print(line, flush=True))
+    checks = cross_checks(rows)
+    table, notes, machine = zoo_table(rows), zoo_notes(rows, checks), machine_line(arguments.tiny)
+    print()
+    print(f"machine: {machine}")
+    print(table)
+    print()
+    print(notes)
+    total = time.perf_counter() - started
+    print(f"\nzoo: {len(rows)} models in {total:.0f} s")
+    if arguments.json:
+        from .report import write_json_atomically
+
+        write_json_atomically(Path(arguments.json), {
+            "machine": machine, "total_s": round(total, 1), "rows": [row.to_json() for row in rows],
+            "cross_checks": [{"transformers": c.transformers, "original": c.original,
+                              "differences": list(c.differences), "skipped": c.skipped} for c in checks]})
+    if arguments.plot:
+        print(f"plot: {write_plot(rows, Path(arguments.plot))}")
+    if arguments.readme:
+        write_readme(readme_block(zoo_table(rows), notes, machine))
+    return 1 if any(row.verdict in (FAIL, ERROR) for row in rows) else 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        return run(argv)
+    except UsageError as error:
+        print(f"rfprobe: error: {error}", file=sys.stderr)
+        return 2
