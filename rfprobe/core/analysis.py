@@ -70,6 +70,8 @@ def _choose_frame(trace: Trace) -> Optional[tuple[int, Reach, Reach, bool]]:
         if frame in tried:
             continue
         this, following = frame_reach(trace, frame), frame_reach(trace, frame + 1)
+        if not (this.intervals and following.intervals):
+            raise NotUnderstood(f"output frame {frame} reads no input sample at {trace.input_length} samples")
         tried[frame] = (this, following)
         cut_start = _cut(this)[0] or _cut(following)[0]
         cut_end = _cut(this)[1] or _cut(following)[1]
