@@ -213,3 +213,31 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     state = package["best_state"]
     encoder_state = _encoder_weights(state, f"--checkpoint {path}")
     return Checkpoint(audiocraft=audiocraft, encoder_state=encoder_state, keys_total=len(state))
+
+
+def check_trained_weights(checkpoint: Checkpoint, where: str, device: Any, dtype: Any) -> None:
+    """Before any run: the weights fit the architecture, are finite, and let one interior frame
+    depend finitely on the input (all-zero or overflowing weights leave nothing to measure)."""
+    import torch
+
+    from .empirical import ProbeError, plan_window
+    from .encoder import build_encoder
+    from .formula import formula_receptive_field
+    from .gradient_probe import frame_gradients, probe_input
+    from .verify import load_encoder_weights
+
+    config = checkpoint.audiocraft.config
+    encoder = load_encoder_weights(build_encoder(config, 0, device, dtype), checkpoint.encoder_state, where)
+    local = formula_receptive_field(config).receptive_field
+    window = plan_window(local.left.samples, local.right.samples, local.hop_samples)
+    inputs = probe_input(config.channels, window.length_samples, 0, torch.device(device), dtype)
+    try:
+        gradient, _ = frame_gradients(encoder, inputs, [window.frame], projection_seed=1)
+    except ProbeError:  # the probes will say why, in the verdict
+        return
+    if not bool(torch.isfinite(gradient).all()):
+        raise UsageError(f"{where}: with its weights the encoder's output is not finite for a random input "
+                         "(the weights overflow); pass a trained checkpoint")
+    if not bool(gradient.any()):
+        raise UsageError(f"{where}: with its weights no output frame depends on the input (the gradient is zero "
+                         "everywhere); pass a trained checkpoint")
