@@ -167,9 +167,8 @@ def _check_outputs(arguments: argparse.Namespace, plan: dict) -> None:
         directory = Path(arguments.plot)
         check_output_directory(directory, "--plot")
         plan["plots"] = plot_paths([config.name for config, _, _ in plan["configs"] + plan["checkpoints"]], directory)
-        for pair in plan["plots"]:
-            for path in pair:
-                check_output_file(path, "--plot")
+        for path in (path for pair in plan["plots"] for path in pair if directory.is_dir()):
+            check_output_file(path, "--plot")
 
 
 def _validate(arguments: argparse.Namespace) -> dict:
@@ -192,7 +191,7 @@ def _validate(arguments: argparse.Namespace) -> dict:
     budget = arguments.max_memory
     plan["modules"] = [(module, spec, check_module(
         module, f"--module {spec}", channels=arguments.channels, hop_samples=arguments.hop, device=device, dtype=dtype,
-        check_cost=lambda estimate, spec=spec: check_budget(estimate, budget, f"--module {spec}")))
+        check_cost=lambda estimate: check_budget(estimate, budget, smaller="the module or --hop")))
         for module, spec in plan["modules"]]
     for config, path, _ in plan["configs"] + plan["checkpoints"]:
         for warning in ignored_parameters(config):

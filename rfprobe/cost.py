@@ -141,10 +141,11 @@ def module_cost(parameter_count: int, elements_per_sample: float, length_samples
                         largest_step=largest)
 
 
-def check_budget(estimate: CostEstimate, budget_gib: float, subject: str) -> None:
-    """UsageError, with the estimate, when it is above the budget."""
+def check_budget(estimate: CostEstimate, budget_gib: float, subject: str = "",
+                 smaller: str = "the architecture or --clip-seconds") -> None:
+    """UsageError, with the estimate, when it is above the budget; `smaller` says what to shrink."""
     if estimate.peak_bytes > budget_gib * GIB:
         needed = max(estimate.peak_bytes / GIB * 1.1, budget_gib + 0.1)
-        raise UsageError(f"{subject}: estimated peak memory {estimate.describe()} is above the --max-memory budget "
-                         f"of {budget_gib:g} GiB; pass --max-memory {needed:.3g} if the machine has it, or shrink "
-                         "the architecture or --clip-seconds")
+        raise UsageError(f"{subject + ': ' if subject else ''}estimated peak memory {estimate.describe()} is above "
+                         f"the --max-memory budget of {budget_gib:g} GiB; pass --max-memory {needed:.3g} if the "
+                         f"machine has it, or shrink {smaller}")

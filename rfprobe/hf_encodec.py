@@ -76,8 +76,10 @@ def load_hf_config(path: str | Path) -> Any:
     except UsageError as error:
         raise UsageError(f"--hf-config {path}: {str(error).replace(f'transformers config {path.stem}: ', '')}") from None
     except Exception as error:
-        raise UsageError(f"--hf-config {path}: transformers refuses it ({type(error).__name__}: "
-                         f"{shown(str(error).splitlines()[0] if str(error) else '', 120)[1:-1]}); fix the config") from None
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        detail = lines[-1] if lines else type(error).__name__  # transformers puts the reason last
+        raise UsageError(f"--hf-config {path}: transformers refuses it ({shown(detail, 160)[1:-1]}); "
+                         "fix the config") from None
     return hf_config
 
 
