@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--trim-right-ratio", type=float, default=1.0,
                         help="the decoder's trim_right_ratio (causal configs only; default 1.0)")
     parser.add_argument("--clip-seconds", type=float, default=10.0,
-                        help="clip length for the edge/padding analysis (default 10 s)")
+                        help="clip length for the edge/padding analysis (default 10 s, at most 3600)")
     parser.add_argument("--plot", metavar="DIR", help="write two PNGs per config here (needs matplotlib)")
     parser.add_argument("--max-memory", type=float, default=DEFAULT_BUDGET_GIB, metavar="GIB",
                         help="refuse, before running, a subject whose estimated peak memory is above this many GiB "

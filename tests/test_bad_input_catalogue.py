@@ -353,3 +353,67 @@ def test_running_out_of_memory_exits_two_not_as_a_fail(monkeypatch, tmp_path, ca
     assert main(["--config", write(tmp_path, "a.yaml", TINY), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "out of memory" in err and "--max-memory" in err
+
+
+# Fuzzing: whatever the config or the arguments, exit 0/1/2 and never a traceback. Tiny architectures
+# and a short clip keep the runs that pass validation at about a second each.
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+import yaml  # noqa: E402
+
+ANY_VALUE = st.one_of(st.integers(-3, 2 ** 40), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+                      st.none(), st.text(max_size=6), st.lists(st.integers(-2, 9), max_size=3),
+                      st.dictionaries(st.text(max_size=4), st.one_of(st.integers(-1, 3), st.floats()), max_size=2))
+CONFIG_KEYS = st.sampled_from(["channels", "dimension", "n_filters", "n_residual_layers", "ratios", "activation",
+                               "activation_params", "norm", "norm_params", "kernel_size", "last_kernel_size",
+                               "residual_kernel_size", "dilation_base", "causal", "pad_mode", "true_skip", "compress",
+                               "lstm", "disable_norm_outer_blocks", "name", "claims", "sample_rate", "bogus"])
+TINY_CONFIG = st.fixed_dictionaries({
+    "sample_rate": st.sampled_from([4000, 8000]), "n_filters": st.sampled_from([1, 2, 4]),
+    "dimension": st.sampled_from([1, 2]), "ratios": st.lists(st.integers(1, 3), min_size=1, max_size=2),
+    "lstm": st.sampled_from([0, 1]), "n_residual_layers": st.sampled_from([0, 1]),
+    "causal": st.booleans(), "pad_mode": st.sampled_from(["constant", "reflect", "replicate"])})
+FUZZED_CONFIG = st.tuples(TINY_CONFIG, st.dictionaries(CONFIG_KEYS, ANY_VALUE, max_size=2)).map(
+    lambda pair: {**pair[0], **pair[1]})
+OPTION_VALUES = st.one_of(st.sampled_from(["nan", "inf", "-inf", "-1", "0", "1e9", "1e-9", "1", "2", "0.3", "1e400",
+                                           str(2 ** 64 - 1), "cuda:99", "float32", "cpu", "", "x"]),
+                          st.integers(-2, 40).map(str))
+OPTIONS = st.lists(st.one_of(
+    st.tuples(st.sampled_from(["--seed", "--clip-seconds", "--max-memory", "--trim-right-ratio", "--dtype",
+                               "--device", "--channels", "--hop"]), OPTION_VALUES),
+    st.sampled_from([("--decoder",), ("--strict-claims",), ("--bogus-flag",)])), max_size=3)
+
+
+EXIT_CODES_SEEN: list[int] = []
+
+
+def exits_cleanly(arguments: list[str], capsys) -> None:
+    code = main(arguments)
+    err = capsys.readouterr().err.strip()
+    EXIT_CODES_SEEN.append(code)
+    assert code in (0, 1, 2), (arguments, code, err)
+    assert "Traceback" not in err, err
+    if code == 2:
+        assert err.count("\n") == 0 and err.startswith("rfprobe: error: "), err
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(config=FUZZED_CONFIG)
+def test_fuzzed_configs_exit_zero_one_or_two_without_a_traceback(config, capsys, tmp_path):
+    path = tmp_path / "fuzzed.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    exits_cleanly(["--config", str(path), "--quiet", "--clip-seconds", "0.2"], capsys)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(options=OPTIONS)
+def test_fuzzed_arguments_exit_zero_one_or_two_without_a_traceback(options, capsys, tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY, encoding="utf-8")
+    exits_cleanly(["--config", str(path), "--quiet", *(part for option in options for part in option)], capsys)
+
+
+def test_the_fuzzing_reached_runs_as_well_as_refusals():
+    """Guard against fuzzing that only ever meets argument errors (runs after the two fuzz tests)."""
+    if len(EXIT_CODES_SEEN) < 20:
+        pytest.skip("run together with the fuzz tests")
+    assert {0, 2} <= set(EXIT_CODES_SEEN), sorted(EXIT_CODES_SEEN)
