@@ -185,9 +185,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise UsageError(f"--checkpoint {path}: not a readable torch checkpoint ({problem}); pass an audiocraft "
                          "compression_state_dict.bin") from None
     except Exception as error:
-        message = str(error).splitlines()[0] if str(error) else ""
         raise UsageError(f"--checkpoint {path}: not a readable torch checkpoint ({type(error).__name__}: "
-                         f"{shown(message, 120)[1:-1]}); pass an audiocraft compression_state_dict.bin") from None
+                         f"{_unpickler_problem(error)}); pass an audiocraft compression_state_dict.bin") from None
     if not isinstance(package, Mapping):
         raise UsageError(f"--checkpoint {path}: expected a dict with 'xp.cfg' and 'best_state', got {type(package).__name__}")
     if "pretrained" in package:
