@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from .geometry import LayerRow, MethodResult, ReceptiveField, format_ms, samples_to_ms
