@@ -2,32 +2,42 @@
 
 Exit codes: 0 every config PASSes (claims may mismatch: they are findings);
 1 a config FAILs (methods disagree or one could not run), or, with --strict-claims, a
-claim mismatches; 2 bad input (one line on stderr naming the problem and the fix).
+claim mismatches; 2 bad input or an unusable environment (one line on stderr naming the
+problem and the fix); 3 an internal error, a bug in rfprobe (one line; the traceback is
+saved to a file, and printed with --debug).
 """
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+import tempfile
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .audiocraft_config import load_checkpoint
+from .audiocraft_config import check_trained_weights, load_checkpoint
 from .audiocraft_source import load_audiocraft
-from .config import EncoderConfig, load_config
+from .config import EncoderConfig, ignored_parameters, load_config
 from .context import ContextMap, context_map
 from .decoder import DecoderReport, decoder_report
 from .device import resolve_device, resolve_dtype
-from .errors import UsageError
+from .cost import DEFAULT_BUDGET_GIB, CostEstimate, check_budget, config_cost, gib
+from .errors import UsageError, is_out_of_memory
 from .formula import formula_receptive_field
-from .hf_encodec import CrossCheck, cross_check, load_hf_config
-from .module_probe import load_factory, probe_module
-from .plots import require_matplotlib, write_plots
+from .hf_encodec import CrossCheck, audiocraft_equivalent, cross_check, hf_extra_parameters, load_hf_config
+from .module_probe import check_module, load_factory, probe_module
+from .output_files import check_output_directory, check_output_file
+from .plots import plot_paths, require_matplotlib, write_plots
 from .report import (config_report, context_report, decoder_text, summary_table, verification_json,
                      write_json_atomically)
 from .verify import Verification, verify_config
 
 REPOSITORY_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+MAX_CLIP_SECONDS = 3600.0
+MAX_SEED = 2 ** 31 - 2  # the seeds used are seed and seed + 1, and derived ones stay within torch's range
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure the receptive field of audiocraft's real SEANetEncoder four ways "
                     "(config formula, module walk, gradient, impulse) and check they agree to the sample.",
         epilog="exit codes: 0 every subject PASSes (mismatching claims are printed findings); 1 a subject FAILs, "
-               "or --strict-claims and a claim mismatches; 2 bad input (one line naming the problem and the fix)")
+               "or --strict-claims and a claim mismatches; 2 bad input or an unusable environment (one line naming "
+               "the problem and the fix); 3 an internal error (a bug: one line and the file holding the traceback). "
+               "--module imports and runs Python code (the current directory first on sys.path): pass only code "
+               "you trust.")
     parser.add_argument("--config", action="append", metavar="PATH",
                         help="a config YAML (repeatable); default: every configs/*.yaml of this checkout")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
@@ -56,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a transformers EncodecConfig config.json: probe transformers' encoder and cross-check "
                              "it against audiocraft's with the same hyperparameters (repeatable; needs the hf extra)")
     parser.add_argument("--module", action="append", metavar="PKG.MOD:FACTORY",
-                        help="probe any nn.Module a factory returns (walk + both probes; repeatable)")
+                        help="probe any nn.Module a factory returns (walk + both probes; repeatable). This IMPORTS "
+                             "AND RUNS that Python code, with the current directory first on sys.path (like "
+                             "python -m): pass only code you trust")
     parser.add_argument("--channels", type=int, help="input channels of --module (default: detected)")
     parser.add_argument("--hop", type=int, help="samples per output frame of --module (default: detected)")
     parser.add_argument("--decoder", action="store_true",
@@ -64,8 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--trim-right-ratio", type=float, default=1.0,
                         help="the decoder's trim_right_ratio (causal configs only; default 1.0)")
     parser.add_argument("--clip-seconds", type=float, default=10.0,
-                        help="clip length for the edge/padding analysis (default 10 s)")
+                        help="clip length for the edge/padding analysis (default 10 s, at most 3600)")
     parser.add_argument("--plot", metavar="DIR", help="write two PNGs per config here (needs matplotlib)")
+    parser.add_argument("--max-memory", type=float, default=DEFAULT_BUDGET_GIB, metavar="GIB",
+                        help="refuse, before running, a subject whose estimated peak memory is above this many GiB "
+                             f"(default {DEFAULT_BUDGET_GIB:g}); the refusal shows the estimate")
+    parser.add_argument("--debug", action="store_true", help="on an internal error, print the traceback")
     return parser
 
 
@@ -109,35 +128,79 @@ class Outcome:
         return failures
 
 
-def _validate(arguments: argparse.Namespace) -> dict:
-    """Read and check every input before any work: bad input never leaves half a report."""
-    resolve_device(arguments.device)
-    resolve_dtype(arguments.dtype)
-    explicit = arguments.module or arguments.checkpoint or arguments.hf_config
-    paths = [Path(p) for p in arguments.config or []] if explicit or arguments.config else _default_configs()
-    plan = {
-        "configs": [(load_config(path), str(path), None) for path in paths],
-        "checkpoints": [(c.audiocraft.config, str(path), c.encoder_state)
-                        for path in arguments.checkpoint or [] for c in [load_checkpoint(path)]],
-        "hf_configs": [(load_hf_config(path), Path(path).stem) for path in arguments.hf_config or []],
-        "modules": [(load_factory(spec), spec) for spec in arguments.module or []],
-    }
+def _check_numbers(arguments: argparse.Namespace) -> None:
+    """Every numeric option finite and in its range, before anything is read."""
     for option in ("channels", "hop"):
         value = getattr(arguments, option)
         if value is not None and value < 1:
             raise UsageError(f"--{option} {value}: must be a positive integer")
     if not 0.0 <= arguments.trim_right_ratio <= 1.0:
         raise UsageError(f"--trim-right-ratio {arguments.trim_right_ratio:g}: must lie in [0, 1]")
+    if not math.isfinite(arguments.clip_seconds) or not 0 < arguments.clip_seconds <= MAX_CLIP_SECONDS:
+        raise UsageError(f"--clip-seconds {arguments.clip_seconds:g}: must be a number of seconds in "
+                         f"(0, {MAX_CLIP_SECONDS:g}]; the edges of a longer clip are those of this one")
+    if not 0 <= arguments.seed <= MAX_SEED:
+        raise UsageError(f"--seed {arguments.seed}: must lie in [0, {MAX_SEED}]")
+    if not math.isfinite(arguments.max_memory) or not 0 < arguments.max_memory <= 1 << 20:
+        raise UsageError(f"--max-memory {arguments.max_memory:g}: must be a positive number of GiB")
+
+
+def _check_costs(arguments: argparse.Namespace, plan: dict) -> None:
+    """The estimated peak memory of every subject, refused above --max-memory before anything runs."""
+    itemsize = 4 if arguments.dtype == "float32" else 8
+    for config, path, _ in plan["configs"] + plan["checkpoints"]:
+        check_budget(config_cost(config, arguments.clip_seconds, itemsize), arguments.max_memory, path)
+    for hf_config, name in plan["hf_configs"]:
+        estimate = config_cost(audiocraft_equivalent(hf_config, name), arguments.clip_seconds, itemsize)
+        estimate = CostEstimate(estimate.parameter_bytes + hf_extra_parameters(hf_config) * 8,
+                                2 * estimate.activation_bytes, estimate.largest_step + ", twice (both implementations)")
+        check_budget(estimate, arguments.max_memory, f"--hf-config {name}")
+
+
+def _check_outputs(arguments: argparse.Namespace, plan: dict) -> None:
+    """--json a regular file or absent, in a writable directory; --plot a (creatable) directory
+    whose PNG paths are free of symlinks and directories."""
+    plan["json"] = check_output_file(Path(arguments.json), "--json") if arguments.json else None
+    plan["plots"] = []
+    if arguments.plot:
+        require_matplotlib()
+        directory = Path(arguments.plot)
+        check_output_directory(directory, "--plot")
+        plan["plots"] = plot_paths([config.name for config, _, _ in plan["configs"] + plan["checkpoints"]], directory)
+        for path in (path for pair in plan["plots"] for path in pair if directory.is_dir()):
+            check_output_file(path, "--plot")
+
+
+def _validate(arguments: argparse.Namespace) -> dict:
+    """Read and check every input before any work: bad input never leaves half a report."""
+    _check_numbers(arguments)
+    device, dtype = resolve_device(arguments.device), resolve_dtype(arguments.dtype)
+    explicit = arguments.module or arguments.checkpoint or arguments.hf_config
+    paths = [Path(p) for p in arguments.config or []] if explicit or arguments.config else _default_configs()
+    checkpoints = [(str(path), load_checkpoint(path)) for path in arguments.checkpoint or []]
+    plan = {
+        "configs": [(load_config(path), str(path), None) for path in paths],
+        "checkpoints": [(c.audiocraft.config, path, c.encoder_state) for path, c in checkpoints],
+        "hf_configs": [(load_hf_config(path), Path(path).stem) for path in arguments.hf_config or []],
+        "modules": [(load_factory(spec), spec) for spec in arguments.module or []],
+    }
+    _check_outputs(arguments, plan)
+    _check_costs(arguments, plan)
+    for path, checkpoint in checkpoints:
+        check_trained_weights(checkpoint, f"--checkpoint {path}", device, dtype)
+    budget = arguments.max_memory
+    plan["modules"] = [(module, spec, check_module(
+        module, f"--module {spec}", channels=arguments.channels, hop_samples=arguments.hop, device=device, dtype=dtype,
+        check_cost=lambda estimate: check_budget(estimate, budget, smaller="the module or --hop")))
+        for module, spec in plan["modules"]]
+    for config, path, _ in plan["configs"] + plan["checkpoints"]:
+        for warning in ignored_parameters(config):
+            print(f"rfprobe: warning: {path}: {warning}", file=sys.stderr)
     for config, _, _ in plan["configs"] + plan["checkpoints"]:
         _check_clip(arguments.clip_seconds, config)
         if arguments.decoder and arguments.trim_right_ratio != 1.0 and not config.causal:
             raise UsageError(f"--trim-right-ratio {arguments.trim_right_ratio:g}: {config.name} is not causal and "
                              "audiocraft allows trim_right_ratio != 1 only for causal decoders")
-    if arguments.plot:
-        require_matplotlib()
-    if arguments.json and not Path(arguments.json).parent.is_dir():
-        raise UsageError(f"--json {arguments.json}: directory {Path(arguments.json).parent} does not exist; "
-                         "create it first")
     return plan
 
 
@@ -176,17 +239,17 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
           "anchor the frame depends on; RF = left + 1 + right; tokens = RF / hop; every method must give the same "
           "integers (PASS)")
     outcomes: list[Outcome] = []
-    for config, path, weights in plan["configs"] + plan["checkpoints"]:
+    for index, (config, path, weights) in enumerate(plan["configs"] + plan["checkpoints"]):
         verification = verify_config(config, path, device, dtype, seeds, encoder_state=weights)
         outcome = Outcome(verification, context=context_map(verification, arguments.clip_seconds, device, dtype))
         if arguments.decoder:
             outcome.decoder = decoder_report(config, arguments.trim_right_ratio, device, dtype)
         if arguments.plot:
-            write_plots(verification, outcome.context, Path(arguments.plot))
+            write_plots(verification, outcome.context, Path(arguments.plot), plan["plots"][index])
         outcomes.append(outcome)
         _print(outcome, arguments)
-    for module, spec in plan["modules"]:
-        outcomes.append(Outcome(probe_module(module, channels=arguments.channels, hop_samples=arguments.hop,
+    for module, spec, shape in plan["modules"]:
+        outcomes.append(Outcome(probe_module(module, channels=shape.channels, hop_samples=shape.hop_samples,
                                              name=spec, device=device, dtype=dtype, seeds=seeds)))
         _print(outcomes[-1], arguments)
     for hf_config, name in plan["hf_configs"]:
@@ -196,7 +259,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     print()
     print(summary_table([outcome.verification for outcome in outcomes]))
     if arguments.json:
-        write_json_atomically(Path(arguments.json), {
+        write_json_atomically(plan["json"], {
             "provenance": source.provenance(),
             "configs": [verification_json(o.verification, o.context, o.decoder) for o in outcomes]})
     failed = [outcome for outcome in outcomes if outcome.failures]
@@ -210,17 +273,53 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
+def _internal_error(error: BaseException, debug: bool) -> int:
+    """A bug in rfprobe: one line, the traceback in a file (and on stderr with --debug); exit 3."""
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    try:
+        handle, saved = tempfile.mkstemp(prefix="rfprobe-traceback-", suffix=".txt")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        where = f"traceback saved to {saved}"
+    except OSError:
+        where = "the traceback could not be saved"
+    if debug:
+        print(text, file=sys.stderr, end="")
+    first = str(error).splitlines()[0][:200] if str(error) else ""
+    print(f"rfprobe: internal error (a bug in rfprobe, not in your input): {type(error).__name__}: {first}; {where}"
+          f"{'' if debug else ' (run with --debug to print it)'}; please report it", file=sys.stderr)
+    return 3
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:1] == ["zoo"]:  # `rfprobe zoo ...`: the codec zoo; every other flag stays the default command's
-        from .zoo_cli import main as zoo_main
-
-        return zoo_main(arguments[1:])
     try:
-        return run(argv)
+        if arguments[:1] == ["zoo"]:  # `rfprobe zoo ...`: the codec zoo; every other flag stays the default command's
+            from .zoo_cli import main as zoo_main
+
+            return zoo_main(arguments[1:])
+        return run(arguments)
     except UsageError as error:
         print(f"rfprobe: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("rfprobe: interrupted; nothing more written", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if is_out_of_memory(error):
+            print(f"rfprobe: error: out of memory ({type(error).__name__}); the run needed more than this machine "
+                  f"has: lower --max-memory below the free memory (now {gib(_free_bytes())} GiB free) so that "
+                  "oversized runs are refused up front, or shrink the architecture or --clip-seconds",
+                  file=sys.stderr)
+            return 2
+        return _internal_error(error, "--debug" in arguments)
+
+
+def _free_bytes() -> float:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return float("nan")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ trained codec does: trained weights change it (see the checkpoint support).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -37,8 +38,8 @@ def mass_intervals(profile: Sequence[float], fractions: Sequence[float] = MASS_F
     """The central interval (inclusive indices) holding each fraction of the mass: from the
     (1-f)/2 to the (1+f)/2 quantile of the cumulative mass."""
     total = float(sum(profile))
-    if total <= 0:
-        raise ValueError("the gradient profile has no mass")
+    if not math.isfinite(total) or total <= 0:  # zero or overflowing weights: no quantile exists
+        raise ValueError(f"the gradient profile has no finite positive mass (total {total})")
     cumulative, running = [], 0.0
     for value in profile:
         running += value

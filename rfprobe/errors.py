@@ -1,10 +1,38 @@
-"""Errors a user can fix.
+"""Errors a user can fix, and how a value from the user is quoted in a message.
 
-Every problem with what the user handed us (a config file, a device, an install step)
-is raised as :class:`UsageError`. The CLI prints its message as one line and exits 2;
-anything else escaping is a bug in rfprobe and keeps its traceback.
+Every problem with what the user handed us (a config file, a device, an install step, a
+run too large for the memory budget) is raised as :class:`UsageError`. The CLI prints its
+message as one line and exits 2; anything else escaping is a bug in rfprobe: exit 3, the
+traceback saved to a file (see :mod:`rfprobe.cli`).
 """
+from __future__ import annotations
+
+from typing import Any
+
+SHOWN_CHARACTERS = 60
 
 
 class UsageError(Exception):
     """Bad input: the message names the problem and the fix, in one line."""
+
+    def __str__(self) -> str:
+        return " ".join(super().__str__().split("\n"))
+
+
+def shown(value: Any, limit: int = SHOWN_CHARACTERS) -> str:
+    """`repr(value)` cut to `limit` characters: a message quotes user input, never echoes a megabyte of it.
+
+    >>> shown("x" * 100, limit=10)
+    "'xxxxxx..."
+    """
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """torch's allocators raise RuntimeError (CPU) or torch.OutOfMemoryError (CUDA), not MemoryError."""
+    if isinstance(error, MemoryError):
+        return True
+    message = str(error)
+    return isinstance(error, RuntimeError) and ("can't allocate memory" in message or "out of memory" in message
+                                                or "not enough memory" in message)

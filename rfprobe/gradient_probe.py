@@ -11,6 +11,7 @@ from torch import nn
 
 from .device import exact_zeros
 from .core.intervals import mask_intervals
+from .errors import is_out_of_memory
 from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort, nonzero_runs
 
 METHOD = "gradient"
@@ -36,6 +37,8 @@ def frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
         try:
             outputs = module(inputs)
         except RuntimeError as error:  # e.g. a kernel wider than a too-short input
+            if is_out_of_memory(error):  # not a finding about the module: the CLI says so and exits 2
+                raise
             raise WindowTooShort(f"the module failed on {inputs.shape[-1]} samples: {str(error).splitlines()[0]}") from None
         if outputs.shape[-1] <= max(frames):
             raise WindowTooShort(f"probe window too short: {outputs.shape[-1]} output frames, frame {max(frames)} needed")
@@ -46,6 +49,8 @@ def frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
         try:
             (gradient,) = torch.autograd.grad((picked * projection).sum(), inputs)
         except RuntimeError as error:
+            if is_out_of_memory(error):
+                raise
             raise ProbeError(f"backward failed on {inputs.device}: {str(error).splitlines()[0]}") from None
     return gradient, outputs.shape[-1]
 

@@ -27,6 +27,7 @@ from torch.func import jvp, vmap
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from .device import exact_zeros
+from .errors import is_out_of_memory
 from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort
 from .geometry import ReceptiveField
 from .gradient_probe import probe_input
@@ -96,6 +97,8 @@ class _Perturber:
             output_tangents = vmap(lambda tangent: jvp(self.module, (self.inputs,), (tangent,))[1])(
                 tangents.unsqueeze(1))[:, 0]
         except (RuntimeError, NotImplementedError) as error:
+            if is_out_of_memory(error):  # not a finding about the module: the CLI says so and exits 2
+                raise
             diagnosis = self._diagnose(error)
             if isinstance(diagnosis, WindowTooShort):
                 raise diagnosis from None

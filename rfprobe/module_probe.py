@@ -12,16 +12,19 @@ import functools
 import importlib
 import os
 import sys
-from typing import Optional, Sequence
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
 
 import torch
 from torch import nn
 
 from . import gradient_probe, impulse_probe
 from . import walk as walk_method
+from .cost import CostEstimate, module_cost
 from .device import exact_zeros
-from .empirical import measure, round_up
-from .errors import UsageError
+from .empirical import measure, plan_window, round_up
+from .errors import UsageError, is_out_of_memory, shown
+from .gradient_probe import probe_input
 from .geometry import ReceptiveField, Side
 from .verdict import judge
 from .verify import Verification
@@ -29,8 +32,16 @@ from .verify import Verification
 REQUIRED = (walk_method.METHOD, gradient_probe.METHOD, impulse_probe.METHOD)
 
 
+def _first_line(error: BaseException) -> str:
+    return shown(str(error).splitlines()[0] if str(error) else "", 120)[1:-1]
+
+
 def load_factory(spec: str) -> nn.Module:
-    """`package.module:factory` -> factory(), the module to probe."""
+    """`package.module:factory` -> factory(), the module to probe.
+
+    This imports and runs the user's code, like `python -m` (the current directory is put
+    first on sys.path so that the user's own package is importable): only pass code you trust.
+    """
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise UsageError(f"--module {spec}: expected package.module:factory (a callable returning an nn.Module)")
@@ -38,16 +49,22 @@ def load_factory(spec: str) -> nn.Module:
         sys.path.insert(0, os.getcwd())
     try:
         imported = importlib.import_module(module_name)
+    except SystemExit as exit_:
+        raise UsageError(f"--module {spec}: importing {module_name} called sys.exit({exit_.code!r}); "
+                         "a module to probe must import without exiting") from None
     except Exception as error:
-        raise UsageError(f"--module {spec}: cannot import {module_name} ({type(error).__name__}: {error}); "
-                         "check the name and that it is on PYTHONPATH") from None
+        raise UsageError(f"--module {spec}: cannot import {module_name} ({type(error).__name__}: "
+                         f"{_first_line(error)}); check the name and that it is on PYTHONPATH") from None
     factory = getattr(imported, attribute, None)
     if not callable(factory):
         raise UsageError(f"--module {spec}: {module_name} has no callable {attribute}")
     try:
         built = factory()
+    except SystemExit as exit_:
+        raise UsageError(f"--module {spec}: {attribute}() called sys.exit({exit_.code!r}) instead of returning "
+                         "an nn.Module; fix the factory") from None
     except Exception as error:
-        raise UsageError(f"--module {spec}: {attribute}() raised {type(error).__name__}: {error}") from None
+        raise UsageError(f"--module {spec}: {attribute}() raised {type(error).__name__}: {_first_line(error)}") from None
     if not isinstance(built, nn.Module):
         raise UsageError(f"--module {spec}: {attribute}() returned {type(built).__name__}, not a torch.nn.Module")
     return built
@@ -87,9 +104,13 @@ def _frames(module: nn.Module, channels: int, length: int, device: torch.device,
     try:
         with torch.no_grad(), exact_zeros():
             outputs = module(inputs)
+    except SystemExit as exit_:
+        raise UsageError(f"the module called sys.exit({exit_.code!r}) in its forward; fix the module") from None
     except Exception as error:
+        if is_out_of_memory(error):
+            raise
         raise UsageError(f"the module failed on a (2, {channels}, {length}) input: {type(error).__name__}: "
-                         f"{str(error).splitlines()[0] if str(error) else ''}; check channels and the input length") from None
+                         f"{_first_line(error)}; check channels and the input length") from None
     if not isinstance(outputs, torch.Tensor) or outputs.dim() != 3 or outputs.shape[0] != 2:
         shape = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
         raise UsageError(f"the module must map (batch, channels, time) to (batch, dim, frames); for a (2, {channels}, "
@@ -126,6 +147,81 @@ def detect_hop(module: nn.Module, channels: int, device: torch.device, dtype: to
     first = first_length_with(base + 1, low)
     second = first_length_with(base + 2, first)
     return (second - first) * length_multiple
+
+
+@dataclass(frozen=True)
+class ModuleShape:
+    """What :func:`check_module` established about a module, before any probe runs."""
+
+    channels: int
+    hop_samples: int
+    estimate: CostEstimate
+
+
+def _activations_per_sample(module: nn.Module, channels: int, length: int, device: torch.device,
+                            dtype: torch.dtype) -> tuple[int, float]:
+    """(frames, activation elements per input sample): the outputs of every leaf layer on one forward pass."""
+    total = [0]
+
+    def count(_layer: nn.Module, _inputs: object, output: object) -> None:
+        tensors = output if isinstance(output, (tuple, list)) else (output,)
+        total[0] += sum(t.numel() for t in tensors if isinstance(t, torch.Tensor))
+
+    hooks = [layer.register_forward_hook(count) for layer in module.modules() if not list(layer.children())]
+    try:
+        frames = _frames(module, channels, length, device, dtype)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return frames, 2 * channels + total[0] / (2 * length)  # 2: the (2, channels, length) batch of _frames
+
+
+def check_module(module: nn.Module, where: str, *, channels: Optional[int] = None, hop_samples: Optional[int] = None,
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64,
+                 check_cost: Callable[[CostEstimate], None] = lambda estimate: None) -> ModuleShape:
+    """Everything about `module` that can be refused, checked before any probe runs.
+
+    Finite weights; channels and hop (detected when not given); a cost estimate, passed to
+    `check_cost` (which raises when it is over budget) before any long input is built; an
+    output that grows by exactly one frame per hop (a constant-length output has no hop);
+    and a finite output for a random input. Every problem is a UsageError starting with `where`.
+    """
+    device = torch.device(device)
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    parameters = sum(t.numel() for t in [*module.parameters(), *module.buffers()])
+    check_cost(module_cost(parameters, 0.0, 0, itemsize))
+    try:
+        subject = copy_module(module).to(device=device, dtype=dtype).eval()
+        _check_weights(subject)
+        channels = channels or detect_channels(subject)
+        short = 1 << 13
+        check_cost(module_cost(parameters, 2 * channels, short, itemsize))
+        _, per_sample = _activations_per_sample(subject, channels, short, device, dtype)
+        walk = walk_method.walk_receptive_field(subject, channels, device=device)
+        hop = hop_samples or (walk.receptive_field.hop_samples if walk.ran else detect_hop(subject, channels, device, dtype))
+        field = walk.receptive_field if walk.ran else None
+        window = plan_window(field.left.samples if field else 0, field.right.samples if field else 0, hop)
+        length = 8 * hop + 1
+        estimate = module_cost(parameters, per_sample, max(length + 2 * hop, window.length_samples), itemsize)
+        check_cost(estimate)
+        frames, more = (_frames(subject, channels, n, device, dtype) for n in (length, length + 2 * hop))
+        if frames < 2:
+            raise UsageError(f"an input of {length} samples gave fewer than 2 frames: is the hop {hop} right?")
+        if more == frames:
+            raise UsageError(f"the module returns {frames} frames for {length} and for {length + 2 * hop} input samples: "
+                             "its output does not grow with its input, so it has no hop; rfprobe probes encoders "
+                             "mapping (batch, channels, time) to (batch, dim, frames)")
+        if more - frames != 2:
+            raise UsageError(f"with a hop of {hop} samples, {2 * hop} more input samples should give 2 more frames, "
+                             f"they gave {more - frames}; pass the right --hop (or leave it out to detect it)")
+        with torch.no_grad(), exact_zeros():
+            output = subject(probe_input(channels, length, 0, device, dtype))
+        if not bool(torch.isfinite(output).all()):
+            raise UsageError(f"the module's output is not finite (NaN or inf) for a random input of {length} samples; "
+                             "a receptive field cannot be probed through it: fix the module")
+    except UsageError as error:
+        raise UsageError(f"{where}: {error}") from None
+    return ModuleShape(channels=channels, hop_samples=hop, estimate=estimate)
 
 
 def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_samples: Optional[int] = None,

@@ -1,6 +1,7 @@
 """Pictures of a config's receptive field (needs matplotlib: `pip install -e ".[plot]"`).
 
-Two PNGs per config:
+Two PNGs per config, `<name>` being the config's name with every character but letters,
+digits, `.`, `-` and `_` replaced (a name never makes a path leave the directory):
 * `<name>_receptive_field.png`: mean |d frame / d sample| over input time around the frame's
   anchor (log scale), the measured RF bounds, the effective-RF bands, the hop grid;
 * `<name>_edges.png`: which samples the first and last frames of a clip read, against the
@@ -8,13 +9,16 @@ Two PNGs per config:
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import Optional, Sequence
 
 from .context import ContextMap
 from .edges import frame_support
 from .formula import encoder_layers
 from .errors import UsageError
 from .geometry import format_ms, samples_to_ms
+from .output_files import safe_file_stem, write_atomically
 from .verify import Verification
 
 
@@ -34,7 +38,7 @@ def _pyplot():
     return pyplot
 
 
-def plot_receptive_field(verification: Verification, context: ContextMap, path: Path) -> None:
+def plot_receptive_field(verification: Verification, context: ContextMap, path: Path | io.BytesIO) -> None:
     pyplot = _pyplot()
     config = verification.config
     rate, hop = config.sample_rate, config.hop_samples
@@ -79,7 +83,7 @@ def plot_receptive_field(verification: Verification, context: ContextMap, path: 
     pyplot.close(figure)
 
 
-def plot_edges(verification: Verification, context: ContextMap, path: Path) -> None:
+def plot_edges(verification: Verification, context: ContextMap, path: Path | io.BytesIO) -> None:
     pyplot = _pyplot()
     config = verification.config
     rate, hop = config.sample_rate, config.hop_samples
@@ -126,9 +130,35 @@ def plot_edges(verification: Verification, context: ContextMap, path: Path) -> N
     pyplot.close(figure)
 
 
-def write_plots(verification: Verification, context: ContextMap, directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / f"{verification.config.name}_receptive_field.png", directory / f"{verification.config.name}_edges.png"]
-    plot_receptive_field(verification, context, paths[0])
-    plot_edges(verification, context, paths[1])
+def plot_paths(names: Sequence[str], directory: Path) -> list[tuple[Path, Path]]:
+    """The two PNG paths per name: sanitized stems inside `directory`, a suffix where two names clash.
+
+    >>> plot_paths(["a/b", "a:b", "../x"], Path("out"))[1]
+    (PosixPath('out/a_b_2_receptive_field.png'), PosixPath('out/a_b_2_edges.png'))
+    """
+    used: set[str] = set()
+    paths = []
+    for name in names:
+        stem = base = safe_file_stem(name)
+        counter = 1
+        while stem in used:
+            counter += 1
+            stem = f"{base}_{counter}"
+        used.add(stem)
+        paths.append((directory / f"{stem}_receptive_field.png", directory / f"{stem}_edges.png"))
     return paths
+
+
+def write_plots(verification: Verification, context: ContextMap, directory: Path,
+                paths: Optional[tuple[Path, Path]] = None) -> list[Path]:
+    """Render both pictures, then write each atomically: a failure leaves no half-written PNG."""
+    paths = paths or plot_paths([verification.config.name], directory)[0]
+    rendered = []
+    for draw, path in zip((plot_receptive_field, plot_edges), paths):
+        buffer = io.BytesIO()
+        draw(verification, context, buffer)
+        rendered.append((path, buffer.getvalue()))
+    directory.mkdir(parents=True, exist_ok=True)
+    for path, data in rendered:
+        write_atomically(path, lambda stream, data=data: stream.write(data), binary=True)
+    return list(paths)

@@ -1,15 +1,11 @@
 """Human-readable tables and the JSON record of a run."""
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from .errors import UsageError
 from .geometry import LayerRow, MethodResult, ReceptiveField, format_ms, samples_to_ms
+from .output_files import write_json_atomically  # noqa: F401  (moved there; imported from here by older callers)
 from .verify import METHODS, Verification
 
 if TYPE_CHECKING:
@@ -213,26 +209,6 @@ def verification_json(verification: Verification, context: Optional["ContextMap"
         "context": None if context is None else context_json(context, sample_rate),
         "decoder": None if decoder is None else decoder_json(decoder),
     }
-
-
-def write_json_atomically(path: Path, payload: dict) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written file."""
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"--json {path}: directory {directory} does not exist; create it or choose another path")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=2, default=str)
-            stream.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; a report is not
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def _intervals(intervals: Sequence[Sequence[int]]) -> str:
