@@ -21,6 +21,7 @@ from .core.intervals import holes_between, mask_intervals
 
 MARGIN_HOPS = 1
 GROWTH_ROUNDS = 5
+UNBOUNDED_ROOM_HOPS = 8
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,15 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
     end keeps doubling its room, up to GROWTH_ROUNDS runs, so that a wide bounded side is
     measured rather than mistaken for an unbounded one.
     """
-    window = plan_window(guess.left.samples, guess.right.samples, guess.hop_samples, length_multiple=length_multiple)
+    # An unbounded side needs only room to show growth: a long window would let a decaying
+    # recurrence's gradient underflow to exact zero far back (the NaN taint proves those sides).
+    def room(side: Side, other: Side) -> int:
+        if not side.unbounded:
+            return side.samples
+        return min(side.samples, max(0 if other.unbounded else other.samples, UNBOUNDED_ROOM_HOPS * guess.hop_samples))
+
+    room = [room(guess.left, guess.right), room(guess.right, guess.left)]
+    window = plan_window(room[0], room[1], guess.hop_samples, length_multiple=length_multiple)
     expect_unbounded = (guess.left.unbounded, guess.right.unbounded)
     observations: list[Observation] = []
     for _ in range(GROWTH_ROUNDS):

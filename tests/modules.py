@@ -33,14 +33,14 @@ class WideSideBranch(nn.Module):
 
 
 class Flipper(nn.Module):
-    """Uses an operation the walk does not know (a flip along time)."""
+    """Uses an operation the walk does not know (a roll along time)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv1d(1, 2, kernel_size=3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.flip(self.conv(x), dims=[-1])
+        return torch.roll(self.conv(x), shifts=1, dims=-1)
 
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from modules import PooledSmoothing, WideSideBranch, build, conv_then_recurrent
+from modules import Flipper, PooledSmoothing, WideSideBranch, build, conv_then_recurrent
 from rfprobe import probe_module
 from rfprobe.cli import main
 from rfprobe.errors import UsageError
@@ -20,11 +20,16 @@ def test_a_parallel_branch_wider_than_the_main_path_is_measured_by_walk_and_prob
 
 
 def test_a_module_the_walk_cannot_read_is_still_probed_and_the_report_says_why():
-    verification = probe_module(build(PooledSmoothing))
+    verification = probe_module(build(Flipper))
     walk = verification.result("module walk")
-    assert not walk.ran and "avg_pool1d" in walk.unavailable_reason
-    assert verification.verdict.passed
-    assert verification.result("gradient").receptive_field == verification.result("impulse").receptive_field
+    assert not walk.ran and "aten.roll" in walk.unavailable_reason
+    assert not verification.verdict.passed  # PASS needs the analytic core too
+    assert verification.result("gradient").ran and verification.result("impulse").ran
+
+
+def test_pooling_is_read_by_the_walk_and_agrees_with_the_probes():
+    verification = probe_module(build(PooledSmoothing))
+    assert verification.verdict.passed, verification.verdict.reasons()
 
 
 def test_probe_module_leaves_the_callers_module_untouched():

@@ -118,16 +118,36 @@ def _size(module: nn.Module, channels: int, device: torch.device, dtype: torch.d
 
 def _hop(sizing: _Sizing) -> int:
     this, following = sizing.this, sizing.following
-    if not this.open_start:
-        return following.intervals[0][0] - this.intervals[0][0]
-    if not this.open_end:
-        return following.intervals[-1][1] - this.intervals[-1][1]
-    # Global both ways: every frame reads everything; the hop is what added samples add in frames.
-    for (length_a, frames_a), (length_b, frames_b) in zip(sizing.traces, sizing.traces[1:]):
-        if frames_b > frames_a and (length_b - length_a) % (frames_b - frames_a) == 0:
-            return (length_b - length_a) // (frames_b - frames_a)
-    raise NotUnderstood("every frame reads the whole input and the frame counts at the lengths traced do not "
-                        "give the hop: pass hop_samples")
+    if not (this.open_start and this.open_end):
+        after = frame_reach(sizing.trace, sizing.frame + 2) if sizing.frame + 2 < sizing.trace.output_length else None
+        end = (lambda reach: reach.intervals[0][0]) if not this.open_start else (lambda reach: reach.intervals[-1][1])
+        hop = end(following) - end(this)
+        if after is not None and after.intervals and end(after) - end(following) != hop:
+            raise NotUnderstood(f"frames {sizing.frame}, {sizing.frame + 1}, {sizing.frame + 2} do not advance by a "
+                                "whole number of samples (more frames than samples?)")
+        if hop < 1:
+            raise NotUnderstood(f"frames {sizing.frame} and {sizing.frame + 1} start at the same sample "
+                                "(more frames than samples?)")
+        return hop
+    # Global both ways: every frame reads everything; the hop is the product of the strides.
+    jump = strides_so_far(sizing.trace)[sizing.trace.output_node]
+    if jump < 1 or jump != int(jump):
+        raise NotUnderstood(f"every frame reads the whole input and the strides multiply to {jump:g} samples a frame")
+    return int(jump)
+
+
+def strides_so_far(trace: Trace) -> dict[int, float]:
+    """Input samples per position of every node: the product of the strides before it."""
+    jumps: dict[int, float] = {0: 1.0}
+    for index, node in enumerate(trace.graph.nodes[1:], start=1):
+        jump = max((jumps.get(source, 1.0) for source, _ in node.reads), default=1.0)
+        for _, reader in node.reads:
+            if isinstance(reader, Window):
+                jump *= reader.stride
+            elif isinstance(reader, TransposedWindow):
+                jump /= reader.stride
+        jumps[index] = jump
+    return jumps
 
 
 def layer_rows(trace: Trace, names: dict[int, str]) -> list[LayerRow]:
@@ -143,9 +163,11 @@ def layer_rows(trace: Trace, names: dict[int, str]) -> list[LayerRow]:
                 jump_out = jump_in * reader.stride
                 if "convolution" in node.op:
                     span = _span_so_far(trace, index, node.length)
+                    pad_start, pad_end = _pad_before(trace, source)
                     rows.append(LayerRow(
                         name=names.get(index, node.op), kind="conv", kernel=reader.kernel, stride=reader.stride,
-                        dilation=reader.dilation, pad_left=reader.pad_start + _pad_before(trace, source),
+                        dilation=reader.dilation, pad_left=reader.pad_start + pad_start,
+                        pad_right=reader.pad_start + pad_end,
                         jump_in=int(jump_in), rf_increment=int((reader.kernel - 1) * reader.dilation * jump_in),
                         cumulative_rf=span, jump_out=int(jump_out)))
             elif isinstance(reader, TransposedWindow):
@@ -158,20 +180,20 @@ def layer_rows(trace: Trace, names: dict[int, str]) -> list[LayerRow]:
     return rows
 
 
-def _pad_before(trace: Trace, index: int) -> int:
+def _pad_before(trace: Trace, index: int) -> tuple[int, int]:
     """Padding a pad op applied just before a convolution (as SEANet's convs pad in their
     forward, then crop the extra right padding with a slice)."""
     for _ in range(3):
         node = trace.graph.nodes[index]
         if len(node.reads) != 1:
-            return 0
+            return 0, 0
         source, reader = node.reads[0]
         if isinstance(reader, Pad):
-            return reader.pad_start
+            return reader.pad_start, reader.pad_end
         if not (isinstance(reader, Same) or (isinstance(reader, Shift) and reader.start == 0 and reader.step == 1)):
-            return 0
+            return 0, 0
         index = source
-    return 0
+    return 0, 0
 
 
 def _span_so_far(trace: Trace, index: int, length: int) -> int:
