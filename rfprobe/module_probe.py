@@ -86,9 +86,9 @@ def copy_module(module: nn.Module) -> nn.Module:
 
 
 def detect_channels(module: nn.Module) -> int:
-    for layer in module.modules():
-        if isinstance(layer, nn.Conv1d):
-            return layer.in_channels
+    channels = walk_method.input_channels(module)
+    if channels is not None:
+        return channels
     raise UsageError("cannot detect the input channels (no nn.Conv1d found); pass channels (--channels)")
 
 

@@ -153,30 +153,23 @@ def strides_so_far(trace: Trace) -> dict[int, float]:
 def layer_rows(trace: Trace, names: dict[int, str]) -> list[LayerRow]:
     """The convolutions, recurrences and global ops the trace ran, in order, with the
     stride product before each and the receptive field of its output so far."""
-    jumps: dict[int, float] = {0: 1.0}
+    jumps = strides_so_far(trace)
     rows: list[LayerRow] = []
     for index, node in enumerate(trace.graph.nodes[1:], start=1):
-        jump_in = max((jumps.get(source, 1.0) for source, _ in node.reads), default=1.0)
-        jump_out = jump_in
+        jump_in = max((jumps[source] for source, _ in node.reads), default=1.0)
         for source, reader in node.reads:
-            if isinstance(reader, Window):
-                jump_out = jump_in * reader.stride
-                if "convolution" in node.op:
-                    span = _span_so_far(trace, index, node.length)
-                    pad_start, pad_end = _pad_before(trace, source)
-                    rows.append(LayerRow(
-                        name=names.get(index, node.op), kind="conv", kernel=reader.kernel, stride=reader.stride,
-                        dilation=reader.dilation, pad_left=reader.pad_start + pad_start,
-                        pad_right=reader.pad_start + pad_end,
-                        jump_in=int(jump_in), rf_increment=int((reader.kernel - 1) * reader.dilation * jump_in),
-                        cumulative_rf=span, jump_out=int(jump_out)))
-            elif isinstance(reader, TransposedWindow):
-                jump_out = jump_in / reader.stride
-            elif isinstance(reader, (Recurrence, Everything)) and source != 0 or isinstance(reader, Recurrence):
+            if isinstance(reader, Window) and "convolution" in node.op:
+                pad_start, pad_end = _pad_before(trace, source)
+                rows.append(LayerRow(
+                    name=names.get(index, node.op), kind="conv", kernel=reader.kernel, stride=reader.stride,
+                    dilation=reader.dilation, pad_left=reader.pad_start + pad_start,
+                    pad_right=reader.pad_start + pad_end,
+                    jump_in=int(jump_in), rf_increment=int((reader.kernel - 1) * reader.dilation * jump_in),
+                    cumulative_rf=_span_so_far(trace, index, node.length), jump_out=int(jumps[index])))
+            elif isinstance(reader, Recurrence) or (isinstance(reader, Everything) and source != 0):
                 if not rows or rows[-1].note != reader.op:
                     rows.append(LayerRow(name=names.get(index, node.op), kind="lstm" if isinstance(reader, Recurrence)
                                          else "global", jump_in=int(jump_in), jump_out=int(jump_in), note=reader.op))
-        jumps[index] = jump_out
     return rows
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
 
-from .readers import (AttentionMask, Broadcast, Everything, Gather, Merge, Pad, Recurrence, Refused, Reverse,
+from .readers import (AttentionMask, Broadcast, Everything, Gather, Merge, Pad, Recurrence, Reverse,
                       Same, Select, Shift, TransposedWindow, Window)
 
 
@@ -362,8 +362,6 @@ def pad(call: Call, mode: str) -> list[Output]:
     pads = list(call.arg(1, "pad" if mode == "constant" else "padding"))
     from_last = tensor.dim() - 1 - info.time_dim
     start, end = (pads[2 * from_last], pads[2 * from_last + 1]) if 2 * from_last + 1 < len(pads) else (0, 0)
-    if mode == "constant" and call.arg(2, "value", 0) not in (0, 0.0, None):
-        pass  # a constant value is still not the input
     return layout(call, info.time_dim, lambda i: Pad(i.length, start, end, mode))
 
 
@@ -448,14 +446,19 @@ def matrix_product(call: Call) -> list[Output]:
     return [Output(time_dim, length, reads)]
 
 
+def _global_outputs(call: Call, info: Tracked, why: str) -> list[Output]:
+    """A norm over time: its output reads everything, its statistics have no time axis."""
+    global_read = Everything(info.length, why)
+    return [Output(info.time_dim, info.length, [(info.node, global_read)])] + \
+        [Output(None, 1, [(info.node, global_read)]) for _ in call.outputs[1:]]
+
+
 def group_norm(call: Call) -> list[Output]:
     tensor, info = _single(call)
     if info.time_dim is None:
         return [Output(None, 1, [_timeless_reads(info)]) for _ in call.outputs]
     if info.time_dim >= 2:
-        global_read = Everything(info.length, "group norm over time")
-        return [Output(info.time_dim, info.length, [(info.node, global_read)])] + \
-            [Output(None, 1, [(info.node, global_read)]) for _ in call.outputs[1:]]
+        return _global_outputs(call, info, "group norm over time")
     return call.refuse("group norm whose time axis is the batch or channel dim")
 
 
@@ -465,9 +468,7 @@ def layer_norm(call: Call) -> list[Output]:
     if info.time_dim is None:
         return [Output(None, 1, [_timeless_reads(info)]) for _ in call.outputs]
     if info.time_dim >= tensor.dim() - normalized:
-        global_read = Everything(info.length, "layer norm over time")
-        return [Output(info.time_dim, info.length, [(info.node, global_read)])] + \
-            [Output(None, 1, [(info.node, global_read)]) for _ in call.outputs[1:]]
+        return _global_outputs(call, info, "layer norm over time")
     return [Output(info.time_dim, info.length, [(info.node, Same(info.length))])] + \
         [Output(info.time_dim, info.length, [(info.node, Same(info.length))]) for _ in call.outputs[1:]]
 
@@ -478,9 +479,7 @@ def batch_norm(call: Call) -> list[Output]:
     if info.time_dim is None:
         return [Output(None, 1, [_timeless_reads(info)]) for _ in call.outputs]
     if training:
-        global_read = Everything(info.length, "batch norm with batch statistics (training mode)")
-        return [Output(info.time_dim, info.length, [(info.node, global_read)])] + \
-            [Output(None, 1, [(info.node, global_read)]) for _ in call.outputs[1:]]
+        return _global_outputs(call, info, "batch norm with batch statistics (training mode)")
     return [Output(info.time_dim, info.length, [(info.node, Same(info.length))])] + \
         [Output(None, 1, []) for _ in call.outputs[1:]]
 
