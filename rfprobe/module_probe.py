@@ -146,6 +146,9 @@ def detect_hop(module: nn.Module, channels: int, device: torch.device, dtype: to
 
     first = first_length_with(base + 1, low)
     second = first_length_with(base + 2, first)
+    if second == first:
+        raise UsageError("cannot detect the hop: one more input sample adds more than one output frame "
+                         "(more frames than samples); rfprobe measures encoders, whose frames span samples")
     return (second - first) * length_multiple
 
 

@@ -44,6 +44,10 @@ def _quantities(field: ReceptiveField) -> dict[str, str]:
     return {"left": str(field.left), "right": str(field.right), "hop": str(field.hop_samples)}
 
 
+def _within(holes: tuple[tuple[int, int], ...], first: int, last: int) -> tuple[tuple[int, int], ...]:
+    return tuple((max(low, first), min(high, last)) for low, high in holes if high >= first and low <= last)
+
+
 def judge(results: Sequence[MethodResult], required: Sequence[str]) -> Verdict:
     """PASS iff every required method ran and all methods that ran agree exactly.
 
@@ -59,8 +63,13 @@ def judge(results: Sequence[MethodResult], required: Sequence[str]) -> Verdict:
         values = tuple((result.method, _quantities(result.receptive_field)[quantity]) for result in ran)
         if len({value for _, value in values}) > 1:
             disagreements.append(Disagreement(quantity, values))
-    hole_values = tuple((result.method, str(list(result.receptive_field.holes)) if result.receptive_field.holes else "none")
-                        for result in ran if result.method in HOLE_METHODS)
+    hole_methods = [result for result in ran if result.method in HOLE_METHODS]
+    # An unbounded side's holes go on forever; each method saw them only as far as its input
+    # reached, so holes are compared within the span every method saw.
+    first = -min((r.receptive_field.left.samples for r in hole_methods), default=0)
+    last = min((r.receptive_field.right.samples for r in hole_methods), default=0)
+    seen_holes = [(result.method, _within(result.receptive_field.holes, first, last)) for result in hole_methods]
+    hole_values = tuple((method, str(list(holes)) if holes else "none") for method, holes in seen_holes)
     if len({value for _, value in hole_values}) > 1:
         disagreements.append(Disagreement("holes", hole_values))
     # Agreement needs two methods, one of them a measurement of the real module.

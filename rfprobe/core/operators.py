@@ -539,6 +539,7 @@ RULES: dict[str, Callable[[Call], list[Output]]] = {
     "lift_fresh": elementwise, "contiguous": elementwise, "_conj": elementwise, "masked_fill": elementwise,
     "where": elementwise, "copy": elementwise, "_prelu_kernel": elementwise, "prelu": elementwise,
     "glu": lambda call: along_time(call, 1, "dim", lambda *_: call.refuse("a GLU that halves the time axis")),
+    "pad": lambda call: pad(call, {"zeros": "constant"}.get(call.arg(2, "mode", "constant"), call.arg(2, "mode", "constant"))),
     "scaled_dot_product_attention": lambda call: attention(call),
     "multi_head_attention_forward": lambda call: multi_head_attention(call),
     "lstm": lambda call: recurrence(call), "gru": lambda call: recurrence(call),

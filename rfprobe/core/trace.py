@@ -5,7 +5,8 @@ it sees exactly the ops the model executes on this input, after Python control f
 TorchScript functions (DAC's `snake`), wrappers, hooks and weight parametrizations have
 all run, and it needs no graph capture that can fail on data-dependent Python. Masks and
 lengths are concrete, so attention masks are read, not inferred. A `TorchFunctionMode`
-catches the few calls whose aten decomposition would lose their meaning: attention
+catches the few calls whose aten decomposition would lose their meaning: `F.pad`
+(circular padding is built from copies into views of an empty tensor), attention
 (`scaled_dot_product_attention`, `multi_head_attention_forward`) and RNNs (`torch.lstm`
 and friends, which on CPU decompose into one op per step).
 
@@ -30,6 +31,7 @@ from .readers import NotUnderstood
 from .operators import SHAPE_ONLY, VALUE_TO_PYTHON, Call, Output, Tracked, op_name, rule_for
 
 HIGH_LEVEL: dict[Any, str] = {
+    F.pad: "pad",  # circular padding decomposes into copies into views of an empty tensor
     F.scaled_dot_product_attention: "scaled_dot_product_attention",
     F.multi_head_attention_forward: "multi_head_attention_forward",
     torch.lstm: "lstm", torch.gru: "gru", torch.rnn_tanh: "rnn_tanh", torch.rnn_relu: "rnn_relu",
@@ -149,6 +151,8 @@ def trace_module(module: nn.Module, channels: int, length_samples: int,
                          f"{type(error).__name__}: {first_line}") from None
     if not isinstance(output, torch.Tensor) or output.dim() != 3:
         raise NotUnderstood("the model must return a (batch, dim, frames) tensor")
+    if recording.graph.refusal:
+        raise NotUnderstood(recording.graph.refusal)
     info = recording.tracked(output)
     if info is None:
         raise NotUnderstood("the model's output does not depend on its input")
