@@ -154,8 +154,11 @@ def layer_rows(trace: Trace, names: dict[int, str]) -> list[LayerRow]:
     """The convolutions, recurrences and global ops the trace ran, in order, with the
     stride product before each and the receptive field of its output so far."""
     jumps = strides_so_far(trace)
+    used = trace.graph.ancestors(trace.output_node)
     rows: list[LayerRow] = []
     for index, node in enumerate(trace.graph.nodes[1:], start=1):
+        if index not in used:
+            continue
         jump_in = max((jumps[source] for source, _ in node.reads), default=1.0)
         for source, reader in node.reads:
             if isinstance(reader, Window) and "convolution" in node.op:

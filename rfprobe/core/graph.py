@@ -60,6 +60,14 @@ class Graph:
                 requests[source] = requests[source].union(reached) if source in requests else reached
         return requests.get(0, Reach(()))
 
+    def ancestors(self, output: int) -> set[int]:
+        """The nodes `output` depends on, itself included (ops whose results it never uses are not)."""
+        found = {output}
+        for index in range(output, 0, -1):
+            if index in found:
+                found.update(source for source, _ in self.nodes[index].reads)
+        return found
+
     def _met_ends(self, index: int, reach: Reach) -> Reach:
         """Flag a read that includes the first or last position of a time axis: the
         set may have been cut there, so a frame reading it is not interior."""

@@ -359,7 +359,7 @@ def pad(call: Call, mode: str) -> list[Output]:
     tensor, info = _single(call)
     if info.time_dim is None:
         return layout(call, None)
-    pads = list(call.arg(1, "pad" if mode == "constant" else "padding"))
+    pads = [int(amount) for amount in call.arg(1, "pad" if mode == "constant" else "padding")]  # F.pad takes tensors too
     from_last = tensor.dim() - 1 - info.time_dim
     start, end = (pads[2 * from_last], pads[2 * from_last + 1]) if 2 * from_last + 1 < len(pads) else (0, 0)
     return layout(call, info.time_dim, lambda i: Pad(i.length, start, end, mode))
