@@ -100,7 +100,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise UsageError(f"--checkpoint {path}: its xp.cfg is not valid YAML") from None
     if not is_audiocraft_config(raw):
         raise UsageError(f"--checkpoint {path}: its xp.cfg has no seanet section; not a SEANet (EnCodec) checkpoint")
-    audiocraft = from_audiocraft(raw, where=f"{path} (xp.cfg)", name=path.parent.name or path.stem)
+    audiocraft = from_audiocraft(raw, where=f"{path} (xp.cfg)", name=path.stem)
     state = package["best_state"]
     encoder_state = {key[len("encoder."):]: value for key, value in state.items() if key.startswith("encoder.")}
     if not encoder_state:
