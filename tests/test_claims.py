@@ -1,4 +1,4 @@
-"""The seed's figures are reproduced as claims, and flagged where the real module differs."""
+"""The hand analysis's figures are reproduced as claims, and flagged where the real module differs."""
 from __future__ import annotations
 
 from dataclasses import replace
