@@ -10,6 +10,7 @@ runs is the installed PyPI distribution's, never a copy.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -20,7 +21,7 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from .errors import UsageError
 
@@ -89,9 +90,27 @@ def _load_without_package_init(package_dir: Path) -> types.ModuleType:
                 f"audiocraft's modules/{leaf}.py failed to load ({type(error).__name__}: {error}); "
                 f"reinstall with: {INSTALL_HINT}"
             ) from None
+        if leaf == "conv" and hasattr(module, "weight_norm"):
+            module.weight_norm = _quiet(module.weight_norm)
         loaded = module
     assert loaded is not None
     return loaded
+
+
+def _quiet(weight_norm: Callable) -> Callable:
+    """`torch.nn.utils.weight_norm`, minus its deprecation FutureWarning.
+
+    Only for the copy of conv.py we execute ourselves: every `SEANetEncoder(...)` built from
+    it (by rfprobe, or by a user through `rfprobe.audiocraft`) would otherwise print one
+    warning per convolution about a choice audiocraft made. The function itself is unchanged.
+    """
+    @functools.wraps(weight_norm)
+    def quiet_weight_norm(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*weight_norm.* is deprecated", category=FutureWarning)
+            return weight_norm(*args, **kwargs)
+
+    return quiet_weight_norm
 
 
 @lru_cache(maxsize=1)
