@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .claims import ClaimsReport
 from .geometry import ReceptiveField, format_ms, samples_to_ms
+from .report import decoder_sentences
 from .verify import Verification
 
 if TYPE_CHECKING:
@@ -22,8 +23,8 @@ if TYPE_CHECKING:
 INDENT = "  "
 LABEL_WIDTH = 11
 RF_QUANTITIES = ("receptive_field_samples", "receptive_field_ms", "receptive_field_tokens")
-QUANTITY_WORDS = {"left_samples": "left", "right_samples": "right", "hop_samples": "hop",
-                  "frame_rate_hz": "frame rate (Hz)"}
+QUANTITY_WORDS = {"left_samples": "left {} samples", "right_samples": "right {} samples",
+                  "hop_samples": "hop {} samples", "frame_rate_hz": "{} frames/s"}
 LEGEND = ("PASS = the methods (config formula, module walk, gradient, impulse) agree to the sample; it says nothing "
           "about a claim. A claim MISMATCH means the claim is wrong. Tables and evidence: --verbose.")
 
@@ -133,7 +134,7 @@ def claim_lines(report: ClaimsReport) -> list[str]:
         check = checks.get(quantity)
         if check is not None:
             (right if check.matches else wrong).append(
-                f"{words} {check.claimed_text}" + ("" if check.matches else f" (true: {check.actual_text})"))
+                words.format(check.claimed_text) + ("" if check.matches else f" (true: {check.actual_text})"))
     if wrong or right:
         lines.append(_line("", "; ".join(part for part in (
             "says " + ", ".join(wrong) if wrong else "", "right: " + ", ".join(right) if right else "") if part)))
@@ -156,8 +157,10 @@ def answer_block(verification: Verification, context: Optional["ContextMap"] = N
     if context is not None:
         lines.append(_line("effective", effective_words(verification, context)))
     if decoder is not None:
-        lines.append(_line("decoder", "arithmetic and probes agree" if decoder.agrees
-                           else "arithmetic and probes DISAGREE (FAIL)"))
+        sample_line, frame_line = decoder_sentences(decoder, rate)
+        lines.append(_line("decoder", sample_line))
+        lines.append(_line("", f"{frame_line}; " + ("arithmetic and probes agree" if decoder.agrees
+                                                    else "arithmetic and probes DISAGREE (FAIL)")))
     if cross_check is not None:
         lines.append(_line("vs audiocraft", "identical RF, left, right, hop and edge supports" if cross_check.identical
                            else "DIFFERENT: " + "; ".join(cross_check.differences)))

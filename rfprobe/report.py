@@ -240,7 +240,8 @@ def context_report(verification: Verification, context: "ContextMap") -> str:
     return "\n".join(lines)
 
 
-def decoder_text(report: "DecoderReport", sample_rate: int, trim_right_ratio: float) -> str:
+def decoder_sentences(report: "DecoderReport", sample_rate: int) -> tuple[str, str]:
+    """How many latent frames one output sample reads, and how many samples one frame reaches."""
     counts: dict[object, int] = {}
     for span in report.reads_by_phase.values():
         counts[span.count] = counts.get(span.count, 0) + 1
@@ -256,6 +257,11 @@ def decoder_text(report: "DecoderReport", sample_rate: int, trim_right_ratio: fl
     else:
         frame_line = (f"one latent frame influences {reach.count} output samples ({format_ms(reach.count, sample_rate)} ms): "
                       f"from {-reach.low} before its anchor (frame x hop) to {reach.high} after")
+    return sample_line, frame_line
+
+
+def decoder_text(report: "DecoderReport", sample_rate: int, trim_right_ratio: float) -> str:
+    sample_line, frame_line = decoder_sentences(report, sample_rate)
     measured = ", ".join(f"{phase}: {span.describe('frames')}" for phase, span in report.measured_reads.items())
     return "\n".join([
         f"decoder (SEANetDecoder with the same hyperparameters, trim_right_ratio {trim_right_ratio:g}):",
