@@ -125,18 +125,26 @@ def _layer_departures(claimed: Sequence[ClaimedLayer], actual: Sequence[LayerRow
         if _shape(claimed[index]) != _shape(row):
             departures.append(LayerDeparture("differs", claimed_layer=claimed[index].name, module_layer=row.name,
                                              claimed=_shape(claimed[index]), module=_shape(row)))
+    for name, (row, notes) in _non_local_layers(actual).items():
+        departures.append(LayerDeparture("missing_from_claim", module_layer=name, module=_shape(row),
+                                         module_note="; ".join(notes)))
+    return departures
+
+
+def _non_local_layers(actual: Sequence[LayerRow]) -> dict[str, tuple[LayerRow, list[str]]]:
+    """LSTM / global layers by module name (one module may give several rows), with their notes."""
+    layers: dict[str, tuple[LayerRow, list[str]]] = {}
     for row in actual:
         if row.kind in ("lstm", "global"):
-            departures.append(LayerDeparture("missing_from_claim", module_layer=row.name, module=_shape(row),
-                                             module_note=row.note))
-    return departures
+            layers.setdefault(row.name, (row, []))[1].append(row.note or row.kind)
+    return layers
 
 
 def _shape(layer: Union[ClaimedLayer, LayerRow]) -> LayerShape:
     return LayerShape(layer.kernel, layer.stride, layer.dilation)
 
 
-def explain_errors(claimed: Sequence[ClaimedLayer], actual: Sequence[LayerRow]) -> list[str]:
+def explain_errors(claimed: Sequence[ClaimedLayer], actual: Sequence[LayerRow], unbounded: str = "") -> list[str]:
     """The departures of a claimed layer table, grouped into errors a person would name.
 
     Strided layers are compared as a sequence (a reversed ratio list is one error, not four
@@ -172,9 +180,9 @@ def explain_errors(claimed: Sequence[ClaimedLayer], actual: Sequence[LayerRow]) 
         errors.append(f"'{names[0]}'{others} {'have' if others else 'has'} {what}")
     if len(claimed) != len(convs):
         errors.append(f"the claim lists {len(claimed)} convolutions, the module has {len(convs)}")
-    for row in actual:
-        if row.kind in ("lstm", "global"):
-            errors.append(f"it leaves out {row.name} ({row.note})")
+    for name, (_, notes) in _non_local_layers(actual).items():
+        effect = f", which makes the {unbounded} unbounded" if unbounded else ""
+        errors.append(f"it leaves out {name} ({'; '.join(notes)}){effect}")
     return errors
 
 
@@ -205,6 +213,7 @@ def check_claims(claims: Claims, truth: ReceptiveField, sample_rate: int,
     add("frame_rate_hz", claims.frame_rate_hz, sample_rate / hop)
     departures = _layer_departures(claims.layers, module_layers) if claims.layers else []
     implied = chain_receptive_field(claims.layers) if claims.layers else None
-    errors = explain_errors(claims.layers, module_layers) if claims.layers else []
+    sides = [side for side, open_ in (("past", truth.left.unbounded), ("future", truth.right.unbounded)) if open_]
+    errors = explain_errors(claims.layers, module_layers, " and ".join(sides)) if claims.layers else []
     return ClaimsReport(source=claims.source, checks=tuple(checks), layer_departures=tuple(departures),
                         claimed_table_receptive_field=implied, errors=tuple(errors))
