@@ -19,13 +19,16 @@ def test_a_parallel_branch_wider_than_the_main_path_is_measured_by_walk_and_prob
     assert all((f.left.samples, f.right.samples, f.hop_samples) == (3, 6, 4) for f in fields)
 
 
-def test_a_module_the_walk_cannot_read_is_still_probed_but_does_not_pass():
-    verification = probe_module(build(PooledSmoothing))
-    walk = verification.result("module walk")
-    assert not walk.ran and "avg_pool1d" in walk.unavailable_reason
-    assert not verification.verdict.passed  # PASS needs an analytic method and both probes
-    assert any("module walk" in reason and "avg_pool1d" in reason for reason in verification.verdict.reasons())
-    assert verification.result("gradient").receptive_field == verification.result("impulse").receptive_field
+def test_probes_that_agree_without_an_analytic_method_do_not_pass():
+    from rfprobe.geometry import MethodResult
+    from rfprobe.verdict import judge
+
+    verification = probe_module(build(WideSideBranch))
+    unread = MethodResult(method="module walk", receptive_field=None, unavailable_reason="layer x is not understood")
+    probes = [verification.result("gradient"), verification.result("impulse")]
+    verdict = judge([unread, *probes], required=("gradient", "impulse"))
+    assert not verdict.passed  # PASS needs an analytic method and both probes
+    assert any("module walk" in reason and "layer x" in reason for reason in verdict.reasons())
 
 
 def test_probe_module_leaves_the_callers_module_untouched():
