@@ -3,6 +3,8 @@
 Data flow: config -> real module -> analytic (formula, module walk) and empirical
 (gradient, impulse) -> verdict -> report.
 """
+__version__ = "0.1.0"
+
 from .config import EncoderConfig, load_config
 from .errors import UsageError
 from .formula import formula_receptive_field
@@ -12,6 +14,7 @@ from .verify import Verification, verify_config
 from .walk import walk_receptive_field
 
 __all__ = [
+    "__version__",
     "EncoderConfig", "LayerRow", "MethodResult", "ReceptiveField", "Side", "UsageError", "Verification",
     "formula_receptive_field", "load_config", "probe_module", "verify_config", "walk_receptive_field",
 ]

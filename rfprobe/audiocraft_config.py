@@ -208,7 +208,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     raw = read_yaml_text(text, f"--checkpoint {path} (xp.cfg)")
     if not is_audiocraft_config(raw):
         raise UsageError(f"--checkpoint {path}: its xp.cfg has no seanet section; not a SEANet (EnCodec) checkpoint")
-    audiocraft = from_audiocraft(raw, where=f"{path} (xp.cfg)", name=path.parent.name or path.stem)
+    audiocraft = from_audiocraft(raw, where=f"{path} (xp.cfg)", name=path.stem)
     state = package["best_state"]
     encoder_state = _encoder_weights(state, f"--checkpoint {path}")
     return Checkpoint(audiocraft=audiocraft, encoder_state=encoder_state, keys_total=len(state))

@@ -10,6 +10,7 @@ runs is the installed PyPI distribution's, never a copy.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -20,10 +21,13 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable, Optional
 
 from .errors import UsageError
 
 INSTALL_HINT = "pip install --no-deps audiocraft==1.3.0"
+NORMAL_IMPORT = "normal_import"
+INSTALLED_FILES = "installed_files"
 _PRIVATE_PACKAGE = "_rfprobe_audiocraft"
 
 
@@ -32,14 +36,22 @@ class AudiocraftSource:
     """The loaded `seanet` module and its provenance."""
 
     seanet: types.ModuleType
-    how_loaded: str
+    how_loaded: str  # NORMAL_IMPORT or INSTALLED_FILES
     version: str
     seanet_path: str
     seanet_sha256: str
+    normal_import_error: Optional[str] = None  # why `import audiocraft.modules.seanet` did not work
 
-    def provenance(self) -> dict[str, str]:
+    def describe(self) -> str:
+        """One calm line: which audiocraft, and how it was loaded."""
+        how = ("by a normal import" if self.how_loaded == NORMAL_IMPORT else
+               "from its installed files, as usual for a --no-deps install")
+        return f"audiocraft {self.version} loaded {how} (seanet.py sha256 {self.seanet_sha256[:12]})"
+
+    def provenance(self) -> dict[str, Optional[str]]:
         return {
             "how_loaded": self.how_loaded,
+            "normal_import_error": self.normal_import_error,
             "audiocraft_version": self.version,
             "seanet_path": self.seanet_path,
             "seanet_sha256": self.seanet_sha256,
@@ -78,9 +90,27 @@ def _load_without_package_init(package_dir: Path) -> types.ModuleType:
                 f"audiocraft's modules/{leaf}.py failed to load ({type(error).__name__}: {error}); "
                 f"reinstall with: {INSTALL_HINT}"
             ) from None
+        if leaf == "conv" and hasattr(module, "weight_norm"):
+            module.weight_norm = _quiet(module.weight_norm)
         loaded = module
     assert loaded is not None
     return loaded
+
+
+def _quiet(weight_norm: Callable) -> Callable:
+    """`torch.nn.utils.weight_norm`, minus its deprecation FutureWarning.
+
+    Only for the copy of conv.py we execute ourselves: every `SEANetEncoder(...)` built from
+    it (by rfprobe, or by a user through `rfprobe.audiocraft`) would otherwise print one
+    warning per convolution about a choice audiocraft made. The function itself is unchanged.
+    """
+    @functools.wraps(weight_norm)
+    def quiet_weight_norm(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*weight_norm.* is deprecated", category=FutureWarning)
+            return weight_norm(*args, **kwargs)
+
+    return quiet_weight_norm
 
 
 @lru_cache(maxsize=1)
@@ -99,14 +129,10 @@ def load_audiocraft() -> AudiocraftSource:
             # The full package import warns about its many optional parts; not our concern.
             warnings.simplefilter("ignore")
             seanet = importlib.import_module("audiocraft.modules.seanet")
-        how = "import audiocraft.modules.seanet (normal import)"
+        how, reason = NORMAL_IMPORT, None
     except Exception as error:  # the full package import pulls many optional heavy deps
         seanet = _load_without_package_init(package_dir)
-        reason = f"{type(error).__name__}: {error}"
-        how = (
-            "executed the installed modules/conv.py, lstm.py, seanet.py without audiocraft/__init__.py "
-            f"(normal import failed: {reason})"
-        )
+        how, reason = INSTALLED_FILES, f"{type(error).__name__}: {error}"
     seanet_path = Path(seanet.__file__)
     return AudiocraftSource(
         seanet=seanet,
@@ -114,4 +140,5 @@ def load_audiocraft() -> AudiocraftSource:
         version=version,
         seanet_path=str(seanet_path),
         seanet_sha256=_sha256(seanet_path),
+        normal_import_error=reason,
     )

@@ -23,7 +23,7 @@ from .audiocraft_source import load_audiocraft
 from .config import EncoderConfig, ignored_parameters, load_config
 from .context import ContextMap, context_map
 from .decoder import DecoderReport, decoder_report
-from .device import resolve_device, resolve_dtype
+from .device import device_description, resolve_device, resolve_dtype
 from .cost import DEFAULT_BUDGET_GIB, CostEstimate, check_budget, config_cost, gib
 from .errors import UsageError, is_out_of_memory
 from .formula import formula_receptive_field
@@ -31,8 +31,11 @@ from .hf_encodec import CrossCheck, audiocraft_equivalent, cross_check, hf_extra
 from .module_probe import check_module, load_factory, probe_module
 from .output_files import check_output_directory, check_output_file
 from .plots import plot_paths, require_matplotlib, write_plots
-from .report import (config_report, context_report, decoder_text, summary_table, verification_json,
-                     write_json_atomically)
+from . import __version__
+from .answer import LEGEND, answer_block
+from .output_files import write_json_atomically
+from .report import config_report, context_report, decoder_text, summary_table
+from .report_json import run_json, subject_json
 from .verify import Verification, verify_config
 
 REPOSITORY_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
@@ -62,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="first of the two seeds (weights, input, projection)")
     parser.add_argument("--json", metavar="PATH", help="write every number, provenance and verdict here")
     parser.add_argument("--quiet", action="store_true", help="print only the summary table and failures")
+    parser.add_argument("--verbose", action="store_true",
+                        help="after each answer, the per-layer table, every method's numbers, the edge frames and "
+                             "the evidence")
     parser.add_argument("--strict-claims", action="store_true", help="exit 1 when a claim mismatches")
     parser.add_argument("--checkpoint", action="append", metavar="PATH",
                         help="an audiocraft compression_state_dict.bin: its config and trained encoder weights (repeatable)")
@@ -211,6 +217,10 @@ def _print(outcome: Outcome, arguments: argparse.Namespace) -> None:
             print(failure)
         return
     print()
+    print(answer_block(verification, outcome.context, outcome.decoder, outcome.cross_check))
+    if not arguments.verbose:
+        return
+    print()
     print(config_report(verification))
     if outcome.context is not None:
         print()
@@ -233,11 +243,10 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     device, dtype = resolve_device(arguments.device), resolve_dtype(arguments.dtype)
     seeds = (arguments.seed, arguments.seed + 1)
     source = load_audiocraft()
-    print(f"rfprobe: audiocraft {source.version}, seanet.py sha256 {source.seanet_sha256[:16]}, "
-          f"loaded by: {source.how_loaded}")
-    print("reading the tables: a frame's anchor is frame index x hop; left/right = input samples before/after the "
-          "anchor the frame depends on; RF = left + 1 + right; tokens = RF / hop; every method must give the same "
-          "integers (PASS)")
+    print(f"rfprobe {__version__} on {device_description(device)}, {str(dtype).replace('torch.', '')}; "
+          f"{source.describe()}")
+    if not arguments.quiet:
+        print(LEGEND)
     outcomes: list[Outcome] = []
     for index, (config, path, weights) in enumerate(plan["configs"] + plan["checkpoints"]):
         verification = verify_config(config, path, device, dtype, seeds, encoder_state=weights)
@@ -256,18 +265,19 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         check = cross_check(hf_config, name, device=device, dtype=dtype)
         outcomes += [Outcome(check.transformers, cross_check=check), Outcome(check.audiocraft)]
         _print(outcomes[-2], arguments)
-    print()
-    print(summary_table([outcome.verification for outcome in outcomes]))
+    if arguments.quiet or arguments.verbose:
+        print()
+        print(summary_table([outcome.verification for outcome in outcomes]))
     if arguments.json:
-        write_json_atomically(plan["json"], {
-            "provenance": source.provenance(),
-            "configs": [verification_json(o.verification, o.context, o.decoder) for o in outcomes]})
+        write_json_atomically(plan["json"], run_json(
+            [subject_json(o.verification, o.context, o.decoder, o.cross_check) for o in outcomes],
+            source.provenance()))
     failed = [outcome for outcome in outcomes if outcome.failures]
     mismatched = [o.verification.name for o in outcomes
                   if o.verification.claims is not None and not o.verification.claims.all_match]
     print()
-    print(f"verdict: {len(outcomes) - len(failed)} PASS, {len(failed)} FAIL"
-          + (f"; claims mismatching in {', '.join(mismatched)}" if mismatched else ""))
+    print(f"verdict: {len(outcomes) - len(failed)} PASS (the methods agree), {len(failed)} FAIL"
+          + (f"; wrong claims (MISMATCH): {', '.join(mismatched)}" if mismatched else ""))
     if failed or (mismatched and arguments.strict_claims):
         return 1
     return 0

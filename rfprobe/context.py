@@ -10,9 +10,8 @@ import torch
 
 from . import edges
 from .config import EncoderConfig
-from .empirical import plan_window
 from .encoder import build_encoder
-from .erf import EffectiveField, effective_field
+from .erf import EffectiveField, grown_effective_field
 from .formula import encoder_layers, formula_receptive_field
 from .gradient_probe import measured_supports
 from .lookahead import Lookahead, lookahead_of
@@ -59,7 +58,6 @@ class ContextMap:
     edges: EdgeReport
     taint: tuple[TaintProof, ...]
     erf: EffectiveField
-    erf_window_samples: int
 
 
 def padded_frame_counts(layers, length: int, pad_mode: str) -> tuple[int, int, int]:
@@ -143,12 +141,13 @@ def context_map(verification: Verification, clip_seconds: float = DEFAULT_CLIP_S
     local = formula_receptive_field(config).receptive_field
     truth = verification.truth or local
     clip_samples = round(clip_seconds * config.sample_rate)
-    window = plan_window(local.left.samples, local.right.samples, local.hop_samples)
     modules = verification.modules or {seed: build_encoder(config, seed, device, dtype) for seed in (0, 1)}
     first = next(iter(modules.values()))
     return ContextMap(
         lookahead=lookahead_of(truth),
         edges=edge_report(config, clip_samples, device, dtype, first),
         taint=taint_proofs(config, truth.left.unbounded, truth.right.unbounded, first),
-        erf=effective_field(modules, window, config.channels, device, dtype),
-        erf_window_samples=window.length_samples)
+        erf=grown_effective_field(modules, local.left.samples, local.right.samples, local.hop_samples,
+                                  grow_past=truth.left.unbounded or truth.global_in_time,
+                                  grow_future=truth.right.unbounded or truth.global_in_time,
+                                  channels=config.channels, device=device, dtype=dtype))

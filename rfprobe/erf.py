@@ -5,21 +5,31 @@ averaged over seeds and input draws, aligned on the frame's anchor. We report th
 the central intervals holding 50 %, 90 % and 99 % of that mass, and its centroid's offset
 from the anchor. With random weights this describes the architecture's prior, not what a
 trained codec does: trained weights change it (see the checkpoint support).
+
+The widths must be measured on a window holding the mass they report. A bounded RF lies
+inside the probe window, so one window suffices. Through an unbounded side (an LSTM's
+past) the mass trails off without end: the window grows on that side until dropping the
+farthest half of its extra margin moves no width by more than 1 %; if the largest window
+still moves them, the widths are reported as lower bounds.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import torch
 from torch import nn
 
-from .empirical import ProbeWindow
+from .empirical import ProbeWindow, plan_window
 from .gradient_probe import frame_gradients, probe_input
 
 MASS_FRACTIONS = (0.5, 0.9, 0.99)
 DRAWS_PER_SEED = 4
+# Margins (in hops) tried beyond the local RF on an unbounded side, and the largest change
+# of any width (relative) that still counts as "stopped changing".
+GROWTH_MARGINS_HOPS = (32, 64, 128)
+STABLE_RELATIVE_CHANGE = 0.01
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,9 @@ class EffectiveField:
     window_start: int  # profile index 0 is this many samples relative to the anchor (negative = past)
     profile: tuple[float, ...]  # mean |gradient| per sample over the window, for plotting
     per_seed_widths: dict[int, dict[float, int]]
+    window_samples: int = 0
+    windows_tried_samples: tuple[int, ...] = ()
+    lower_bound: bool = False  # True: the widths were still growing at the largest window
 
 
 def mass_intervals(profile: Sequence[float], fractions: Sequence[float] = MASS_FRACTIONS) -> dict[float, tuple[int, int]]:
@@ -76,10 +89,41 @@ def effective_field(modules_by_seed: dict[int, nn.Module], window: ProbeWindow, 
     profiles = {seed: _seed_profile(module, window, seed, channels, device, dtype)
                 for seed, module in modules_by_seed.items()}
     mean = torch.stack(list(profiles.values())).mean(dim=0).tolist()
-    return EffectiveField(
+    return EffectiveField(window_samples=window.length_samples, windows_tried_samples=(window.length_samples,),
         widths_samples=mass_widths(mean),
         intervals_samples={fraction: (low - window.anchor, high - window.anchor)
                            for fraction, (low, high) in mass_intervals(mean).items()},
         centroid_offset_samples=centroid(mean) - window.anchor,
         window_start=-window.anchor, profile=tuple(mean),
         per_seed_widths={seed: mass_widths(p.tolist()) for seed, p in profiles.items()})
+
+
+def _relative_change(before: dict[float, int], after: dict[float, int]) -> float:
+    return max(abs(after[f] - before[f]) / after[f] for f in after)
+
+
+def grown_effective_field(modules_by_seed: dict[int, nn.Module], left_samples: int, right_samples: int,
+                          hop_samples: int, grow_past: bool, grow_future: bool, channels: int,
+                          device: torch.device, dtype: torch.dtype) -> EffectiveField:
+    """The effective RF on a window that holds the mass it reports (see the module docstring).
+
+    `left_samples`/`right_samples` are the local (convolutional) extents; `grow_past` and
+    `grow_future` name the unbounded sides.
+    """
+    if not (grow_past or grow_future):
+        return effective_field(modules_by_seed, plan_window(left_samples, right_samples, hop_samples), channels,
+                               device, dtype)
+    tried: list[int] = []
+    field = None
+    for margin in GROWTH_MARGINS_HOPS:
+        window = plan_window(left_samples, right_samples, hop_samples, left_margin_hops=margin if grow_past else 1,
+                             right_margin_hops=margin if grow_future else 1)
+        field = effective_field(modules_by_seed, window, channels, device, dtype)
+        tried.append(window.length_samples)
+        cut = (margin // 2) * hop_samples
+        kept = list(field.profile)
+        kept = kept[cut if grow_past else 0:len(kept) - (cut if grow_future else 0)]
+        if _relative_change(mass_widths(kept), field.widths_samples) <= STABLE_RELATIVE_CHANGE:
+            return replace(field, windows_tried_samples=tuple(tried))
+    assert field is not None
+    return replace(field, windows_tried_samples=tuple(tried), lower_bound=True)

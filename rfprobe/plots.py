@@ -38,15 +38,36 @@ def _pyplot():
     return pyplot
 
 
+def _weights_words(verification: Verification) -> str:
+    trained = str(verification.settings.get("weights", "")).startswith("trained")
+    return "trained weights" if trained else "random weights"
+
+
+def _moving_average(values: list[float], width: int) -> list[float]:
+    """Centred moving average; NaN (zero gradient) samples are left out of each mean."""
+    import math
+
+    half = width // 2
+    averaged = []
+    for index in range(len(values)):
+        window = [v for v in values[max(0, index - half):index + half + 1] if not math.isnan(v)]
+        averaged.append(sum(window) / len(window) if window else float("nan"))
+    return averaged
+
+
 def plot_receptive_field(verification: Verification, context: ContextMap, path: Path | io.BytesIO) -> None:
     pyplot = _pyplot()
     config = verification.config
     rate, hop = config.sample_rate, config.hop_samples
     erf = context.erf
+    weights = _weights_words(verification)
     times_ms = [samples_to_ms(erf.window_start + i, rate) for i in range(len(erf.profile))]
     positive = [value if value > 0 else float("nan") for value in erf.profile]
-    figure, axis = pyplot.subplots(figsize=(11, 6))
-    axis.semilogy(times_ms, positive, color="#1f4e79", linewidth=0.8, label="mean |d frame / d sample| (random weights)")
+    figure, axis = pyplot.subplots(figsize=(11, 6.4))
+    axis.semilogy(times_ms, positive, color="#9dc3e6", linewidth=0.5, label=f"mean |d frame / d sample|, {weights}")
+    width = max(1, hop // 8)
+    axis.semilogy(times_ms, _moving_average(positive, width), color="#1f4e79", linewidth=1.4,
+                  label=f"the same, averaged over {width} samples")
     truth = verification.truth
     if truth is not None:
         if not truth.left.unbounded:
@@ -63,21 +84,30 @@ def plot_receptive_field(verification: Verification, context: ContextMap, path: 
             axis.axvline(samples_to_ms(truth.right.samples, rate), color="#c00000", linewidth=1.5,
                          label=None if not truth.left.unbounded else f"RF future bound: {truth.right.samples} samples")
     shades = {0.99: "#fde9d9", 0.9: "#f8cbad", 0.5: "#f4b183"}
+    at_least = "at least " if erf.lower_bound else ""
     for fraction, (low, high) in sorted(erf.intervals_samples.items(), reverse=True):
-        width = erf.widths_samples[fraction]
+        mass_width = erf.widths_samples[fraction]
         axis.axvspan(samples_to_ms(low, rate), samples_to_ms(high, rate), color=shades.get(fraction, "#eeeeee"),
                      alpha=0.8, zorder=0,
-                     label=f"effective RF, {round(fraction * 100)} % of the mass: {width} samples "
-                           f"({samples_to_ms(width, rate):.1f} ms)")
-    first_hop = int(times_ms[0] * rate / 1000 // hop)
-    for k in range(first_hop, int(times_ms[-1] * rate / 1000 // hop) + 1):
+                     label=f"effective RF, {round(fraction * 100)} % of the mass: {at_least}{mass_width} samples "
+                           f"({samples_to_ms(mass_width, rate):.1f} ms)")
+    # Show the RF and the effective RF with a hop to spare, not the whole (possibly grown) window.
+    low_samples = min([erf.intervals_samples[max(erf.intervals_samples)][0]] +
+                      ([-truth.left.samples] if truth is not None and not truth.left.unbounded else [])) - 2 * hop
+    high_samples = max([erf.intervals_samples[max(erf.intervals_samples)][1]] +
+                       ([truth.right.samples] if truth is not None and not truth.right.unbounded else [])) + 2 * hop
+    low_ms = max(samples_to_ms(low_samples, rate), times_ms[0])
+    high_ms = min(samples_to_ms(high_samples, rate), times_ms[-1])
+    axis.set_xlim(low_ms, high_ms)
+    first_hop = int(low_ms * rate / 1000 // hop)
+    for k in range(first_hop, int(high_ms * rate / 1000 // hop) + 1):
         axis.axvline(samples_to_ms(k * hop, rate), color="#bbbbbb", linewidth=0.5, zorder=0)
     axis.axvline(0, color="black", linewidth=1.2, linestyle="--", label=f"anchor (frame x hop); grey: hop grid ({hop} samples)")
     axis.set_xlabel("input time relative to the frame's anchor (ms)")
     axis.set_ylabel("|gradient| (log)")
-    axis.set_title(f"{config.name}: which input one output frame depends on  "
-                   f"({rate} Hz, hop {hop} samples = {format_ms(hop, rate)} ms)")
-    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
+    axis.set_title(f"{config.name}: which input samples one output frame depends on ({weights})\n"
+                   f"{rate} Hz, hop {hop} samples = {format_ms(hop, rate)} ms", fontsize=11)
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     pyplot.close(figure)
@@ -96,14 +126,17 @@ def plot_edges(verification: Verification, context: ContextMap, path: Path | io.
                                  "start of the clip"),
                                 (end_axis, list(frames)[-min(edges.frames, edges.right_padded_frames + 3, 12):],
                                  "end of the clip")):
+        at_start = title.startswith("start")
         for frame in chosen:
             support = frame_support(layers, edges.clip_samples, frame, config.pad_mode)
-            padded = support.reads_left_padding or support.reads_right_padding
+            # Red only for the padding at this panel's edge: through an LSTM every frame reads the
+            # start's padding, which says nothing about the end.
+            padded = support.reads_left_padding if at_start else support.reads_right_padding
             for low, high in support.intervals:
                 axis.plot([samples_to_ms(low, rate), samples_to_ms(high, rate)], [frame, frame],
                           color="#c00000" if padded else "#1f4e79", linewidth=3, solid_capstyle="butt")
             axis.plot(samples_to_ms(frame * hop, rate), frame, marker="|", color="black", markersize=9)
-        if title.startswith("start"):
+        if at_start:
             axis.axvline(0, color="black", linewidth=1.2)
             axis.axvspan(-samples_to_ms(hop, rate), 0, color="#dddddd", zorder=0)
             axis.text(-samples_to_ms(hop, rate) / 2, 0.5, "padding", rotation=90, transform=axis.get_xaxis_transform(),
@@ -116,16 +149,17 @@ def plot_edges(verification: Verification, context: ContextMap, path: Path | io.
             axis.text(end + samples_to_ms(hop, rate) / 2, 0.5, "padding", rotation=90,
                       transform=axis.get_xaxis_transform(), ha="center", va="center", fontsize=8)
             axis.set_xlim(end - samples_to_ms(span, rate), end + samples_to_ms(hop, rate))
-        axis.set_title(f"{title}: red = frame reads {edges.pad_mode} padding")
+        axis.set_title(f"{title}: red = the frame reads the {edges.pad_mode} padding "
+                       f"{'before the start' if at_start else 'after the end'}", fontsize=10)
         axis.set_xlabel("input time (ms); black line = signal edge, tick = frame anchor")
         axis.set_ylabel("output frame")
     k, m = edges.left_padded_frames, edges.right_padded_frames
-    left = ("every frame reads the start's padding (unbounded past)" if k == edges.frames
+    left = ("every frame reads the start's padding (the unbounded past carries it)" if k == edges.frames
             else f"frames 0..{k - 1} read the start's padding" if k else "no frame reads the start's padding")
-    right = f"the last {m} read the end's padding" if m else "none reads the end's padding"
-    figure.suptitle(f"{config.name}: input read by the edge frames of a {edges.clip_samples / rate:g} s clip "
-                    f"({left}; {right})")
-    figure.tight_layout()
+    right = f"the last {m} frames read the end's padding" if m else "no frame reads the end's padding"
+    figure.suptitle(f"{config.name}: input samples read by the first and last frames of a "
+                    f"{edges.clip_samples / rate:g} s clip\n{left}; {right}", fontsize=11)
+    figure.tight_layout(rect=(0, 0, 1, 0.94))
     figure.savefig(path, dpi=110)
     pyplot.close(figure)
 

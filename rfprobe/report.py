@@ -1,11 +1,9 @@
-"""Human-readable tables and the JSON record of a run."""
+"""Human-readable tables: the per-layer table, the edge-frame table and the summary table."""
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from .geometry import LayerRow, MethodResult, ReceptiveField, format_ms, samples_to_ms
-from .output_files import write_json_atomically  # noqa: F401  (moved there; imported from here by older callers)
 from .verify import METHODS, Verification
 
 if TYPE_CHECKING:
@@ -49,10 +47,14 @@ def layer_table(walk: MethodResult, formula: MethodResult) -> str:
         wrong = [f"{f} {getattr(theirs, f)}" for f in fields_ if getattr(theirs, f) != getattr(row, f)]
         return "=" if not wrong else "DIFFERS: " + ", ".join(wrong)
 
+    # After an LSTM (or a norm over time) the RF is unbounded: the running total is only the
+    # convolutions' part and must not read as the RF.
+    unbounded_from = next((i for i, row in enumerate(walk.layers) if row.kind in ("lstm", "global")), len(walk.layers))
     rows = [[row.name, row.kind, str(row.kernel), str(row.stride), str(row.dilation),
              f"{row.pad_left}/{row.pad_right}", str(row.jump_in), str(row.rf_increment),
-             str(row.cumulative_rf), str(row.jump_out), formula_cell(row), row.note]
-            for row in walk.layers]
+             str(row.cumulative_rf) if i < unbounded_from else f"unbounded (convs {row.cumulative_rf})",
+             str(row.jump_out), formula_cell(row), row.note]
+            for i, row in enumerate(walk.layers)]
     return format_table(["layer", "kind", "kernel", "stride", "dilation", "pad L/R", "jump in", "+RF",
                          "RF so far", "jump out", "formula", "note"], rows)
 
@@ -128,7 +130,7 @@ def config_report(verification: Verification) -> str:
         if report.claimed_table_receptive_field is not None:
             lines.append(f"   the claimed layer table itself implies RF {report.claimed_table_receptive_field} samples")
         for check in report.checks:
-            lines.append(f"   {check.label:8s} {check.quantity}: claimed {check.claimed}, module {check.actual}")
+            lines.append(f"   {check.label:8s} {check.quantity}: claimed {check.claimed_text}, module {check.actual_text}")
         for departure in report.layer_departures:
             lines.append(f"   MISMATCH {departure}")
     return "\n".join(line for line in lines if line is not None)
@@ -157,60 +159,6 @@ def summary_table(verifications: Sequence[Verification]) -> str:
     return format_table(["config", "claimed RF", *METHODS, "left", "right", "hop", "RF ms", "verdict"], rows)
 
 
-def _field_json(field: Optional[ReceptiveField], sample_rate: Optional[int]) -> Optional[dict]:
-    if field is None:
-        return None
-    samples = field.samples
-    return {
-        "receptive_field_samples": samples, "left_samples": field.left.to_json(),
-        "right_samples": field.right.to_json(), "left_unbounded": field.left.unbounded,
-        "right_unbounded": field.right.unbounded, "global_in_time": field.global_in_time,
-        "hop_samples": field.hop_samples,
-        "frame_rate_hz": sample_rate / field.hop_samples if field.hop_samples and sample_rate else None,
-        "receptive_field_ms": None if samples is None or not sample_rate else samples_to_ms(samples, sample_rate),
-        "receptive_field_tokens": None if samples is None else samples / field.hop_samples,
-        "holes": [list(h) for h in field.holes],
-        "finite_part_samples": {"left": field.left.samples, "right": field.right.samples},
-    }
-
-
-def decoder_json(report: "DecoderReport") -> dict:
-    def span(s) -> dict:
-        return {"low": None if s.low_unbounded else s.low, "high": None if s.high_unbounded else s.high,
-                "low_unbounded": s.low_unbounded, "high_unbounded": s.high_unbounded, "count": s.count}
-
-    return {"latent_frames_read_by_hop_position": {str(p): span(s) for p, s in report.reads_by_phase.items()},
-            "output_samples_reached_by_one_latent_frame": span(report.reach),
-            "measured_reads": {str(p): span(s) for p, s in report.measured_reads.items()},
-            "measured_reach": span(report.measured_reach) if report.measured_reach else None, "agrees": report.agrees}
-
-
-def verification_json(verification: Verification, context: Optional["ContextMap"] = None,
-                      decoder: Optional["DecoderReport"] = None) -> dict:
-    config = verification.config
-    config_dict = None if config is None else {k: v for k, v in asdict(config).items() if k != "claims"}
-    sample_rate = verification.sample_rate
-    return {
-        "config": verification.name, "path": verification.source_path, "hyperparameters": config_dict,
-        "provenance": verification.provenance, "settings": verification.settings,
-        "verdict": {"label": verification.verdict.label, "passed": verification.verdict.passed,
-                    "reasons": verification.verdict.reasons()},
-        "methods": {
-            result.method: {
-                "ran": result.ran, "unavailable_reason": result.unavailable_reason or None,
-                "receptive_field": _field_json(result.receptive_field, sample_rate),
-                "layers": [asdict(row) for row in result.layers], "evidence": result.evidence,
-            } for result in verification.results
-        },
-        "claims": None if verification.claims is None else {
-            "source": verification.claims.source, "all_match": verification.claims.all_match,
-            "claimed_table_receptive_field_samples": verification.claims.claimed_table_receptive_field,
-            "checks": [asdict(check) for check in verification.claims.checks],
-            "layer_departures": list(verification.claims.layer_departures),
-        },
-        "context": None if context is None else context_json(context, sample_rate),
-        "decoder": None if decoder is None else decoder_json(decoder),
-    }
 
 
 def _intervals(intervals: Sequence[Sequence[int]]) -> str:
@@ -242,9 +190,11 @@ def context_report(verification: Verification, context: "ContextMap") -> str:
     rows = [[row.role, str(row.frame), _intervals(row.analytic.intervals), str(row.probe_frame),
              _intervals(row.measured), "yes" if row.agrees else "NO", str(row.future_beyond_hop_samples)]
             for row in edges.edge_frames]
-    table = format_table(["edge frame", "frame", "support in the clip (analytic)", "frame at probe length",
-                          f"measured support ({edges.probe_length_samples} samples)", "= analytic", "samples past own hop"],
-                         rows)
+    table = format_table(["frame", "index", "input samples it reads", f"same frame in a {edges.probe_length_samples}"
+                          "-sample test input", "samples it reads there (measured)", "as predicted",
+                          "reads past its own hop"], rows)
+    lines.append(f"  the edge frames, predicted for the {edges.clip_samples}-sample clip and checked by the gradient on a "
+                 f"shorter input with the same length modulo the hop:")
     lines += ["  " + line for line in table.splitlines()]
     for proof in context.taint:
         lengths = " and ".join(f"{distance} samples away at length {length}"
@@ -257,50 +207,20 @@ def context_report(verification: Verification, context: "ContextMap") -> str:
                        for fraction, width in erf.widths_samples.items())
     weights = "random weights, not trained ones" if verification.config is None or \
         verification.settings.get("weights", "").startswith("random") else "trained weights from the checkpoint"
+    truth = verification.truth
+    grown = truth is not None and (not truth.bounded or truth.global_in_time)
+    window = (f"lower bounds: still growing at a {erf.window_samples}-sample window" if erf.lower_bound else
+              f"over a {erf.window_samples}-sample window" + (
+                  " grown on the unbounded side until dropping the farthest half of its margin moved no width by "
+                  f"1 % (windows tried: {list(erf.windows_tried_samples)})" if grown else " holding the whole RF"))
     lines.append(f"  effective RF ({weights}): {widths} of the |d frame / d sample| mass; "
                  f"centroid {erf.centroid_offset_samples:+.0f} samples ({erf.centroid_offset_samples * 1000 / rate:+.2f} ms) "
-                 f"from the anchor; over a {context.erf_window_samples}-sample window, 2 seeds x 4 inputs")
+                 f"from the anchor; {window}, 2 seeds x 4 inputs")
     return "\n".join(lines)
 
 
-def context_json(context: "ContextMap", sample_rate: int) -> dict:
-    edges = context.edges
-    return {
-        "lookahead": {"after_anchor_samples": context.lookahead.after_anchor.to_json(),
-                      "after_hop_end_samples": context.lookahead.after_hop_end_samples,
-                      "after_anchor_ms": None if context.lookahead.after_anchor.unbounded
-                      else samples_to_ms(context.lookahead.after_anchor.samples, sample_rate)},
-        "edges": {
-            "clip_samples": edges.clip_samples, "frames": edges.frames, "pad_mode": edges.pad_mode,
-            "left_padded_frames": edges.left_padded_frames, "right_padded_frames": edges.right_padded_frames,
-            "probe_length_samples": edges.probe_length_samples, "all_agree": edges.all_agree,
-            "edge_frames": [{
-                "role": row.role, "frame": row.frame, "analytic_support": [list(i) for i in row.analytic.intervals],
-                "reads_left_padding": row.analytic.reads_left_padding,
-                "reads_right_padding": row.analytic.reads_right_padding,
-                "probe_frame": row.probe_frame,
-                "analytic_support_at_probe_length": [list(i) for i in row.analytic_at_probe.intervals],
-                "measured_support_at_probe_length": [list(i) for i in row.measured], "agrees": row.agrees,
-                "samples_past_own_hop": row.future_beyond_hop_samples} for row in edges.edge_frames],
-        },
-        "unbounded_sides": [{
-            "side": proof.side, "verdict": proof.verdict, "proven": proof.proven,
-            "lengths_samples": list(proof.lengths_samples), "distances_samples": list(proof.distances_samples),
-            "reached": list(proof.reached), "local_reach_samples": proof.local_reach_samples,
-            "control_ok": proof.control_ok, "control_note": proof.control_note} for proof in context.taint],
-        "effective_receptive_field": {
-            "widths_samples": {str(k): v for k, v in context.erf.widths_samples.items()},
-            "widths_ms": {str(k): samples_to_ms(v, sample_rate) for k, v in context.erf.widths_samples.items()},
-            "centroid_offset_samples": context.erf.centroid_offset_samples,
-            "per_seed_widths_samples": {str(seed): {str(k): v for k, v in widths.items()}
-                                        for seed, widths in context.erf.per_seed_widths.items()},
-            "window_samples": context.erf_window_samples,
-            "note": "random weights: the architecture's prior, not a trained codec",
-        },
-    }
-
-
-def decoder_text(report: "DecoderReport", sample_rate: int, trim_right_ratio: float) -> str:
+def decoder_sentences(report: "DecoderReport", sample_rate: int) -> tuple[str, str]:
+    """How many latent frames one output sample reads, and how many samples one frame reaches."""
     counts: dict[object, int] = {}
     for span in report.reads_by_phase.values():
         counts[span.count] = counts.get(span.count, 0) + 1
@@ -316,6 +236,11 @@ def decoder_text(report: "DecoderReport", sample_rate: int, trim_right_ratio: fl
     else:
         frame_line = (f"one latent frame influences {reach.count} output samples ({format_ms(reach.count, sample_rate)} ms): "
                       f"from {-reach.low} before its anchor (frame x hop) to {reach.high} after")
+    return sample_line, frame_line
+
+
+def decoder_text(report: "DecoderReport", sample_rate: int, trim_right_ratio: float) -> str:
+    sample_line, frame_line = decoder_sentences(report, sample_rate)
     measured = ", ".join(f"{phase}: {span.describe('frames')}" for phase, span in report.measured_reads.items())
     return "\n".join([
         f"decoder (SEANetDecoder with the same hyperparameters, trim_right_ratio {trim_right_ratio:g}):",

@@ -10,6 +10,7 @@ table, so a moved receptive field says where it moved.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Optional, Union
 
 from torch import nn
@@ -39,7 +40,11 @@ def assert_receptive_field(module: nn.Module, *, samples: Expected = None, left:
 
     Only the quantities given are checked; the methods must also agree with each other.
     """
-    verification = probe_module(module, channels=channels, hop_samples=hop, **probe_options)
+    with warnings.catch_warnings():
+        # torch builds its forward-mode AD decompositions with torch.jit.script, which it now
+        # deprecates: our machinery, not the caller's code, so not the caller's warning.
+        warnings.filterwarnings("ignore", message=".*torch.jit.script.* is deprecated", category=DeprecationWarning)
+        verification = probe_module(module, channels=channels, hop_samples=hop, **probe_options)
     measured = _measured(verification)
     expected = {"samples": samples, "left": left, "right": right, "hop": hop}
     rows = [(quantity, want, measured.get(quantity)) for quantity, want in expected.items() if want is not None]

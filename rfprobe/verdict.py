@@ -13,6 +13,9 @@ from .geometry import MethodResult, ReceptiveField
 # The config formula assumes nothing about holes and the impulse probe only locates the
 # ends of the support; holes are compared between the methods that inspect every sample.
 HOLE_METHODS = ("module walk", "gradient")
+# PASS needs one analytic answer (from the config or the module's layers) and both probes.
+ANALYTIC_METHODS = ("formula", "module walk")
+EMPIRICAL_METHODS = ("gradient", "impulse")
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,8 @@ def _within(holes: tuple[tuple[int, int], ...], first: int, last: int) -> tuple[
 
 
 def judge(results: Sequence[MethodResult], required: Sequence[str]) -> Verdict:
-    """PASS iff every required method ran and all methods that ran agree exactly.
-
-    A method that is not required (the module walk, for an arbitrary module) may fail to
-    run; the report still names it and why.
-    """
+    """PASS iff every required method ran, an analytic method and both probes ran, and all
+    methods that ran agree exactly."""
     by_method = {result.method: result for result in results}
     not_run = tuple((method, by_method[method].unavailable_reason if method in by_method else "not run")
                     for method in required if method not in by_method or not by_method[method].ran)
@@ -72,7 +72,15 @@ def judge(results: Sequence[MethodResult], required: Sequence[str]) -> Verdict:
     hole_values = tuple((method, str(list(holes)) if holes else "none") for method, holes in seen_holes)
     if len({value for _, value in hole_values}) > 1:
         disagreements.append(Disagreement("holes", hole_values))
-    # Agreement needs two methods, one of them a measurement of the real module.
-    empirical = any(r.method in ("gradient", "impulse") for r in ran)
-    passed = not not_run and not disagreements and len(ran) >= 2 and empirical
+    # Agreement needs an analytic method and both probes of the real module: two probes
+    # agreeing with each other are not yet a check against what the layers say.
+    ran_methods = {result.method for result in ran}
+    if not ran_methods & set(ANALYTIC_METHODS):
+        not_run += tuple((r.method, f"{r.unavailable_reason} (PASS needs an analytic method)") for r in results
+                         if r.method in ANALYTIC_METHODS and not r.ran and r.method not in dict(not_run))
+        if not any(r.method in ANALYTIC_METHODS for r in results):
+            not_run += (("an analytic method", "none was run (PASS needs one)"),)
+    not_run += tuple((method, "not run") for method in EMPIRICAL_METHODS
+                     if method not in ran_methods and method not in dict(not_run))
+    passed = not not_run and not disagreements
     return Verdict(passed=passed, disagreements=tuple(disagreements), not_run=not_run)

@@ -110,7 +110,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     total = time.perf_counter() - started
     print(f"\nzoo: {len(rows)} models in {total:.0f} s")
     if arguments.json:
-        from .report import write_json_atomically
+        from .output_files import write_json_atomically
 
         write_json_atomically(Path(arguments.json), {
             "machine": machine, "total_s": round(total, 1), "rows": [row.to_json() for row in rows],

@@ -12,6 +12,7 @@ smallest config, and the cost of verification as the RF grows. Times are medians
 import argparse
 import functools
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -113,7 +114,9 @@ def main() -> int:
         print(f"bench: error: {error}", file=sys.stderr)
         return 2
     torch.set_num_threads(torch.get_num_threads())
-    machine = f"{device_description(device)}; {platform.processor() or platform.machine()}, " \
+    # Timings depend on what else runs: the load average before and after is part of the figure.
+    load_before = os.getloadavg()[0]
+    machine = f"{device_description(device)}; {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, " \
               f"{torch.get_num_threads()} torch threads; torch {torch.__version__}"
     print(f"machine: {machine}")
     results = {"machine": machine, "configs": {}}
@@ -165,7 +168,9 @@ def main() -> int:
     if arguments.readme:
         from update_readme import replace_readme_block
 
-        replace_readme_block("bench", f"Machine: {machine}.\n\n```\n{config_table}\n\n{naive_line}\n{cli_line}\n\n"
+        load = f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+        replace_readme_block("bench", f"Machine: {machine}; {load}. Reproduce with `python scripts/bench.py --readme` "
+                                      "(an idle machine gives the lowest figures).\n\n```\n{config_table}\n\n{naive_line}\n{cli_line}\n\n"
                                       f"cost as the RF grows (n_filters 4):\n{scaling_table}\n```")
     Path(arguments.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {arguments.json}")

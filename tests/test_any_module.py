@@ -32,6 +32,18 @@ def test_pooling_is_read_by_the_walk_and_agrees_with_the_probes():
     assert verification.verdict.passed, verification.verdict.reasons()
 
 
+def test_probes_that_agree_without_an_analytic_method_do_not_pass():
+    from rfprobe.geometry import MethodResult
+    from rfprobe.verdict import judge
+
+    verification = probe_module(build(WideSideBranch))
+    unread = MethodResult(method="module walk", receptive_field=None, unavailable_reason="layer x is not understood")
+    probes = [verification.result("gradient"), verification.result("impulse")]
+    verdict = judge([unread, *probes], required=("gradient", "impulse"))
+    assert not verdict.passed  # PASS needs an analytic method and both probes
+    assert any("module walk" in reason and "layer x" in reason for reason in verdict.reasons())
+
+
 def test_probe_module_leaves_the_callers_module_untouched():
     module = WideSideBranch()
     before = {k: v.clone() for k, v in module.state_dict().items()}

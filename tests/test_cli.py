@@ -29,14 +29,35 @@ def test_a_passing_config_exits_zero_and_writes_every_number_to_json(tmp_path, c
     out = tmp_path / "report.json"
     assert main(["--config", SMALL, "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "PASS" in printed and "model.0" in printed
+    assert "PASS: all 4 methods agree" in printed and "model.0" not in printed  # tables only with --verbose
     record = json.loads(out.read_text())
-    (config,) = record["configs"]
+    config = record["configs"]["encodec_24khz_causal_conv"]
     assert config["verdict"]["passed"]
-    fields = [config["methods"][m]["receptive_field"] for m in ("formula", "module walk", "gradient", "impulse")]
+    fields = [config["methods"][m]["receptive_field"] for m in ("formula", "module_walk", "gradient", "impulse")]
     assert all(f == fields[0] for f in fields[1:])
-    assert record["provenance"]["seanet_sha256"]
+    assert record["audiocraft"]["seanet_sha256"]
     assert config["provenance"]["audiocraft_version"]
+
+
+def test_verbose_adds_the_layer_table_and_the_edge_frames(capsys):
+    assert main(["--config", SMALL, "--verbose"]) == 0
+    printed = capsys.readouterr().out
+    assert "model.0" in printed and "input samples it reads" in printed
+
+
+def test_the_answer_leads_and_names_how_audiocraft_was_loaded_calmly(capsys):
+    assert main(["--config", SMALL]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("rfprobe ") and "on cpu, float64" in lines[0] and "audiocraft" in lines[0]
+    assert "failed" not in lines[0] and "Error" not in lines[0]
+    answer = next(i for i, line in enumerate(lines) if line.startswith("encodec_24khz_causal_conv"))
+    assert lines[answer + 1].split()[0] == "RF" and "samples" in lines[answer + 1]
+
+
+def test_python_dash_m_rfprobe_runs_the_command_line():
+    result = subprocess.run([sys.executable, "-m", "rfprobe", "--help"], capture_output=True, text=True, timeout=120,
+                            cwd=REPOSITORY)
+    assert result.returncode == 0 and "--verbose" in result.stdout
 
 
 def test_quiet_prints_the_summary_without_layer_tables(capsys):

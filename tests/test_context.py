@@ -12,8 +12,9 @@ from conftest import SHIPPED, shipped_config, verified
 from modules import StreamableRecurrent
 from rfprobe.context import context_map, padded_frame_counts, probe_length
 from rfprobe.edges import frame_count, frame_support
+from rfprobe.empirical import plan_window
 from rfprobe.encoder import build_encoder
-from rfprobe.erf import mass_widths
+from rfprobe.erf import effective_field, mass_widths
 from rfprobe.formula import encoder_layers
 from rfprobe.gradient_probe import frame_gradients
 from rfprobe.gradient_probe import measured_supports as gradient_supports
@@ -145,6 +146,7 @@ def test_time_group_norm_is_global_for_the_taint_probe_too():
     context = context_map(verification, clip_seconds=1.0)
     assert {proof.side for proof in context.taint} == {"past", "future"}
     assert all(proof.proven for proof in context.taint)
+    assert context.erf.lower_bound  # every sample weighs on the mean: the widths grow with any window
 
 
 @pytest.mark.parametrize("name", ["musicgen_32khz_conv", "encodec_24khz_causal_conv"])
@@ -167,3 +169,19 @@ def test_effective_widths_are_stable_across_seeds():
 def test_mass_widths_of_a_known_profile():
     profile = [0, 1, 1, 1, 1, 0]
     assert mass_widths(profile, (0.5, 0.99)) == {0.5: 2, 0.99: 4}
+
+
+ERF_WINDOW_TOLERANCE = 0.02  # other input draws on a longer window: sampling noise only
+
+
+def test_effective_widths_through_an_lstm_hold_the_mass_of_a_twice_longer_past():
+    config = replace(SMALL, lstm=1)
+    verification = verify_config(config)
+    erf = context_map(verification, clip_seconds=1.0).erf
+    assert not erf.lower_bound and erf.window_samples == erf.windows_tried_samples[-1]
+    local = verification.result("formula").receptive_field
+    # A past longer by the whole window used: more than twice the margin the widths were measured with.
+    window = plan_window(local.left.samples + erf.window_samples, local.right.samples, local.hop_samples)
+    longer = effective_field(verification.modules, window, config.channels, torch.device("cpu"), torch.float64)
+    for fraction, width in erf.widths_samples.items():
+        assert abs(longer.widths_samples[fraction] - width) <= ERF_WINDOW_TOLERANCE * width, fraction

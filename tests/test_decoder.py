@@ -54,7 +54,7 @@ def test_cli_decoder_section_and_json(tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["--config", str(CONFIG_DIR / "encodec_24khz_causal_conv.yaml"), "--decoder", "--json", str(out)]) == 0
     assert "one latent frame influences" in capsys.readouterr().out
-    decoder = json.loads(out.read_text())["configs"][0]["decoder"]
+    decoder = json.loads(out.read_text())["configs"]["encodec_24khz_causal_conv"]["decoder"]
     assert decoder["agrees"] and decoder["output_samples_reached_by_one_latent_frame"]["count"] > 0
 
 

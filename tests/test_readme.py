@@ -42,16 +42,29 @@ def test_readme_lookahead_numbers_for_musicgen_are_the_measured_ones():
             f"{lookahead.after_hop_end_samples} after its hop") in README
 
 
-def test_readme_pytest_example_runs(tmp_path):
-    """The README's downstream example is a real, passing test."""
+def test_readme_pytest_example_runs_as_written_without_warnings(tmp_path):
+    """The README's downstream example, verbatim, is a real, passing test that prints no warning."""
     import subprocess
     import sys
 
-    code = README.split("# tests/test_tokenizer_receptive_field.py\n")[1].split("```")[0]
+    block = README.split("```python\n")[1].split("```")[0]
+    assert block.startswith("# tests/test_tokenizer_receptive_field.py\n")
     example = tmp_path / "test_example.py"
-    example.write_text("from rfprobe.audiocraft_source import load_audiocraft\n"
-                       "SEANetEncoder = load_audiocraft().seanet.SEANetEncoder\n"
-                       + code.replace("from audiocraft.modules.seanet import SEANetEncoder\n", ""))
+    example.write_text(block, encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(example)],
                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-2000:]
+    assert "warning" not in result.stdout.lower(), result.stdout[-2000:]
+
+
+def test_the_two_readme_commands_install_the_same_way():
+    """Run one after the other, the second installs nothing new: pip has no resolver error to print."""
+    commands = re.findall(r"^python3 -m venv .*$", README, flags=re.MULTILINE)
+    installs = {command.rsplit(" && ", 1)[0] for command in commands}
+    assert len(commands) == 2 and len(installs) == 1
+    assert "pip install --no-deps audiocraft==1.3.0" in next(iter(installs)).rsplit(" && ", 1)[1]
+
+
+def test_the_readme_points_nowhere_outside_the_repository():
+    for path in [REPOSITORY / "README.md", *sorted((REPOSITORY / "configs").rglob("*.yaml"))]:
+        assert "../" not in path.read_text(encoding="utf-8"), path

@@ -1,4 +1,4 @@
-"""The verdict fails whenever one method disagrees; the seed's wrong layer lists are caught one by one."""
+"""The verdict fails whenever one method disagrees; the hand analysis's wrong layer lists are caught one by one."""
 from __future__ import annotations
 
 from dataclasses import replace

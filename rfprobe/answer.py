@@ -1,0 +1,169 @@
+"""The answer first: a few lines per subject, in words, before any table.
+
+    musicgen_32khz_conv  32 kHz, ratios [8, 5, 4, 4], no LSTM, non-causal   PASS: all 4 methods agree
+      RF         5428 samples = 169.63 ms = 8.48 tokens: 2402 before the frame's anchor, 3025 after
+      ...
+
+Per-layer tables, edge tables and probe evidence are in :mod:`rfprobe.report` (`--verbose`).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from .claims import ClaimsReport
+from .geometry import ReceptiveField, format_ms, samples_to_ms
+from .report import decoder_sentences
+from .verify import Verification
+
+if TYPE_CHECKING:
+    from .context import ContextMap
+    from .decoder import DecoderReport
+    from .hf_encodec import CrossCheck
+
+INDENT = "  "
+LABEL_WIDTH = 11
+RF_QUANTITIES = ("receptive_field_samples", "receptive_field_ms", "receptive_field_tokens")
+QUANTITY_WORDS = {"left_samples": "left {} samples", "right_samples": "right {} samples",
+                  "hop_samples": "hop {} samples", "frame_rate_hz": "{} frames/s"}
+LEGEND = ("PASS = the methods (config formula, module walk, gradient, impulse) agree to the sample; it says nothing "
+          "about a claim. A claim MISMATCH means the claim is wrong. Tables and evidence: --verbose.")
+
+
+def _line(label: str, text: str) -> str:
+    return f"{INDENT}{label:<{LABEL_WIDTH}}{text}"
+
+
+def verdict_words(verification: Verification) -> str:
+    """PASS/FAIL in words: what agreed, or what did not."""
+    ran = [result.method for result in verification.results if result.ran]
+    if verification.verdict.passed:
+        return f"PASS: all {len(ran)} methods agree" if len(ran) == len(verification.results) else \
+            f"PASS: {', '.join(ran)} agree"
+    return "FAIL: " + "; ".join(verification.verdict.reasons() or ["the methods do not agree"])
+
+
+def _title(verification: Verification) -> str:
+    config = verification.config
+    if config is None:
+        rate = f"{verification.sample_rate} Hz, " if verification.sample_rate else ""
+        return f"{verification.name}  ({rate}any module, no config formula)   {verdict_words(verification)}"
+    lstm = f"{config.lstm}-layer LSTM" if config.lstm else "no LSTM"
+    return (f"{config.name}  ({config.sample_rate / 1000:g} kHz, ratios {list(config.ratios)}, {lstm}, "
+            f"{'causal' if config.causal else 'non-causal'})   {verdict_words(verification)}")
+
+
+def _unbounded_cause(verification: Verification) -> str:
+    config = verification.config
+    if config is not None and config.norm == "time_group_norm":
+        return "GroupNorm over time"
+    if config is not None and config.lstm:
+        return "the LSTM"
+    return "a non-local layer"
+
+
+def rf_words(field: ReceptiveField, sample_rate: Optional[int], cause: str = "a non-local layer") -> str:
+    """The receptive field in one phrase; never a finite number where a side is unbounded."""
+    def samples(count: int) -> str:
+        return f"{count} samples" + (f" ({format_ms(count, sample_rate)} ms)" if sample_rate else "")
+
+    if field.global_in_time:
+        return f"global: every frame depends on the whole input ({cause})"
+    if field.left.unbounded and field.right.unbounded:
+        return f"unbounded both ways: every frame depends on all the audio ({cause})"
+    if field.left.unbounded:
+        return (f"unbounded past: every frame depends on all earlier audio ({cause}); "
+                f"{samples(field.right.samples)} after the frame's anchor")
+    if field.right.unbounded:
+        return (f"unbounded future: every frame depends on all later audio ({cause}); "
+                f"{samples(field.left.samples)} before the frame's anchor")
+    total = field.samples
+    ms = f" = {format_ms(total, sample_rate)} ms" if sample_rate else ""
+    return (f"{total} samples{ms} = {total / field.hop_samples:.2f} tokens: {field.left.samples} before the frame's "
+            f"anchor, {field.right.samples} after")
+
+
+def _hop_words(field: ReceptiveField, sample_rate: Optional[int], context: Optional["ContextMap"]) -> str:
+    hop = field.hop_samples
+    text = f"{hop} samples" + (f" ({format_ms(hop, sample_rate)} ms, {sample_rate / hop:g} frames/s)"
+                               if sample_rate else "")
+    if context is not None:
+        lookahead = context.lookahead
+        if lookahead.after_anchor.unbounded:
+            text += "; lookahead unbounded (the frame depends on all future audio)"
+        else:
+            beyond = lookahead.after_hop_end_samples
+            text += (f"; lookahead {beyond} samples ({format_ms(beyond, sample_rate)} ms) beyond the frame's own hop"
+                     if sample_rate else f"; lookahead {beyond} samples beyond the frame's own hop")
+    return text
+
+
+def effective_words(verification: Verification, context: "ContextMap") -> str:
+    erf = context.erf
+    rate = verification.sample_rate
+    fractions = sorted(erf.widths_samples)
+    widths = [erf.widths_samples[f] for f in fractions]
+    weights = "trained weights" if verification.settings.get("weights", "").startswith("trained") else "random weights"
+    bound = "at least " if erf.lower_bound else ""
+    text = (f"{' / '.join(str(round(f * 100)) for f in fractions)} % of the gradient mass within {bound}"
+            f"{' / '.join(map(str, widths))} samples ({' / '.join(f'{samples_to_ms(w, rate):.1f}' for w in widths)} ms); "
+            f"{weights}")
+    if erf.lower_bound:
+        text += f"; lower bounds: still growing at a {erf.window_samples}-sample window"
+    elif verification.truth is not None and (not verification.truth.bounded or verification.truth.global_in_time):
+        text += f"; stable on a {erf.window_samples}-sample window"
+    return text
+
+
+def claim_lines(report: ClaimsReport) -> list[str]:
+    """The claim's verdict in words, what it got wrong and right, and why (its errors)."""
+    if report.all_match:
+        return [_line("claim", f"matches ({report.source or 'the config'}): every stated figure is right")]
+    lines = [_line("claim", f"MISMATCH, the claim is wrong ({report.source or 'the config'})")]
+    checks = {check.quantity: check for check in report.checks}
+    wrong, right = [], []
+    rf_checks = [checks[q] for q in RF_QUANTITIES if q in checks]
+    if rf_checks and not all(c.matches for c in rf_checks):
+        units = ("samples", "ms", "tokens")
+        claimed = ", ".join(f"{c.claimed_text} {units[RF_QUANTITIES.index(c.quantity)]}" for c in rf_checks)
+        true = (rf_checks[0].actual_text if rf_checks[0].actual is None
+                else ", ".join(c.actual_text for c in rf_checks))
+        wrong.append(f"RF {claimed} (true: {true})")
+    elif rf_checks:
+        right.append("RF")
+    for quantity, words in QUANTITY_WORDS.items():
+        check = checks.get(quantity)
+        if check is not None:
+            (right if check.matches else wrong).append(
+                words.format(check.claimed_text) + ("" if check.matches else f" (true: {check.actual_text})"))
+    if wrong or right:
+        lines.append(_line("", "; ".join(part for part in (
+            "says " + ", ".join(wrong) if wrong else "", "right: " + ", ".join(right) if right else "") if part)))
+    if report.errors:
+        lines.append(_line("", f"its layer table is wrong in {len(report.errors)} way"
+                               f"{'s' if len(report.errors) > 1 else ''}:"))
+        lines += [_line("", f"{number}. {error}") for number, error in enumerate(report.errors, 1)]
+    return lines
+
+
+def answer_block(verification: Verification, context: Optional["ContextMap"] = None,
+                 decoder: Optional["DecoderReport"] = None, cross_check: Optional["CrossCheck"] = None) -> str:
+    """A subject's answer: what it sees, whether the methods agree, whether the claim holds."""
+    lines = [_title(verification)]
+    truth = verification.truth
+    rate = verification.sample_rate
+    if truth is not None:
+        lines.append(_line("RF", rf_words(truth, rate, _unbounded_cause(verification))))
+        lines.append(_line("hop", _hop_words(truth, rate, context)))
+    if context is not None:
+        lines.append(_line("effective", effective_words(verification, context)))
+    if decoder is not None:
+        sample_line, frame_line = decoder_sentences(decoder, rate)
+        lines.append(_line("decoder", sample_line))
+        lines.append(_line("", f"{frame_line}; " + ("arithmetic and probes agree" if decoder.agrees
+                                                    else "arithmetic and probes DISAGREE (FAIL)")))
+    if cross_check is not None:
+        lines.append(_line("vs audiocraft", "identical RF, left, right, hop and edge supports" if cross_check.identical
+                           else "DIFFERENT: " + "; ".join(cross_check.differences)))
+    if verification.claims is not None:
+        lines += claim_lines(verification.claims)
+    return "\n".join(lines)

@@ -1,0 +1,31 @@
+"""audiocraft's own SEANet classes, importable even from a `--no-deps` audiocraft install.
+
+`from audiocraft.modules.seanet import SEANetEncoder` runs `audiocraft/__init__.py`, which
+needs soundfile, av, xformers and more: a `pip install --no-deps audiocraft` (what rfprobe's
+README installs) lacks them. This module hands out the very classes rfprobe probes, loaded
+from the installed audiocraft files (see :mod:`rfprobe.audiocraft_source`):
+
+    >>> from rfprobe.audiocraft import SEANetEncoder
+    >>> int(SEANetEncoder(ratios=[4, 2], n_filters=4, lstm=0).hop_length)
+    8
+
+Attributes are resolved on first use, so importing rfprobe never loads audiocraft.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+
+from .audiocraft_source import load_audiocraft
+from .errors import UsageError
+
+__all__ = ["SEANetEncoder", "SEANetDecoder", "seanet"]
+
+
+def __getattr__(name: str) -> object:
+    if name not in __all__:
+        raise AttributeError(f"module 'rfprobe.audiocraft' has no attribute {name!r}")
+    try:
+        seanet: ModuleType = load_audiocraft().seanet
+    except UsageError as error:  # `from ... import` callers expect an ImportError
+        raise ImportError(str(error)) from None
+    return seanet if name == "seanet" else getattr(seanet, name)

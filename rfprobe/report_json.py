@@ -1,0 +1,175 @@
+"""The JSON report, schema version 1 (`rfprobe/schema/report.schema.json` writes it down).
+
+Rules the schema holds to: configs (every subject: config, checkpoint, module) keyed by name; snake_case keys (`module_walk`, never
+"module walk"); numbers as JSON numbers; an unbounded side is `null` samples plus an explicit
+`*_unbounded: true`; claim departures as data, not sentences.
+
+    >>> report = run_json([], {"how_loaded": "installed_files"})
+    >>> report["schema_version"], report["configs"]
+    (1, {})
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional, Sequence
+
+from . import __version__
+from .geometry import ReceptiveField, samples_to_ms
+from .verify import Verification
+
+if TYPE_CHECKING:
+    from .claims import ClaimsReport, LayerDeparture
+    from .context import ContextMap
+    from .decoder import DecoderReport, Span
+    from .hf_encodec import CrossCheck
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "report.schema.json"
+
+
+def load_schema() -> dict:
+    """The JSON Schema every report validates against (shipped inside the package)."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def json_key(method: str) -> str:
+    """A method name as a JSON key: "module walk" -> "module_walk"."""
+    return method.replace(" ", "_")
+
+
+def field_json(field: Optional[ReceptiveField], sample_rate: Optional[int]) -> Optional[dict]:
+    """A receptive field; an unbounded side has null samples and `*_unbounded: true`."""
+    if field is None:
+        return None
+    samples = field.samples
+    return {
+        "receptive_field_samples": samples, "unbounded": samples is None,
+        "left_samples": field.left.to_json(), "left_unbounded": field.left.unbounded,
+        "right_samples": field.right.to_json(), "right_unbounded": field.right.unbounded,
+        "global_in_time": field.global_in_time, "hop_samples": field.hop_samples,
+        "frame_rate_hz": sample_rate / field.hop_samples if sample_rate else None,
+        "receptive_field_ms": None if samples is None or not sample_rate else samples_to_ms(samples, sample_rate),
+        "receptive_field_tokens": None if samples is None else samples / field.hop_samples,
+        "holes": [list(hole) for hole in field.holes],
+    }
+
+
+def _departure_json(departure: "LayerDeparture") -> dict:
+    return {"kind": departure.kind, "claimed_layer": departure.claimed_layer, "module_layer": departure.module_layer,
+            "claimed": None if departure.claimed is None else asdict(departure.claimed),
+            "module": None if departure.module is None else asdict(departure.module),
+            "module_note": departure.module_note or None, "text": str(departure)}
+
+
+def claims_json(report: "ClaimsReport") -> dict:
+    return {
+        "source": report.source, "all_match": report.all_match,
+        "claimed_table_receptive_field_samples": report.claimed_table_receptive_field,
+        "checks": [{"quantity": c.quantity, "claimed": c.claimed, "actual": c.actual,
+                    "actual_unbounded": c.actual is None, "matches": c.matches} for c in report.checks],
+        "layer_departures": [_departure_json(d) for d in report.layer_departures],
+        "errors": list(report.errors),
+    }
+
+
+def _span_json(span: "Span") -> dict:
+    return {"low": None if span.low_unbounded else span.low, "high": None if span.high_unbounded else span.high,
+            "low_unbounded": span.low_unbounded, "high_unbounded": span.high_unbounded, "count": span.count}
+
+
+def decoder_json(report: "DecoderReport") -> dict:
+    return {
+        "latent_frames_read_by_hop_position": [{"hop_position": p, **_span_json(s)}
+                                               for p, s in sorted(report.reads_by_phase.items())],
+        "output_samples_reached_by_one_latent_frame": _span_json(report.reach),
+        "measured_reads": [{"hop_position": p, **_span_json(s)} for p, s in sorted(report.measured_reads.items())],
+        "measured_reach": _span_json(report.measured_reach) if report.measured_reach else None,
+        "agrees": report.agrees,
+    }
+
+
+def context_json(context: "ContextMap", sample_rate: int, weights: str) -> dict:
+    edges, lookahead, erf = context.edges, context.lookahead, context.erf
+    after = lookahead.after_anchor
+    return {
+        "lookahead": {"after_anchor_samples": after.to_json(), "after_anchor_unbounded": after.unbounded,
+                      "after_anchor_ms": None if after.unbounded else samples_to_ms(after.samples, sample_rate),
+                      "after_hop_end_samples": None if after.unbounded else lookahead.after_hop_end_samples},
+        "edges": {
+            "clip_samples": edges.clip_samples, "frames": edges.frames, "pad_mode": edges.pad_mode,
+            "left_padded_frames": edges.left_padded_frames, "right_padded_frames": edges.right_padded_frames,
+            "probe_length_samples": edges.probe_length_samples, "all_agree": edges.all_agree,
+            "edge_frames": [{
+                "role": row.role, "frame": row.frame, "support": [list(i) for i in row.analytic.intervals],
+                "reads_left_padding": row.analytic.reads_left_padding,
+                "reads_right_padding": row.analytic.reads_right_padding,
+                "probe_frame": row.probe_frame,
+                "support_at_probe_length": [list(i) for i in row.analytic_at_probe.intervals],
+                "measured_support_at_probe_length": [list(i) for i in row.measured], "agrees": row.agrees,
+                "samples_past_own_hop": row.future_beyond_hop_samples} for row in edges.edge_frames],
+        },
+        "unbounded_sides": [{
+            "side": proof.side, "verdict": proof.verdict, "proven": proof.proven,
+            "lengths_samples": list(proof.lengths_samples), "distances_samples": list(proof.distances_samples),
+            "reached": list(proof.reached), "local_reach_samples": proof.local_reach_samples,
+            "control_ok": proof.control_ok, "control_note": proof.control_note} for proof in context.taint],
+        "effective_receptive_field": {
+            "mass": [{"fraction": fraction, "width_samples": width, "width_ms": samples_to_ms(width, sample_rate),
+                      "interval_from_anchor_samples": list(erf.intervals_samples[fraction]),
+                      "per_seed_width_samples": [widths[fraction] for widths in erf.per_seed_widths.values()]}
+                     for fraction, width in sorted(erf.widths_samples.items())],
+            "centroid_offset_samples": erf.centroid_offset_samples,
+            "window_samples": erf.window_samples,
+            "windows_tried_samples": list(erf.windows_tried_samples),
+            "lower_bound": erf.lower_bound,
+            "weights": weights,
+        },
+    }
+
+
+def cross_check_json(check: "CrossCheck") -> dict:
+    return {"identical": check.identical, "length_samples": check.length_samples,
+            "edge_frames": list(check.edge_frames), "differences": list(check.differences),
+            "audiocraft_subject": check.audiocraft.name}
+
+
+def subject_json(verification: Verification, context: Optional["ContextMap"] = None,
+                 decoder: Optional["DecoderReport"] = None, cross_check: Optional["CrossCheck"] = None) -> dict:
+    config = verification.config
+    sample_rate = verification.sample_rate
+    weights = "trained" if str(verification.settings.get("weights", "")).startswith("trained") else "random"
+    return {
+        "name": verification.name, "source_path": verification.source_path, "sample_rate_hz": sample_rate,
+        "hyperparameters": None if config is None else {k: v for k, v in asdict(config).items() if k != "claims"},
+        "provenance": verification.provenance, "settings": {**verification.settings, "weights": weights},
+        "verdict": {"passed": verification.verdict.passed, "label": verification.verdict.label,
+                    "meaning": "PASS: the methods agree to the sample (it says nothing about a claim)",
+                    "reasons": verification.verdict.reasons()},
+        "receptive_field": field_json(verification.truth, sample_rate),
+        "methods": {json_key(result.method): {
+            "ran": result.ran, "unavailable_reason": result.unavailable_reason or None,
+            "receptive_field": field_json(result.receptive_field, sample_rate),
+            "layers": [asdict(row) for row in result.layers], "evidence": result.evidence,
+        } for result in verification.results},
+        "claims": None if verification.claims is None else claims_json(verification.claims),
+        "context": None if context is None else context_json(context, sample_rate, weights),
+        "decoder": None if decoder is None else decoder_json(decoder),
+        "cross_check": None if cross_check is None else cross_check_json(cross_check),
+    }
+
+
+def run_json(subjects: Sequence[dict], provenance: dict) -> dict:
+    """The whole report: schema version, how audiocraft was loaded, subjects by name."""
+    by_name: dict[str, dict] = {}
+    for subject in subjects:
+        name, suffix = subject["name"], 2
+        while name in by_name:  # two subjects with one name (two checkpoints in different folders)
+            name, suffix = f"{subject['name']}#{suffix}", suffix + 1
+        by_name[name] = subject
+    failed = [name for name, s in by_name.items() if not s["verdict"]["passed"]]
+    wrong = [name for name, s in by_name.items() if s["claims"] is not None and not s["claims"]["all_match"]]
+    return {"schema_version": SCHEMA_VERSION, "rfprobe_version": __version__, "audiocraft": provenance,
+            "summary": {"passed": len(by_name) - len(failed), "failed": failed, "claims_mismatching": wrong},
+            "configs": by_name}
