@@ -8,11 +8,11 @@ from typing import Optional
 
 import torch
 
-from . import edges
 from .config import EncoderConfig
+from .core.clip import ClipEdges, FrameSupport, clip_edges, probe_length
 from .encoder import build_encoder
 from .erf import EffectiveField, grown_effective_field
-from .formula import encoder_layers, formula_receptive_field
+from .formula import formula_receptive_field
 from .gradient_probe import measured_supports
 from .lookahead import Lookahead, lookahead_of
 from .module_probe import copy_module
@@ -26,9 +26,9 @@ DEFAULT_CLIP_SECONDS = 10.0
 class EdgeFrame:
     role: str
     frame: int  # index in the clip
-    analytic: edges.FrameSupport  # at the clip length
+    analytic: FrameSupport  # at the clip length (the analytic core)
     probe_frame: int  # index at the probe length
-    analytic_at_probe: edges.FrameSupport
+    analytic_at_probe: FrameSupport
     measured: tuple[tuple[int, int], ...]  # gradient support at the probe length
     future_beyond_hop_samples: int  # samples read after the frame's own hop (clip)
 
@@ -46,6 +46,7 @@ class EdgeReport:
     right_padded_frames: int  # frames F-m..F-1 read right padding
     probe_length_samples: int
     edge_frames: tuple[EdgeFrame, ...]
+    shown: tuple[tuple[FrameSupport, ...], tuple[FrameSupport, ...]] = ((), ())  # frames a plot draws, per end
 
     @property
     def all_agree(self) -> bool:
@@ -60,62 +61,51 @@ class ContextMap:
     erf: EffectiveField
 
 
-def padded_frame_counts(layers, length: int, pad_mode: str) -> tuple[int, int, int]:
-    """(frames, k, m): frames 0..k-1 read the left padding, F-m..F-1 the right padding.
-
-    Scans inwards from each end and stops at the first frame that does not: reading the
-    padding of one end is monotone in the distance from that end.
-    """
-    frames = edges.frame_count(layers, length)
-
-    def count(order, reads) -> int:
-        return next((i for i, frame in enumerate(order) if not reads(edges.frame_support(layers, length, frame,
-                                                                                             pad_mode))), frames)
-
-    left = count(range(frames), lambda support: support.reads_left_padding)
-    right = count(range(frames - 1, -1, -1), lambda support: support.reads_right_padding)
-    return frames, left, right
-
-
-def probe_length(clip_samples: int, hop: int, left: int, right: int) -> int:
-    """A shorter input with the clip's length modulo the hop: frames near each edge then see
-    the same layer lengths modulo every stride, so their supports relative to that edge are
-    the clip's (the analytic supports are compared at this length too)."""
-    minimum = 2 * (left + right) + 8 * hop
-    if clip_samples <= minimum:
-        return clip_samples
-    return clip_samples - ((clip_samples - minimum) // hop) * hop
+def edge_probe_length(clip_samples: int, hop: int, left: int, right: int) -> int:
+    """The input the edge frames are read and measured on: the clip's length modulo the hop,
+    long enough that frames near one end read nothing of the other end's padding."""
+    return probe_length(clip_samples, hop, 2 * (left + right) + 8 * hop)
 
 
 def edge_report(config: EncoderConfig, clip_samples: int, device: torch.device, dtype: torch.dtype,
                 module: Optional[torch.nn.Module] = None) -> EdgeReport:
-    layers = encoder_layers(config)
+    """The clip's edge frames, read by the analytic core, each checked against the gradient's
+    support of the same frame on the shorter input the core read."""
     local = formula_receptive_field(config).receptive_field  # local layers only: sizes the probe input
     hop = local.hop_samples
-    frames, k, m = padded_frame_counts(layers, clip_samples, config.pad_mode)
-    length = probe_length(clip_samples, hop, local.left.samples, local.right.samples)
-    probe_frames = edges.frame_count(layers, length)
-    # Frames near the start keep their index at the probe length; frames near the end keep
-    # their distance from the last frame.
-    roles = (("frame 0", 0, 0), ("first interior", k, k), ("last interior", frames - m - 1, probe_frames - m - 1),
-             ("last frame", frames - 1, probe_frames - 1))
-    chosen: dict[int, tuple[str, int]] = {}
-    for role, frame, probe_frame in roles:
-        if 0 <= frame < frames:
-            previous = chosen.get(frame, ("", probe_frame))[0]
-            chosen[frame] = (f"{previous} = {role}" if previous else role, probe_frame)
     module = module if module is not None else build_encoder(config, 0, device, dtype)
-    measured, _ = measured_supports(module, config.channels, length, [probe for _, probe in chosen.values()],
+    length = edge_probe_length(clip_samples, hop, local.left.samples, local.right.samples)
+    edges = clip_edges(module, config.channels, clip_samples, hop, length, device=device, dtype=dtype)
+    frames, k, m = edges.frames, edges.left_padded_frames, edges.right_padded_frames
+    roles = (("frame 0", 0), ("first interior", k), ("last interior", frames - m - 1), ("last frame", frames - 1))
+    chosen: dict[int, str] = {}
+    for role, frame in roles:
+        if 0 <= frame < frames:
+            chosen[frame] = f"{chosen[frame]} = {role}" if frame in chosen else role
+    supports = {frame: edges.support(frame) for frame in chosen}
+    # Frames near the start keep their index on the shorter input; frames near the end keep
+    # their distance from the last frame.
+    at_probe = {frame: edges.traced_frame(frame)[0] for frame in chosen}
+    measured, _ = measured_supports(module, config.channels, length, list(at_probe.values()),
                                     seed=10, device=device, dtype=dtype)
     rows = []
-    for (frame, (role, probe_frame)), support in zip(chosen.items(), measured):
-        analytic = edges.frame_support(layers, clip_samples, frame, config.pad_mode)
+    for (frame, role), support in zip(chosen.items(), measured):
+        analytic = supports[frame]
         rows.append(EdgeFrame(
-            role=role, frame=frame, analytic=analytic, probe_frame=probe_frame,
-            analytic_at_probe=edges.frame_support(layers, length, probe_frame, config.pad_mode),
+            role=role, frame=frame, analytic=analytic, probe_frame=at_probe[frame],
+            analytic_at_probe=edges.traced_support(at_probe[frame]),
             measured=support, future_beyond_hop_samples=max(analytic.last - (frame * hop + hop - 1), 0)))
     return EdgeReport(clip_samples=clip_samples, frames=frames, pad_mode=config.pad_mode, left_padded_frames=k,
-                      right_padded_frames=m, probe_length_samples=length, edge_frames=tuple(rows))
+                      right_padded_frames=m, probe_length_samples=length, edge_frames=tuple(rows),
+                      shown=_shown_frames(edges))
+
+
+def _shown_frames(edges: ClipEdges, most: int = 12) -> tuple[tuple[FrameSupport, ...], tuple[FrameSupport, ...]]:
+    """The frames a picture of each end shows: those reading that end's padding and three more."""
+    start = min(edges.frames, edges.left_padded_frames + 3, most)
+    end = min(edges.frames, edges.right_padded_frames + 3, most)
+    return (tuple(edges.support(frame) for frame in range(start)),
+            tuple(edges.support(frame) for frame in range(edges.frames - end, edges.frames)))
 
 
 def taint_proofs(config: EncoderConfig, truth_left_unbounded: bool, truth_right_unbounded: bool,

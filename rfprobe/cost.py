@@ -100,7 +100,7 @@ def _no_graph_bytes(shape: _Shape, batch: int, length: int, itemsize: int) -> in
 
 def config_cost(config: EncoderConfig, clip_seconds: float, itemsize: int) -> CostEstimate:
     """The check of `config` (verification and context map) in a dtype of `itemsize` bytes."""
-    from .context import probe_length
+    from .context import edge_probe_length
     from .empirical import plan_window
     from .formula import formula_receptive_field
 
@@ -111,7 +111,7 @@ def config_cost(config: EncoderConfig, clip_seconds: float, itemsize: int) -> Co
     unbounded = local.left.unbounded or local.right.unbounded
     probe = window * (2 if unbounded else 1)  # an unbounded side is shown by growing the window
     clip = max(round(clip_seconds * config.sample_rate), 1)
-    edge = probe_length(clip, hop, left, right)
+    edge = edge_probe_length(clip, hop, left, right)
     taint = 2 * (left + right + 4 * hop)
     steps = {
         f"the gradient probe of {probe} samples x 2 rows": _graph_bytes(shape, 2, probe, itemsize),

@@ -64,18 +64,18 @@ class Check:
 
 
 def edge_problems(config: EncoderConfig, length: int, module) -> list[str]:
-    """Analytic supports of the first two and last two frames == gradient supports."""
-    from .edges import frame_count, frame_support
-    from .formula import encoder_layers
+    """The analytic core's supports of the first two and last two frames == gradient supports."""
+    from .core.clip import clip_edges
     from .gradient_probe import measured_supports
 
-    layers = encoder_layers(config)
-    frames_total = frame_count(layers, length)
+    edges = clip_edges(module, config.channels, length, config.hop_samples, length,
+                       device=next(module.parameters()).device, dtype=next(module.parameters()).dtype)
+    frames_total = edges.frames
     frames = sorted({0, min(1, frames_total - 1), max(frames_total - 2, 0), frames_total - 1})
     supports, count = measured_supports(module, config.channels, length, frames, seed=length)
     problems = [] if count == frames_total else [f"{count} frames for {length} samples, analytic {frames_total}"]
     for frame, measured in zip(frames, supports):
-        analytic = frame_support(layers, length, frame, config.pad_mode).intervals
+        analytic = edges.support(frame).intervals
         if measured != analytic:
             problems.append(f"frame {frame} of {length} samples: measured {list(measured)}, analytic {list(analytic)}")
     return problems

@@ -15,10 +15,9 @@ from typing import Any
 import torch
 
 from .config import EncoderConfig, parse_config
-from .context import padded_frame_counts
+from .core.clip import clip_edges
 from .encoder import build_encoder
 from .errors import UsageError, shown
-from .formula import encoder_layers
 from .gradient_probe import measured_supports
 from .module_probe import probe_module
 from .verify import Verification, verify_config
@@ -139,12 +138,12 @@ def cross_check(hf_config: Any, name: str, length_samples: int | None = None,
         a, b = getattr(theirs.truth, quantity, None), getattr(ours.truth, quantity, None)
         if (a.agrees_with(b) if hasattr(a, "agrees_with") and b is not None else a == b) is False:
             differences.append(f"{quantity}: transformers {a}, audiocraft {b}")
-    layers = encoder_layers(equivalent)
     length = length_samples or 3 * equivalent.hop_samples * 8 + 123
-    frames_total, k, m = padded_frame_counts(layers, length, equivalent.pad_mode)
+    audiocraft_encoder = build_encoder(equivalent)  # CPU float64, whatever device the verification used
+    edges = clip_edges(audiocraft_encoder, equivalent.channels, length, equivalent.hop_samples, length)
+    frames_total, k, m = edges.frames, edges.left_padded_frames, edges.right_padded_frames
     frames = sorted({0, min(k, frames_total - 1), max(frames_total - m - 1, 0), frames_total - 1})
     hf_supports, _ = measured_supports(hf_encoder.to(torch.float64), equivalent.channels, length, frames, seed=0)
-    audiocraft_encoder = build_encoder(equivalent)  # CPU float64, whatever device the verification used
     audiocraft_supports, _ = measured_supports(audiocraft_encoder, equivalent.channels, length, frames, seed=0)
     for frame, a, b in zip(frames, hf_supports, audiocraft_supports):
         if a != b:

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .context import ContextMap
-from .edges import frame_support
-from .formula import encoder_layers
 from .errors import UsageError
 from .geometry import format_ms, samples_to_ms
 from .output_files import safe_file_stem, write_atomically
@@ -119,16 +117,12 @@ def plot_edges(verification: Verification, context: ContextMap, path: Path | io.
     rate, hop = config.sample_rate, config.hop_samples
     edges = context.edges
     figure, (start_axis, end_axis) = pyplot.subplots(1, 2, figsize=(12, 4.2))
-    frames = range(edges.frames)
     span = (edges.left_padded_frames + 3) * hop if edges.left_padded_frames < edges.frames else 6 * hop
-    layers = encoder_layers(config)
-    for axis, chosen, title in ((start_axis, list(frames)[:min(edges.frames, edges.left_padded_frames + 3, 12)],
-                                 "start of the clip"),
-                                (end_axis, list(frames)[-min(edges.frames, edges.right_padded_frames + 3, 12):],
-                                 "end of the clip")):
+    for axis, shown, title in ((start_axis, edges.shown[0], "start of the clip"),
+                               (end_axis, edges.shown[1], "end of the clip")):
         at_start = title.startswith("start")
-        for frame in chosen:
-            support = frame_support(layers, edges.clip_samples, frame, config.pad_mode)
+        for support in shown:  # read by the analytic core (rfprobe.core.clip)
+            frame = support.frame
             # Red only for the padding at this panel's edge: through an LSTM every frame reads the
             # start's padding, which says nothing about the end.
             padded = support.reads_left_padding if at_start else support.reads_right_padding

@@ -10,12 +10,12 @@ from torch import nn
 
 from conftest import SHIPPED, shipped_config, verified
 from modules import StreamableRecurrent
-from rfprobe.context import context_map, padded_frame_counts, probe_length
-from rfprobe.edges import frame_count, frame_support
+from rfprobe.context import context_map, edge_probe_length
+from rfprobe.core.clip import clip_edges
+from rfprobe.core.readers import NotUnderstood
 from rfprobe.empirical import plan_window
 from rfprobe.encoder import build_encoder
 from rfprobe.erf import effective_field, mass_widths
-from rfprobe.formula import encoder_layers
 from rfprobe.gradient_probe import frame_gradients
 from rfprobe.gradient_probe import measured_supports as gradient_supports
 from rfprobe.taint import prove_side
@@ -24,21 +24,26 @@ from rfprobe.verify import verify_config
 SMALL = replace(shipped_config("seanet_s320_32khz_conv"), n_filters=4, dimension=4)
 
 
+def core_edges(config, length: int, clip_samples=None):
+    """The analytic core's edge frames of `config`'s real encoder, traced at `length` samples."""
+    clip = clip_samples or length
+    return clip_edges(build_encoder(config), config.channels, clip, config.hop_samples, length)
+
+
 def measured_supports(config, length: int, frames: list[int]):
     supports, count = gradient_supports(build_encoder(config), config.channels, length, frames, seed=3)
-    assert count == frame_count(encoder_layers(config), length)
+    assert count == core_edges(config, length).frames
     return supports
 
 
 @pytest.mark.parametrize("causal, pad_mode", list(itertools.product([False, True], ["constant", "reflect", "replicate"])))
 @pytest.mark.parametrize("length", [650, 3333, 5120])
-def test_edge_frame_supports_equal_the_analytic_prediction(causal, pad_mode, length):
+def test_edge_frame_supports_from_the_core_equal_the_gradient_supports(causal, pad_mode, length):
     config = replace(SMALL, causal=causal, pad_mode=pad_mode, n_residual_layers=2)
-    layers = encoder_layers(config)
-    frames = frame_count(layers, length)
-    probed = sorted({0, 1, frames // 2, frames - 2, frames - 1})
+    edges = core_edges(config, length)
+    probed = sorted({0, 1, edges.frames - 2, edges.frames - 1})
     for frame, measured in zip(probed, measured_supports(config, length, probed)):
-        assert measured == frame_support(layers, length, frame, pad_mode).intervals, frame
+        assert measured == edges.support(frame).intervals, frame
 
 
 @pytest.mark.parametrize("pad_mode", ["constant", "reflect", "replicate"])
@@ -46,8 +51,8 @@ def test_edge_frame_supports_equal_the_analytic_prediction(causal, pad_mode, len
 def test_padded_frame_counts_equal_analytic_and_measured(pad_mode, length):
     """A frame reads padding exactly when its measured support is not the interior one, shifted."""
     config = replace(SMALL, pad_mode=pad_mode)
-    layers = encoder_layers(config)
-    frames, k, m = padded_frame_counts(layers, length, pad_mode)
+    edges = core_edges(config, length)
+    frames, k, m = edges.frames, edges.left_padded_frames, edges.right_padded_frames
     field = verified("seanet_s320_32khz_conv").truth
     supports = measured_supports(config, length, list(range(frames)))
     interior = [s == ((f * field.hop_samples - field.left.samples, f * field.hop_samples + field.right.samples),)
@@ -57,27 +62,49 @@ def test_padded_frame_counts_equal_analytic_and_measured(pad_mode, length):
     assert (k, m) == (measured_k, measured_m)
 
 
-def test_edge_supports_relative_to_the_end_do_not_depend_on_whole_hops_of_length():
-    layers = encoder_layers(SMALL)
-    hop = SMALL.hop_samples
-    long, short = 20 * hop + 77, 9 * hop + 77
-    shift = 11 * hop
-    for back in range(4):
-        a = frame_support(layers, long, frame_count(layers, long) - 1 - back, SMALL.pad_mode)
-        b = frame_support(layers, short, frame_count(layers, short) - 1 - back, SMALL.pad_mode)
-        assert [(x - shift, y - shift) for x, y in a.intervals] == list(b.intervals)
+@pytest.mark.parametrize("name, pad_mode", [("seanet_s320_32khz_conv", "reflect"), ("seanet_s320_32khz", "constant")])
+def test_a_clips_edges_read_on_a_shorter_input_equal_the_core_on_the_clip_itself(name, pad_mode):
+    """The shortcut (a shorter input with the clip's length modulo the hop) against no shortcut;
+    with an LSTM the last frames' reads stretch back to the clip's start."""
+    config = replace(shipped_config(name), n_filters=4, dimension=4, pad_mode=pad_mode)
+    hop, clip = config.hop_samples, 40 * config.hop_samples + 77
+    short = core_edges(config, 12 * hop + 77, clip_samples=clip)
+    whole = core_edges(config, clip)
+    assert short.trace.input_length < clip and short.frames == whole.frames
+    assert (short.left_padded_frames, short.right_padded_frames) == (whole.left_padded_frames,
+                                                                     whole.right_padded_frames)
+    for frame in [0, 1, 2, whole.frames - 3, whole.frames - 2, whole.frames - 1]:
+        assert short.support(frame) == whole.support(frame), frame
+
+
+class MirroredSum(nn.Module):
+    """conv(x) + its time reversal: frames near the end also read the start, which does not move
+    with the end when the input grows: not periodic in the hop."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 2, kernel_size=4, stride=4).double()
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y + torch.flip(y, dims=[2])
+
+
+def test_edges_of_a_model_not_periodic_in_its_hop_are_refused_not_mapped():
+    with pytest.raises(NotUnderstood, match="not periodic in its hop"):
+        clip_edges(MirroredSum(), 1, clip_samples=4000, hop_samples=4, minimum_length_samples=64).support(0)
 
 
 def test_probe_length_keeps_the_clip_length_modulo_the_hop():
-    assert (320000 - probe_length(320000, 640, 2402, 3025)) % 640 == 0
-    assert probe_length(3000, 640, 2402, 3025) == 3000
+    assert (320000 - edge_probe_length(320000, 640, 2402, 3025)) % 640 == 0
+    assert edge_probe_length(3000, 640, 2402, 3025) == 3000
 
 
 def test_reflect_padding_makes_a_causal_edge_frame_read_the_future():
     config = replace(SMALL, causal=True, pad_mode="reflect")
-    support = frame_support(encoder_layers(config), 4000, 0, "reflect")
+    support = core_edges(config, 4000).support(0)
     assert support.last > config.hop_samples - 1  # beyond frame 0's own hop
-    constant = frame_support(encoder_layers(replace(config, pad_mode="constant")), 4000, 0, "constant")
+    constant = core_edges(replace(config, pad_mode="constant"), 4000).support(0)
     assert constant.last == config.hop_samples - 1
 
 
