@@ -1,78 +1,29 @@
 """The decoder: how many latent frames one output sample depends on, and how many output
-samples one latent frame influences, analytic and measured.
+samples one latent frame influences, from the analytic core and measured.
 
-`SEANetDecoder` applies the ratios in the given order (no reversal), each with a
-`StreamableConvTranspose1d` of kernel 2r and stride r. A transposed conv makes a full
-output of (L - 1) * s + k samples, y_full[u] = sum_i x[i] w[u - i s], then trims k - s
-samples: `(k - s) // 2` on the right and the rest on the left when non-causal; when causal,
-`ceil((k - s) * trim_right_ratio)` on the right and the rest on the left. So output sample t
-reads inputs i with 0 <= t + left - i s <= k - 1, and input i reaches outputs
-[i s - left, i s - left + k - 1].
+The analytic side runs the real `SEANetDecoder` under the core's trace (its transposed convs,
+their trims, the LSTM and the residual blocks are read by the core's exact rules, not by
+arithmetic written for this decoder) and reads, for every position within one hop of an
+interior output frame, the latent frames it depends on. One latent frame's influence is the
+inverse of those reads: output sample n x hop + p reads latent frames n + low_p .. n + high_p,
+so latent frame j reaches the samples m x hop + p for m in -high_p .. -low_p (relative to
+j x hop). The probes measure both directions independently: a gradient from chosen output
+samples, and forward-mode AD from one latent frame.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import torch
 
 from .config import EncoderConfig
+from .core.analysis import frame_reach
+from .core.trace import trace_module
 from .device import exact_zeros
-from .formula import ConvSpec, RecurrentSpec, ResidualSpec
-from .padding import streamable_padding
 
-
-@dataclass(frozen=True)
-class TransposedSpec:
-    name: str
-    kernel: int
-    stride: int
-    causal: bool
-    trim_right_ratio: float = 1.0
-
-    def trims(self) -> tuple[int, int]:
-        total = self.kernel - self.stride
-        right = math.ceil(total * self.trim_right_ratio) if self.causal else total // 2
-        return total - right, right
-
-
-DecoderSpec = Union[ConvSpec, ResidualSpec, RecurrentSpec, TransposedSpec]
-
-
-def decoder_layers(config: EncoderConfig, trim_right_ratio: float = 1.0) -> list[DecoderSpec]:
-    """The layers `SEANetDecoder(**config)` executes, in order, named by module path."""
-    causal = config.causal
-    layers: list[DecoderSpec] = [ConvSpec("model.0", config.kernel_size, causal=causal)]
-    index = 0
-    if config.lstm:
-        index += 1
-        layers.append(RecurrentSpec(f"model.{index}", config.lstm))
-    for ratio in config.ratios:
-        index += 2  # activation, then the transposed conv
-        layers.append(TransposedSpec(f"model.{index}", 2 * ratio, ratio, causal, trim_right_ratio))
-        for residual in range(config.n_residual_layers):
-            index += 1
-            name = f"model.{index}"
-            branch = (ConvSpec(f"{name}.block.1", config.residual_kernel_size, dilation=config.dilation_base ** residual,
-                               causal=causal), ConvSpec(f"{name}.block.3", 1, causal=causal))
-            shortcut = None if config.true_skip else ConvSpec(f"{name}.shortcut", 1, causal=causal)
-            layers.append(ResidualSpec(name, branch, shortcut))
-    index += 2
-    layers.append(ConvSpec(f"model.{index}", config.last_kernel_size, causal=causal))
-    return layers
-
-
-def _conv_reads(spec: ConvSpec, low: int, high: int) -> tuple[int, int]:
-    effective = (spec.kernel - 1) * spec.dilation + 1
-    pad_left, _ = streamable_padding(effective, spec.stride, spec.causal)
-    return low * spec.stride - pad_left, high * spec.stride - pad_left + effective - 1
-
-
-def _conv_reaches(spec: ConvSpec, low: int, high: int) -> tuple[int, int]:
-    effective = (spec.kernel - 1) * spec.dilation + 1
-    pad_left, _ = streamable_padding(effective, spec.stride, spec.causal)
-    return low + pad_left - (effective - 1), high + pad_left  # stride 1 in the decoder
+START_FRAMES = 16
+MAX_FRAMES = 1 << 12
 
 
 @dataclass(frozen=True)
@@ -104,45 +55,6 @@ class Span:
         return f"[{low} .. {high}] {unit}"
 
 
-def latent_frames_read(layers: Sequence[DecoderSpec], sample: int) -> Span:
-    """Latent frames output `sample` depends on (interior: no edge effects)."""
-    low, high, unbounded = sample, sample, False
-    for layer in reversed(layers):
-        if isinstance(layer, ConvSpec):
-            low, high = _conv_reads(layer, low, high)
-        elif isinstance(layer, ResidualSpec):
-            branch = (low, high)
-            for spec in reversed(layer.branch):
-                branch = _conv_reads(spec, *branch)
-            low, high = min(low, branch[0]), max(high, branch[1])
-        elif isinstance(layer, TransposedSpec):
-            left, _ = layer.trims()
-            low = -((-(low + left - layer.kernel + 1)) // layer.stride)  # ceil
-            high = (high + left) // layer.stride
-        else:
-            unbounded = True
-    return Span(low, high, low_unbounded=unbounded)
-
-
-def output_samples_reached(layers: Sequence[DecoderSpec], frame: int) -> Span:
-    """Output samples latent `frame` influences (interior)."""
-    low, high, unbounded = frame, frame, False
-    for layer in layers:
-        if isinstance(layer, ConvSpec):
-            low, high = _conv_reaches(layer, low, high)
-        elif isinstance(layer, ResidualSpec):
-            branch = (low, high)
-            for spec in layer.branch:
-                branch = _conv_reaches(spec, *branch)
-            low, high = min(low, branch[0]), max(high, branch[1])
-        elif isinstance(layer, TransposedSpec):
-            left, _ = layer.trims()
-            low, high = low * layer.stride - left, high * layer.stride - left + layer.kernel - 1
-        else:
-            unbounded = True
-    return Span(low, high, high_unbounded=unbounded)
-
-
 @dataclass(frozen=True)
 class DecoderReport:
     hop_samples: int
@@ -157,17 +69,47 @@ class DecoderReport:
             and self.reach.agrees_with(self.measured_reach)
 
 
-def analytic_decoder(config: EncoderConfig, trim_right_ratio: float = 1.0) -> tuple[dict[int, Span], Span]:
-    layers = decoder_layers(config, trim_right_ratio)
-    hop = config.hop_samples
-    anchor_frame = 10_000  # far from both ends: interior
-    reads = {}
-    for phase in range(hop):
-        span = latent_frames_read(layers, anchor_frame * hop + phase)
-        reads[phase] = Span(span.low - anchor_frame, span.high - anchor_frame, span.low_unbounded)
-    reach = output_samples_reached(layers, anchor_frame)
-    reach = Span(reach.low - anchor_frame * hop, reach.high - anchor_frame * hop, high_unbounded=reach.high_unbounded)
-    return reads, reach
+def core_reads_by_phase(decoder: torch.nn.Module, dimension: int, hop: int,
+                        device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64) -> dict[int, Span]:
+    """Latent frames each position within the hop of an interior output frame reads, relative
+    to that frame, by the analytic core. The latent input doubles until no read is cut by an
+    end of it (an end an LSTM reaches whatever the length is open, not cut)."""
+    frames = START_FRAMES
+    while True:
+        trace = trace_module(decoder, dimension, frames, device, dtype)
+        if trace.output_length != frames * hop:
+            raise ValueError(f"{frames} latent frames gave {trace.output_length} samples, not {frames} x {hop}")
+        anchor = frames // 2
+        reads: dict[int, Span] = {}
+        for phase in range(hop):
+            reach = frame_reach(trace, anchor * hop + phase)
+            cut = (reach.edge_start and not reach.open_start) or (reach.edge_end and not reach.open_end)
+            if cut:
+                break
+            reads[phase] = Span(reach.intervals[0][0] - anchor, reach.intervals[-1][1] - anchor,
+                                low_unbounded=reach.open_start, high_unbounded=reach.open_end)
+        if len(reads) == hop:
+            return reads
+        if 2 * frames > MAX_FRAMES:
+            raise ValueError(f"an output sample's read still meets an end of {frames} latent frames")
+        frames *= 2
+
+
+def reach_from_reads(reads: dict[int, Span], hop: int) -> Span:
+    """Output samples one latent frame influences, relative to its anchor: the inverse of the
+    reads (sample m x hop + p is reached when -high_p <= m <= -low_p)."""
+    low = min(-span.high * hop + phase for phase, span in reads.items())
+    high = max(-span.low * hop + phase for phase, span in reads.items())
+    return Span(low, high, low_unbounded=any(s.high_unbounded for s in reads.values()),
+                high_unbounded=any(s.low_unbounded for s in reads.values()))
+
+
+def analytic_decoder(config: EncoderConfig, trim_right_ratio: float = 1.0, device: torch.device | str = "cpu",
+                     dtype: torch.dtype = torch.float64) -> tuple[dict[int, Span], Span]:
+    """(reads by position within the hop, one latent frame's reach), by the analytic core."""
+    decoder = build_decoder(config, trim_right_ratio, device=device, dtype=dtype)
+    reads = core_reads_by_phase(decoder, config.dimension, config.hop_samples, device, dtype)
+    return reads, reach_from_reads(reads, config.hop_samples)
 
 
 def build_decoder(config: EncoderConfig, trim_right_ratio: float = 1.0, seed: int = 0,
@@ -217,6 +159,12 @@ def measure_decoder(config: EncoderConfig, phases: Sequence[int], trim_right_rat
     return reads, reach
 
 
+def _both(short: Span, long: Span) -> Span:
+    """The longer window's span, an end unbounded only if it met the window's end in both."""
+    return Span(long.low, long.high, short.low_unbounded and long.low_unbounded,
+                short.high_unbounded and long.high_unbounded)
+
+
 def _span(used: list[int], middle: int) -> Span:
     low, high = min(used), max(used)
     return Span(low - middle, high - middle, low_unbounded=low == 0)
@@ -224,7 +172,7 @@ def _span(used: list[int], middle: int) -> Span:
 
 def decoder_report(config: EncoderConfig, trim_right_ratio: float = 1.0, device: torch.device | str = "cpu",
                    dtype: torch.dtype = torch.float64) -> DecoderReport:
-    reads, reach = analytic_decoder(config, trim_right_ratio)
+    reads, reach = analytic_decoder(config, trim_right_ratio, device, dtype)
     counts = {phase: span.count for phase, span in reads.items()}
     hop = config.hop_samples
     # Every phase where the analytic count changes, plus both ends of the hop.
@@ -232,5 +180,12 @@ def decoder_report(config: EncoderConfig, trim_right_ratio: float = 1.0, device:
                     | {p - 1 for p in range(1, hop) if counts[p] != counts[p - 1]})
     extent = max(max(abs(s.low), abs(s.high)) for s in reads.values()) + 2
     measured_reads, measured_reach = measure_decoder(config, chosen, trim_right_ratio, device, dtype, extent)
+    if measured_reach.high_unbounded or any(span.low_unbounded for span in measured_reads.values()):
+        # Reaching the window's end once proves nothing: an end counts as unbounded only when the
+        # dependence reaches it again on a window twice as long (and `agrees` needs the core's
+        # recurrence too); otherwise the longer window's bounded extent stands.
+        longer_reads, longer_reach = measure_decoder(config, chosen, trim_right_ratio, device, dtype, 2 * extent)
+        measured_reads = {phase: _both(span, longer_reads[phase]) for phase, span in measured_reads.items()}
+        measured_reach = _both(measured_reach, longer_reach)
     return DecoderReport(hop_samples=hop, reads_by_phase=reads, reach=reach, measured_reads=measured_reads,
                          measured_reach=measured_reach)

@@ -1,4 +1,4 @@
-"""SEANetDecoder: transposed-conv arithmetic against gradient and forward-mode probes."""
+"""SEANetDecoder: the analytic core's reads against gradient and forward-mode probes."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ import pytest
 
 from conftest import CONFIG_DIR, shipped_config
 from rfprobe.cli import main
-from rfprobe.decoder import Span, analytic_decoder, decoder_report
+from rfprobe.decoder import Span, analytic_decoder, decoder_report, reach_from_reads
 
 SMALL = {"n_filters": 4, "dimension": 4}
 
@@ -41,6 +41,14 @@ def test_a_wrong_transposed_trim_is_caught():
     wrong_reads, wrong_reach = analytic_decoder(config, trim_right_ratio=0.0)
     tampered = replace(report, reads_by_phase=wrong_reads, reach=wrong_reach)
     assert not tampered.agrees
+
+
+def test_one_latent_frames_reach_is_the_inverse_of_the_reads_by_hop_position():
+    # hop 2: sample 2n reads frames n-1..n, sample 2n+1 reads n..n+1; so frame 0 reaches
+    # samples 0 and 2 (position 0, n = 0, 1) and -1 and 1 (position 1, n = -1, 0): -1..2.
+    assert reach_from_reads({0: Span(-1, 0), 1: Span(0, 1)}, hop=2) == Span(-1, 2)
+    unbounded_past = reach_from_reads({0: Span(-5, 0, low_unbounded=True), 1: Span(-5, 1, low_unbounded=True)}, 2)
+    assert unbounded_past.high_unbounded and not unbounded_past.low_unbounded
 
 
 def test_span_agreement_ignores_only_unbounded_ends():
