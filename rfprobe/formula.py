@@ -18,11 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional, Sequence, Union
 
+from .methods import FORMULA
 from .config import EncoderConfig
 from .geometry import LayerRow, MethodResult, ReceptiveField, Side
 from .padding import streamable_padding
 
-METHOD = "formula"
+METHOD = FORMULA
 
 
 @dataclass(frozen=True)

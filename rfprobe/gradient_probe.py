@@ -9,12 +9,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .methods import GRADIENT
 from .device import exact_zeros
 from .core.intervals import mask_intervals
 from .errors import is_out_of_memory
 from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort, nonzero_runs
 
-METHOD = "gradient"
+METHOD = GRADIENT
 
 
 def probe_input(channels: int, length_samples: int, seed: int, device: torch.device,

@@ -13,6 +13,7 @@ import io
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .methods import FORMULA
 from .context import ContextMap
 from .errors import UsageError
 from .geometry import format_ms, samples_to_ms
@@ -72,7 +73,7 @@ def plot_receptive_field(verification: Verification, context: ContextMap, path: 
             axis.axvline(-samples_to_ms(truth.left.samples, rate), color="#c00000", linewidth=1.5,
                          label=f"RF bounds: {truth.left.samples} before, {truth.right.samples} after the anchor")
         else:
-            local = verification.result("formula").receptive_field.left.samples
+            local = verification.result(FORMULA).receptive_field.left.samples
             axis.axvline(-samples_to_ms(local, rate), color="#c00000", linewidth=1.2, linestyle=":",
                          label=f"past: unbounded (LSTM); the convs alone reach {local} samples back")
             axis.text(0.01, 0.97, "past unbounded: the dependence continues\nto the start of the signal  <--",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional, Sequence
 
+from .methods import FORMULA, GRADIENT, IMPULSE, MODULE_WALK
 from .geometry import LayerRow, MethodResult, ReceptiveField, format_ms, samples_to_ms
 from .verify import METHODS, Verification
 
@@ -81,9 +82,9 @@ def config_report(verification: Verification) -> str:
     config = verification.config
     sample_rate = verification.sample_rate
     lines = _header(verification)
-    walk, formula = verification.result("module walk"), verification.result("formula")
+    walk, formula = verification.result(MODULE_WALK), verification.result(FORMULA)
     if walk is not None and walk.layers:
-        lines += ["", layer_table(walk, formula or MethodResult("formula", None))]
+        lines += ["", layer_table(walk, formula or MethodResult(FORMULA, None))]
     claims = config.claims if config else None
     claimed = ["-"] * 6
     if claims is not None:
@@ -102,11 +103,11 @@ def config_report(verification: Verification) -> str:
     rows = [[name, *(column[i] for column in columns), verdict.label if i == 0 else ""]
             for i, name in enumerate(names)]
     lines += ["", format_table(["quantity", "claimed", *METHODS, "verdict"], rows)]
-    gradient = verification.result("gradient")
+    gradient = verification.result(GRADIENT)
     if gradient is not None and gradient.ran:
         holes = gradient.receptive_field.holes
         lines.append(f"holes inside the RF (gradient, every sample inspected): {list(holes) if holes else 'none'}")
-    impulse = verification.result("impulse")
+    impulse = verification.result(IMPULSE)
     if impulse is not None and impulse.ran:
         run = impulse.evidence["runs"][-1]
         shown = run["impulse_confirmations"]

@@ -8,14 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from .methods import ANALYTIC, EMPIRICAL, GRADIENT, MODULE_WALK
 from .geometry import MethodResult, ReceptiveField
 
 # The config formula assumes nothing about holes and the impulse probe only locates the
 # ends of the support; holes are compared between the methods that inspect every sample.
-HOLE_METHODS = ("module walk", "gradient")
+HOLE_METHODS = (MODULE_WALK, GRADIENT)
 # PASS needs one analytic answer (from the config or the module's layers) and both probes.
-ANALYTIC_METHODS = ("formula", "module walk")
-EMPIRICAL_METHODS = ("gradient", "impulse")
+ANALYTIC_METHODS = ANALYTIC
+EMPIRICAL_METHODS = EMPIRICAL
 
 
 @dataclass(frozen=True)

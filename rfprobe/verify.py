@@ -12,7 +12,7 @@ from typing import Mapping, Optional, Sequence
 import torch
 
 from . import formula as formula_method
-from . import gradient_probe, impulse_probe, walk as walk_method
+from . import gradient_probe, impulse_probe, methods, walk as walk_method
 from .audiocraft_source import load_audiocraft
 from .claims import ClaimsReport, check_claims
 from .config import EncoderConfig
@@ -23,7 +23,7 @@ from .errors import UsageError
 from .geometry import MethodResult, ReceptiveField
 from .verdict import Verdict, judge
 
-METHODS = (formula_method.METHOD, walk_method.METHOD, gradient_probe.METHOD, impulse_probe.METHOD)
+METHODS = methods.ALL
 # Which result stands for "what the module computes" when reporting claims: measured first.
 TRUTH_ORDER = (gradient_probe.METHOD, impulse_probe.METHOD, walk_method.METHOD, formula_method.METHOD)
 

@@ -28,6 +28,7 @@ from typing import Callable, Optional, Sequence
 
 import torch
 
+from .methods import EMPIRICAL, MODULE_WALK
 from .families import ZOO, Unavailable, ZooModel, find, package_version
 from .geometry import format_ms
 from .lookahead import lookahead_of
@@ -105,12 +106,12 @@ def _peak_rss_mib() -> float:
 def _proof(verification) -> str:
     """Why a side is unbounded or global: analytic layers found, and growth seen by the probes."""
     parts = []
-    walk = verification.result("module walk")
+    walk = verification.result(MODULE_WALK)
     if walk is not None and walk.ran:
         found = [f"{row.kind} {row.name}" for row in walk.layers if row.kind in ("lstm", "global")]
         if found:
             parts.append("module walk: " + ", ".join(found[:3]) + (" ..." if len(found) > 3 else ""))
-    for method in ("gradient", "impulse"):
+    for method in EMPIRICAL:
         result = verification.result(method)
         growth = result.evidence.get("unbounded_growth") if result is not None and result.ran else None
         if growth:

@@ -23,12 +23,13 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
+from ..methods import MODULE_WALK
 from ..geometry import LayerRow, MethodResult, ReceptiveField, Side
 from .intervals import holes_between
 from .readers import Everything, NotUnderstood, Pad, Reach, Recurrence, Same, Shift, TransposedWindow, Window
 from .trace import Trace, TraceError, trace_module
 
-METHOD = "module walk"
+METHOD = MODULE_WALK
 START_LENGTH_SAMPLES = 1 << 12
 MAX_LENGTH_SAMPLES = 1 << 23
 
