@@ -3,7 +3,7 @@
 `from audiocraft.modules.seanet import SEANetEncoder` runs `audiocraft/__init__.py`, which
 needs soundfile, av, xformers and more: a `pip install --no-deps audiocraft` (what rfprobe's
 README installs) lacks them. This module hands out the very classes rfprobe probes, loaded
-from the installed audiocraft files (see :mod:`rfprobe.audiocraft_source`):
+from the installed audiocraft files (see :mod:`rfprobe.families.seanet.source`):
 
     >>> from rfprobe.audiocraft import SEANetEncoder
     >>> int(SEANetEncoder(ratios=[4, 2], n_filters=4, lstm=0).hop_length)
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from .audiocraft_source import load_audiocraft
+from .families.seanet.source import load_audiocraft
 from .errors import UsageError
 
 __all__ = ["SEANetEncoder", "SEANetDecoder", "seanet"]

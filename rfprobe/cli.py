@@ -18,24 +18,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .audiocraft_config import check_trained_weights, load_checkpoint
-from .audiocraft_source import load_audiocraft
-from .config import EncoderConfig, ignored_parameters, load_config
+from .families.seanet.audiocraft_files import check_trained_weights, load_checkpoint
+from .families.seanet.source import load_audiocraft
+from .families.seanet.config import EncoderConfig, ignored_parameters
+from .families.seanet.config_files import load_config
 from .context import ContextMap, context_map
-from .decoder import DecoderReport, decoder_report
+from .families.seanet.decoder import DecoderReport, decoder_report
 from .device import device_description, resolve_device, resolve_dtype
 from .cost import DEFAULT_BUDGET_GIB, CostEstimate, check_budget, config_cost, gib
 from .errors import UsageError, is_out_of_memory
-from .formula import formula_receptive_field
-from .hf_encodec import CrossCheck, audiocraft_equivalent, cross_check, hf_extra_parameters, load_hf_config
+from .families.seanet.formula import formula_receptive_field
+from .families.seanet.hf_encodec import CrossCheck, audiocraft_equivalent, cross_check, hf_extra_parameters, load_hf_config
 from .module_probe import check_module, load_factory, probe_module
-from .output_files import check_output_directory, check_output_file
-from .plots import plot_paths, require_matplotlib, write_plots
+from .output.files import check_output_directory, check_output_file
+from .output.plots import plot_paths, require_matplotlib, write_plots
 from . import __version__
-from .answer import LEGEND, answer_block
-from .output_files import write_json_atomically
-from .report import config_report, context_report, decoder_text, summary_table
-from .report_json import run_json, subject_json
+from .output.answer import LEGEND, answer_block
+from .output.files import write_json_atomically
+from .output.report import config_report, context_report, decoder_text, summary_table
+from .output.report_json import run_json, subject_json
 from .verify import Verification, verify_config
 
 REPOSITORY_CONFIGS = Path(__file__).resolve().parent.parent / "configs"

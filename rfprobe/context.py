@@ -8,15 +8,15 @@ from typing import Optional
 
 import torch
 
-from .config import EncoderConfig
+from .families.seanet.config import EncoderConfig
 from .core.clip import ClipEdges, FrameSupport, clip_edges, probe_length
-from .encoder import build_encoder
-from .erf import EffectiveField, grown_effective_field
-from .formula import formula_receptive_field
-from .gradient_probe import measured_supports
-from .lookahead import Lookahead, lookahead_of
+from .families.seanet.encoder import build_encoder
+from .probes.erf import EffectiveField, grown_effective_field
+from .families.seanet.formula import formula_receptive_field
+from .probes.gradient import measured_supports
+from .arithmetic.lookahead import Lookahead, lookahead_of
 from .module_probe import copy_module
-from .taint import TaintProof, prove_side
+from .probes.taint import TaintProof, prove_side
 from .verify import Verification
 
 DEFAULT_CLIP_SECONDS = 10.0
@@ -111,7 +111,7 @@ def _shown_frames(edges: ClipEdges, most: int = 12) -> tuple[tuple[FrameSupport,
 def taint_proofs(config: EncoderConfig, truth_left_unbounded: bool, truth_right_unbounded: bool,
                  module: Optional[torch.nn.Module] = None) -> tuple[TaintProof, ...]:
     local = formula_receptive_field(config).receptive_field
-    # Taint runs on CPU in float64 whatever the probes used (see rfprobe.taint).
+    # Taint runs on CPU in float64 whatever the probes used (see rfprobe.probes.taint).
     module = build_encoder(config, 0, "cpu", torch.float64) if module is None \
         else copy_module(module).to("cpu", torch.float64)
     twin = replace(config, lstm=0, norm="none" if config.norm == "time_group_norm" else config.norm)

@@ -8,7 +8,7 @@ Estimates above the budget (`--max-memory`, default :data:`DEFAULT_BUDGET_GIB` G
 refused before the run, with the estimate shown, instead of allocating gigabytes and dying.
 The estimate is deliberately coarse (within a factor of about two, on the high side).
 
-    >>> from rfprobe.config import EncoderConfig
+    >>> from rfprobe.families.seanet.config import EncoderConfig
     >>> small = config_cost(EncoderConfig(sample_rate=16000, n_filters=4, ratios=(2, 2), lstm=0), 1.0, 8)
     >>> small.peak_bytes < 2 ** 30
     True
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import EncoderConfig
+from .families.seanet.config import EncoderConfig
 from .errors import UsageError
 
 GIB = 1 << 30
@@ -101,8 +101,8 @@ def _no_graph_bytes(shape: _Shape, batch: int, length: int, itemsize: int) -> in
 def config_cost(config: EncoderConfig, clip_seconds: float, itemsize: int) -> CostEstimate:
     """The check of `config` (verification and context map) in a dtype of `itemsize` bytes."""
     from .context import edge_probe_length
-    from .empirical import plan_window
-    from .formula import formula_receptive_field
+    from .probes.empirical import plan_window
+    from .families.seanet.formula import formula_receptive_field
 
     shape = _encoder_shape(config)
     local = formula_receptive_field(config).receptive_field

@@ -12,7 +12,7 @@ from typing import Optional
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from .config import EncoderConfig, parse_config
+from .families.seanet.config import EncoderConfig, parse_config
 from .verify import verify_config
 
 MAX_HOP_SAMPLES = 2048  # keeps one check under a second on two CPU cores
@@ -66,7 +66,7 @@ class Check:
 def edge_problems(config: EncoderConfig, length: int, module) -> list[str]:
     """The analytic core's supports of the first two and last two frames == gradient supports."""
     from .core.clip import clip_edges
-    from .gradient_probe import measured_supports
+    from .probes.gradient import measured_supports
 
     edges = clip_edges(module, config.channels, length, config.hop_samples, length,
                        device=next(module.parameters()).device, dtype=next(module.parameters()).dtype)

@@ -18,15 +18,15 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import nn
 
-from . import gradient_probe, impulse_probe
-from . import walk as walk_method
+from .probes import gradient as gradient_probe, impulse as impulse_probe
+from .core import walk as walk_method
 from .cost import CostEstimate, module_cost
 from .device import exact_zeros
-from .empirical import measure, plan_window, round_up
+from .probes.empirical import measure, plan_window, round_up
 from .errors import UsageError, is_out_of_memory, shown
-from .gradient_probe import probe_input
-from .geometry import ReceptiveField, Side
-from .verdict import judge
+from .probes.gradient import probe_input
+from .arithmetic.geometry import ReceptiveField, Side
+from .arithmetic.verdict import judge
 from .verify import Verification
 
 REQUIRED = (walk_method.METHOD, gradient_probe.METHOD, impulse_probe.METHOD)

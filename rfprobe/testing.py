@@ -16,7 +16,7 @@ from typing import Optional, Union
 from torch import nn
 
 from .module_probe import probe_module
-from .report import config_report
+from .output.report import config_report
 from .verify import Verification
 
 UNBOUNDED = "unbounded"

@@ -11,17 +11,19 @@ from typing import Mapping, Optional, Sequence
 
 import torch
 
-from . import formula as formula_method
-from . import gradient_probe, impulse_probe, methods, walk as walk_method
-from .audiocraft_source import load_audiocraft
-from .claims import ClaimsReport, check_claims
-from .config import EncoderConfig
+from .families.seanet import formula as formula_method
+from .probes import gradient as gradient_probe, impulse as impulse_probe
+from . import methods
+from .core import walk as walk_method
+from .families.seanet.source import load_audiocraft
+from .families.seanet.claims import ClaimsReport, check_claims
+from .families.seanet.config import EncoderConfig
 from .device import device_description
-from .empirical import measure
-from .encoder import build_encoder
+from .probes.empirical import measure
+from .families.seanet.encoder import build_encoder
 from .errors import UsageError
-from .geometry import MethodResult, ReceptiveField
-from .verdict import Verdict, judge
+from .arithmetic.geometry import MethodResult, ReceptiveField
+from .arithmetic.verdict import Verdict, judge
 
 METHODS = methods.ALL
 # Which result stands for "what the module computes" when reporting claims: measured first.

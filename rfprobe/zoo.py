@@ -30,8 +30,8 @@ import torch
 
 from .methods import EMPIRICAL, MODULE_WALK
 from .families import ZOO, Unavailable, ZooModel, find, package_version
-from .geometry import format_ms
-from .lookahead import lookahead_of
+from .arithmetic.geometry import format_ms
+from .arithmetic.lookahead import lookahead_of
 
 PASS, FAIL, UNAVAILABLE, ERROR = "PASS", "FAIL", "UNAVAILABLE", "ERROR"
 WORKER_MARK = "rfprobe-zoo-row:"
@@ -148,7 +148,7 @@ def edge_length(model: ZooModel, hop_samples: int) -> int:
 
 def edge_supports(module: torch.nn.Module, model: ZooModel, hop_samples: int) -> dict:
     """Exact gradient supports of frames 0, 1, F-2 and F-1 of one clip (float64, CPU)."""
-    from .gradient_probe import measured_supports
+    from .probes.gradient import measured_supports
     from .module_probe import copy_module
 
     subject = copy_module(module).to(torch.float64).eval()
@@ -307,7 +307,7 @@ def table_cells(row: ZooRow) -> list[str]:
 
 
 def zoo_table(rows: Sequence[ZooRow], timings: bool = True) -> str:
-    from .report import format_table
+    from .output.report import format_table
 
     headers = list(HEADERS) + (["time s", "peak MiB"] if timings else [])
     body = [table_cells(row) + ([f"{row.wall_s:.1f}", "-" if row.peak_memory_mib is None

@@ -57,7 +57,7 @@ def write_readme(body: str, readme: Path = README) -> None:
 
 def write_plot(rows, directory: Path) -> Path:
     """One horizontal bar per model: its past and future in ms around the anchor."""
-    from .plots import _pyplot
+    from .output.plots import _pyplot
 
     plt = _pyplot()
     shown = [row for row in rows if row.hop_samples and row.input_unit == "samples"]
@@ -91,7 +91,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     if arguments.json and not Path(arguments.json).parent.is_dir():
         raise UsageError(f"--json {arguments.json}: directory {Path(arguments.json).parent} does not exist; create it")
     if arguments.plot:
-        from .plots import require_matplotlib
+        from .output.plots import require_matplotlib
 
         require_matplotlib()
     from .device import resolve_device
@@ -110,7 +110,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     total = time.perf_counter() - started
     print(f"\nzoo: {len(rows)} models in {total:.0f} s")
     if arguments.json:
-        from .output_files import write_json_atomically
+        from .output.files import write_json_atomically
 
         write_json_atomically(Path(arguments.json), {
             "machine": machine, "total_s": round(total, 1), "rows": [row.to_json() for row in rows],

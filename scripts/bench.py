@@ -25,16 +25,17 @@ sys.path.insert(0, str(REPOSITORY))
 
 import torch  # noqa: E402
 
-from rfprobe import gradient_probe, impulse_probe  # noqa: E402
-from rfprobe.config import EncoderConfig, load_config  # noqa: E402
+from rfprobe.probes import gradient as gradient_probe, impulse as impulse_probe  # noqa: E402
+from rfprobe.families.seanet.config import EncoderConfig  # noqa: E402
+from rfprobe.families.seanet.config_files import load_config  # noqa: E402
 from rfprobe.device import device_description, exact_zeros, resolve_device  # noqa: E402
-from rfprobe.empirical import measure, plan_window  # noqa: E402
-from rfprobe.encoder import build_encoder  # noqa: E402
+from rfprobe.probes.empirical import measure, plan_window  # noqa: E402
+from rfprobe.families.seanet.encoder import build_encoder  # noqa: E402
 from rfprobe.errors import UsageError  # noqa: E402
-from rfprobe.formula import formula_receptive_field  # noqa: E402
-from rfprobe.report import format_table  # noqa: E402
+from rfprobe.families.seanet.formula import formula_receptive_field  # noqa: E402
+from rfprobe.output.report import format_table  # noqa: E402
 from rfprobe.verify import verify_config  # noqa: E402
-from rfprobe.walk import walk_receptive_field  # noqa: E402
+from rfprobe.core.walk import walk_receptive_field  # noqa: E402
 
 
 def timed(function, device: torch.device, repeats: int) -> float:

@@ -11,8 +11,8 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 
-from rfprobe.config import load_config  # noqa: E402
-from rfprobe.report import summary_table  # noqa: E402
+from rfprobe.families.seanet.config_files import load_config  # noqa: E402
+from rfprobe.output.report import summary_table  # noqa: E402
 from rfprobe.verify import verify_config  # noqa: E402
 
 START, END = "<!-- rfprobe:summary:start -->", "<!-- rfprobe:summary:end -->"

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from rfprobe.config import EncoderConfig, load_config
+from rfprobe.families.seanet.config import EncoderConfig
+from rfprobe.families.seanet.config_files import load_config
 from rfprobe.verify import Verification, verify_config
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"

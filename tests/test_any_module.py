@@ -33,8 +33,8 @@ def test_pooling_is_read_by_the_walk_and_agrees_with_the_probes():
 
 
 def test_probes_that_agree_without_an_analytic_method_do_not_pass():
-    from rfprobe.geometry import MethodResult
-    from rfprobe.verdict import judge
+    from rfprobe.arithmetic.geometry import MethodResult
+    from rfprobe.arithmetic.verdict import judge
 
     verification = probe_module(build(WideSideBranch))
     unread = MethodResult(method="module walk", receptive_field=None, unavailable_reason="layer x is not understood")

@@ -6,11 +6,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from rfprobe.audiocraft_config import load_checkpoint
+from rfprobe.families.seanet.audiocraft_files import load_checkpoint
 from rfprobe.cli import main
-from rfprobe.config import load_config
+from rfprobe.families.seanet.config_files import load_config
 from rfprobe.context import context_map
-from rfprobe.encoder import build_encoder
+from rfprobe.families.seanet.encoder import build_encoder
 from rfprobe.errors import UsageError
 from rfprobe.verify import verify_config
 

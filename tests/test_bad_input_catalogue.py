@@ -61,8 +61,8 @@ def audiocraft_yaml(seanet_extra: str = "", top: str = "") -> str:
 
 
 def tiny_state(**overrides) -> dict:
-    from rfprobe.config import parse_config
-    from rfprobe.encoder import build_encoder
+    from rfprobe.families.seanet.config import parse_config
+    from rfprobe.families.seanet.encoder import build_encoder
 
     config = parse_config({"sample_rate": 8000, "n_filters": 2, "dimension": 2, "ratios": [2, 2], "lstm": 0}, "tiny")
     return {f"encoder.{k}": v.clone() for k, v in build_encoder(config).state_dict().items()}
@@ -291,7 +291,7 @@ def test_an_existing_json_keeps_its_permissions_and_is_replaced_whole(tmp_path, 
 def test_sigterm_during_the_write_leaves_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "report.json"
     target.write_text("old")
-    script = ("import os, signal; from pathlib import Path; from rfprobe.output_files import write_atomically\n"
+    script = ("import os, signal; from pathlib import Path; from rfprobe.output.files import write_atomically\n"
               "def write(stream):\n    stream.write('half'); stream.flush(); os.kill(os.getpid(), signal.SIGTERM)\n"
               f"write_atomically(Path({str(target)!r}), write)\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
@@ -301,7 +301,7 @@ def test_sigterm_during_the_write_leaves_the_old_file_and_no_temporary(tmp_path)
 
 
 def test_ctrl_c_during_the_write_leaves_the_old_file_and_no_temporary(tmp_path):
-    from rfprobe.output_files import write_atomically
+    from rfprobe.output.files import write_atomically
 
     target = tmp_path / "report.json"
     target.write_text("old")
@@ -317,7 +317,7 @@ def test_ctrl_c_during_the_write_leaves_the_old_file_and_no_temporary(tmp_path):
 
 
 def test_the_data_is_synced_before_the_rename(tmp_path, monkeypatch):
-    from rfprobe import output_files
+    from rfprobe.output import files as output_files
 
     calls = []
     real_fsync, real_replace = os.fsync, os.replace
@@ -328,7 +328,7 @@ def test_the_data_is_synced_before_the_rename(tmp_path, monkeypatch):
 
 
 def test_a_file_changed_during_the_run_is_named_in_a_warning(tmp_path, capsys):
-    from rfprobe.output_files import check_output_file, write_json_atomically
+    from rfprobe.output.files import check_output_file, write_json_atomically
 
     checked = check_output_file(tmp_path / "r.json")
     (tmp_path / "r.json").write_text("written by another run")

@@ -6,9 +6,9 @@ from dataclasses import replace
 import pytest
 
 from conftest import shipped_config, verified
-from rfprobe.claims import chain_receptive_field, check_claims
-from rfprobe.config import ClaimedLayer, Claims
-from rfprobe.geometry import samples_to_ms
+from rfprobe.families.seanet.claims import chain_receptive_field, check_claims
+from rfprobe.families.seanet.config import ClaimedLayer, Claims
+from rfprobe.arithmetic.geometry import samples_to_ms
 
 SEED_CONFIGS = {"seanet_s320_32khz_conv": 4017, "musicgen_32khz_conv": 5937}
 

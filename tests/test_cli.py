@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import CONFIG_DIR
-from rfprobe import audiocraft_source
+from rfprobe.families.seanet import source as audiocraft_source
 from rfprobe.cli import main
 
 SMALL = str(CONFIG_DIR / "encodec_24khz_causal_conv.yaml")
@@ -70,7 +70,7 @@ def test_disagreeing_methods_exit_one_and_say_fail(monkeypatch, capsys):
     from dataclasses import replace
 
     from rfprobe import verify
-    from rfprobe.geometry import Side
+    from rfprobe.arithmetic.geometry import Side
 
     real = verify.formula_method.formula_receptive_field
 

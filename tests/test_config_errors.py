@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import CONFIG_DIR
-from rfprobe.config import load_config
+from rfprobe.families.seanet.config_files import load_config
 from rfprobe.errors import UsageError
 
 VALID = (CONFIG_DIR / "musicgen_32khz_conv.yaml").read_text(encoding="utf-8")

@@ -13,12 +13,12 @@ from modules import StreamableRecurrent
 from rfprobe.context import context_map, edge_probe_length
 from rfprobe.core.clip import clip_edges
 from rfprobe.core.readers import NotUnderstood
-from rfprobe.empirical import plan_window
-from rfprobe.encoder import build_encoder
-from rfprobe.erf import effective_field, mass_widths
-from rfprobe.gradient_probe import frame_gradients
-from rfprobe.gradient_probe import measured_supports as gradient_supports
-from rfprobe.taint import prove_side
+from rfprobe.probes.empirical import plan_window
+from rfprobe.families.seanet.encoder import build_encoder
+from rfprobe.probes.erf import effective_field, mass_widths
+from rfprobe.probes.gradient import frame_gradients
+from rfprobe.probes.gradient import measured_supports as gradient_supports
+from rfprobe.probes.taint import prove_side
 from rfprobe.verify import verify_config
 
 SMALL = replace(shipped_config("seanet_s320_32khz_conv"), n_filters=4, dimension=4)

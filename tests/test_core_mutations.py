@@ -7,7 +7,7 @@ from rfprobe import probe_module
 from rfprobe.core import operators, readers
 from rfprobe.core.analysis import frame_reach
 from rfprobe.core.trace import trace_module
-from rfprobe.gradient_probe import measured_supports
+from rfprobe.probes.gradient import measured_supports
 
 import torch
 import torch.nn.functional as F

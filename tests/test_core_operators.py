@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rfprobe import probe_module
-from rfprobe.walk import walk_receptive_field
+from rfprobe.core.walk import walk_receptive_field
 
 from operator_modules import (BidirectionalGRU, CausalDilatedStack, CroppingResidual, EagerAttention,
                               LinearUpsampleThenStride, ReflectPadConv, RollAlongTime, SlidingWindowAttention,

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import CONFIG_DIR, shipped_config
 from rfprobe.cli import main
-from rfprobe.decoder import Span, analytic_decoder, decoder_report, reach_from_reads
+from rfprobe.families.seanet.decoder import Span, analytic_decoder, decoder_report, reach_from_reads
 
 SMALL = {"n_filters": 4, "dimension": 4}
 

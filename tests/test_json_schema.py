@@ -8,7 +8,7 @@ import pytest
 
 from conftest import CONFIG_DIR
 from rfprobe.cli import main
-from rfprobe.report_json import SCHEMA_VERSION, load_schema
+from rfprobe.output.report_json import SCHEMA_VERSION, load_schema
 
 jsonschema = pytest.importorskip("jsonschema", reason='jsonschema is in the test extra: pip install -e ".[test]"')
 TESTS = Path(__file__).resolve().parent

@@ -9,12 +9,12 @@ import torch
 
 from conftest import shipped_config
 from modules import HoledStack, WideSideBranch, build, conv_then_recurrent
-from rfprobe import gradient_probe, impulse_probe
-from rfprobe.empirical import FrameSupport, Observation, ProbeWindow, measure, nonzero_runs, plan_window
-from rfprobe.encoder import build_encoder
-from rfprobe.formula import formula_receptive_field
-from rfprobe.geometry import ReceptiveField, Side
-from rfprobe.walk import walk_receptive_field
+from rfprobe.probes import gradient as gradient_probe, impulse as impulse_probe
+from rfprobe.probes.empirical import FrameSupport, Observation, ProbeWindow, measure, nonzero_runs, plan_window
+from rfprobe.families.seanet.encoder import build_encoder
+from rfprobe.families.seanet.formula import formula_receptive_field
+from rfprobe.arithmetic.geometry import ReceptiveField, Side
+from rfprobe.core.walk import walk_receptive_field
 
 CPU = dict(device=torch.device("cpu"), dtype=torch.float64)
 

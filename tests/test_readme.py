@@ -5,8 +5,8 @@ import re
 from pathlib import Path
 
 from conftest import SHIPPED, verified
-from rfprobe.geometry import format_ms
-from rfprobe.report import summary_table
+from rfprobe.arithmetic.geometry import format_ms
+from rfprobe.output.report import summary_table
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 README = (REPOSITORY / "README.md").read_text(encoding="utf-8")
@@ -35,7 +35,7 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 
 def test_readme_lookahead_numbers_for_musicgen_are_the_measured_ones():
-    from rfprobe.lookahead import lookahead_of
+    from rfprobe.arithmetic.lookahead import lookahead_of
 
     lookahead = lookahead_of(verified("musicgen_32khz").truth)
     assert (f"needs {lookahead.after_anchor.samples} samples after the anchor, "

@@ -5,9 +5,9 @@ from dataclasses import replace
 
 
 from conftest import shipped_config, verified
-from rfprobe.formula import ConvSpec, RecurrentSpec, ResidualSpec, encoder_layers, receptive_field_of
-from rfprobe.geometry import MethodResult, Side
-from rfprobe.verdict import Verdict, judge
+from rfprobe.families.seanet.formula import ConvSpec, RecurrentSpec, ResidualSpec, encoder_layers, receptive_field_of
+from rfprobe.arithmetic.geometry import MethodResult, Side
+from rfprobe.arithmetic.verdict import Verdict, judge
 from rfprobe.verify import METHODS
 
 REAL_METHODS = ("module walk", "gradient", "impulse")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from conftest import shipped_config, verified
 from modules import Flipper, HoledStack, WideSideBranch, build, conv_then_recurrent
-from rfprobe.encoder import build_encoder
-from rfprobe.walk import walk_receptive_field
+from rfprobe.families.seanet.encoder import build_encoder
+from rfprobe.core.walk import walk_receptive_field
 
 
 def test_walk_reads_padding_from_streamable_forward_not_the_inner_conv():
@@ -19,6 +19,14 @@ def test_walk_lists_the_layers_the_module_executes_in_order():
     names = [row.name for row in verified("musicgen_32khz").result("module walk").layers]
     assert names[0] == "model.0" and names[-1] == "model.15"
     assert "model.13" in names  # the LSTM
+
+
+def test_an_lstm_row_and_the_rows_after_it_carry_the_convs_finite_part_not_a_length_dependent_span():
+    rows = verified("musicgen_32khz").result("module walk").layers
+    twin = verified("musicgen_32khz_conv").result("module walk").receptive_field
+    lstm = next(i for i, row in enumerate(rows) if row.kind == "lstm")
+    assert rows[lstm].cumulative_rf == rows[lstm - 1].cumulative_rf  # an LSTM adds no conv reach
+    assert rows[-1].cumulative_rf == twin.samples  # the convs alone: the conv-only twin's RF
 
 
 def test_walk_finds_a_hole_between_dilated_taps():

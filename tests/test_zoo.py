@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rfprobe.cli import main
-from rfprobe.empirical import plan_window
+from rfprobe.probes.empirical import plan_window
 from rfprobe.families import ZOO, find
 from rfprobe.zoo import (CROSS_CHECKS, PASS, UNAVAILABLE, ZooRow, cross_checks, edge_length, run_row,
                          table_cells)

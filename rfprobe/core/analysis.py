@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..methods import MODULE_WALK
-from ..geometry import LayerRow, MethodResult, ReceptiveField, Side
+from ..arithmetic.geometry import LayerRow, MethodResult, ReceptiveField, Side
 from .intervals import holes_between
 from .readers import Everything, NotUnderstood, Pad, Reach, Recurrence, Same, Shift, TransposedWindow, Window
 from .trace import Trace, TraceError, trace_module
@@ -157,6 +157,7 @@ def layer_rows(trace: Trace, names: dict[int, str]) -> list[LayerRow]:
     jumps = strides_so_far(trace)
     used = trace.graph.ancestors(trace.output_node)
     rows: list[LayerRow] = []
+    after_open = False  # past a recurrence or global op the read spans the input: count the convs alone
     for index, node in enumerate(trace.graph.nodes[1:], start=1):
         if index not in used:
             continue
@@ -164,16 +165,20 @@ def layer_rows(trace: Trace, names: dict[int, str]) -> list[LayerRow]:
         for source, reader in node.reads:
             if isinstance(reader, Window) and "convolution" in node.op:
                 pad_start, pad_end = _pad_before(trace, source)
+                increment = int((reader.kernel - 1) * reader.dilation * jump_in)
+                so_far = (rows[-1].cumulative_rf + increment if after_open and rows
+                          else _span_so_far(trace, index, node.length))
                 rows.append(LayerRow(
                     name=names.get(index, node.op), kind="conv", kernel=reader.kernel, stride=reader.stride,
                     dilation=reader.dilation, pad_left=reader.pad_start + pad_start,
                     pad_right=reader.pad_start + pad_end,
-                    jump_in=int(jump_in), rf_increment=int((reader.kernel - 1) * reader.dilation * jump_in),
-                    cumulative_rf=_span_so_far(trace, index, node.length), jump_out=int(jumps[index])))
+                    jump_in=int(jump_in), rf_increment=increment, cumulative_rf=so_far, jump_out=int(jumps[index])))
             elif isinstance(reader, Recurrence) or (isinstance(reader, Everything) and source != 0):
                 if not rows or rows[-1].note != reader.op:
                     rows.append(LayerRow(name=names.get(index, node.op), kind="lstm" if isinstance(reader, Recurrence)
-                                         else "global", jump_in=int(jump_in), jump_out=int(jump_in), note=reader.op))
+                                         else "global", jump_in=int(jump_in), jump_out=int(jump_in), note=reader.op,
+                                         cumulative_rf=rows[-1].cumulative_rf if rows else 1))
+                after_open = True
     return rows
 
 

@@ -1,7 +1,7 @@
 """EnCodec (SEANet encoder): transformers' `EncodecModel` and audiocraft's `SEANetEncoder`.
 
 The 24/32/48 kHz rows use the published configs shipped in configs/transformers/; the
-audiocraft rows use the same hyperparameters (rfprobe.hf_encodec.audiocraft_equivalent),
+audiocraft rows use the same hyperparameters (rfprobe.families.seanet.hf_encodec.audiocraft_equivalent),
 and MusicGen / AudioGen the shipped audiocraft configs. Tiny width: 2 filters and an
 8-wide latent; kernels, ratios, dilations, padding, norm and LSTM layers are unchanged.
 """
@@ -36,7 +36,7 @@ def transformers_encoder(rate_khz: int, tiny: bool) -> nn.Module:
 
 
 def _audiocraft_config(rate_khz: int):
-    from ..hf_encodec import audiocraft_equivalent
+    from .seanet.hf_encodec import audiocraft_equivalent
 
     return audiocraft_equivalent(require_transformers_class("EncodecConfig")(**_hf_values(rate_khz)),
                                  f"encodec_{rate_khz}khz")
@@ -44,7 +44,7 @@ def _audiocraft_config(rate_khz: int):
 
 def audiocraft_encoder(config, tiny: bool) -> nn.Module:
     """audiocraft's real SEANetEncoder (loaded as rfprobe always loads it)."""
-    from ..encoder import build_encoder
+    from .seanet.encoder import build_encoder
     from ..errors import UsageError
 
     if tiny:
@@ -72,7 +72,7 @@ def facebook_encoder(rate_khz: int, tiny: bool) -> nn.Module:
 
 
 def _shipped(name: str):
-    from ..config import load_config
+    from .seanet.config_files import load_config
 
     return load_config(CONFIGS / f"{name}.yaml")
 

@@ -15,13 +15,13 @@ from typing import Any
 import torch
 
 from .config import EncoderConfig, parse_config
-from .core.clip import clip_edges
+from ...core.clip import clip_edges
 from .encoder import build_encoder
-from .errors import UsageError, shown
-from .gradient_probe import measured_supports
-from .module_probe import probe_module
-from .verify import Verification, verify_config
-from .yaml_reading import MAX_BYTES
+from ...errors import UsageError, shown
+from ...probes.gradient import measured_supports
+from ...module_probe import probe_module
+from ...verify import Verification, verify_config
+from ...yaml_reading import MAX_BYTES
 
 # transformers EncodecConfig field -> audiocraft seanet key
 FIELD_MAP = {
@@ -85,7 +85,7 @@ def load_hf_config(path: str | Path) -> Any:
 def hf_extra_parameters(hf_config: Any) -> int:
     """Parameters EncodecModel builds besides the encoder: the decoder (about as many) and the codebooks."""
     equivalent = audiocraft_equivalent(hf_config, "estimate")
-    from .cost import _encoder_shape
+    from ...cost import _encoder_shape
 
     return _encoder_shape(equivalent).parameters + int(hf_config.num_quantizers) * hf_config.codebook_size * \
         hf_config.codebook_dim

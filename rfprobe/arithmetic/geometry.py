@@ -78,6 +78,22 @@ class ReceptiveField:
 
 
 @dataclass(frozen=True)
+class ConvLayer:
+    """A convolution along time, as any method or claim names it: kernel, stride and dilation
+    in the steps of its own input. The formula's layers, a claimed layer table's rows and the
+    per-layer tables (:class:`LayerRow`) all describe convs with this record."""
+
+    name: str
+    kernel: int
+    stride: int = 1
+    dilation: int = 1
+
+    @property
+    def effective_kernel(self) -> int:
+        return (self.kernel - 1) * self.dilation + 1
+
+
+@dataclass(frozen=True)
 class LayerRow:
     """One layer as a method sees it, with the running totals after it.
 
@@ -99,6 +115,11 @@ class LayerRow:
     cumulative_rf: int = 1
     jump_out: int = 1
     note: str = ""
+
+    @property
+    def conv(self) -> ConvLayer:
+        """The conv this row describes (kind "conv")."""
+        return ConvLayer(self.name, self.kernel, self.stride, self.dilation)
 
 
 @dataclass

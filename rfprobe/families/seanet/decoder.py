@@ -18,9 +18,9 @@ from typing import Optional, Sequence
 import torch
 
 from .config import EncoderConfig
-from .core.analysis import frame_reach
-from .core.trace import trace_module
-from .device import exact_zeros
+from ...core.analysis import frame_reach
+from ...core.trace import trace_module
+from ...device import exact_zeros
 
 START_FRAMES = 16
 MAX_FRAMES = 1 << 12
@@ -116,7 +116,7 @@ def build_decoder(config: EncoderConfig, trim_right_ratio: float = 1.0, seed: in
                   device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64) -> torch.nn.Module:
     import warnings
 
-    from .audiocraft_source import load_audiocraft
+    from .source import load_audiocraft
 
     torch.manual_seed(seed)
     with warnings.catch_warnings():

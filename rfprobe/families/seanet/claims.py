@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Optional, Sequence, Union
 
 from .config import ClaimedLayer, Claims
-from .geometry import LayerRow, ReceptiveField, round_half_up, samples_to_ms
+from ...arithmetic.geometry import LayerRow, ReceptiveField, round_half_up, samples_to_ms
 
 
 Number = Union[int, float]

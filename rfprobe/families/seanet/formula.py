@@ -9,7 +9,7 @@ Two steps, kept apart so that a wrong architecture can be fed to the same arithm
   `dilation_base ** j` then a kernel-1 conv, added to an identity (or kernel-1) skip;
   and `lstm > 0` puts a unidirectional LSTM before the last conv, unbounding the past.
 * :func:`receptive_field_of` does the arithmetic. `StreamableConv1d` pads inside its
-  forward (see :mod:`rfprobe.padding`); a conv with jump J (product of the strides before
+  forward (see :mod:`rfprobe.families.seanet.padding`); a conv with jump J (product of the strides before
   it), effective kernel K and left padding p adds `p * J` samples to the left extent and
   `(K - 1 - p) * J` to the right one.
 """
@@ -18,22 +18,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional, Sequence, Union
 
-from .methods import FORMULA
+from ...methods import FORMULA
 from .config import EncoderConfig
-from .geometry import LayerRow, MethodResult, ReceptiveField, Side
+from ...arithmetic.geometry import ConvLayer, LayerRow, MethodResult, ReceptiveField, Side
 from .padding import streamable_padding
 
 METHOD = FORMULA
 
 
 @dataclass(frozen=True)
-class ConvSpec:
+class ConvSpec(ConvLayer):
     """A `StreamableConv1d`; `group_norm` when it is followed by GroupNorm over time."""
 
-    name: str
-    kernel: int
-    stride: int = 1
-    dilation: int = 1
     causal: bool = False
     group_norm: bool = False
 

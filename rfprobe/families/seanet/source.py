@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
 
-from .errors import UsageError
+from ...errors import UsageError
 
 INSTALL_HINT = "pip install --no-deps audiocraft==1.3.0"
 NORMAL_IMPORT = "normal_import"

@@ -6,7 +6,7 @@ import warnings
 import torch
 from torch import nn
 
-from .audiocraft_source import load_audiocraft
+from .source import load_audiocraft
 from .config import EncoderConfig
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .methods import ANALYTIC, EMPIRICAL, GRADIENT, MODULE_WALK
+from ..methods import ANALYTIC, EMPIRICAL, GRADIENT, MODULE_WALK
 from .geometry import MethodResult, ReceptiveField
 
 # The config formula assumes nothing about holes and the impulse probe only locates the

@@ -4,21 +4,21 @@
       RF         5428 samples = 169.63 ms = 8.48 tokens: 2402 before the frame's anchor, 3025 after
       ...
 
-Per-layer tables, edge tables and probe evidence are in :mod:`rfprobe.report` (`--verbose`).
+Per-layer tables, edge tables and probe evidence are in :mod:`rfprobe.output.report` (`--verbose`).
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from .claims import ClaimsReport
-from .geometry import ReceptiveField, format_ms, samples_to_ms
+from ..families.seanet.claims import ClaimsReport
+from ..arithmetic.geometry import ReceptiveField, format_ms, samples_to_ms
 from .report import decoder_sentences
-from .verify import Verification
+from ..verify import Verification
 
 if TYPE_CHECKING:
-    from .context import ContextMap
-    from .decoder import DecoderReport
-    from .hf_encodec import CrossCheck
+    from ..context import ContextMap
+    from ..families.seanet.decoder import DecoderReport
+    from ..families.seanet.hf_encodec import CrossCheck
 
 INDENT = "  "
 LABEL_WIDTH = 11

@@ -26,12 +26,12 @@ from torch import nn
 from torch.func import jvp, vmap
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from .methods import IMPULSE
-from .device import exact_zeros
-from .errors import is_out_of_memory
+from ..methods import IMPULSE
+from ..device import exact_zeros
+from ..errors import is_out_of_memory
 from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort
-from .geometry import ReceptiveField
-from .gradient_probe import probe_input
+from ..arithmetic.geometry import ReceptiveField
+from .gradient import probe_input
 
 METHOD = IMPULSE
 

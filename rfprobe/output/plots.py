@@ -13,12 +13,12 @@ import io
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .methods import FORMULA
-from .context import ContextMap
-from .errors import UsageError
-from .geometry import format_ms, samples_to_ms
-from .output_files import safe_file_stem, write_atomically
-from .verify import Verification
+from ..methods import FORMULA
+from ..context import ContextMap
+from ..errors import UsageError
+from ..arithmetic.geometry import format_ms, samples_to_ms
+from .files import safe_file_stem, write_atomically
+from ..verify import Verification
 
 
 def require_matplotlib() -> None:

@@ -12,23 +12,17 @@ from __future__ import annotations
 import inspect
 import math
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any, Optional
 
-from .errors import UsageError, shown
+from ...arithmetic.geometry import ConvLayer
+from ...errors import UsageError, shown
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 NORMS = ("none", "weight_norm", "spectral_norm", "time_group_norm")
 
 
-@dataclass(frozen=True)
-class ClaimedLayer:
-    """One row of a hand-written layer table: what the claimant thinks a conv is."""
-
-    name: str
-    kernel: int
-    stride: int = 1
-    dilation: int = 1
+# One row of a hand-written layer table: what the claimant thinks a conv is.
+ClaimedLayer = ConvLayer
 
 
 @dataclass(frozen=True)
@@ -304,18 +298,3 @@ def _check_buildable(config: EncoderConfig, where: str) -> None:
             if not valid:
                 raise UsageError(f"{where}: key 'norm_params.{name}' must be {GROUP_NORM_PARAMS[name]}, "
                                  f"got {shown(value)}")
-
-
-def load_config(path: str | Path) -> EncoderConfig:
-    """Read and validate one YAML config file."""
-    from .yaml_reading import read_yaml_file
-
-    path = Path(path)
-    raw = read_yaml_file(path)
-    if raw is None:
-        raise UsageError(f"{path}: the file is empty; write the seanet keys and sample_rate")
-    from .audiocraft_config import from_audiocraft, is_audiocraft_config
-
-    if is_audiocraft_config(raw):  # audiocraft's own YAML: a `seanet:` section, maybe interpolated
-        return from_audiocraft(raw, where=str(path), name=path.stem).config
-    return parse_config(raw, where=str(path), default_name=path.stem)

@@ -13,8 +13,8 @@ from typing import Optional
 import torch
 from torch import nn
 
-from .core.analysis import METHOD, operator_receptive_field
-from .geometry import MethodResult
+from .analysis import METHOD, operator_receptive_field
+from ..arithmetic.geometry import MethodResult
 
 __all__ = ["METHOD", "walk_receptive_field"]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .methods import GRADIENT
-from .device import exact_zeros
-from .core.intervals import mask_intervals
-from .errors import is_out_of_memory
+from ..methods import GRADIENT
+from ..device import exact_zeros
+from ..core.intervals import mask_intervals
+from ..errors import is_out_of_memory
 from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort, nonzero_runs
 
 METHOD = GRADIENT

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from .empirical import ProbeWindow, plan_window
-from .gradient_probe import frame_gradients, probe_input
+from .gradient import frame_gradients, probe_input
 
 MASS_FRACTIONS = (0.5, 0.9, 0.99)
 DRAWS_PER_SEED = 4

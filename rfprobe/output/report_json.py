@@ -1,4 +1,4 @@
-"""The JSON report, schema version 1 (`rfprobe/schema/report.schema.json` writes it down).
+"""The JSON report, schema version 1 (`rfprobe/output/schema/report.schema.json` writes it down).
 
 Rules the schema holds to: configs (every subject: config, checkpoint, module) keyed by name; snake_case keys (`module_walk`, never
 "module walk"); numbers as JSON numbers; an unbounded side is `null` samples plus an explicit
@@ -15,15 +15,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from . import __version__
-from .geometry import ReceptiveField, samples_to_ms
-from .verify import Verification
+from .. import __version__
+from ..arithmetic.geometry import ReceptiveField, samples_to_ms
+from ..verify import Verification
 
 if TYPE_CHECKING:
-    from .claims import ClaimsReport, LayerDeparture
-    from .context import ContextMap
-    from .decoder import DecoderReport, Span
-    from .hf_encodec import CrossCheck
+    from ..families.seanet.claims import ClaimsReport, LayerDeparture
+    from ..context import ContextMap
+    from ..families.seanet.decoder import DecoderReport, Span
+    from ..families.seanet.hf_encodec import CrossCheck
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "report.schema.json"
