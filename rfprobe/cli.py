@@ -33,7 +33,7 @@ from .module_probe import check_module, load_factory, probe_module
 from .output.files import check_output_directory, check_output_file
 from .output.plots import plot_paths, require_matplotlib, write_plots
 from . import __version__
-from .output.answer import LEGEND, answer_block
+from .output.answer import LEGEND, VERBOSE_HINT, answer_block
 from .output.files import write_json_atomically
 from .output.report import config_report, context_report, decoder_text, summary_table
 from .output.report_json import run_json, subject_json
@@ -244,10 +244,11 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     device, dtype = resolve_device(arguments.device), resolve_dtype(arguments.dtype)
     seeds = (arguments.seed, arguments.seed + 1)
     source = load_audiocraft()
-    print(f"rfprobe {__version__} on {device_description(device)}, {str(dtype).replace('torch.', '')}; "
-          f"{source.describe()}")
+    print(f"rfprobe {__version__}, {device_description(device)}, {str(dtype).replace('torch.', '')}; {source.describe()}")
     if not arguments.quiet:
         print(LEGEND)
+        if not arguments.verbose:
+            print(VERBOSE_HINT)
     outcomes: list[Outcome] = []
     for index, (config, path, weights) in enumerate(plan["configs"] + plan["checkpoints"]):
         verification = verify_config(config, path, device, dtype, seeds, encoder_state=weights)

@@ -48,10 +48,36 @@ def test_verbose_adds_the_layer_table_and_the_edge_frames(capsys):
 def test_the_answer_leads_and_names_how_audiocraft_was_loaded_calmly(capsys):
     assert main(["--config", SMALL]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("rfprobe ") and "on cpu, float64" in lines[0] and "audiocraft" in lines[0]
+    assert lines[0].startswith("rfprobe ") and ", cpu, float64;" in lines[0] and "audiocraft" in lines[0]
     assert "failed" not in lines[0] and "Error" not in lines[0]
     answer = next(i for i, line in enumerate(lines) if line.startswith("encodec_24khz_causal_conv"))
     assert lines[answer + 1].split()[0] == "RF" and "samples" in lines[answer + 1]
+
+
+def test_the_default_output_fits_a_terminal_width_and_points_to_verbose_once(capsys):
+    from rfprobe.output.answer import LINE_WIDTH, VERBOSE_HINT
+
+    assert main(["--config", SMALL, "--config", str(CONFIG_DIR / "musicgen_32khz_conv.yaml")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= LINE_WIDTH, max(lines, key=len)
+    assert lines.count(VERBOSE_HINT) == 1
+
+
+def test_a_long_answer_line_is_folded_under_its_label():
+    from rfprobe.output.answer import wrapped
+
+    line = "  effective  " + " ".join(["word"] * 40)
+    folded = wrapped(line, width=60).splitlines()
+    assert len(folded) > 1 and all(len(part) <= 60 for part in folded)
+    assert all(part.startswith(" " * 13) and part[13] != " " for part in folded[1:])
+    assert wrapped("short", width=60) == "short"
+
+
+def test_verbose_does_not_point_to_verbose(capsys):
+    from rfprobe.output.answer import VERBOSE_HINT
+
+    assert main(["--config", SMALL, "--verbose"]) == 0
+    assert VERBOSE_HINT not in capsys.readouterr().out
 
 
 def test_python_dash_m_rfprobe_runs_the_command_line():

@@ -29,6 +29,14 @@ def test_an_lstm_row_and_the_rows_after_it_carry_the_convs_finite_part_not_a_len
     assert rows[-1].cumulative_rf == twin.samples  # the convs alone: the conv-only twin's RF
 
 
+def test_an_unbounded_pasts_finite_part_is_what_the_convs_alone_reach_even_in_a_causal_encoder():
+    for name in ("musicgen_32khz", "encodec_24khz_causal"):
+        left = verified(name).result("module walk").receptive_field.left
+        twin = verified(f"{name}_conv").result("module walk").receptive_field.left
+        assert left.unbounded and not twin.unbounded
+        assert left.samples == twin.samples, name
+
+
 def test_walk_finds_a_hole_between_dilated_taps():
     field = walk_receptive_field(build(HoledStack)).receptive_field
     assert field.holes == ((2, 3),)

@@ -203,6 +203,22 @@ def _span_so_far(trace: Trace, index: int, length: int) -> int:
     return reach.intervals[-1][1] - reach.intervals[0][0] + 1 if reach.intervals else 0
 
 
+def _finite_part(trace: Trace, frame: int, hop: int, this: Reach) -> tuple[int, int]:
+    """(left, right) samples of `frame`'s read, an open side counted by the local ops alone
+    (its finite part, as a table of convs would give it), read at a frame where that local
+    read meets no end of the input (the frame itself, else one nearer the other end)."""
+    if not (this.open_start or this.open_end):
+        return frame * hop - this.intervals[0][0], this.intervals[-1][1] - frame * hop
+    frames = trace.output_length
+    candidates = [frame] + (list(range(frames - 2, frame, -1)) if this.open_start else list(range(1, frame)))
+    for candidate in candidates:
+        local = trace.graph.reach(trace.output_node, ((candidate, candidate),), local_only=True)
+        if not (local.edge_start or local.edge_end) or candidate == candidates[-1]:
+            break
+    anchor = candidate * hop
+    return anchor - local.intervals[0][0], local.intervals[-1][1] - anchor
+
+
 def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.device | str = "cpu",
                              dtype: torch.dtype = torch.float32, length_multiple: int = 1,
                              start_length_samples: int = START_LENGTH_SAMPLES,
@@ -222,8 +238,9 @@ def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.
     this = sizing.this
     anchor = sizing.frame * hop
     cut_start, cut_end = _cut(this)
-    left = Side(anchor - this.intervals[0][0], unbounded=this.open_start, at_least=cut_start)
-    right = Side(this.intervals[-1][1] - anchor, unbounded=this.open_end, at_least=cut_end)
+    finite_left, finite_right = _finite_part(sizing.trace, sizing.frame, hop, this)
+    left = Side(finite_left, unbounded=this.open_start, at_least=cut_start)
+    right = Side(finite_right, unbounded=this.open_end, at_least=cut_end)
     holes = tuple((low - anchor, high - anchor) for low, high in holes_between(this.intervals))
     field = ReceptiveField(left=left, right=right, hop_samples=hop, holes=holes,
                            global_in_time=this.open_start and this.open_end)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .intervals import Intervals
-from .readers import NotUnderstood, Reach
+from .readers import Everything, NotUnderstood, Reach, Recurrence
 
 
 @dataclass
@@ -38,11 +38,13 @@ class Graph:
         self.nodes.append(node)
         return len(self.nodes) - 1
 
-    def reach(self, output: int, positions: Intervals) -> Reach:
+    def reach(self, output: int, positions: Intervals, local_only: bool = False) -> Reach:
         """The input samples (node 0) that `positions` of node `output` read, with flags.
 
         Padding and axis ends met anywhere on the way are carried to the answer, so a
-        caller can tell a truncated set from a complete one.
+        caller can tell a truncated set from a complete one. With `local_only`, a recurrence
+        or a global op that keeps the time axis reads each position itself: the reach of the
+        local ops alone, the finite part of an unbounded side.
         """
         if self.refusal:
             raise NotUnderstood(self.refusal)
@@ -55,7 +57,10 @@ class Graph:
             if node.refusal:
                 raise NotUnderstood(node.refusal)
             for source, reader in node.reads:
-                reached = reader.read(request.intervals).carrying(request)
+                if local_only and isinstance(reader, (Recurrence, Everything)) and reader.input_length == node.length:
+                    reached = Reach(request.intervals).carrying(request)
+                else:
+                    reached = reader.read(request.intervals).carrying(request)
                 reached = self._met_ends(source, reached)
                 requests[source] = requests[source].union(reached) if source in requests else reached
         return requests.get(0, Reach(()))

@@ -8,6 +8,8 @@ Per-layer tables, edge tables and probe evidence are in :mod:`rfprobe.output.rep
 """
 from __future__ import annotations
 
+import textwrap
+
 from typing import TYPE_CHECKING, Optional
 
 from ..families.seanet.claims import ClaimsReport
@@ -25,8 +27,19 @@ LABEL_WIDTH = 11
 RF_QUANTITIES = ("receptive_field_samples", "receptive_field_ms", "receptive_field_tokens")
 QUANTITY_WORDS = {"left_samples": "left {} samples", "right_samples": "right {} samples",
                   "hop_samples": "hop {} samples", "frame_rate_hz": "{} frames/s"}
-LEGEND = ("PASS = the methods (config formula, module walk, gradient, impulse) agree to the sample; it says nothing "
-          "about a claim. A claim MISMATCH means the claim is wrong. Tables and evidence: --verbose.")
+LINE_WIDTH = 100  # the default output is read in a terminal: no line wider than this
+LEGEND = ("PASS = the methods (config formula, module walk, gradient, impulse) agree to the sample;\n"
+          "it says nothing about a claim. A claim MISMATCH means the claim is wrong.")
+VERBOSE_HINT = "Per-layer tables, edge frames and evidence: --verbose."
+
+
+def wrapped(line: str, width: int = LINE_WIDTH) -> str:
+    """`line` folded at `width` columns, continuation lines indented under its text."""
+    if len(line) <= width:
+        return line
+    body = len(line) - len(line.lstrip(" "))
+    indent = " " * (len(INDENT) + LABEL_WIDTH if line.startswith(INDENT) else body + 2)
+    return textwrap.fill(line, width=width, subsequent_indent=indent, break_on_hyphens=False)
 
 
 def _line(label: str, text: str) -> str:
@@ -49,7 +62,7 @@ def _title(verification: Verification) -> str:
         return f"{verification.name}  ({rate}any module, no config formula)   {verdict_words(verification)}"
     lstm = f"{config.lstm}-layer LSTM" if config.lstm else "no LSTM"
     return (f"{config.name}  ({config.sample_rate / 1000:g} kHz, ratios {list(config.ratios)}, {lstm}, "
-            f"{'causal' if config.causal else 'non-causal'})   {verdict_words(verification)}")
+            f"{'causal' if config.causal else 'non-causal'})  {verdict_words(verification)}")
 
 
 def _unbounded_cause(verification: Verification) -> str:
@@ -72,10 +85,10 @@ def rf_words(field: ReceptiveField, sample_rate: Optional[int], cause: str = "a 
         return f"unbounded both ways: every frame depends on all the audio ({cause})"
     if field.left.unbounded:
         return (f"unbounded past: every frame depends on all earlier audio ({cause}); "
-                f"{samples(field.right.samples)} after the frame's anchor")
+                f"{samples(field.right.samples)} after its anchor")
     if field.right.unbounded:
         return (f"unbounded future: every frame depends on all later audio ({cause}); "
-                f"{samples(field.left.samples)} before the frame's anchor")
+                f"{samples(field.left.samples)} before its anchor")
     total = field.samples
     ms = f" = {format_ms(total, sample_rate)} ms" if sample_rate else ""
     return (f"{total} samples{ms} = {total / field.hop_samples:.2f} tokens: {field.left.samples} before the frame's "
@@ -92,8 +105,8 @@ def _hop_words(field: ReceptiveField, sample_rate: Optional[int], context: Optio
             text += "; lookahead unbounded (the frame depends on all future audio)"
         else:
             beyond = lookahead.after_hop_end_samples
-            text += (f"; lookahead {beyond} samples ({format_ms(beyond, sample_rate)} ms) beyond the frame's own hop"
-                     if sample_rate else f"; lookahead {beyond} samples beyond the frame's own hop")
+            text += (f"; lookahead {beyond} samples ({format_ms(beyond, sample_rate)} ms) past its own hop"
+                     if sample_rate else f"; lookahead {beyond} samples past its own hop")
     return text
 
 
@@ -137,7 +150,7 @@ def claim_lines(report: ClaimsReport) -> list[str]:
                 words.format(check.claimed_text) + ("" if check.matches else f" (true: {check.actual_text})"))
     if wrong or right:
         lines.append(_line("", "; ".join(part for part in (
-            "says " + ", ".join(wrong) if wrong else "", "right: " + ", ".join(right) if right else "") if part)))
+            "says " + ", ".join(wrong) if wrong else "", "correct: " + ", ".join(right) if right else "") if part)))
     if report.errors:
         lines.append(_line("", f"its layer table is wrong in {len(report.errors)} way"
                                f"{'s' if len(report.errors) > 1 else ''}:"))
@@ -166,4 +179,4 @@ def answer_block(verification: Verification, context: Optional["ContextMap"] = N
                            else "DIFFERENT: " + "; ".join(cross_check.differences)))
     if verification.claims is not None:
         lines += claim_lines(verification.claims)
-    return "\n".join(lines)
+    return "\n".join(wrapped(line) for line in lines)

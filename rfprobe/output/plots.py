@@ -9,11 +9,13 @@ digits, `.`, `-` and `_` replaced (a name never makes a path leave the directory
 """
 from __future__ import annotations
 
+import math
+
 import io
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..methods import FORMULA
+from ..methods import FORMULA, MODULE_WALK
 from ..context import ContextMap
 from ..errors import UsageError
 from ..arithmetic.geometry import format_ms, samples_to_ms
@@ -43,15 +45,28 @@ def _weights_words(verification: Verification) -> str:
 
 
 def _moving_average(values: list[float], width: int) -> list[float]:
-    """Centred moving average; NaN (zero gradient) samples are left out of each mean."""
-    import math
-
+    """Centred moving average of the nonzero samples; a sample with zero gradient (NaN here)
+    stays NaN, so the smoothed curve never spills past the receptive field's bounds."""
     half = width // 2
     averaged = []
-    for index in range(len(values)):
+    for index, value in enumerate(values):
         window = [v for v in values[max(0, index - half):index + half + 1] if not math.isnan(v)]
-        averaged.append(sum(window) / len(window) if window else float("nan"))
+        averaged.append(float("nan") if math.isnan(value) else sum(window) / len(window))
     return averaged
+
+
+def _convs_past_samples(verification: Verification) -> int:
+    """How far back the convolutions alone reach when the past is unbounded: the module walk's
+    finite part (the analytic core), else the config formula's."""
+    for method in (MODULE_WALK, FORMULA):
+        result = verification.result(method)
+        if result is not None and result.ran and result.layers:
+            finite = [row for row in result.layers if row.kind == "conv"]
+            if method == MODULE_WALK and finite:
+                return result.receptive_field.left.samples
+        if result is not None and result.ran:
+            return result.receptive_field.left.samples
+    return 0
 
 
 def plot_receptive_field(verification: Verification, context: ContextMap, path: Path | io.BytesIO) -> None:
@@ -73,7 +88,7 @@ def plot_receptive_field(verification: Verification, context: ContextMap, path: 
             axis.axvline(-samples_to_ms(truth.left.samples, rate), color="#c00000", linewidth=1.5,
                          label=f"RF bounds: {truth.left.samples} before, {truth.right.samples} after the anchor")
         else:
-            local = verification.result(FORMULA).receptive_field.left.samples
+            local = _convs_past_samples(verification)
             axis.axvline(-samples_to_ms(local, rate), color="#c00000", linewidth=1.2, linestyle=":",
                          label=f"past: unbounded (LSTM); the convs alone reach {local} samples back")
             axis.text(0.01, 0.97, "past unbounded: the dependence continues\nto the start of the signal  <--",
@@ -98,6 +113,9 @@ def plot_receptive_field(verification: Verification, context: ContextMap, path: 
     low_ms = max(samples_to_ms(low_samples, rate), times_ms[0])
     high_ms = min(samples_to_ms(high_samples, rate), times_ms[-1])
     axis.set_xlim(low_ms, high_ms)
+    visible = [v for t, v in zip(times_ms, positive) if low_ms <= t <= high_ms and not math.isnan(v)]
+    if visible:  # the y range of what is shown, not of the whole (possibly grown) window
+        axis.set_ylim(min(visible) / 2, max(visible) * 2)
     first_hop = int(low_ms * rate / 1000 // hop)
     for k in range(first_hop, int(high_ms * rate / 1000 // hop) + 1):
         axis.axvline(samples_to_ms(k * hop, rate), color="#bbbbbb", linewidth=0.5, zorder=0)

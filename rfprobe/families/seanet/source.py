@@ -44,9 +44,8 @@ class AudiocraftSource:
 
     def describe(self) -> str:
         """One calm line: which audiocraft, and how it was loaded."""
-        how = ("by a normal import" if self.how_loaded == NORMAL_IMPORT else
-               "from its installed files, as usual for a --no-deps install")
-        return f"audiocraft {self.version} loaded {how} (seanet.py sha256 {self.seanet_sha256[:12]})"
+        how = "imported" if self.how_loaded == NORMAL_IMPORT else "run from its files (--no-deps)"
+        return f"audiocraft {self.version} {how}, seanet.py {self.seanet_sha256[:8]}"
 
     def provenance(self) -> dict[str, Optional[str]]:
         return {
