@@ -132,11 +132,18 @@ def plot_receptive_field(verification: Verification, context: ContextMap, path: 
 
 def plot_edges(verification: Verification, context: ContextMap, path: Path | io.BytesIO) -> None:
     pyplot = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     config = verification.config
     rate, hop = config.sample_rate, config.hop_samples
     edges = context.edges
     figure, (start_axis, end_axis) = pyplot.subplots(1, 2, figsize=(12, 4.2))
-    span = (edges.left_padded_frames + 3) * hop if edges.left_padded_frames < edges.frames else 6 * hop
+    start_shown, end_shown = edges.shown
+    # Each panel spans what its frames read (a read held at the far end by an unbounded side
+    # is drawn from the frame's anchor on), with a hop to spare.
+    start_span = max((support.last for support in start_shown), default=6 * hop) + hop
+    end_from = min((support.first if support.first > 0 else support.frame * hop for support in end_shown),
+                   default=edges.clip_samples - 6 * hop) - hop
     for axis, shown, title in ((start_axis, edges.shown[0], "start of the clip"),
                                (end_axis, edges.shown[1], "end of the clip")):
         at_start = title.startswith("start")
@@ -154,18 +161,19 @@ def plot_edges(verification: Verification, context: ContextMap, path: Path | io.
             axis.axvspan(-samples_to_ms(hop, rate), 0, color="#dddddd", zorder=0)
             axis.text(-samples_to_ms(hop, rate) / 2, 0.5, "padding", rotation=90, transform=axis.get_xaxis_transform(),
                       ha="center", va="center", fontsize=8)
-            axis.set_xlim(-samples_to_ms(hop, rate), samples_to_ms(span, rate))
+            axis.set_xlim(-samples_to_ms(hop, rate), samples_to_ms(start_span, rate))
         else:
             end = samples_to_ms(edges.clip_samples - 1, rate)
             axis.axvline(end, color="black", linewidth=1.2)
             axis.axvspan(end, end + samples_to_ms(hop, rate), color="#dddddd", zorder=0)
             axis.text(end + samples_to_ms(hop, rate) / 2, 0.5, "padding", rotation=90,
                       transform=axis.get_xaxis_transform(), ha="center", va="center", fontsize=8)
-            axis.set_xlim(end - samples_to_ms(span, rate), end + samples_to_ms(hop, rate))
+            axis.set_xlim(samples_to_ms(end_from, rate), end + samples_to_ms(hop, rate))
         axis.set_title(f"{title}: red = the frame reads the {edges.pad_mode} padding "
                        f"{'before the start' if at_start else 'after the end'}", fontsize=10)
         axis.set_xlabel("input time (ms); black line = signal edge, tick = frame anchor")
         axis.set_ylabel("output frame")
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     k, m = edges.left_padded_frames, edges.right_padded_frames
     left = ("every frame reads the start's padding (the unbounded past carries it)" if k == edges.frames
             else f"frames 0..{k - 1} read the start's padding" if k else "no frame reads the start's padding")
