@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rfprobe",
         description="Measure the receptive field of audiocraft's real SEANetEncoder four ways "
                     "(config formula, module walk, gradient, impulse) and check they agree to the sample.",
-        epilog="exit codes: 0 every subject PASSes (mismatching claims are printed findings); 1 a subject FAILs, "
+        epilog="`rfprobe zoo --help`: the codec zoo (every pip-installable codec, one row each). "
+               "exit codes: 0 every subject PASSes (mismatching claims are printed findings); 1 a subject FAILs, "
                "or --strict-claims and a claim mismatches; 2 bad input or an unusable environment (one line naming "
                "the problem and the fix); 3 an internal error (a bug: one line and the file holding the traceback). "
                "--module imports and runs Python code (the current directory first on sys.path): pass only code "
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="refuse, before running, a subject whose estimated peak memory is above this many GiB "
                              f"(default {DEFAULT_BUDGET_GIB:g}); the refusal shows the estimate")
     parser.add_argument("--debug", action="store_true", help="on an internal error, print the traceback")
+    parser.add_argument("--version", action="version", version=f"rfprobe {__version__}")
     return parser
 
 
