@@ -276,6 +276,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         write_json_atomically(plan["json"], run_json(
             [subject_json(o.verification, o.context, o.decoder, o.cross_check) for o in outcomes],
             source.provenance()))
+        print(f"wrote {arguments.json} (JSON report, schema version 1)")
     failed = [outcome for outcome in outcomes if outcome.failures]
     mismatched = [o.verification.name for o in outcomes
                   if o.verification.claims is not None and not o.verification.claims.all_match]
