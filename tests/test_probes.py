@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import shipped_config
-from modules import HoledStack, WideSideBranch, build, conv_then_recurrent
+from modules import HoledStack, NormedFeatures, WideSideBranch, build, conv_then_recurrent
 from rfprobe import gradient_probe, impulse_probe
 from rfprobe.empirical import FrameSupport, Observation, ProbeWindow, measure, nonzero_runs, plan_window
 from rfprobe.encoder import build_encoder
@@ -35,6 +35,15 @@ def test_probes_agree_with_the_walk_on_hand_built_modules(factory):
     for result in (gradient, impulse):
         field = result.receptive_field
         assert (field.left, field.right, field.hop_samples) == (walk.left, walk.right, walk.hop_samples), result.method
+
+
+def test_impulse_sees_through_a_norm_over_channels():
+    # An all-ones impulse across the 4 channels is exactly what the LayerNorm removes.
+    by_hand = ReceptiveField(left=Side(2), right=Side(2), hop_samples=1)
+    gradient, impulse = run_probes(NormedFeatures, by_hand, channels=4)
+    assert impulse.ran, impulse.unavailable_reason
+    for result in (gradient, impulse):
+        assert (result.receptive_field.left, result.receptive_field.right) == (Side(2), Side(2)), result.method
 
 
 def test_gradient_reports_the_holes_the_walk_predicts():
