@@ -105,6 +105,16 @@ def test_seeds_that_disagree_make_the_method_fail():
     assert not result.ran and "seeds disagree" in result.unavailable_reason
 
 
+def test_seeds_that_see_the_same_lower_bound_agree_on_it():
+    def probe(module, window: ProbeWindow, seed: int) -> Observation:  # reaches both ends of every window
+        end = window.length_samples - 1
+        return Observation(window, seed, FrameSupport(0, end), FrameSupport(0, end), window.length_samples // 4)
+
+    result = measure("fake", probe, {0: None, 1: None}, ReceptiveField(Side(2), Side(3), 4))
+    assert result.ran, result.unavailable_reason
+    assert result.receptive_field.left.at_least and result.receptive_field.right.at_least
+
+
 def test_nonzero_runs_reports_span_and_holes():
     assert nonzero_runs([False, True, True, False, False, True, False]) == (1, 5, ((3, 4),))
 
