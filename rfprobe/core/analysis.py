@@ -140,6 +140,8 @@ def _hop(sizing: _Sizing) -> int:
     this, following = sizing.this, sizing.following
     if not (this.open_start and this.open_end):
         after = frame_reach(sizing.trace, sizing.frame + 2) if sizing.frame + 2 < sizing.trace.output_length else None
+        if after is not None and any(_cut(after)):
+            after = None  # cut off by an end of the input: its read says nothing about the hop
         end = (lambda reach: reach.intervals[0][0]) if not this.open_start else (lambda reach: reach.intervals[-1][1])
         hop = end(following) - end(this)
         uneven = after is not None and after.intervals and end(after) - end(following) != hop
