@@ -13,7 +13,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from .core.analysis import METHOD, operator_receptive_field
+from .core.analysis import MAX_LENGTH_SAMPLES, METHOD, operator_receptive_field
 from .geometry import MethodResult
 
 __all__ = ["METHOD", "walk_receptive_field"]
@@ -46,7 +46,7 @@ def walk_receptive_field(module: nn.Module, channels: Optional[int] = None, *,
                             unavailable_reason="cannot tell the input channels (no nn.Conv1d): pass channels")
     dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
     options = {"max_length_samples": max_length_samples} if max_length_samples else {}
-    if hop_samples:
+    if hop_samples and START_HOPS * hop_samples <= (max_length_samples or MAX_LENGTH_SAMPLES):
         options["start_length_samples"] = START_HOPS * hop_samples
     return operator_receptive_field(module, channels, device=device, dtype=dtype,
                                     length_multiple=length_multiple, **options)
