@@ -129,10 +129,28 @@ def test_tiny_and_full_width_give_the_same_receptive_field_for_a_conv_family():
     assert _extents(zoo_row("mimi_seanet")) == _extents(zoo_row("mimi_seanet", tiny=False))
 
 
-@pytest.mark.slow  # SNAC's local attention: ~40 s tiny, minutes at full width on this machine
+@pytest.mark.slow  # HuBERT base at full width (95 M parameters)
 def test_tiny_and_full_width_give_the_same_receptive_field_for_a_conv_attention_family():
-    assert zoo_row("snac_init_defaults").verdict == PASS
-    assert _extents(zoo_row("snac_init_defaults")) == _extents(zoo_row("snac_init_defaults", tiny=False))
+    # X-codec's semantic branch: HuBERT's conv feature encoder, then global self-attention.
+    tiny, full = zoo_row("xcodec_semantic"), zoo_row("xcodec_semantic", tiny=False)
+    assert tiny.verdict == full.verdict == PASS, (tiny.reason, full.reason)
+    assert _extents(tiny) == _extents(full)
+
+
+# Two implementations of one codec must read exactly the same samples (both rows measured).
+CROSS_CHECKED_IN_CI = [("dac_24khz", "dac_24khz_descript"), ("encodec_24khz", "encodec_24khz_audiocraft")]
+
+
+@pytest.mark.parametrize("pair", CROSS_CHECKED_IN_CI, ids=["DAC", "EnCodec"])
+def test_transformers_and_original_implementation_read_the_same_samples(pair):
+    assert pair in CROSS_CHECKS
+    rows = [zoo_row(name) for name in pair]
+    for row in rows:
+        if row.verdict == UNAVAILABLE:
+            pytest.skip(row.reason)
+    (check,) = cross_checks(rows)
+    assert not check.skipped and not check.differences, check.describe()
+    assert all(row.edge_supports and "error" not in row.edge_supports for row in rows)
 
 
 def _row(name: str, **values) -> ZooRow:
