@@ -107,8 +107,7 @@ def _proof(verification) -> str:
     parts = []
     walk = verification.result("module walk")
     if walk is not None and walk.ran:
-        found = [f"{row.kind} {row.name}" + (f" ({row.note})" if row.note else "")
-                 for row in walk.layers if row.kind in ("lstm", "global")]
+        found = [f"{row.note or row.kind} in {row.name}" for row in walk.layers if row.kind in ("lstm", "global")]
         if found:
             parts.append("module walk: " + ", ".join(found[:3]) + (" ..." if len(found) > 3 else ""))
     for method in ("gradient", "impulse"):

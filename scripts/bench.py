@@ -177,7 +177,13 @@ def main() -> int:
         zoo, cells = zoo_rows(arguments.only, device, arguments.repeats)
         table = format_table(["zoo model (tiny)", "verdict", "probe input", "floor ms", "verification ms",
                               "verification / floor"], cells)
-        print(f"\n{table}\n\n1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+        load = f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+        print(f"\n{table}\n\n{load}")
+        if arguments.readme:
+            from update_readme import replace_readme_block
+
+            replace_readme_block("benchzoo", f"Machine: {machine}; {load}. Reproduce with `python scripts/bench.py "
+                                             f"--zoo --readme`.\n\n```\n{table}\n```")
         Path(arguments.json).write_text(json.dumps({"machine": machine, "zoo": zoo}, indent=2) + "\n", encoding="utf-8")
         print(f"\nwrote {arguments.json}")
         return 0
