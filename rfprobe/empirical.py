@@ -238,10 +238,18 @@ def _relative_holes(observation: Observation, hop: int) -> tuple[tuple[int, int]
     return tuple((a - anchor, b - anchor) for a, b in observation.this_frame.holes)
 
 
+def _same_side(a: Side, b: Side) -> bool:
+    """Two seeds saw the same side: both unbounded (however far each looked), or the same
+    extent with the same "at least" flag (an "at least" side agrees with no method, but two
+    seeds can see the same lower bound)."""
+    if a.unbounded or b.unbounded:
+        return a.unbounded and b.unbounded
+    return a.samples == b.samples and a.at_least == b.at_least
+
+
 def _same(a: ReceptiveField, b: ReceptiveField) -> bool:
-    """Two seeds saw the same thing: equal sides, "at least" and unbounded flags included
-    (an "at least" side agrees with no method, but two seeds can see the same lower bound)."""
-    return (a.left == b.left and a.right == b.right and a.hop_samples == b.hop_samples and a.holes == b.holes)
+    return (_same_side(a.left, b.left) and _same_side(a.right, b.right) and a.hop_samples == b.hop_samples
+            and a.holes == b.holes)
 
 
 def _brief(field_: ReceptiveField) -> str:
