@@ -200,7 +200,7 @@ def check_module(module: nn.Module, where: str, *, channels: Optional[int] = Non
         short = 1 << 13
         check_cost(module_cost(parameters, 2 * channels, short, itemsize))
         _, per_sample = _activations_per_sample(subject, channels, short, device, dtype)
-        walk = walk_method.walk_receptive_field(subject, channels, device=device)
+        walk = walk_method.walk_receptive_field(subject, channels, device=device, hop_samples=hop_samples)
         hop = hop_samples or (walk.receptive_field.hop_samples if walk.ran else detect_hop(subject, channels, device, dtype))
         field = walk.receptive_field if walk.ran else None
         window = plan_window(field.left.samples if field else 0, field.right.samples if field else 0, hop)
@@ -240,12 +240,14 @@ def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_sampl
     subject = copy_module(module).to(device=device, dtype=dtype).eval()
     _check_weights(subject)
     channels = channels or detect_channels(subject)
-    walk = walk_method.walk_receptive_field(subject, channels, device=device, length_multiple=length_multiple)
+    walk = walk_method.walk_receptive_field(subject, channels, device=device, length_multiple=length_multiple,
+                                            hop_samples=hop_samples)
     hop = hop_samples or (walk.receptive_field.hop_samples if walk.ran
                           else detect_hop(subject, channels, device, dtype, length_multiple))
-    check_length = round_up(max(8 * hop + 1, 1 << 12), length_multiple)
-    if _frames(subject, channels, check_length, device, dtype) < 2:
-        raise UsageError(f"an input of {check_length} samples gave fewer than 2 frames: is the hop {hop} right?")
+    if not walk.ran:  # the walk's traces already gave 3 frames or more (and the hop the probes start from)
+        check_length = round_up(max(8 * hop + 1, 1 << 12), length_multiple)
+        if _frames(subject, channels, check_length, device, dtype) < 2:
+            raise UsageError(f"an input of {check_length} samples gave fewer than 2 frames: is the hop {hop} right?")
     guess = walk.receptive_field if walk.ran else ReceptiveField(left=Side(0), right=Side(0), hop_samples=hop)
     modules = {seed: subject for seed in seeds}  # fixed weights: seeds vary the inputs and projections
     common = dict(channels=channels, device=device, dtype=dtype)

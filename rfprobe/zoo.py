@@ -108,7 +108,7 @@ def _proof(verification) -> str:
     parts = []
     walk = verification.result(MODULE_WALK)
     if walk is not None and walk.ran:
-        found = [f"{row.kind} {row.name}" for row in walk.layers if row.kind in ("lstm", "global")]
+        found = [f"{row.note or row.kind} in {row.name}" for row in walk.layers if row.kind in ("lstm", "global")]
         if found:
             parts.append("module walk: " + ", ".join(found[:3]) + (" ..." if len(found) > 3 else ""))
     for method in EMPIRICAL:

@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tiny width: small hidden sizes, same kernels, strides, dilations, windows, layers")
     parser.add_argument("--json", metavar="PATH", help="write every row, proof and cross-check here")
     parser.add_argument("--plot", metavar="DIR", help="write zoo_receptive_fields.png here (needs matplotlib)")
-    parser.add_argument("--readme", action="store_true", help="write the table into README.md between its zoo markers")
+    parser.add_argument("--readme", action="store_true",
+                        help="write the table into README.md between its zoo markers (with --only: replace "
+                             "those models' rows and notes, keep the others)")
     parser.add_argument("--timeout", type=float, default=900.0, metavar="S", help="per-model limit (default 900 s)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     parser.add_argument("--in-process", action="store_true",
@@ -44,6 +46,63 @@ def build_parser() -> argparse.ArgumentParser:
 
 def readme_block(table: str, notes: str, machine: str) -> str:
     return f"Machine: {machine}.\n\n```\n{table}\n```\n\n```\n{notes}\n```"
+
+
+def _readme_block(readme: Path) -> str:
+    text = readme.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise UsageError(f"--readme: {readme} has no {START} ... {END} markers; add them where the table goes")
+    return text.split(START, 1)[1].split(END, 1)[0]
+
+
+def readme_rows_and_notes(readme: Path = README) -> tuple[dict[str, list[str]], list[str]]:
+    """The cells of every row of the README's zoo table (by model name), and its note lines."""
+    parts = _readme_block(readme).split("```")
+    if len(parts) < 4:
+        return {}, []
+    lines = parts[1].strip().splitlines()
+    header = lines[0]
+    starts = sorted({header.index(cell.strip()) for cell in header.split("  ") if cell.strip()})
+    rows = {}
+    for line in lines[2:]:
+        cells = [line[a:b].strip() for a, b in zip(starts, starts[1:] + [len(line) + 1])]
+        rows[cells[0]] = cells
+    return rows, parts[3].strip().splitlines()
+
+
+def _note_owner(line: str) -> str:
+    """The model a note line is about ("name: ..."), or the pair of a cross-check ("a vs b: ...")."""
+    return line.split(": ", 1)[0]
+
+
+def merged_readme_block(rows, checks, machine: str, readme: Path = README) -> str:
+    """The README's zoo block with these rows (and their notes and cross-checks) in place of
+    their old ones; the rows of models not run now are kept as they were, in zoo order."""
+    from .zoo import CROSS_CHECKS, HEADERS, table_cells
+    from .report import format_table
+
+    old_rows, old_notes = readme_rows_and_notes(readme)
+    new = {row.name: row for row in rows}
+    body = []
+    for model in ZOO:
+        if model.name in new:
+            row = new[model.name]
+            body.append(table_cells(row) + [f"{row.wall_s:.1f}",
+                                            "-" if row.peak_memory_mib is None else f"{row.peak_memory_mib:.0f}"])
+        elif model.name in old_rows:
+            body.append(old_rows[model.name])
+    table = format_table(list(HEADERS) + ["time s", "peak MiB"], body)
+    new_checks = {f"{c.transformers} vs {c.original}": c.describe() for c in checks}
+    notes = []
+    for model in ZOO:
+        if model.name in new:
+            notes += [line for line in zoo_notes([new[model.name]], []).splitlines() if line]
+        else:
+            notes += [line for line in old_notes if _note_owner(line) == model.name]
+    for theirs, original in CROSS_CHECKS:
+        pair = f"{theirs} vs {original}"
+        notes += [new_checks[pair]] if pair in new_checks else [line for line in old_notes if _note_owner(line) == pair]
+    return readme_block(table, "\n".join(notes), machine)
 
 
 def write_readme(body: str, readme: Path = README) -> None:
@@ -118,8 +177,9 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
                               "differences": list(c.differences), "skipped": c.skipped} for c in checks]})
     if arguments.plot:
         print(f"plot: {write_plot(rows, Path(arguments.plot))}")
-    if arguments.readme:
-        write_readme(readme_block(zoo_table(rows), notes, machine))
+    if arguments.readme:  # with --only, those rows replace theirs and the others stay
+        write_readme(merged_readme_block(rows, checks, machine) if arguments.only
+                     else readme_block(zoo_table(rows), notes, machine))
     return 1 if any(row.verdict in (FAIL, ERROR) for row in rows) else 0
 
 

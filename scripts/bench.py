@@ -1,6 +1,7 @@
 """Benchmark rfprobe against the floor: one forward + backward of the encoder.
 
     python scripts/bench.py [--device cpu|cuda|auto] [--json PATH] [--repeats N]
+    python scripts/bench.py --zoo [--only NAME ...]   # the codec zoo at tiny width instead
 
 For each shipped config, in one run on one machine: the floor (one forward plus one
 backward of the encoder, float64, at the probe's first input length), each method's time,
@@ -8,6 +9,10 @@ the full verification's time and the ratio verification / floor. Then a naive ba
 (one forward per perturbed input sample across the RF, batched 64 at a time) on the
 smallest config, and the cost of verification as the RF grows. Times are medians of
 `--repeats` runs after one warm-up; on CUDA every timing synchronises the device.
+
+With --zoo: every zoo model at tiny width (random weights), its verification (`probe_module`:
+module walk, gradient and impulse probes, two seeds each) against its floor, one float64
+forward + backward of the same module at the gradient probe's first input length.
 """
 import argparse
 import functools
@@ -102,24 +107,87 @@ def naive_seconds(config: EncoderConfig, device: torch.device) -> float:
     return timed(run, device, 1)
 
 
+def zoo_rows(names: list[str], device: torch.device, repeats: int) -> tuple[list[dict], list[list[str]]]:
+    """Verification / floor for zoo models at tiny width, each measured the same way."""
+    from rfprobe.families import ZOO, Unavailable, find
+    from rfprobe.module_probe import copy_module, probe_module
+
+    results, cells = [], []
+    for model in ([find(name) for name in names] if names else ZOO):
+        try:
+            torch.manual_seed(0)
+            module = model.build(True)
+        except Unavailable as error:
+            print(f"{model.name}: unavailable ({error})", flush=True)
+            continue
+
+        def verify(module=module, model=model):
+            return probe_module(module, channels=model.channels, hop_samples=model.hop_samples, name=model.name,
+                                sample_rate=model.sample_rate, device=device, length_multiple=model.length_multiple)
+
+        verification = verify()  # also the warm-up of `timed` below, and the probe length
+        gradient = verification.result("gradient")
+        runs = gradient.evidence.get("runs") if gradient is not None else None
+        length = runs[0]["length_samples"] if runs else None
+        if length is None:
+            print(f"{model.name}: no gradient run to size the floor ({verification.verdict.reasons()})", flush=True)
+            continue
+        seconds = timed(verify, device, repeats)
+        subject = copy_module(module).to(device=device, dtype=torch.float64).eval()
+        inputs = torch.randn(1, model.channels, length, dtype=torch.float64, device=device, requires_grad=True)
+
+        def forward_backward(subject=subject, inputs=inputs) -> None:
+            with exact_zeros():
+                subject(inputs).sum().backward()
+
+        floor = timed(forward_backward, device, repeats)
+        results.append({"model": model.name, "verdict": verification.verdict.label, "input_length": length,
+                        "floor_s": floor, "verification_s": seconds, "ratio": seconds / floor})
+        cells.append([model.name, verification.verdict.label, f"{length} {model.input_unit}", f"{floor * 1000:.0f}",
+                      f"{seconds * 1000:.0f}", f"{seconds / floor:.0f}x"])
+        print(f"{model.name}: floor {floor * 1000:.0f} ms, verification {seconds * 1000:.0f} ms, "
+              f"{seconds / floor:.0f}x", flush=True)
+    return results, cells
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", default=str(REPOSITORY / "bench.json"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--readme", action="store_true", help="write the tables into README.md's benchmark block")
+    parser.add_argument("--zoo", action="store_true", help="the zoo models at tiny width instead of the shipped configs")
+    parser.add_argument("--only", action="append", default=[], metavar="NAME", help="with --zoo: only this model")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's own choice)")
     arguments = parser.parse_args()
     try:
         device = resolve_device(arguments.device)
     except UsageError as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 2
-    torch.set_num_threads(torch.get_num_threads())
+    torch.set_num_threads(arguments.threads or torch.get_num_threads())
     # Timings depend on what else runs: the load average before and after is part of the figure.
     load_before = os.getloadavg()[0]
     machine = f"{device_description(device)}; {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, " \
               f"{torch.get_num_threads()} torch threads; torch {torch.__version__}"
     print(f"machine: {machine}")
+    if arguments.zoo:
+        import warnings
+
+        warnings.simplefilter("ignore")
+        zoo, cells = zoo_rows(arguments.only, device, arguments.repeats)
+        table = format_table(["zoo model (tiny)", "verdict", "probe input", "floor ms", "verification ms",
+                              "verification / floor"], cells)
+        load = f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+        print(f"\n{table}\n\n{load}")
+        if arguments.readme:
+            from update_readme import replace_readme_block
+
+            replace_readme_block("benchzoo", f"Machine: {machine}; {load}. Reproduce with `python scripts/bench.py "
+                                             f"--zoo --readme`.\n\n```\n{table}\n```")
+        Path(arguments.json).write_text(json.dumps({"machine": machine, "zoo": zoo}, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwrote {arguments.json}")
+        return 0
     results = {"machine": machine, "configs": {}}
     rows = []
     for path in sorted((REPOSITORY / "configs").glob("*.yaml")):

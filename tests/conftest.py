@@ -1,13 +1,26 @@
-"""Shared fixtures: shipped configs, and each config verified once per test session."""
+"""Shared fixtures: shipped configs, and each config verified once per test session.
+
+The suite runs torch on one intra-op thread (and tells the commands it starts to do the
+same): its models are tiny, so a second thread buys nothing, and on a CPU shared with other
+work OpenMP's barriers made the whole suite 3.6x slower (1049 s against 291 s on a shared
+2-core machine, load average about 5 in both runs).
+"""
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
-import pytest
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported; inherited by subprocesses
 
-from rfprobe.families.seanet.config import EncoderConfig
-from rfprobe.families.seanet.config_files import load_config
-from rfprobe.verify import Verification, verify_config
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+
+from rfprobe.families.seanet.config import EncoderConfig  # noqa: E402
+from rfprobe.families.seanet.config_files import load_config  # noqa: E402
+from rfprobe.verify import Verification, verify_config  # noqa: E402
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 SHIPPED = sorted(path.stem for path in CONFIG_DIR.glob("*.yaml"))

@@ -69,6 +69,20 @@ class PooledSmoothing(nn.Module):
         return self.down(torch.nn.functional.avg_pool1d(self.conv(x), kernel_size=5, stride=1))
 
 
+class NormedFeatures(nn.Module):
+    """A LayerNorm over 4 input channels (as speech models normalise feature frames), then a
+    conv of kernel 5 padded 2: frame t reads frames t-2..t+2. The norm is blind to the same
+    shift on every channel of a frame."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(4)
+        self.conv = nn.Conv1d(4, 3, kernel_size=5, padding=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.norm(x.transpose(1, 2)).transpose(1, 2))
+
+
 def conv_then_recurrent(bidirectional: bool = False) -> nn.Module:
     return nn.Sequential(nn.Conv1d(1, 4, kernel_size=4, stride=2, padding=1), StreamableRecurrent(4, bidirectional))
 

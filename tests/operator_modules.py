@@ -131,3 +131,61 @@ class EagerAttention(nn.Module):
 def build(factory, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     return factory().double().eval()
+
+
+class WindowPooledAttention(nn.Module):
+    """Time split into windows of 4 samples (the last partial window cropped), attention
+    within each window (the windows are a batch axis of SDPA), then the mean over the
+    window: output frame w reads samples 4w..4w+3. Left 0, right 3, hop 4."""
+
+    def __init__(self, window: int = 4, dim: int = 4) -> None:
+        super().__init__()
+        self.window = window
+        self.project = nn.Conv1d(1, dim, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[..., :x.shape[-1] - x.shape[-1] % self.window]
+        h = self.project(x).transpose(1, 2)  # (batch, time, dim)
+        h = h.reshape(h.shape[0], -1, self.window, h.shape[2])  # (batch, windows, window, dim)
+        h = F.scaled_dot_product_attention(h, h, h)
+        return h.mean(dim=2).transpose(1, 2)
+
+
+class WindowedAttention(nn.Module):
+    """Attention within fixed windows of 64 samples (SNAC's LocalMHA): frame t reads its own
+    window whole, so frames at different places in a window read the same samples and no
+    one receptive field holds for every frame. With one window, the reshape into windows
+    looks like a time axis kept whole."""
+
+    def __init__(self, window: int = 64, dim: int = 4) -> None:
+        super().__init__()
+        self.window = window
+        self.project = nn.Conv1d(1, dim, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[..., :x.shape[-1] - x.shape[-1] % self.window]
+        h = self.project(x).transpose(1, 2)
+        batch, time, dim = h.shape
+        h = h.reshape(batch, time // self.window, self.window, dim)
+        h = F.scaled_dot_product_attention(h, h, h)
+        return h.reshape(batch, time, dim).transpose(1, 2)
+
+
+class BiasedAttention(nn.Module):
+    """Attention with an additive bias computed from the queries (as wav2vec2-BERT's
+    relative-position bias): finite, so it excludes no key, and every frame reads the
+    whole input. `exclude_after`: the bias is -inf past that many keys (then refused)."""
+
+    def __init__(self, dim: int = 4, exclude_after: int = 0) -> None:
+        super().__init__()
+        self.exclude_after = exclude_after
+        self.project = nn.Conv1d(1, dim, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.project(x).transpose(1, 2).unsqueeze(1)  # (batch, heads 1, time, dim)
+        time = h.shape[2]
+        bias = h.sum(dim=-1, keepdim=True).expand(-1, -1, -1, time)
+        if self.exclude_after:
+            excluded = torch.arange(time)[None, :] >= self.exclude_after
+            bias = bias.masked_fill(excluded.expand(time, time), float("-inf"))
+        return F.scaled_dot_product_attention(h, h, h, attn_mask=bias).squeeze(1).transpose(1, 2)

@@ -3,13 +3,16 @@ agreed by the gradient and impulse probes, and refusals by name."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 from rfprobe import probe_module
 from rfprobe.core.walk import walk_receptive_field
 
-from operator_modules import (BidirectionalGRU, CausalDilatedStack, CroppingResidual, EagerAttention,
-                              LinearUpsampleThenStride, ReflectPadConv, RollAlongTime, SlidingWindowAttention,
-                              UpsampleThenStride, build)
+from operator_modules import (BiasedAttention, BidirectionalGRU, CausalDilatedStack, CroppingResidual,
+                              EagerAttention, LinearUpsampleThenStride, ReflectPadConv, RollAlongTime,
+                              SlidingWindowAttention, UpsampleThenStride, WindowedAttention, WindowPooledAttention,
+                              build)
+from rfprobe.core.analysis import operator_receptive_field
 
 HAND_DERIVED = {  # (left, right, hop)
     "sliding window attention": (SlidingWindowAttention, (8, 0, 1)),
@@ -17,6 +20,7 @@ HAND_DERIVED = {  # (left, right, hop)
     "linear upsample then strided conv": (LinearUpsampleThenStride, (1, 2, 2)),
     "cropping residual": (CroppingResidual, (0, 18, 1)),
     "reflect padding": (ReflectPadConv, (3, 3, 1)),
+    "attention within windows, pooled": (WindowPooledAttention, (0, 3, 4)),
 }
 
 
@@ -66,6 +70,27 @@ def test_an_op_without_a_rule_is_refused_by_name():
 def test_eager_attention_is_refused_with_the_way_out():
     result = walk_receptive_field(build(EagerAttention), channels=1)
     assert not result.ran and "scaled_dot_product_attention" in result.unavailable_reason
+
+
+def test_attention_within_windows_is_not_global_even_when_the_first_trace_holds_one_window():
+    # 64 samples: one window, whose reshape looks like the time axis kept whole and whose
+    # attention looks global; at 128 samples there are two windows, and no side is open.
+    result = operator_receptive_field(build(WindowedAttention), 1, dtype=torch.float64, start_length_samples=64)
+    assert not result.ran
+    assert "depends on its position" in result.unavailable_reason and "global" not in result.unavailable_reason
+
+
+def test_a_finite_attention_bias_computed_from_the_input_is_global_and_passes():
+    verification = probe_module(build(BiasedAttention), channels=1)
+    assert verification.verdict.passed, verification.verdict.reasons()
+    walk = verification.result("module walk")
+    assert walk.receptive_field.global_in_time
+    assert any("finite bias" in reason for reason in walk.evidence["unbounded_because"])
+
+
+def test_an_attention_bias_from_the_input_that_excludes_keys_is_refused():
+    result = walk_receptive_field(build(lambda: BiasedAttention(exclude_after=3)), channels=1)
+    assert not result.ran and "excludes keys" in result.unavailable_reason
 
 
 def test_without_an_analytic_method_a_module_does_not_pass():

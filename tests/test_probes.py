@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import shipped_config
-from modules import HoledStack, WideSideBranch, build, conv_then_recurrent
+from modules import HoledStack, NormedFeatures, WideSideBranch, build, conv_then_recurrent
 from rfprobe.probes import gradient as gradient_probe, impulse as impulse_probe
 from rfprobe.probes.empirical import FrameSupport, Observation, ProbeWindow, measure, nonzero_runs, plan_window
 from rfprobe.families.seanet.encoder import build_encoder
@@ -35,6 +35,15 @@ def test_probes_agree_with_the_walk_on_hand_built_modules(factory):
     for result in (gradient, impulse):
         field = result.receptive_field
         assert (field.left, field.right, field.hop_samples) == (walk.left, walk.right, walk.hop_samples), result.method
+
+
+def test_impulse_sees_through_a_norm_over_channels():
+    # An all-ones impulse across the 4 channels is exactly what the LayerNorm removes.
+    by_hand = ReceptiveField(left=Side(2), right=Side(2), hop_samples=1)
+    gradient, impulse = run_probes(NormedFeatures, by_hand, channels=4)
+    assert impulse.ran, impulse.unavailable_reason
+    for result in (gradient, impulse):
+        assert (result.receptive_field.left, result.receptive_field.right) == (Side(2), Side(2)), result.method
 
 
 def test_gradient_reports_the_holes_the_walk_predicts():
@@ -94,6 +103,16 @@ def test_seeds_that_disagree_make_the_method_fail():
 
     result = measure("fake", probe, {0: None, 1: None}, ReceptiveField(Side(2), Side(3), 4))
     assert not result.ran and "seeds disagree" in result.unavailable_reason
+
+
+def test_seeds_that_see_the_same_lower_bound_agree_on_it():
+    def probe(module, window: ProbeWindow, seed: int) -> Observation:  # reaches both ends of every window
+        end = window.length_samples - 1
+        return Observation(window, seed, FrameSupport(0, end), FrameSupport(0, end), window.length_samples // 4)
+
+    result = measure("fake", probe, {0: None, 1: None}, ReceptiveField(Side(2), Side(3), 4))
+    assert result.ran, result.unavailable_reason
+    assert result.receptive_field.left.at_least and result.receptive_field.right.at_least
 
 
 def test_nonzero_runs_reports_span_and_holes():

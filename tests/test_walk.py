@@ -63,6 +63,18 @@ def test_walk_refuses_more_frames_than_samples():
     assert "more frames than samples" in result.unavailable_reason
 
 
+def test_walk_reads_the_hop_off_interior_frames_only():
+    # Hop 1920 and 4096 samples: 3 frames; frame 0 (the past is open) and frame 1 are read
+    # whole, frame 2 reads past the input's end (1920..5759) and must not set the hop.
+    import torch.nn as nn
+
+    from modules import StreamableRecurrent
+
+    module = nn.Sequential(nn.Conv1d(1, 4, kernel_size=3840, stride=1920, padding=1920), StreamableRecurrent(4))
+    field = walk_receptive_field(build(lambda: module)).receptive_field
+    assert field.left.unbounded and (field.right.samples, field.hop_samples) == (1919, 1920)
+
+
 def test_walk_marks_a_recurrent_layer_past_unbounded():
     field = walk_receptive_field(build(conv_then_recurrent)).receptive_field
     assert field.left.unbounded and not field.right.unbounded

@@ -14,18 +14,16 @@ from rfprobe.zoo import (CROSS_CHECKS, PASS, UNAVAILABLE, ZooRow, cross_checks, 
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
-# One tiny model per family (the cheapest that shows the family's temporal structure); the
-# rest of the zoo runs under the `slow` marker and in `python scripts/zoo.py --tiny`.
+# One tiny model per family (the cheapest that shows the family's temporal structure), all in
+# the fast tier; the rest of the zoo runs under the `slow` marker and in `python scripts/zoo.py --tiny`.
 REPRESENTATIVES = {
     "EnCodec": "encodec_24khz", "DAC": "dac_24khz", "Mimi": "mimi_seanet", "WavTokenizer": "wavtokenizer",
     "X-codec": "xcodec_acoustic", "X-codec 2": "xcodec2_acoustic", "NeuCodec": "neucodec_acoustic",
-    "SNAC": "snac_init_defaults", "PocketTTS": "pocket_tts_seanet",
+    "SNAC": "snac_24khz", "PocketTTS": "pocket_tts_seanet",
 }
-# Families whose tiny row takes tens of seconds today (DAC-like encoders with anti-aliased
-# activations; probes grow their window blindly without an analytic guess): `slow` for now.
-SLOW_FAMILIES = {"X-codec", "X-codec 2", "NeuCodec", "SNAC"}
-FAMILY_PARAMETERS = [pytest.param(family, marks=pytest.mark.slow) if family in SLOW_FAMILIES else family
-                     for family in sorted(REPRESENTATIVES)]
+FAMILY_PARAMETERS = sorted(REPRESENTATIVES)
+# Semantic branches: global in time (self-attention over the whole input), each its own row.
+SEMANTIC = {"X-codec": "xcodec_semantic", "X-codec 2": "xcodec2_semantic", "NeuCodec": "neucodec_semantic"}
 _ROWS: dict[tuple[str, bool], ZooRow] = {}
 
 
@@ -50,8 +48,74 @@ def test_family_runs_at_tiny_width_and_its_methods_agree(family):
     assert row.hop_samples and (row.left_samples is not None or row.left_unbounded)
 
 
+@pytest.mark.parametrize("family", sorted(SEMANTIC))
+def test_semantic_branch_is_its_own_row_global_with_its_proof(family):
+    row = zoo_row(SEMANTIC[family])
+    if row.verdict == UNAVAILABLE:
+        pytest.skip(row.reason)
+    assert row.verdict == PASS, row.reason
+    assert row.global_in_time and row.left_unbounded and row.right_unbounded
+    assert row.left_samples is None and row.right_samples is None
+    # The core found the global op; both probes saw the support reach both ends, growing.
+    walk = row.proof.split("; ")[0]
+    assert walk.startswith("module walk: ") and "attention" in walk, row.proof
+    for method in ("gradient", "impulse"):
+        assert f"{method}: support reached the input's end" in row.proof and "past" in row.proof \
+            and "future" in row.proof, row.proof
+
+
+def test_acoustic_rows_keep_their_finite_extents_beside_a_global_semantic_row():
+    for family, semantic in SEMANTIC.items():
+        acoustic = zoo_row(REPRESENTATIVES[family])
+        assert acoustic.family == find(semantic).family and acoustic.name != semantic
+        assert not (acoustic.left_unbounded or acoustic.right_unbounded or acoustic.global_in_time), family
+        assert acoustic.left_samples and acoustic.right_samples, family
+
+
+def _snac_by_hand(rates: list[int]) -> tuple[int, int, int]:
+    """SNAC's encoder read off snac/layers.py: a conv of kernel 7 padded 3; per rate s, three
+    residual units (kernel 7, dilations 1, 3, 9, padded to keep the length) and a conv of
+    kernel 2s, stride s, padded ceil(s / 2); a last conv of kernel 7 padded 3."""
+    left = right = 3
+    jump = 1
+    for stride in rates:
+        residual = 3 * (1 + 3 + 9) * jump  # (7 - 1) / 2 each side, per dilation
+        left += residual + -(-stride // 2) * jump
+        right += residual + (2 * stride - 1 - -(-stride // 2)) * jump
+        jump *= stride
+    return left + 3 * jump, right + 3 * jump, jump
+
+
+def test_snac_24khz_row_is_the_receptive_field_derived_by_hand():
+    from rfprobe.families.snac import SNAC_24KHZ
+
+    row = zoo_row("snac_24khz")
+    if row.verdict == UNAVAILABLE:
+        pytest.skip(row.reason)
+    assert (row.left_samples, row.right_samples, row.hop_samples) == _snac_by_hand(SNAC_24KHZ["encoder_rates"])
+
+
+def test_snac_windowed_attention_is_refused_as_position_dependent_not_given_one_receptive_field():
+    # Frames of one 32-frame attention window read the same samples: no one receptive field.
+    import torch
+
+    from rfprobe.families import Unavailable
+    from rfprobe.module_probe import copy_module
+    from rfprobe.core.walk import walk_receptive_field
+
+    model = find("snac_init_defaults")
+    try:
+        module = copy_module(model.build(True)).double().eval()
+    except Unavailable as error:
+        pytest.skip(str(error))
+    torch.manual_seed(0)
+    result = walk_receptive_field(module, 1, length_multiple=model.length_multiple, hop_samples=model.hop_samples)
+    assert not result.ran and "depends on its position" in result.unavailable_reason
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [model.name for model in ZOO if model.name not in REPRESENTATIVES.values()])
+@pytest.mark.parametrize("name", [model.name for model in ZOO if model.name not in REPRESENTATIVES.values()
+                                  and model.name not in SEMANTIC.values()])
 def test_every_zoo_model_runs_at_tiny_width(name):
     row = zoo_row(name)
     assert row.verdict in (PASS, UNAVAILABLE) or row.reason, "a row that does not pass must say why"
@@ -66,10 +130,28 @@ def test_tiny_and_full_width_give_the_same_receptive_field_for_a_conv_family():
     assert _extents(zoo_row("mimi_seanet")) == _extents(zoo_row("mimi_seanet", tiny=False))
 
 
-@pytest.mark.slow  # SNAC's local attention: ~40 s tiny, minutes at full width on this machine
+@pytest.mark.slow  # HuBERT base at full width (95 M parameters)
 def test_tiny_and_full_width_give_the_same_receptive_field_for_a_conv_attention_family():
-    assert zoo_row("snac_init_defaults").verdict == PASS
-    assert _extents(zoo_row("snac_init_defaults")) == _extents(zoo_row("snac_init_defaults", tiny=False))
+    # X-codec's semantic branch: HuBERT's conv feature encoder, then global self-attention.
+    tiny, full = zoo_row("xcodec_semantic"), zoo_row("xcodec_semantic", tiny=False)
+    assert tiny.verdict == full.verdict == PASS, (tiny.reason, full.reason)
+    assert _extents(tiny) == _extents(full)
+
+
+# Two implementations of one codec must read exactly the same samples (both rows measured).
+CROSS_CHECKED_IN_CI = [("dac_24khz", "dac_24khz_descript"), ("encodec_24khz", "encodec_24khz_audiocraft")]
+
+
+@pytest.mark.parametrize("pair", CROSS_CHECKED_IN_CI, ids=["DAC", "EnCodec"])
+def test_transformers_and_original_implementation_read_the_same_samples(pair):
+    assert pair in CROSS_CHECKS
+    rows = [zoo_row(name) for name in pair]
+    for row in rows:
+        if row.verdict == UNAVAILABLE:
+            pytest.skip(row.reason)
+    (check,) = cross_checks(rows)
+    assert not check.skipped and not check.differences, check.describe()
+    assert all(row.edge_supports and "error" not in row.edge_supports for row in rows)
 
 
 def _row(name: str, **values) -> ZooRow:
@@ -107,6 +189,23 @@ def test_probe_window_length_is_rounded_up_to_the_length_multiple():
     window = plan_window(3320, 959, 960, length_multiple=1920)
     assert window.length_samples % 1920 == 0
     assert window.length_samples >= plan_window(3320, 959, 960).length_samples
+
+
+def test_readme_with_only_replaces_those_rows_and_notes_and_keeps_the_others(tmp_path):
+    from rfprobe.zoo import zoo_table
+    from rfprobe.zoo_cli import END, START, merged_readme_block, readme_block, readme_rows_and_notes
+
+    readme = tmp_path / "README.md"
+    kept = _row("dac_16khz", verdict="FAIL", reason="kept reason")
+    old = _row("dac_24khz", verdict="FAIL", reason="old reason")
+    notes = "dac_16khz: FAIL: kept reason\ndac_24khz: FAIL: old reason"
+    readme.write_text(f"intro\n{START}\n{readme_block(zoo_table([kept, old]), notes, 'm')}\n{END}\nend\n")
+    block = merged_readme_block([_row("dac_24khz", left_samples=11)], [], "m2", readme)
+    readme.write_text(f"intro\n{START}\n{block}\n{END}\nend\n")
+    rows, lines = readme_rows_and_notes(readme)
+    assert list(rows) == ["dac_16khz", "dac_24khz"]
+    assert rows["dac_16khz"] == zoo_table([kept]).splitlines()[2].split() and rows["dac_24khz"][7] == "11"
+    assert lines == ["dac_16khz: FAIL: kept reason"]
 
 
 def test_zoo_with_an_unknown_model_exits_2_with_one_line(capsys):

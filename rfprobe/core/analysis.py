@@ -26,7 +26,7 @@ from torch import nn
 from ..methods import MODULE_WALK
 from ..arithmetic.geometry import LayerRow, MethodResult, ReceptiveField, Side
 from .intervals import holes_between
-from .readers import Everything, NotUnderstood, Pad, Reach, Recurrence, Same, Shift, TransposedWindow, Window
+from .readers import Everything, Merge, NotUnderstood, Pad, Reach, Recurrence, Same, Shift, TransposedWindow, Window
 from .trace import Trace, TraceError, trace_module
 
 METHOD = MODULE_WALK
@@ -117,16 +117,48 @@ def _size(module: nn.Module, channels: int, device: torch.device, dtype: torch.d
         length = _round_up(2 * length, length_multiple)
 
 
+def _open_at_two_lengths(sizing: _Sizing, size: Callable[[int], _Sizing], length_multiple: int,
+                         max_length: int) -> _Sizing:
+    """A side is open only if it is open at two trace lengths, as the probes call a side
+    unbounded only when it grows at two lengths. One trace can be fooled by a layout: a
+    reshape of time into (windows, frames) with a single window reads as a time axis kept
+    whole, and the attention within that window as global. A side open at one length but
+    not at twice that length is sized again from there."""
+    while sizing.this.open_start or sizing.this.open_end:
+        length = _round_up(2 * sizing.traces[-1][0], length_multiple)
+        longer = size(length)
+        if (longer.this.open_start, longer.this.open_end) == (sizing.this.open_start, sizing.this.open_end):
+            sizing.traces.extend(longer.traces)
+            return sizing
+        longer.traces[:0] = sizing.traces
+        sizing = longer
+        if length > max_length:
+            break
+    return sizing
+
+
 def _hop(sizing: _Sizing) -> int:
     this, following = sizing.this, sizing.following
     if not (this.open_start and this.open_end):
         after = frame_reach(sizing.trace, sizing.frame + 2) if sizing.frame + 2 < sizing.trace.output_length else None
+        if after is not None and any(_cut(after)):
+            after = None  # cut off by an end of the input: its read says nothing about the hop
         end = (lambda reach: reach.intervals[0][0]) if not this.open_start else (lambda reach: reach.intervals[-1][1])
         hop = end(following) - end(this)
-        if after is not None and after.intervals and end(after) - end(following) != hop:
-            raise NotUnderstood(f"frames {sizing.frame}, {sizing.frame + 1}, {sizing.frame + 2} do not advance by a "
-                                "whole number of samples (more frames than samples?)")
-        if hop < 1:
+        uneven = after is not None and after.intervals and end(after) - end(following) != hop
+        if uneven or hop < 1:
+            frames = f"{sizing.frame}, {sizing.frame + 1}" + (f", {sizing.frame + 2}" if after is not None else "")
+            ends = ", ".join(str(end(reach)) for reach in (this, following, after) if reach is not None and reach.intervals)
+            jump = strides_so_far(sizing.trace)[sizing.trace.output_node]
+            frames_fit = sizing.trace.output_length * jump <= sizing.trace.input_length + jump
+            if jump >= 1 and jump == int(jump) and frames_fit:
+                raise NotUnderstood(f"frames {frames} {'start' if not this.open_start else 'end'} at samples {ends}, "
+                                    f"not {int(jump)} samples apart as the strides say: which samples a frame reads "
+                                    "depends on its position (attention within fixed windows of frames?), so no one "
+                                    "receptive field holds for every frame")
+            if uneven:
+                raise NotUnderstood(f"frames {frames} do not advance by a whole number of samples "
+                                    "(more frames than samples?)")
             raise NotUnderstood(f"frames {sizing.frame} and {sizing.frame + 1} start at the same sample "
                                 "(more frames than samples?)")
         return hop
@@ -147,6 +179,8 @@ def strides_so_far(trace: Trace) -> dict[int, float]:
                 jump *= reader.stride
             elif isinstance(reader, TransposedWindow):
                 jump /= reader.stride
+            elif isinstance(reader, Merge):
+                jump /= reader.factor
         jumps[index] = jump
     return jumps
 
@@ -227,11 +261,10 @@ def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.
     started = time.perf_counter()
     try:
         with _ModuleNames(module) as names:
-            sizing = _size(module, channels, torch.device(device), dtype, length_multiple, start_length_samples,
-                           max_length_samples, names.current)
-        if sizing.this.open_start and sizing.this.open_end and len(sizing.traces) < 2:
-            longer = _round_up(2 * sizing.traces[-1][0], length_multiple)
-            sizing.traces.append((longer, trace_module(module, channels, longer, device, dtype).output_length))
+            def size(start_length: int) -> _Sizing:
+                return _size(module, channels, torch.device(device), dtype, length_multiple, start_length,
+                             max_length_samples, names.current)
+            sizing = _open_at_two_lengths(size(start_length_samples), size, length_multiple, max_length_samples)
         hop = _hop(sizing)
     except (NotUnderstood, TraceError) as error:
         return MethodResult(method=METHOD, receptive_field=None, unavailable_reason=str(error))

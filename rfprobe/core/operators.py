@@ -596,22 +596,77 @@ def _attention_outputs(call: Call, keyed: list[tuple[torch.Tensor, int]], query:
     return outputs
 
 
+def _attention_within_time_steps(call: Call, operands: list[torch.Tensor], mask: Any) -> Optional[list[Output]]:
+    """Attention whose time axis is a batch axis of the attention (each window of frames
+    attends within itself, as after splitting time into (windows, frames)): output position
+    t reads position t of query, key and value, and nothing across positions. None when
+    the time axis is not a batch axis of every operand that has one."""
+    timed = [(tensor, info) for tensor, info in ((t, call.tracked(t)) for t in operands)
+             if info is not None and info.time_dim is not None]
+    if not timed or any(info.time_dim >= tensor.dim() - 2 for tensor, info in timed):
+        return None
+    from_end = {tensor.dim() - info.time_dim for tensor, info in timed}
+    if len(from_end) != 1:
+        return call.refuse("the time axes of query, key and value do not line up")
+    if mask is not None and call.tracked(mask) is not None:
+        return call.refuse("an attention mask that depends on the input")
+    out = call.outputs[0]
+    time_dim = out.dim() - from_end.pop()
+    length = out.shape[time_dim]
+    reads = [_timeless_reads(info) if info.time_dim is None else
+             (info.node, Same(info.length) if info.length == length else Broadcast())
+             for info in (call.tracked(t) for t in operands) if info is not None]
+    return [Output(time_dim, length, reads)]
+
+
+def _bias_reads(call: Call, mask: torch.Tensor, queries: int) -> tuple[Optional[str], list]:
+    """An additive float mask computed from the input (a relative-position bias, as
+    wav2vec2-BERT's): (why it is refused, or None; its reads). A finite bias excludes no
+    key: every key weighs in the softmax, so the keys are read as without a mask; the
+    bias itself is read at the query's position (or wholly, along the keys)."""
+    info = call.tracked(mask)
+    import torch.utils._python_dispatch as dispatch  # the recorder must not see this check run
+    with dispatch._disable_current_modes():
+        finite = mask.dtype != torch.bool and bool(torch.isfinite(mask).all())
+    if not finite:
+        return "an attention mask that depends on the input and excludes keys", []
+    if info.time_dim is None:
+        return None, [_timeless_reads(info)]
+    if info.time_dim == mask.dim() - 2 and info.length in (1, queries):
+        return None, [(info.node, Same(info.length) if info.length == queries else Broadcast())]
+    if info.time_dim == mask.dim() - 1:
+        return None, [(info.node, Everything(info.length, "attention bias along the keys"))]
+    return f"an attention bias whose time axis is dim {info.time_dim}", []
+
+
 def attention(call: Call) -> list[Output]:
     """scaled_dot_product_attention: query t reads the keys and values its concrete mask
-    allows; no mask is global, `is_causal` reads every earlier key."""
+    allows; no mask is global, `is_causal` reads every earlier key. An additive bias that
+    depends on the input must be finite (it then excludes nothing). A time axis that is a
+    batch axis of the attention (windowed attention) is read position for position."""
     query, key, value = call.arg(0, "query"), call.arg(1, "key"), call.arg(2, "value")
     mask, causal = call.arg(3, "attn_mask"), bool(call.arg(5, "is_causal", False))
     keys = key.shape[-2]
+    within = _attention_within_time_steps(call, [query, key, value], mask)
+    if within is not None:
+        return within
+    bias_reads: list = []
     if mask is not None and call.tracked(mask) is not None:
-        return call.refuse("an attention mask that depends on the input")
-    if mask is not None:
-        reader: object = AttentionMask(_allowed_keys(mask, query.shape[-2], keys, true_means_allowed=True))
+        refusal, bias_reads = _bias_reads(call, mask, query.shape[-2])
+        if refusal:
+            return call.refuse(refusal)
+        reader: object = Everything(keys, "attention with a finite bias computed from the input")
+    elif mask is not None:
+        reader = AttentionMask(_allowed_keys(mask, query.shape[-2], keys, true_means_allowed=True))
     elif causal:
         reader = Recurrence(keys, "causal attention (is_causal=True)")
     else:
         reader = Everything(keys, "attention without a mask")
-    return _attention_outputs(call, [(key, key.dim() - 2), (value, value.dim() - 2)], (query, query.dim() - 2),
-                              reader, call.outputs[0].dim() - 2)
+    outputs = _attention_outputs(call, [(key, key.dim() - 2), (value, value.dim() - 2)], (query, query.dim() - 2),
+                                 reader, call.outputs[0].dim() - 2)
+    if bias_reads and not outputs[0].refusal:
+        outputs[0].reads.extend(bias_reads)
+    return outputs
 
 
 def multi_head_attention(call: Call) -> list[Output]:

@@ -13,7 +13,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from .analysis import METHOD, operator_receptive_field
+from .analysis import MAX_LENGTH_SAMPLES, METHOD, operator_receptive_field
 from ..arithmetic.geometry import MethodResult
 
 __all__ = ["METHOD", "walk_receptive_field"]
@@ -27,15 +27,26 @@ def input_channels(module: nn.Module) -> Optional[int]:
     return None
 
 
+# With the hop known, the first trace holds this many frames (instead of a fixed number of
+# samples): enough for a codec's convolutions at once, few enough that global attention over
+# feature frames (hop 1) stays cheap. It only sets where sizing starts, never the answer.
+START_HOPS = 64
+
+
 def walk_receptive_field(module: nn.Module, channels: Optional[int] = None, *,
                          device: torch.device | str = "cpu", length_multiple: int = 1,
-                         max_length_samples: Optional[int] = None) -> MethodResult:
-    """The module's receptive field from the ops it executes, or why the walk could not say."""
+                         max_length_samples: Optional[int] = None,
+                         hop_samples: Optional[int] = None) -> MethodResult:
+    """The module's receptive field from the ops it executes, or why the walk could not say.
+
+    `hop_samples`, when known, sizes the first trace in frames (START_HOPS of them)."""
     channels = channels or input_channels(module)
     if channels is None:
         return MethodResult(method=METHOD, receptive_field=None,
                             unavailable_reason="cannot tell the input channels (no nn.Conv1d): pass channels")
     dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
     options = {"max_length_samples": max_length_samples} if max_length_samples else {}
+    if hop_samples and START_HOPS * hop_samples <= (max_length_samples or MAX_LENGTH_SAMPLES):
+        options["start_length_samples"] = START_HOPS * hop_samples
     return operator_receptive_field(module, channels, device=device, dtype=dtype,
                                     length_multiple=length_multiple, **options)

@@ -27,7 +27,9 @@ def build_model(tiny: bool):
     model_class = require_transformers_class("XcodecModel")
     config = config_class(**(dict(acoustic_model_config=TINY_ACOUSTIC, semantic_model_config=TINY_SEMANTIC)
                              if tiny else {}))
-    config.semantic_model_config._attn_implementation = "eager"
+    # transformers' default attention (SDPA), which the analytic core reads; eager attention's
+    # query x key product has two time axes, which it refuses.
+    config.semantic_model_config._attn_implementation = "sdpa"
     return model_class(config).eval()
 
 

@@ -23,7 +23,9 @@ TINY_SEMANTIC = dict(hidden_size=16, num_attention_heads=2, intermediate_size=32
 def _config(config_name: str, tiny: bool):
     config_class = require_transformers_class(config_name)
     config = config_class(**(dict(TINY, semantic_model_config=TINY_SEMANTIC) if tiny else {}))
-    config.semantic_model_config._attn_implementation = "eager"
+    # SDPA, which the analytic core reads: transformers passes wav2vec2-BERT's relative-position
+    # bias (computed from the queries) to it as an additive mask.
+    config.semantic_model_config._attn_implementation = "sdpa"
     return config
 
 

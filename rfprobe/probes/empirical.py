@@ -225,7 +225,7 @@ def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module], gu
             global_in_time=left.unbounded and right.unbounded)
     first_seed, reference = next(iter(per_seed.items()))
     for seed, other in per_seed.items():
-        if not _same(reference, other):
+        if seed != first_seed and not _same(reference, other):
             return MethodResult(method=method, receptive_field=None, evidence=evidence,
                                 unavailable_reason=f"seeds disagree: seed {first_seed} gives {_brief(reference)}, "
                                                    f"seed {seed} gives {_brief(other)}")
@@ -238,9 +238,18 @@ def _relative_holes(observation: Observation, hop: int) -> tuple[tuple[int, int]
     return tuple((a - anchor, b - anchor) for a, b in observation.this_frame.holes)
 
 
+def _same_side(a: Side, b: Side) -> bool:
+    """Two seeds saw the same side: both unbounded (however far each looked), or the same
+    extent with the same "at least" flag (an "at least" side agrees with no method, but two
+    seeds can see the same lower bound)."""
+    if a.unbounded or b.unbounded:
+        return a.unbounded and b.unbounded
+    return a.samples == b.samples and a.at_least == b.at_least
+
+
 def _same(a: ReceptiveField, b: ReceptiveField) -> bool:
-    return (a.left.agrees_with(b.left) and a.right.agrees_with(b.right)
-            and a.hop_samples == b.hop_samples and a.holes == b.holes)
+    return (_same_side(a.left, b.left) and _same_side(a.right, b.right) and a.hop_samples == b.hop_samples
+            and a.holes == b.holes)
 
 
 def _brief(field_: ReceptiveField) -> str:

@@ -45,13 +45,20 @@ class _Perturber:
 
     A single-sample range gets a unit impulse (its outcome is remembered, so the final
     confirmation does not rerun it); a longer range gets a random tangent, so that the
-    contributions of its samples cannot cancel exactly.
+    contributions of its samples cannot cancel exactly. With several input channels the
+    unit impulse points in one fixed random direction across them, never along (1, ..., 1):
+    a norm over channels (a LayerNorm on feature frames) is blind to a shift of all channels
+    by the same amount, and would hide every sample from an all-ones impulse.
     """
 
     def __init__(self, module: nn.Module, inputs: torch.Tensor, seed: int, frames_needed: int) -> None:
         self.module = module
         self.inputs = inputs
         self.generator = torch.Generator().manual_seed(seed + 2)
+        channels = inputs.shape[1]
+        # Its own generator, so the random tangents are the same draws with one channel or many.
+        direction = torch.randn(channels, 1, generator=torch.Generator().manual_seed(seed + 3), dtype=torch.float64)
+        self.impulse = torch.ones(1, 1, dtype=torch.float64) if channels == 1 else direction / direction.norm()
         self.frames_needed = frames_needed
         self.passes = 0
         self.output_frames = 0
@@ -81,7 +88,7 @@ class _Perturber:
         for row, ranges in enumerate(perturbations):
             for first, last in ranges:
                 count = last - first + 1
-                tangents[row, :, first:last + 1] = 1.0 if _is_single(ranges) else \
+                tangents[row, :, first:last + 1] = self.impulse if _is_single(ranges) else \
                     torch.randn(channels, count, generator=self.generator, dtype=torch.float64)
         tangents = tangents.to(self.inputs.device, self.inputs.dtype)
         with exact_zeros(), torch.no_grad(), sdpa_kernel([SDPBackend.MATH]):
