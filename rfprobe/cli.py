@@ -33,7 +33,7 @@ from .module_probe import check_module, load_factory, probe_module
 from .output.files import check_output_directory, check_output_file
 from .output.plots import plot_paths, require_matplotlib, write_plots
 from . import __version__
-from .output.answer import LEGEND, VERBOSE_HINT, answer_block
+from .output.answer import LEGEND, VERBOSE_HINT, answer_block, wrapped
 from .output.files import write_json_atomically
 from .output.report import config_report, context_report, decoder_text, summary_table
 from .output.report_json import run_json, subject_json
@@ -281,8 +281,8 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     mismatched = [o.verification.name for o in outcomes
                   if o.verification.claims is not None and not o.verification.claims.all_match]
     print()
-    print(f"verdict: {len(outcomes) - len(failed)} PASS (the methods agree), {len(failed)} FAIL"
-          + (f"; wrong claims (MISMATCH): {', '.join(mismatched)}" if mismatched else ""))
+    print(wrapped(f"verdict: {len(outcomes) - len(failed)} PASS (the methods agree), {len(failed)} FAIL"
+                  + (f"; wrong claims (MISMATCH): {', '.join(mismatched)}" if mismatched else "")))
     if failed or (mismatched and arguments.strict_claims):
         return 1
     return 0

@@ -97,7 +97,7 @@ def test_a_float_claim_matches_at_its_own_precision():
 def test_the_seed_errors_are_grouped_into_the_four_a_person_would_name():
     errors = verified("musicgen_32khz").claims.errors
     assert len(errors) == 4
-    assert errors[0].startswith("the ratios run in reverse order: the module downsamples by [4, 4, 5, 8]")
+    assert errors[0] == "the ratios are reversed: the module downsamples by [4, 4, 5, 8], not [8, 5, 4, 4]"
     assert "(2 x the stride), not 7" in errors[1]
     assert "kernel 1, not 3" in errors[2] and "LSTM" in errors[3]
 

@@ -1,6 +1,6 @@
 """The answer first: a few lines per subject, in words, before any table.
 
-    musicgen_32khz_conv  32 kHz, ratios [8, 5, 4, 4], no LSTM, non-causal   PASS: all 4 methods agree
+    musicgen_32khz_conv (32 kHz, ratios [8,5,4,4], no LSTM, non-causal): PASS, 4/4 methods agree
       RF         5428 samples = 169.63 ms = 8.48 tokens: 2402 before the frame's anchor, 3025 after
       ...
 
@@ -9,7 +9,6 @@ Per-layer tables, edge tables and probe evidence are in :mod:`rfprobe.output.rep
 from __future__ import annotations
 
 import textwrap
-
 from typing import TYPE_CHECKING, Optional
 
 from ..families.seanet.claims import ClaimsReport
@@ -27,9 +26,11 @@ LABEL_WIDTH = 11
 RF_QUANTITIES = ("receptive_field_samples", "receptive_field_ms", "receptive_field_tokens")
 QUANTITY_WORDS = {"left_samples": "left {} samples", "right_samples": "right {} samples",
                   "hop_samples": "hop {} samples", "frame_rate_hz": "{} frames/s"}
+CORRECT_WORDS = {"left_samples": "left", "right_samples": "right", "hop_samples": "hop", "frame_rate_hz": "frame rate"}
 LINE_WIDTH = 100  # the default output is read in a terminal: no line wider than this
 LEGEND = ("PASS = the methods (config formula, module walk, gradient, impulse) agree to the sample;\n"
-          "it says nothing about a claim. A claim MISMATCH means the claim is wrong.")
+          "it says nothing about a claim. A claim MISMATCH means the claim is wrong. Effective RF: the\n"
+          "widths holding 50/90/99 % of the |gradient| mass, with random weights unless trained ones are given.")
 VERBOSE_HINT = "Per-layer tables, edge frames and evidence: --verbose."
 
 
@@ -50,7 +51,7 @@ def verdict_words(verification: Verification) -> str:
     """PASS/FAIL in words: what agreed, or what did not."""
     ran = [result.method for result in verification.results if result.ran]
     if verification.verdict.passed:
-        return f"PASS: all {len(ran)} methods agree" if len(ran) == len(verification.results) else \
+        return f"PASS, {len(ran)}/{len(ran)} methods agree" if len(ran) == len(verification.results) else \
             f"PASS: {', '.join(ran)} agree"
     return "FAIL: " + "; ".join(verification.verdict.reasons() or ["the methods do not agree"])
 
@@ -59,10 +60,11 @@ def _title(verification: Verification) -> str:
     config = verification.config
     if config is None:
         rate = f"{verification.sample_rate} Hz, " if verification.sample_rate else ""
-        return f"{verification.name}  ({rate}any module, no config formula)   {verdict_words(verification)}"
+        return f"{verification.name} ({rate}any module, no config formula): {verdict_words(verification)}"
     lstm = f"{config.lstm}-layer LSTM" if config.lstm else "no LSTM"
-    return (f"{config.name}  ({config.sample_rate / 1000:g} kHz, ratios {list(config.ratios)}, {lstm}, "
-            f"{'causal' if config.causal else 'non-causal'})  {verdict_words(verification)}")
+    ratios = ",".join(map(str, config.ratios))
+    return (f"{config.name} ({config.sample_rate / 1000:g} kHz, ratios [{ratios}], {lstm}, "
+            f"{'causal' if config.causal else 'non-causal'}): {verdict_words(verification)}")
 
 
 def _unbounded_cause(verification: Verification) -> str:
@@ -84,11 +86,9 @@ def rf_words(field: ReceptiveField, sample_rate: Optional[int], cause: str = "a 
     if field.left.unbounded and field.right.unbounded:
         return f"unbounded both ways: every frame depends on all the audio ({cause})"
     if field.left.unbounded:
-        return (f"unbounded past: every frame depends on all earlier audio ({cause}); "
-                f"{samples(field.right.samples)} after its anchor")
+        return f"unbounded past ({cause}: all earlier audio); {samples(field.right.samples)} after its anchor"
     if field.right.unbounded:
-        return (f"unbounded future: every frame depends on all later audio ({cause}); "
-                f"{samples(field.left.samples)} before its anchor")
+        return f"unbounded future ({cause}: all later audio); {samples(field.left.samples)} before its anchor"
     total = field.samples
     ms = f" = {format_ms(total, sample_rate)} ms" if sample_rate else ""
     return (f"{total} samples{ms} = {total / field.hop_samples:.2f} tokens: {field.left.samples} before the frame's "
@@ -117,13 +117,12 @@ def effective_words(verification: Verification, context: "ContextMap") -> str:
     widths = [erf.widths_samples[f] for f in fractions]
     weights = "trained weights" if verification.settings.get("weights", "").startswith("trained") else "random weights"
     bound = "at least " if erf.lower_bound else ""
-    text = (f"{' / '.join(str(round(f * 100)) for f in fractions)} % of the gradient mass within {bound}"
-            f"{' / '.join(map(str, widths))} samples ({' / '.join(f'{samples_to_ms(w, rate):.1f}' for w in widths)} ms); "
-            f"{weights}")
-    if erf.lower_bound:
+    text = (f"{'/'.join(str(round(f * 100)) for f in fractions)} % of the mass within {bound}"
+            f"{'/'.join(map(str, widths))} samples ({'/'.join(f'{samples_to_ms(w, rate):.1f}' for w in widths)} ms)")
+    if weights != "random weights":
+        text += f", {weights}"
+    if erf.lower_bound:  # the window grew to its limit and the widths still moved
         text += f"; lower bounds: still growing at a {erf.window_samples}-sample window"
-    elif verification.truth is not None and (not verification.truth.bounded or verification.truth.global_in_time):
-        text += f"; stable on a {erf.window_samples}-sample window"
     return text
 
 
@@ -146,11 +145,14 @@ def claim_lines(report: ClaimsReport) -> list[str]:
     for quantity, words in QUANTITY_WORDS.items():
         check = checks.get(quantity)
         if check is not None:
-            (right if check.matches else wrong).append(
-                words.format(check.claimed_text) + ("" if check.matches else f" (true: {check.actual_text})"))
-    if wrong or right:
-        lines.append(_line("", "; ".join(part for part in (
-            "says " + ", ".join(wrong) if wrong else "", "correct: " + ", ".join(right) if right else "") if part)))
+            if check.matches:
+                right.append(CORRECT_WORDS[quantity])
+            else:
+                wrong.append(words.format(check.claimed_text) + f" (true: {check.actual_text})")
+    parts = [part for part in ("says " + ", ".join(wrong) if wrong else "",
+                               "correct: " + ", ".join(right) if right else "") if part]
+    together = _line("", "; ".join(parts))
+    lines += [together] if len(together) <= LINE_WIDTH else [_line("", part) for part in parts]
     if report.errors:
         lines.append(_line("", f"its layer table is wrong in {len(report.errors)} way"
                                f"{'s' if len(report.errors) > 1 else ''}:"))

@@ -158,8 +158,8 @@ def explain_errors(claimed: Sequence[ClaimedLayer], actual: Sequence[LayerRow], 
     module_strides = [row.stride for row in convs if row.stride > 1]
     if claimed_strides != module_strides:
         if claimed_strides[::-1] == module_strides:
-            errors.append(f"the ratios run in reverse order: the module downsamples by {module_strides}, "
-                          f"the claim by {claimed_strides}")
+            errors.append(f"the ratios are reversed: the module downsamples by {module_strides}, "
+                          f"not {claimed_strides}")
         else:
             errors.append(f"the strides differ: the module downsamples by {module_strides}, the claim by {claimed_strides}")
     strided = [(layer, row) for layer, row in pairs if layer.stride > 1 or row.stride > 1]
