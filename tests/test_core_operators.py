@@ -63,9 +63,11 @@ def test_an_op_without_a_rule_is_refused_by_name():
     assert not result.ran and "aten.roll" in result.unavailable_reason
 
 
-def test_eager_attention_is_refused_with_the_way_out():
+def test_eager_attention_without_a_mask_is_global():
     result = walk_receptive_field(build(EagerAttention), channels=1)
-    assert not result.ran and "scaled_dot_product_attention" in result.unavailable_reason
+    field = result.receptive_field
+    assert result.ran and field.global_in_time and field.left.unbounded and field.right.unbounded
+    assert any("softmax over every key" in why for why in result.evidence["unbounded_because"])
 
 
 def test_without_an_analytic_method_a_module_does_not_pass():

@@ -7,7 +7,8 @@ all run, and it needs no graph capture that can fail on data-dependent Python. M
 lengths are concrete, so attention masks are read, not inferred. A `TorchFunctionMode`
 catches the few calls whose aten decomposition would lose their meaning: `F.pad`
 (circular padding is built from copies into views of an empty tensor), attention
-(`scaled_dot_product_attention`, `multi_head_attention_forward`) and RNNs (`torch.lstm`
+(`scaled_dot_product_attention`, `multi_head_attention_forward`; attention written out
+as matmul and softmax is read op by op, :mod:`rfprobe.core.pairs`) and RNNs (`torch.lstm`
 and friends, which on CPU decompose into one op per step).
 
 Only tensors that depend on the input get nodes; they are tracked in a weak dictionary,
@@ -29,6 +30,7 @@ from torch.utils.weak import WeakTensorKeyDictionary
 from .graph import Graph, Node
 from .readers import NotUnderstood
 from .operators import SHAPE_ONLY, VALUE_TO_PYTHON, Call, Output, Tracked, op_name, rule_for
+from .pairs import pair_rule
 
 HIGH_LEVEL: dict[Any, str] = {
     F.pad: "pad",  # circular padding decomposes into copies into views of an empty tensor
@@ -72,14 +74,17 @@ class _Recording:
             self.graph.refusal = f"{name}: an in-place write into a view of another tensor is not understood"
             return
         call = Call(function, name, args, kwargs, outputs, self.tracked)
-        if rule is None:
+        if any(info.keys for _, info in call.tracked_args()):
+            produced = pair_rule(call)  # an argument with two time axes (eager attention's weights)
+        elif rule is None:
             produced = call.refuse("no rule for this op on a tensor that depends on the input")
         else:
             produced = rule(call)
         for tensor, output in zip(outputs, produced):
             index = self.graph.add(Node(name, output.length, output.time_dim, output.reads, output.refusal,
-                                        self.label() if self.label else ""))
-            self.nodes[tensor] = Tracked(index, output.time_dim, output.length)
+                                        self.label() if self.label else "", output.keys))
+            self.nodes[tensor] = Tracked(index, output.time_dim, output.length, output.key_dim, output.keys,
+                                         output.excluded, output.zeros)
 
 
 class _AtenRecorder(TorchDispatchMode):
