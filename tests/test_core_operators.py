@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from rfprobe import probe_module
+from rfprobe.core import analysis
 from rfprobe.walk import walk_receptive_field
 
 from operator_modules import (BidirectionalGRU, CausalDilatedStack, CroppingResidual, EagerAttention,
-                              LinearUpsampleThenStride, ReflectPadConv, RollAlongTime, SlidingWindowAttention,
+                              EagerMaskedFillWindow, EagerSlidingWindowStack, LinearUpsampleThenStride, ReflectPadConv, RollAlongTime, SlidingWindowAttention,
                               UpsampleThenStride, build)
 
 HAND_DERIVED = {  # (left, right, hop)
@@ -17,6 +18,8 @@ HAND_DERIVED = {  # (left, right, hop)
     "linear upsample then strided conv": (LinearUpsampleThenStride, (1, 2, 2)),
     "cropping residual": (CroppingResidual, (0, 18, 1)),
     "reflect padding": (ReflectPadConv, (3, 3, 1)),
+    "eager sliding-window attention, 3 layers of window 5 after a stride-4 conv": (EagerSlidingWindowStack, (48, 3, 4)),
+    "eager attention masked with masked_fill(-inf), 2 layers of |t - k| < 3": (EagerMaskedFillWindow, (4, 4, 1)),
 }
 
 
@@ -61,6 +64,17 @@ def test_a_bidirectional_gru_makes_both_sides_unbounded_and_names_the_recurrence
 def test_an_op_without_a_rule_is_refused_by_name():
     result = walk_receptive_field(build(RollAlongTime), channels=1)
     assert not result.ran and "aten.roll" in result.unavailable_reason
+
+
+def test_a_causal_eager_mask_stops_growing_at_the_memory_budget_and_says_at_least(monkeypatch):
+    # A causal mask read off a tensor reaches the first key at every length: the input
+    # doubles until its attention weights (frames squared) would pass the budget.
+    monkeypatch.setattr(analysis, "memory_budget_bytes", lambda device: 1 << 26)
+    result = walk_receptive_field(build(lambda: EagerSlidingWindowStack(layers=1, window=1 << 30)), channels=1)
+    field = result.receptive_field
+    assert field.left.at_least and not field.left.unbounded and field.right.samples == 3
+    assert "two time axes" in result.evidence["sizing_stopped"]
+    assert result.evidence["trace_lengths_samples"][-1] < 1 << 16
 
 
 def test_eager_attention_without_a_mask_is_global():

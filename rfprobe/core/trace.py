@@ -46,6 +46,7 @@ class _Recording:
         self.graph = Graph()
         self.nodes = WeakTensorKeyDictionary()  # tensor -> Tracked
         self.paused = False
+        self.largest_bytes = 0  # the largest input-dependent tensor the run made
 
     def tracked(self, value: Any) -> Optional[Tracked]:
         return self.nodes.get(value) if isinstance(value, torch.Tensor) else None
@@ -68,6 +69,7 @@ class _Recording:
         outputs = [leaf for leaf in tree_leaves(result) if isinstance(leaf, torch.Tensor)]
         if not outputs:
             return
+        self.largest_bytes = max(self.largest_bytes, *(t.numel() * t.element_size() for t in outputs))
         target = args[0] if args and isinstance(args[0], torch.Tensor) else None
         if isinstance(function, torch._ops.OpOverload) and function._schema.is_mutable and target is not None \
                 and target._base is not None:
@@ -129,6 +131,12 @@ class Trace:
     output_node: int
     input_length: int
     output_length: int
+    largest_tensor_bytes: int = 0  # the largest input-dependent tensor of the run
+
+    @property
+    def quadratic(self) -> bool:
+        """Some tensor has two time axes (eager attention): memory grows with the length squared."""
+        return any(node.paired for node in self.graph.nodes)
 
 
 class TraceError(Exception):
@@ -164,4 +172,4 @@ def trace_module(module: nn.Module, channels: int, length_samples: int,
     if info.time_dim != 2:
         recording.graph.reach(info.node, ((0, 0),))  # names the op that lost the time axis, if one did
         raise NotUnderstood(f"the output's time axis is dim {info.time_dim}, not the last dim")
-    return Trace(recording.graph, info.node, length_samples, output.shape[2])
+    return Trace(recording.graph, info.node, length_samples, output.shape[2], recording.largest_bytes)
