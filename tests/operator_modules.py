@@ -180,6 +180,31 @@ class EagerMaskedFillWindow(nn.Module):
         return h.transpose(1, 2)
 
 
+class EagerRelativeKeyBias(nn.Module):
+    """A conv of kernel 16, stride 16 (frame f reads samples 16f..16f+15: hop 16), then 2
+    layers of hand-written attention with wav2vec2-BERT's relative-key position bias,
+    einsum(query, table[k - q]): its entry (q, k) depends on query q only. Query t sees keys
+    t - 2 .. t + 2 (masked_fill -inf), so each layer reaches 2 frames back and 2 forward:
+    frame t reads frames t - 4 .. t + 4, samples 16t - 64 .. 16t + 79: past 64, future 79."""
+
+    def __init__(self, window: int = 3, dim: int = 4) -> None:
+        super().__init__()
+        self.window = window
+        self.embed = nn.Conv1d(1, dim, kernel_size=16, stride=16)
+        self.table = nn.Embedding(2 * window + 1, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.embed(x).transpose(1, 2)
+        t = h.shape[1]
+        offset = torch.arange(t)[None, :] - torch.arange(t)[:, None]  # key - query
+        table = self.table(offset.clamp(-self.window, self.window) + self.window)  # (queries, keys, dim)
+        for _ in range(2):
+            bias = torch.einsum("bld,lrd->blr", h, table)
+            scores = (h @ h.transpose(1, 2) + bias).masked_fill(offset.abs() >= self.window, float("-inf"))
+            h = h + torch.softmax(scores, dim=-1) @ h
+        return h.transpose(1, 2)
+
+
 def build(factory, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     return factory().double().eval()

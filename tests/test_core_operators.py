@@ -9,7 +9,8 @@ from rfprobe.core import analysis
 from rfprobe.walk import walk_receptive_field
 
 from operator_modules import (BidirectionalGRU, CausalDilatedStack, CroppingResidual, EagerAttention,
-                              EagerMaskedFillWindow, EagerSlidingWindowStack, LinearUpsampleThenStride, ReflectPadConv, RollAlongTime, SlidingWindowAttention,
+                              EagerMaskedFillWindow, EagerRelativeKeyBias, EagerSlidingWindowStack,
+                              LinearUpsampleThenStride, ReflectPadConv, RollAlongTime, SlidingWindowAttention,
                               UpsampleThenStride, build)
 
 HAND_DERIVED = {  # (left, right, hop)
@@ -20,6 +21,7 @@ HAND_DERIVED = {  # (left, right, hop)
     "reflect padding": (ReflectPadConv, (3, 3, 1)),
     "eager sliding-window attention, 3 layers of window 5 after a stride-4 conv": (EagerSlidingWindowStack, (48, 3, 4)),
     "eager attention masked with masked_fill(-inf), 2 layers of |t - k| < 3": (EagerMaskedFillWindow, (4, 4, 1)),
+    "eager attention with a relative-key position bias along the queries": (EagerRelativeKeyBias, (64, 79, 16)),
 }
 
 

@@ -246,8 +246,9 @@ def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.
         with _ModuleNames(module) as names:
             sizing = _size(module, channels, torch.device(device), dtype, length_multiple, start_length_samples,
                            max_length_samples, names.current)
-        if sizing.this.open_start and sizing.this.open_end and len(sizing.traces) < 2:
-            longer = _round_up(2 * sizing.traces[-1][0], length_multiple)
+        longer = _round_up(2 * sizing.traces[-1][0], length_multiple)
+        if sizing.this.open_start and sizing.this.open_end and len(sizing.traces) < 2 \
+                and not _over_budget(sizing.trace, longer, torch.device(device)):
             sizing.traces.append((longer, trace_module(module, channels, longer, device, dtype).output_length))
         hop = _hop(sizing)
     except (NotUnderstood, TraceError) as error:

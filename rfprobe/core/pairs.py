@@ -11,8 +11,8 @@ reads, for query q, only the keys whose weight is not exactly 0: a sliding-windo
 causal mask is read off the mask tensor the model really built, as for SDPA.
 
 Only what attention needs is understood: the product, layouts that keep both axes,
-elementwise ops with constants or values without a time axis, masked fills, a softmax over
-the key axis, and the product with the values. Anything else on two time axes is refused
+elementwise ops with constants, values without a time axis or a position bias along the
+queries or keys, masked fills, a softmax over the key axis, and the product with the values. Anything else on two time axes is refused
 by name; nothing here guesses.
 
 Sound under one condition, the one any masked softmax relies on: the scores are finite and
@@ -120,8 +120,9 @@ def _filled(where: torch.Tensor, value: float, info: Tracked, out: torch.Tensor,
 
 
 def elementwise(call: Call) -> list[Output]:
-    """An elementwise op with one tensor with two time axes; other operands constant or
-    without a time axis. Entry (q, k) reads entry (q, k), unless overwritten by a constant."""
+    """An elementwise op with one tensor with two time axes; other operands constant, without
+    a time axis, or with one along the queries (read at q) or the keys (read at k). Entry
+    (q, k) reads entry (q, k), unless overwritten by a constant."""
     out = call.outputs[0]
     paired = _paired(call)
     if len(paired) != 1:
@@ -135,10 +136,20 @@ def elementwise(call: Call) -> list[Output]:
     for other, other_info in call.tracked_args():
         if other_info is info:
             continue
-        if other_info.time_dim is not None:
-            return call.refuse(f"{TWO_AXES} combined elementwise with a tensor with one time axis")
-        reads.append((other_info.node, Broadcast()))
+        if other_info.time_dim is None:
+            reads.append((other_info.node, Broadcast()))
+            continue
+        # One time axis, along the queries (a position bias computed from the query) or the keys.
+        aligned = out.dim() - (other.dim() - other_info.time_dim)
+        if aligned == time_dim and other_info.length == info.length:
+            reads.append((other_info.node, PairRows()))
+        elif aligned == key_dim and other_info.length == info.keys:
+            reads.append((other_info.node, PairColumns()))
+        else:
+            return call.refuse(f"{TWO_AXES} combined elementwise with a tensor whose time axis is neither of them")
     excluded, zeros, overwritten = _known(call, info, out, time_dim, key_dim)
+    if len(reads) > 0 and any(not isinstance(reader, Broadcast) for _, reader in reads):
+        excluded = zeros = None  # an input-dependent term: nothing known of the entries any more
     reads.insert(0, (info.node, PairSame(overwritten)))
     return [Output(time_dim, info.length, reads, key_dim=key_dim, keys=info.keys, excluded=excluded, zeros=zeros)
             for _ in call.outputs]
