@@ -84,6 +84,7 @@ def test_eager_attention_without_a_mask_is_global():
     field = result.receptive_field
     assert result.ran and field.global_in_time and field.left.unbounded and field.right.unbounded
     assert any("softmax over every key" in why for why in result.evidence["unbounded_because"])
+    assert [row.kind for row in result.layers] == ["conv", "global"]
 
 
 def test_without_an_analytic_method_a_module_does_not_pass():

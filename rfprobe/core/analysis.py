@@ -27,7 +27,8 @@ from torch import nn
 
 from ..geometry import LayerRow, MethodResult, ReceptiveField, Side
 from .intervals import holes_between
-from .readers import Everything, NotUnderstood, Pad, Reach, Recurrence, Same, Shift, TransposedWindow, Window
+from .readers import (Everything, NotUnderstood, Pad, PairSoftmax, Reach, Recurrence, Same, Shift,
+                      TransposedWindow, Window)
 from .trace import Trace, TraceError, trace_module
 
 METHOD = "module walk"
@@ -212,6 +213,9 @@ def layer_rows(trace: Trace, names: dict[int, str]) -> list[LayerRow]:
                 if not rows or rows[-1].note != reader.op:
                     rows.append(LayerRow(name=names.get(index, node.op), kind="lstm" if isinstance(reader, Recurrence)
                                          else "global", jump_in=int(jump_in), jump_out=int(jump_in), note=reader.op))
+            elif isinstance(reader, PairSoftmax) and not reader.excluded.any():
+                rows.append(LayerRow(name=names.get(index, node.op), kind="global", jump_in=int(jump_in),
+                                     jump_out=int(jump_in), note="softmax over every key (attention without a mask)"))
     return rows
 
 
