@@ -128,6 +128,83 @@ class EagerAttention(nn.Module):
         return (weights @ h).transpose(1, 2)
 
 
+class EagerSlidingWindowStack(nn.Module):
+    """A conv of kernel 4, stride 4 (frame f reads samples 4f..4f+3: hop 4), then `layers`
+    layers of attention written out as transformers' eager attention does: scores = q @ k^T
+    * scale, plus an additive mask of finfo.min outside the causal window (query t sees keys
+    t - window + 1 .. t), softmax over the keys, @ v, residual.
+
+    Each layer reaches window - 1 frames further back and none forward, so output frame t
+    (anchor 4t) reads frames t - layers * (window - 1) .. t, that is samples
+    4 * (t - layers * (window - 1)) .. 4t + 3: past 4 * layers * (window - 1), future 3, hop 4.
+    With 3 layers of window 5: past 48, future 3."""
+
+    def __init__(self, layers: int = 3, window: int = 5, dim: int = 4) -> None:
+        super().__init__()
+        self.window, self.dim = window, dim
+        self.embed = nn.Conv1d(1, dim, kernel_size=4, stride=4)
+        self.projections = nn.ModuleList(nn.Linear(dim, 3 * dim) for _ in range(layers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.embed(x).transpose(1, 2)  # (batch, frames, dim)
+        t = h.shape[1]
+        query, key = torch.arange(t)[:, None], torch.arange(t)[None, :]
+        allowed = (key <= query) & (key > query - self.window)
+        lowest = torch.full((), torch.finfo(h.dtype).min, dtype=h.dtype)
+        mask = torch.where(allowed, torch.zeros((), dtype=h.dtype), lowest)[None, None]
+        for projection in self.projections:
+            q, k, v = (part.unsqueeze(1) for part in projection(h).chunk(3, dim=-1))  # (batch, 1, frames, dim)
+            scores = torch.matmul(q, k.transpose(2, 3)) * self.dim ** -0.5 + mask
+            weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(h.dtype)
+            h = h + torch.matmul(weights, v).squeeze(1)
+        return h.transpose(1, 2)
+
+
+class EagerMaskedFillWindow(nn.Module):
+    """A pointwise projection (hop 1), then 2 layers of hand-written attention where query t
+    sees keys t - 2 .. t + 2 (|t - k| < 3), masked with masked_fill(-inf) before the softmax.
+    Each layer reaches 2 positions back and 2 forward: past 4, future 4, hop 1."""
+
+    def __init__(self, window: int = 3, dim: int = 4) -> None:
+        super().__init__()
+        self.window = window
+        self.project = nn.Conv1d(1, dim, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.project(x).transpose(1, 2)
+        t = h.shape[1]
+        distance = (torch.arange(t)[:, None] - torch.arange(t)[None, :]).abs()
+        for _ in range(2):
+            scores = (h @ h.transpose(1, 2)).masked_fill(distance >= self.window, float("-inf"))
+            h = h + torch.softmax(scores, dim=-1) @ h
+        return h.transpose(1, 2)
+
+
+class EagerRelativeKeyBias(nn.Module):
+    """A conv of kernel 16, stride 16 (frame f reads samples 16f..16f+15: hop 16), then 2
+    layers of hand-written attention with wav2vec2-BERT's relative-key position bias,
+    einsum(query, table[k - q]): its entry (q, k) depends on query q only. Query t sees keys
+    t - 2 .. t + 2 (masked_fill -inf), so each layer reaches 2 frames back and 2 forward:
+    frame t reads frames t - 4 .. t + 4, samples 16t - 64 .. 16t + 79: past 64, future 79."""
+
+    def __init__(self, window: int = 3, dim: int = 4) -> None:
+        super().__init__()
+        self.window = window
+        self.embed = nn.Conv1d(1, dim, kernel_size=16, stride=16)
+        self.table = nn.Embedding(2 * window + 1, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.embed(x).transpose(1, 2)
+        t = h.shape[1]
+        offset = torch.arange(t)[None, :] - torch.arange(t)[:, None]  # key - query
+        table = self.table(offset.clamp(-self.window, self.window) + self.window)  # (queries, keys, dim)
+        for _ in range(2):
+            bias = torch.einsum("bld,lrd->blr", h, table)
+            scores = (h @ h.transpose(1, 2) + bias).masked_fill(offset.abs() >= self.window, float("-inf"))
+            h = h + torch.softmax(scores, dim=-1) @ h
+        return h.transpose(1, 2)
+
+
 def build(factory, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     return factory().double().eval()

@@ -1,19 +1,27 @@
 """The analytic core can fail: fed a wrong rule, the verdict (or the edge check) catches it."""
 from __future__ import annotations
 
+import functools
+from dataclasses import replace
+
 import numpy as np
 
 from rfprobe import probe_module
-from rfprobe.core import operators, readers
+from rfprobe.probes import gradient as gradient_probe
+from rfprobe.core import analysis, operators, pairs, readers
 from rfprobe.core.analysis import frame_reach
 from rfprobe.core.trace import trace_module
+from rfprobe.probes.empirical import measure
 from rfprobe.probes.gradient import measured_supports
+from rfprobe.arithmetic.verdict import judge
+from rfprobe.core.walk import walk_receptive_field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from operator_modules import ReflectPadConv, SlidingWindowAttention, UpsampleThenStride, build
+from operator_modules import (EagerSlidingWindowStack, ReflectPadConv, SlidingWindowAttention, UpsampleThenStride,
+                              build)
 
 
 class ReflectedPast(nn.Module):
@@ -40,6 +48,40 @@ def test_an_attention_window_off_by_one_fails_the_verdict(monkeypatch):
     verification = probe_module(build(SlidingWindowAttention), channels=1)
     assert not verification.verdict.passed
     assert any("left" in reason for reason in verification.verdict.reasons())
+
+
+def test_an_eager_attention_mask_read_one_key_wider_fails_the_verdict(monkeypatch):
+    original = readers.PairSoftmax.read
+
+    def wider(self, entries):
+        reach = original(self, entries)
+        widened = reach.entries.copy()
+        widened[:, :-1] |= reach.entries[:, 1:]  # each row also reads the key before its first
+        return readers.Reach((), entries=widened)
+
+    monkeypatch.setattr(readers.PairSoftmax, "read", wider)
+    verification = probe_module(build(EagerSlidingWindowStack), channels=1)
+    assert not verification.verdict.passed
+    assert any("left" in reason for reason in verification.verdict.reasons())
+
+
+def test_eager_attention_weights_taken_as_never_zero_fail_the_verdict(monkeypatch):
+    original = pairs.softmax
+
+    def never_zero(call):
+        return [replace(output, zeros=None) for output in original(call)]
+
+    monkeypatch.setattr(pairs, "softmax", never_zero)
+    # Every key read: the input would grow forever; a small budget stops it after one trace.
+    monkeypatch.setattr(analysis, "memory_budget_bytes", lambda device: 1 << 22)
+    module = build(lambda: EagerSlidingWindowStack(layers=1, window=3))
+    walk = walk_receptive_field(module, channels=1)
+    assert walk.receptive_field.left.at_least
+    # The gradient probe alone (the impulse probe's bisection over the walk's wide guess is slow).
+    gradient = measure(gradient_probe.METHOD, functools.partial(gradient_probe.gradient_observation, channels=1,
+                       device=torch.device("cpu"), dtype=torch.float64), {0: module}, walk.receptive_field)
+    assert gradient.receptive_field.left.samples == 8  # by hand: one layer of window 3, hop 4
+    assert not judge([walk, gradient], required=(walk.method, gradient.method)).passed
 
 
 def test_an_ignored_upsampling_factor_fails_the_verdict(monkeypatch):

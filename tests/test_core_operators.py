@@ -6,13 +6,14 @@ import pytest
 import torch
 
 from rfprobe import probe_module
+from rfprobe.core import analysis
+from rfprobe.core.analysis import operator_receptive_field
 from rfprobe.core.walk import walk_receptive_field
 
 from operator_modules import (BiasedAttention, BidirectionalGRU, CausalDilatedStack, CroppingResidual,
-                              EagerAttention, LinearUpsampleThenStride, ReflectPadConv, RollAlongTime,
-                              SlidingWindowAttention, UpsampleThenStride, WindowedAttention, WindowPooledAttention,
-                              build)
-from rfprobe.core.analysis import operator_receptive_field
+                              EagerAttention, EagerMaskedFillWindow, EagerRelativeKeyBias, EagerSlidingWindowStack,
+                              LinearUpsampleThenStride, ReflectPadConv, RollAlongTime, SlidingWindowAttention,
+                              UpsampleThenStride, WindowedAttention, WindowPooledAttention, build)
 
 HAND_DERIVED = {  # (left, right, hop)
     "sliding window attention": (SlidingWindowAttention, (8, 0, 1)),
@@ -21,6 +22,9 @@ HAND_DERIVED = {  # (left, right, hop)
     "cropping residual": (CroppingResidual, (0, 18, 1)),
     "reflect padding": (ReflectPadConv, (3, 3, 1)),
     "attention within windows, pooled": (WindowPooledAttention, (0, 3, 4)),
+    "eager sliding-window attention, 3 layers of window 5 after a stride-4 conv": (EagerSlidingWindowStack, (48, 3, 4)),
+    "eager attention masked with masked_fill(-inf), 2 layers of |t - k| < 3": (EagerMaskedFillWindow, (4, 4, 1)),
+    "eager attention with a relative-key position bias along the queries": (EagerRelativeKeyBias, (64, 79, 16)),
 }
 
 
@@ -67,9 +71,23 @@ def test_an_op_without_a_rule_is_refused_by_name():
     assert not result.ran and "aten.roll" in result.unavailable_reason
 
 
-def test_eager_attention_is_refused_with_the_way_out():
+def test_a_causal_eager_mask_stops_growing_at_the_memory_budget_and_says_at_least(monkeypatch):
+    # A causal mask read off a tensor reaches the first key at every length: the input
+    # doubles until its attention weights (frames squared) would pass the budget.
+    monkeypatch.setattr(analysis, "memory_budget_bytes", lambda device: 1 << 26)
+    result = walk_receptive_field(build(lambda: EagerSlidingWindowStack(layers=1, window=1 << 30)), channels=1)
+    field = result.receptive_field
+    assert field.left.at_least and not field.left.unbounded and field.right.samples == 3
+    assert "two time axes" in result.evidence["sizing_stopped"]
+    assert result.evidence["trace_lengths_samples"][-1] < 1 << 16
+
+
+def test_eager_attention_without_a_mask_is_global():
     result = walk_receptive_field(build(EagerAttention), channels=1)
-    assert not result.ran and "scaled_dot_product_attention" in result.unavailable_reason
+    field = result.receptive_field
+    assert result.ran and field.global_in_time and field.left.unbounded and field.right.unbounded
+    assert any("softmax over every key" in why for why in result.evidence["unbounded_because"])
+    assert [row.kind for row in result.layers] == ["conv", "global"]
 
 
 def test_attention_within_windows_is_not_global_even_when_the_first_trace_holds_one_window():

@@ -3,9 +3,11 @@
 The trace must be long enough that the probed frame is *interior*: its read meets no
 axis end and no padding on any side that is not open. The first trace is short; a frame
 cut off on one side is moved toward the other end, and when both sides are cut the
-input doubles, up to `max_length_samples`. A side that is still cut there is reported as
-"at least N samples (not proven unbounded)", never as unbounded: only a recurrence or a
-global op on the path opens a side (:class:`~rfprobe.core.readers.Reach`).
+input doubles, up to `max_length_samples`, or until the next trace would hold a tensor
+over the memory budget (eager attention's weights grow with the length squared). A side
+that is still cut there is reported as "at least N samples (not proven unbounded)", never
+as unbounded: only a recurrence or a global op on the path opens a side
+(:class:`~rfprobe.core.readers.Reach`).
 
     >>> import torch
     >>> conv = torch.nn.Conv1d(1, 1, kernel_size=5, stride=2, padding=2)
@@ -26,7 +28,8 @@ from torch import nn
 from ..methods import MODULE_WALK
 from ..arithmetic.geometry import LayerRow, MethodResult, ReceptiveField, Side
 from .intervals import holes_between
-from .readers import Everything, Merge, NotUnderstood, Pad, Reach, Recurrence, Same, Shift, TransposedWindow, Window
+from .readers import (Everything, Merge, NotUnderstood, Pad, PairSoftmax, Reach, Recurrence, Same, Shift,
+                      TransposedWindow, Window)
 from .trace import Trace, TraceError, trace_module
 
 METHOD = MODULE_WALK
@@ -56,6 +59,7 @@ class _Sizing:
     this: Reach
     following: Reach
     interior: bool
+    stopped: str = ""  # why the input stopped growing before the frame was interior
 
 
 def _choose_frame(trace: Trace) -> Optional[tuple[int, Reach, Reach, bool]]:
@@ -110,15 +114,47 @@ def _size(module: nn.Module, channels: int, device: torch.device, dtype: torch.d
             best = _Sizing(traces, trace, frame, this, following, interior)
             if interior:
                 return best
-        if 2 * length > max_length:
+        longer = _round_up(2 * length, length_multiple)
+        too_big = _over_budget(trace, longer, device)
+        if longer > max_length or too_big:
             if best is None:
                 raise TraceError(f"fewer than 3 output frames even for {length} input samples")
+            best.stopped = too_big
             return best
-        length = _round_up(2 * length, length_multiple)
+        length = longer
+
+
+def memory_budget_bytes(device: torch.device) -> int:
+    """The largest single tensor a sizing trace may make: 1/32 of the free memory (a run
+    holds several tensors that size at once, eager attention a few per layer)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0] // 32
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 // 32
+    except OSError:
+        pass
+    return 1 << 29
+
+
+def _over_budget(trace: Trace, longer: int, device: torch.device) -> str:
+    """Why a trace `longer` samples long is not run (its predicted largest tensor is over
+    the budget), or "" when it may run."""
+    growth = longer / trace.input_length
+    predicted = trace.largest_tensor_bytes * (growth ** 2 if trace.quadratic else growth)
+    budget = memory_budget_bytes(device)
+    if predicted <= budget:
+        return ""
+    why = "it has a tensor with two time axes (eager attention), growing with the length squared; " \
+        if trace.quadratic else ""
+    return (f"a trace of {longer} samples would make a tensor of about {predicted / 2**30:.1f} GiB "
+            f"({why}the budget is {budget / 2**30:.2f} GiB, 1/32 of the free memory)")
 
 
 def _open_at_two_lengths(sizing: _Sizing, size: Callable[[int], _Sizing], length_multiple: int,
-                         max_length: int) -> _Sizing:
+                         max_length: int, device: torch.device) -> _Sizing:
     """A side is open only if it is open at two trace lengths, as the probes call a side
     unbounded only when it grows at two lengths. One trace can be fooled by a layout: a
     reshape of time into (windows, frames) with a single window reads as a time axis kept
@@ -126,6 +162,8 @@ def _open_at_two_lengths(sizing: _Sizing, size: Callable[[int], _Sizing], length
     not at twice that length is sized again from there."""
     while sizing.this.open_start or sizing.this.open_end:
         length = _round_up(2 * sizing.traces[-1][0], length_multiple)
+        if _over_budget(sizing.trace, length, device):
+            break  # no second trace fits the memory budget: the side stays as one trace read it
         longer = size(length)
         if (longer.this.open_start, longer.this.open_end) == (sizing.this.open_start, sizing.this.open_end):
             sizing.traces.extend(longer.traces)
@@ -139,11 +177,15 @@ def _open_at_two_lengths(sizing: _Sizing, size: Callable[[int], _Sizing], length
 
 def _hop(sizing: _Sizing) -> int:
     this, following = sizing.this, sizing.following
-    if not (this.open_start and this.open_end):
+    # A side that is open (reaches the axis end at any length) or cut (met it at this length)
+    # does not move with the frame: the hop is read off the other side.
+    start_moves = not (this.open_start or _cut(this)[0] or _cut(following)[0])
+    end_moves = not (this.open_end or _cut(this)[1] or _cut(following)[1])
+    if start_moves or end_moves:
         after = frame_reach(sizing.trace, sizing.frame + 2) if sizing.frame + 2 < sizing.trace.output_length else None
         if after is not None and any(_cut(after)):
             after = None  # cut off by an end of the input: its read says nothing about the hop
-        end = (lambda reach: reach.intervals[0][0]) if not this.open_start else (lambda reach: reach.intervals[-1][1])
+        end = (lambda reach: reach.intervals[0][0]) if start_moves else (lambda reach: reach.intervals[-1][1])
         hop = end(following) - end(this)
         uneven = after is not None and after.intervals and end(after) - end(following) != hop
         if uneven or hop < 1:
@@ -162,7 +204,7 @@ def _hop(sizing: _Sizing) -> int:
             raise NotUnderstood(f"frames {sizing.frame} and {sizing.frame + 1} start at the same sample "
                                 "(more frames than samples?)")
         return hop
-    # Global both ways: every frame reads everything; the hop is the product of the strides.
+    # Global (or cut) both ways: every frame reads everything; the hop is the product of the strides.
     jump = strides_so_far(sizing.trace)[sizing.trace.output_node]
     if jump < 1 or jump != int(jump):
         raise NotUnderstood(f"every frame reads the whole input and the strides multiply to {jump:g} samples a frame")
@@ -213,6 +255,9 @@ def layer_rows(trace: Trace, names: dict[int, str]) -> list[LayerRow]:
                                          else "global", jump_in=int(jump_in), jump_out=int(jump_in), note=reader.op,
                                          cumulative_rf=rows[-1].cumulative_rf if rows else 1))
                 after_open = True
+            elif isinstance(reader, PairSoftmax) and not reader.excluded.any():
+                rows.append(LayerRow(name=names.get(index, node.op), kind="global", jump_in=int(jump_in),
+                                     jump_out=int(jump_in), note="softmax over every key (attention without a mask)"))
     return rows
 
 
@@ -264,7 +309,12 @@ def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.
             def size(start_length: int) -> _Sizing:
                 return _size(module, channels, torch.device(device), dtype, length_multiple, start_length,
                              max_length_samples, names.current)
-            sizing = _open_at_two_lengths(size(start_length_samples), size, length_multiple, max_length_samples)
+            sizing = _open_at_two_lengths(size(start_length_samples), size, length_multiple, max_length_samples,
+                                          torch.device(device))
+        longer = _round_up(2 * sizing.traces[-1][0], length_multiple)
+        if sizing.this.open_start and sizing.this.open_end and len(sizing.traces) < 2 \
+                and not _over_budget(sizing.trace, longer, torch.device(device)):
+            sizing.traces.append((longer, trace_module(module, channels, longer, device, dtype).output_length))
         hop = _hop(sizing)
     except (NotUnderstood, TraceError) as error:
         return MethodResult(method=METHOD, receptive_field=None, unavailable_reason=str(error))
@@ -282,6 +332,7 @@ def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.
         evidence={"trace_lengths_samples": [length for length, _ in sizing.traces],
                   "frames_at_trace_length": sizing.trace.output_length, "frame": sizing.frame,
                   "unbounded_because": list(this.via), "ops_recorded": len(sizing.trace.graph.nodes),
+                  **({"sizing_stopped": sizing.stopped} if sizing.stopped else {}),
                   "seconds": round(time.perf_counter() - started, 3)})
 
 

@@ -3,8 +3,9 @@
 Node 0 is the model's input; every other node is one tensor an op produced that depends
 on it, in the order the ops ran (so a reverse sweep visits consumers before producers).
 A node has a time axis of `length` positions, or none (`length` 1, `timeless`): a value
-reduced over time, or one step picked out of it. Each node lists, per input node it
-depends on, the reader that maps its positions to that input's. Pure Python; no torch.
+reduced over time, or one step picked out of it; eager attention's scores and weights
+have a second one (`keys`), and are read entry by entry. Each node lists, per input node it
+depends on, the reader that maps its positions to that input's. Python and numpy; no torch.
 """
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ class Node:
     reads: list = field(default_factory=list)  # [(input node index, reader)]
     refusal: str = ""  # set when the op producing this node is not understood
     module: str = ""  # the module whose forward was running (for the layer table)
+    keys: int = 0  # length of a second time axis (eager attention's keys); 0: none
+
+    @property
+    def paired(self) -> bool:
+        """Two time axes (queries x keys): requests to it are entries, not intervals."""
+        return self.keys > 0
 
     @property
     def timeless(self) -> bool:
@@ -51,16 +58,17 @@ class Graph:
         requests: dict[int, Reach] = {output: Reach(positions)}
         for index in range(output, 0, -1):
             request = requests.pop(index, None)
-            if request is None or not request.intervals:
+            if request is None or request.empty:
                 continue
             node = self.nodes[index]
             if node.refusal:
                 raise NotUnderstood(node.refusal)
+            positions = request.entries if node.paired else request.intervals
             for source, reader in node.reads:
                 if local_only and isinstance(reader, (Recurrence, Everything)) and reader.input_length == node.length:
                     reached = Reach(request.intervals).carrying(request)
                 else:
-                    reached = reader.read(request.intervals).carrying(request)
+                    reached = reader.read(positions).carrying(request)
                 reached = self._met_ends(source, reached)
                 requests[source] = requests[source].union(reached) if source in requests else reached
         return requests.get(0, Reach(()))
@@ -77,7 +85,7 @@ class Graph:
         """Flag a read that includes the first or last position of a time axis: the
         set may have been cut there, so a frame reading it is not interior."""
         node = self.nodes[index]
-        if node.timeless or not reach.intervals:
+        if node.timeless or node.paired or not reach.intervals:
             return reach
         start = reach.intervals[0][0] == 0
         end = reach.intervals[-1][1] == node.length - 1

@@ -1,6 +1,6 @@
 """Sets of positions on one time axis, as sorted, disjoint, inclusive (first, last) intervals.
 
-Pure Python, no torch: every receptive-field rule in rfprobe is arithmetic on these.
+Python and numpy, no torch: every receptive-field rule in rfprobe is arithmetic on these.
 
 >>> merge_intervals([(5, 7), (0, 2), (3, 3)])
 ((0, 3), (5, 7))
@@ -10,6 +10,8 @@ Pure Python, no torch: every receptive-field rule in rfprobe is arithmetic on th
 from __future__ import annotations
 
 from typing import Iterable, Sequence
+
+import numpy as np
 
 Intervals = tuple[tuple[int, int], ...]
 
@@ -35,16 +37,17 @@ def clip_intervals(intervals: Intervals, length: int) -> tuple[Intervals, bool, 
 
 
 def mask_intervals(mask: Sequence[bool]) -> Intervals:
-    """Maximal runs of True in a 1-D mask, as inclusive (first, last) intervals."""
-    runs: list[tuple[int, int]] = []
-    for index, value in enumerate(mask):
-        if not value:
-            continue
-        if runs and runs[-1][1] == index - 1:
-            runs[-1] = (runs[-1][0], index)
-        else:
-            runs.append((index, index))
-    return tuple(runs)
+    """Maximal runs of True in a 1-D mask, as inclusive (first, last) intervals.
+
+    >>> mask_intervals([False, True, True, False, True])
+    ((1, 2), (4, 4))
+    """
+    flags = np.asarray(mask, dtype=bool).reshape(-1)
+    if flags.size == 0:
+        return ()
+    steps = np.diff(flags.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts, ends = np.flatnonzero(steps == 1), np.flatnonzero(steps == -1) - 1
+    return tuple(zip(starts.tolist(), ends.tolist()))
 
 
 def holes_between(intervals: Intervals) -> Intervals:

@@ -9,7 +9,7 @@ never "kernel 1". Ops tagged pointwise by torch need no rule of their own.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -21,21 +21,36 @@ from .readers import (AttentionMask, Broadcast, Everything, Gather, Merge, Pad, 
 
 @dataclass(frozen=True)
 class Tracked:
-    """An input-dependent tensor argument: its graph node and time axis."""
+    """An input-dependent tensor argument: its graph node and time axis.
+
+    A tensor with a second time axis (eager attention's queries x keys) also has `key_dim`
+    and `keys`, and what is known of its entries whatever the input: `excluded` (a constant
+    mask value so negative that a softmax over keys gives exactly 0) and `zeros` (exactly 0),
+    as (queries, keys) bool matrices that hold for every batch row and head.
+    """
 
     node: int
     time_dim: Optional[int]
     length: int
+    key_dim: Optional[int] = None
+    keys: int = 0
+    excluded: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
+    zeros: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
 
 
 @dataclass
 class Output:
-    """One output tensor of an op: its time axis and what it reads."""
+    """One output tensor of an op: its time axis and what it reads (and, for two time
+    axes, the key axis and what is known of its entries, as in :class:`Tracked`)."""
 
     time_dim: Optional[int]
     length: int
     reads: list  # [(node, reader)]
     refusal: str = ""
+    key_dim: Optional[int] = None
+    keys: int = 0
+    excluded: Optional[np.ndarray] = None
+    zeros: Optional[np.ndarray] = None
 
 
 class Call:
@@ -408,8 +423,9 @@ def interpolation(call: Call) -> list[Output]:
 
 def matrix_product(call: Call) -> list[Output]:
     """mm / bmm / addmm / baddbmm: the time axis must be a row (or column) index that the
-    product keeps; contracting it is global, and two operands varying in time (eager
-    attention's query x key) are refused: run attention through SDPA."""
+    product keeps; contracting it is global. Two operands varying in time along the rows of
+    the first and the columns of the second (eager attention's query x key) give a tensor
+    with two time axes (:mod:`rfprobe.core.pairs`)."""
     out = call.outputs[0]
     operands = call.args[-2:] if call.name.split(".")[1] in ("addmm", "baddbmm") else call.args[:2]
     a, b = operands
@@ -432,8 +448,8 @@ def matrix_product(call: Call) -> list[Output]:
         else:
             candidate = out.dim() - 2 if side == "first" else out.dim() - 1
         if time_dim is not None and candidate != time_dim:
-            return call.refuse("both operands vary in time (eager attention's query x key?): "
-                               "run attention through torch's scaled_dot_product_attention")
+            from .pairs import outer_product  # query x key: a tensor with two time axes
+            return outer_product(call, a, b, out)
         time_dim = candidate
         reads.append((info.node, Same(info.length)))
     if bias is not None and call.tracked(bias) is not None:
@@ -566,12 +582,22 @@ def op_name(func: Any) -> str:
 
 
 
+def excluding(values: torch.Tensor) -> torch.Tensor:
+    """Entries of an additive attention mask that exclude a key: -inf, or at most half the
+    dtype's lowest finite value (as transformers' eager masks use `finfo.min`), so that
+    `exp(score + mask - row maximum)` is exactly 0 for any score below half the dtype's
+    largest value. A bool tensor of the same shape."""
+    if not values.is_floating_point():
+        return torch.zeros(values.shape, dtype=torch.bool, device=values.device)
+    return values <= torch.finfo(values.dtype).min / 2
+
+
 def _allowed_keys(mask: torch.Tensor, queries: int, keys: int, true_means_allowed: bool) -> np.ndarray:
     """(queries, keys) bool: may some head of some batch row attend from query to key."""
     if mask.dtype == torch.bool:
         allowed = mask if true_means_allowed else ~mask
-    else:
-        allowed = torch.isfinite(mask)  # an additive mask excludes with -inf
+    else:  # an additive mask excludes with -inf, or with the dtype's lowest value (exp underflows to 0)
+        allowed = torch.isfinite(mask) & ~excluding(mask)
     allowed = allowed.expand(*allowed.shape[:-2], queries, keys).reshape(-1, queries, keys).any(dim=0)
     return allowed.cpu().numpy()
 

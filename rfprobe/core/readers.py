@@ -13,6 +13,8 @@ Reach(intervals=((0, 1),), padding_start=True, padding_end=False, open_start=Fal
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
+
 import numpy as np
 
 from .intervals import Intervals, clip_intervals, mask_intervals, merge_intervals
@@ -33,7 +35,9 @@ class Reach:
     at all (padding, or the first / last position itself), so the set may be truncated
     there: a frame whose read met no edge is interior. `open_start` / `open_end`: the set
     reaches that end of the axis *whatever its length*, because an op on the path is a
-    recurrence or global in time; `via` names those ops.
+    recurrence or global in time; `via` names those ops. `entries`: on a tensor with two
+    time axes (eager attention's queries x keys), the (query, key) entries read, as a bool
+    matrix; `intervals` is then empty.
     """
 
     intervals: Intervals
@@ -44,28 +48,36 @@ class Reach:
     via: tuple[str, ...] = ()
     edge_start: bool = False
     edge_end: bool = False
+    entries: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
+
+    @property
+    def empty(self) -> bool:
+        return not self.intervals and (self.entries is None or not self.entries.any())
 
     def _flags(self) -> tuple[bool, ...]:
         return (self.padding_start, self.padding_end, self.open_start, self.open_end, self.edge_start, self.edge_end)
 
-    def _with(self, intervals: Intervals, flags: tuple[bool, ...], via: tuple[str, ...]) -> "Reach":
+    def _with(self, intervals: Intervals, flags: tuple[bool, ...], via: tuple[str, ...],
+              entries: Optional[np.ndarray] = None) -> "Reach":
         padding_start, padding_end, open_start, open_end, edge_start, edge_end = flags
         return Reach(intervals, padding_start, padding_end, open_start, open_end, via,
-                     edge_start or padding_start, edge_end or padding_end)
+                     edge_start or padding_start, edge_end or padding_end, entries)
 
     def union(self, other: "Reach") -> "Reach":
         flags = tuple(a or b for a, b in zip(self._flags(), other._flags()))
+        entries = self.entries if other.entries is None else other.entries if self.entries is None \
+            else self.entries | other.entries
         return self._with(merge_intervals(self.intervals + other.intervals), flags,
-                          tuple(dict.fromkeys(self.via + other.via)))
+                          tuple(dict.fromkeys(self.via + other.via)), entries)
 
     def carrying(self, earlier: "Reach") -> "Reach":
         """This reach, also flagged with what the path up to here already met."""
         flags = tuple(a or b for a, b in zip(self._flags(), earlier._flags()))
-        return self._with(self.intervals, flags, tuple(dict.fromkeys(earlier.via + self.via)))
+        return self._with(self.intervals, flags, tuple(dict.fromkeys(earlier.via + self.via)), self.entries)
 
     def meeting_ends(self, start: bool, end: bool) -> "Reach":
         return self._with(self.intervals, self._flags()[:4] + (self.edge_start or start, self.edge_end or end),
-                          self.via)
+                          self.via, self.entries)
 
 
 def _strided(low: int, high: int, stride: int, offsets: tuple[int, ...]) -> Intervals:
@@ -276,7 +288,73 @@ class AttentionMask:
         rows = np.zeros(self.allowed.shape[1], dtype=bool)
         for low, high in positions:
             rows |= self.allowed[low:high + 1].any(axis=0)
-        return Reach(mask_intervals(rows.tolist()))
+        return Reach(mask_intervals(rows))
+
+
+def _rows(positions: Intervals, count: int) -> np.ndarray:
+    rows = np.zeros(count, dtype=bool)
+    for low, high in positions:
+        rows[max(low, 0):high + 1] = True
+    return rows
+
+
+@dataclass(frozen=True)
+class PairRows:
+    """Entry (q, k) of a product with two time axes (eager attention's `query @ key^T`)
+    reads position q of its first operand."""
+
+    def read(self, entries: np.ndarray) -> Reach:
+        return Reach(mask_intervals(entries.any(axis=1)))
+
+
+@dataclass(frozen=True)
+class PairColumns:
+    """Entry (q, k) of such a product reads position k of its second operand."""
+
+    def read(self, entries: np.ndarray) -> Reach:
+        return Reach(mask_intervals(entries.any(axis=0)))
+
+
+@dataclass(frozen=True)
+class PairSame:
+    """Entry (q, k) reads entry (q, k): elementwise ops and layouts on two time axes.
+    `constant`: entries the op overwrites with a constant (a masked fill), which read nothing."""
+
+    constant: Optional[np.ndarray] = field(default=None, compare=False)
+
+    def read(self, entries: np.ndarray) -> Reach:
+        return Reach((), entries=entries if self.constant is None else entries & ~self.constant)
+
+
+@dataclass(frozen=True)
+class PairSoftmax:
+    """Softmax over the key axis. `excluded[q, k]`: the input entry is a constant mask value
+    so negative that `exp` of it minus the row's maximum is exactly 0 (-inf, or at most half
+    the dtype's lowest value while the scores are finite); such an output entry is exactly 0
+    and reads nothing, and no entry of row q reads it. A row excluded everywhere is uniform
+    over all its keys and reads them all. With nothing excluded the read is global, like
+    :class:`Everything`."""
+
+    excluded: np.ndarray = field(compare=False)
+
+    def read(self, entries: np.ndarray) -> Reach:
+        kept = ~self.excluded
+        rows = (entries & kept).any(axis=1)
+        if not self.excluded.any():  # no mask: every query reads every key, however long the input
+            return Reach((), open_start=True, open_end=True, via=("softmax over every key (attention without a mask)",),
+                         entries=rows[:, None] & kept)
+        return Reach((), entries=rows[:, None] & kept)
+
+
+@dataclass(frozen=True)
+class PairContract:
+    """`weights @ values`, contracting the key axis: output q reads entries (q, k) of the
+    weights, for the keys k where `nonzero[q, k]` (elsewhere the weight is exactly 0)."""
+
+    nonzero: np.ndarray = field(compare=False)
+
+    def read(self, positions: Intervals) -> Reach:
+        return Reach((), entries=_rows(positions, self.nonzero.shape[0])[:, None] & self.nonzero)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ all run, and it needs no graph capture that can fail on data-dependent Python. M
 lengths are concrete, so attention masks are read, not inferred. A `TorchFunctionMode`
 catches the few calls whose aten decomposition would lose their meaning: `F.pad`
 (circular padding is built from copies into views of an empty tensor), attention
-(`scaled_dot_product_attention`, `multi_head_attention_forward`) and RNNs (`torch.lstm`
+(`scaled_dot_product_attention`, `multi_head_attention_forward`; attention written out
+as matmul and softmax is read op by op, :mod:`rfprobe.core.pairs`) and RNNs (`torch.lstm`
 and friends, which on CPU decompose into one op per step).
 
 Only tensors that depend on the input get nodes; they are tracked in a weak dictionary,
@@ -29,6 +30,7 @@ from torch.utils.weak import WeakTensorKeyDictionary
 from .graph import Graph, Node
 from .readers import NotUnderstood
 from .operators import SHAPE_ONLY, VALUE_TO_PYTHON, Call, Output, Tracked, op_name, rule_for
+from .pairs import pair_rule
 
 HIGH_LEVEL: dict[Any, str] = {
     F.pad: "pad",  # circular padding decomposes into copies into views of an empty tensor
@@ -44,6 +46,7 @@ class _Recording:
         self.graph = Graph()
         self.nodes = WeakTensorKeyDictionary()  # tensor -> Tracked
         self.paused = False
+        self.largest_bytes = 0  # the largest input-dependent tensor the run made
 
     def tracked(self, value: Any) -> Optional[Tracked]:
         return self.nodes.get(value) if isinstance(value, torch.Tensor) else None
@@ -66,20 +69,24 @@ class _Recording:
         outputs = [leaf for leaf in tree_leaves(result) if isinstance(leaf, torch.Tensor)]
         if not outputs:
             return
+        self.largest_bytes = max(self.largest_bytes, *(t.numel() * t.element_size() for t in outputs))
         target = args[0] if args and isinstance(args[0], torch.Tensor) else None
         if isinstance(function, torch._ops.OpOverload) and function._schema.is_mutable and target is not None \
                 and target._base is not None:
             self.graph.refusal = f"{name}: an in-place write into a view of another tensor is not understood"
             return
         call = Call(function, name, args, kwargs, outputs, self.tracked)
-        if rule is None:
+        if any(info.keys for _, info in call.tracked_args()):
+            produced = pair_rule(call)  # an argument with two time axes (eager attention's weights)
+        elif rule is None:
             produced = call.refuse("no rule for this op on a tensor that depends on the input")
         else:
             produced = rule(call)
         for tensor, output in zip(outputs, produced):
             index = self.graph.add(Node(name, output.length, output.time_dim, output.reads, output.refusal,
-                                        self.label() if self.label else ""))
-            self.nodes[tensor] = Tracked(index, output.time_dim, output.length)
+                                        self.label() if self.label else "", output.keys))
+            self.nodes[tensor] = Tracked(index, output.time_dim, output.length, output.key_dim, output.keys,
+                                         output.excluded, output.zeros)
 
 
 class _AtenRecorder(TorchDispatchMode):
@@ -124,6 +131,12 @@ class Trace:
     output_node: int
     input_length: int
     output_length: int
+    largest_tensor_bytes: int = 0  # the largest input-dependent tensor of the run
+
+    @property
+    def quadratic(self) -> bool:
+        """Some tensor has two time axes (eager attention): memory grows with the length squared."""
+        return any(node.paired for node in self.graph.nodes)
 
 
 class TraceError(Exception):
@@ -159,4 +172,4 @@ def trace_module(module: nn.Module, channels: int, length_samples: int,
     if info.time_dim != 2:
         recording.graph.reach(info.node, ((0, 0),))  # names the op that lost the time axis, if one did
         raise NotUnderstood(f"the output's time axis is dim {info.time_dim}, not the last dim")
-    return Trace(recording.graph, info.node, length_samples, output.shape[2])
+    return Trace(recording.graph, info.node, length_samples, output.shape[2], recording.largest_bytes)

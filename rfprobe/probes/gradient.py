@@ -63,7 +63,7 @@ def measured_supports(module: nn.Module, channels: int, length_samples: int, fra
     the number of output frames; one backward pass for all frames."""
     inputs = probe_input(channels, length_samples, seed, torch.device(device), dtype, batch=len(frames))
     gradient, count = frame_gradients(module, inputs, frames, projection_seed=seed + 1)
-    masks = (gradient != 0).any(dim=1).cpu().tolist()
+    masks = (gradient != 0).any(dim=1).cpu().numpy()
     return [mask_intervals(mask) for mask in masks], count
 
 
@@ -71,7 +71,7 @@ def gradient_observation(module: nn.Module, window: ProbeWindow, seed: int, *, c
                          device: torch.device, dtype: torch.dtype) -> Observation:
     inputs = probe_input(channels, window.length_samples, seed, device, dtype, batch=2)
     gradient, frames = frame_gradients(module, inputs, [window.frame, window.frame + 1], projection_seed=seed + 1)
-    depends = (gradient != 0).any(dim=1).cpu().tolist()
+    depends = (gradient != 0).any(dim=1).cpu().numpy()
     supports = [FrameSupport(*nonzero_runs(row)) for row in depends]
     return Observation(window=window, seed=seed, this_frame=supports[0], next_frame=supports[1],
                        output_frames=frames)
