@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from rfprobe import probe_module
-from rfprobe.walk import walk_receptive_field
+from rfprobe.core.walk import walk_receptive_field
 
 transformers = pytest.importorskip("transformers", reason='transformers is an optional extra: pip install -e ".[hf]"')
 
