@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "those models' rows and notes, keep the others)")
     parser.add_argument("--timeout", type=float, default=900.0, metavar="S", help="per-model limit (default 900 s)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="torch intra-op threads, here and in each model's process (default: torch's choice; "
+                             "1 is fastest for --tiny on a busy machine)")
     parser.add_argument("--in-process", action="store_true",
                         help="run every model in this process (faster start; peak memory then accumulates)")
     return parser
@@ -153,6 +156,15 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         from .output.plots import require_matplotlib
 
         require_matplotlib()
+    if arguments.threads is not None:
+        if arguments.threads < 1:
+            raise UsageError(f"--threads {arguments.threads}: must be 1 or more")
+        import os
+
+        import torch
+
+        os.environ["OMP_NUM_THREADS"] = str(arguments.threads)  # each model's own process
+        torch.set_num_threads(arguments.threads)
     from .device import resolve_device
 
     device = str(resolve_device(arguments.device))

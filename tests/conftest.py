@@ -16,7 +16,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-torch.set_num_threads(1)
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # OMP_NUM_THREADS=2 etc. to override
 
 from rfprobe.families.seanet.config import EncoderConfig  # noqa: E402
 from rfprobe.families.seanet.config_files import load_config  # noqa: E402

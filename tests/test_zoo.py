@@ -214,6 +214,12 @@ def test_zoo_with_an_unknown_model_exits_2_with_one_line(capsys):
     assert error.count("\n") == 0 and "no_such_codec" in error and "dac_16khz" in error
 
 
+def test_zoo_with_zero_threads_exits_2_with_one_line(capsys):
+    assert main(["zoo", "--only", "snac_24khz", "--threads", "0"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "--threads 0" in error
+
+
 def _readme_rows() -> dict[str, list[str]]:
     block = README.split("<!-- rfprobe:zoo:start -->")[1].split("<!-- rfprobe:zoo:end -->")[0]
     table = block.split("```")[1].strip().splitlines()
