@@ -263,7 +263,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         _print(outcome, arguments)
     for module, spec, shape in plan["modules"]:
         outcomes.append(Outcome(probe_module(module, channels=shape.channels, hop_samples=shape.hop_samples,
-                                             name=spec, device=device, dtype=dtype, seeds=seeds)))
+                                             name=spec, device=device, dtype=dtype, seeds=seeds, walk=shape.walk)))
         _print(outcomes[-1], arguments)
     for hf_config, name in plan["hf_configs"]:
         check = cross_check(hf_config, name, device=device, dtype=dtype)

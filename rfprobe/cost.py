@@ -127,10 +127,12 @@ def config_cost(config: EncoderConfig, clip_seconds: float, itemsize: int) -> Co
                         activation_bytes=steps[largest], largest_step=largest)
 
 
-def module_cost(parameter_count: int, elements_per_sample: float, length_samples: int, itemsize: int) -> CostEstimate:
+def module_cost(parameter_count: int, elements_per_sample: float, length_samples: int, itemsize: int,
+                growth: int = MODULE_GROWTH) -> CostEstimate:
     """A module's check: its weights (the caller's, a probed copy), and the probes at `length_samples`
-    grown up to MODULE_GROWTH times, with `elements_per_sample` measured on a short forward pass."""
-    length = length_samples * MODULE_GROWTH
+    grown up to `growth` times (1 when the module walk measured both sides exactly: the probe window
+    planned from them holds the support), with `elements_per_sample` measured on a short forward pass."""
+    length = length_samples * growth
     shape = _Shape(parameters=parameter_count, elements_per_sample=elements_per_sample,
                    widest_per_sample=elements_per_sample)
     steps = {f"the gradient probe of up to {length} samples x 2 rows": _graph_bytes(shape, 2, length, itemsize),

@@ -20,12 +20,12 @@ from torch import nn
 
 from .probes import gradient as gradient_probe, impulse as impulse_probe
 from .core import walk as walk_method
-from .cost import CostEstimate, module_cost
+from .cost import MODULE_GROWTH, CostEstimate, module_cost
 from .device import exact_zeros
 from .probes.empirical import measure, plan_window, round_up
 from .errors import UsageError, is_out_of_memory, shown
 from .probes.gradient import probe_input
-from .arithmetic.geometry import ReceptiveField, Side
+from .arithmetic.geometry import MethodResult, ReceptiveField, Side
 from .arithmetic.verdict import judge
 from .verify import Verification
 
@@ -159,6 +159,7 @@ class ModuleShape:
     channels: int
     hop_samples: int
     estimate: CostEstimate
+    walk: Optional[MethodResult] = None  # the module walk it ran, for probe_module to reuse
 
 
 def _activations_per_sample(module: nn.Module, channels: int, length: int, device: torch.device,
@@ -205,7 +206,10 @@ def check_module(module: nn.Module, where: str, *, channels: Optional[int] = Non
         field = walk.receptive_field if walk.ran else None
         window = plan_window(field.left.samples if field else 0, field.right.samples if field else 0, hop)
         length = 8 * hop + 1
-        estimate = module_cost(parameters, per_sample, max(length + 2 * hop, window.length_samples), itemsize)
+        exact = field is not None and not (field.left.unbounded or field.right.unbounded or field.left.at_least
+                                           or field.right.at_least)
+        estimate = module_cost(parameters, per_sample, max(length + 2 * hop, window.length_samples), itemsize,
+                               growth=1 if exact else MODULE_GROWTH)
         check_cost(estimate)
         frames, more = (_frames(subject, channels, n, device, dtype) for n in (length, length + 2 * hop))
         if frames < 2:
@@ -224,24 +228,27 @@ def check_module(module: nn.Module, where: str, *, channels: Optional[int] = Non
                              "a receptive field cannot be probed through it: fix the module")
     except UsageError as error:
         raise UsageError(f"{where}: {error}") from None
-    return ModuleShape(channels=channels, hop_samples=hop, estimate=estimate)
+    return ModuleShape(channels=channels, hop_samples=hop, estimate=estimate, walk=walk)
 
 
 def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_samples: Optional[int] = None,
                  name: Optional[str] = None, sample_rate: Optional[int] = None, device: torch.device | str = "cpu",
                  dtype: torch.dtype = torch.float64, seeds: Sequence[int] = (0, 1),
-                 length_multiple: int = 1) -> Verification:
+                 length_multiple: int = 1, walk: Optional[MethodResult] = None) -> Verification:
     """Walk and probe `module` (a copy of it: the caller's module is left untouched).
 
     `length_multiple`: the module accepts only input lengths that are multiples of it
     (moshi's SEANet asserts on this); every trace and probe window is rounded up to one.
+    `walk`: the module walk :func:`check_module` already ran on this module (same device
+    and dtype), so that a long sizing trace is not run twice.
     """
     device = torch.device(device)
     subject = copy_module(module).to(device=device, dtype=dtype).eval()
     _check_weights(subject)
     channels = channels or detect_channels(subject)
-    walk = walk_method.walk_receptive_field(subject, channels, device=device, length_multiple=length_multiple,
-                                            hop_samples=hop_samples)
+    if walk is None:
+        walk = walk_method.walk_receptive_field(subject, channels, device=device, length_multiple=length_multiple,
+                                                hop_samples=hop_samples)
     hop = hop_samples or (walk.receptive_field.hop_samples if walk.ran
                           else detect_hop(subject, channels, device, dtype, length_multiple))
     if not walk.ran:  # the walk's traces already gave 3 frames or more (and the hop the probes start from)

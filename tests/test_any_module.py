@@ -105,3 +105,19 @@ def test_cli_unknown_factory_is_a_one_line_error(monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
     assert main(["--module", "modules:DoesNotExist"]) == 2
     assert "no callable DoesNotExist" in capsys.readouterr().err
+
+
+def test_probe_module_reuses_the_walk_check_module_ran(monkeypatch):
+    from rfprobe import module_probe
+
+    module = build(WideSideBranch)
+    shape = module_probe.check_module(module, "test")
+    assert shape.walk is not None and shape.walk.ran
+
+    def no_second_walk(*args, **kwargs):
+        raise AssertionError("the module walk ran twice")
+
+    monkeypatch.setattr(module_probe.walk_method, "walk_receptive_field", no_second_walk)
+    verification = probe_module(module, channels=shape.channels, hop_samples=shape.hop_samples, walk=shape.walk)
+    assert verification.verdict.passed, verification.verdict.reasons()
+    assert verification.result("module walk") is shape.walk

@@ -57,12 +57,23 @@ def test_a_window_longer_than_the_input_still_gives_the_finite_past_once_the_inp
     assert result.evidence["trace_lengths_samples"][-1] > 16 * 2 * 299
 
 
-@pytest.mark.slow  # about 3 minutes on 2 cores: both probes run on 1.9 million samples in float64
-def test_mimi_encoder_past_is_finite_and_core_gradient_and_impulse_agree():
-    from rfprobe.families import find
-    from rfprobe.zoo import PASS, run_row
+_ROWS: dict = {}
 
-    row, seanet = run_row(find("mimi"), tiny=True), run_row(find("mimi_seanet"), tiny=True)
+
+def _row(name: str):
+    from rfprobe.families import find
+    from rfprobe.zoo import run_row
+
+    if name not in _ROWS:
+        _ROWS[name] = run_row(find(name), tiny=True)
+    return _ROWS[name]
+
+
+@pytest.mark.slow  # about 1 minute on 2 idle cores (3 when busy): both probes run on 1.9 million samples
+def test_mimi_encoder_past_is_finite_and_core_gradient_and_impulse_agree():
+    from rfprobe.zoo import PASS
+
+    row, seanet = _row("mimi"), _row("mimi_seanet")
     assert row.verdict == PASS and row.methods_agreeing == row.methods_run == 3, row.reason
     assert not row.left_unbounded and not row.right_unbounded and not row.global_in_time
     config = transformers.MimiConfig()
@@ -73,3 +84,14 @@ def test_mimi_encoder_past_is_finite_and_core_gradient_and_impulse_agree():
     assert row.hop_samples == 2 * seanet.hop_samples
     assert row.left_samples == seanet.left_samples + (2 + attention_frames) * seanet.hop_samples
     assert row.right_samples == seanet.hop_samples + seanet.right_samples
+
+
+@pytest.mark.slow  # as long again: moshi's own Mimi (its attention through SDPA, not eager)
+def test_moshi_mimi_has_exactly_the_transformers_receptive_field_and_edge_supports():
+    from rfprobe.zoo import PASS, cross_checks
+
+    pytest.importorskip("moshi", reason="moshi is an optional extra")
+    ours, theirs = _row("mimi"), _row("mimi_moshi")
+    assert theirs.verdict == PASS and theirs.methods_agreeing == theirs.methods_run == 3, theirs.reason
+    (check,) = cross_checks([ours, theirs])
+    assert not check.skipped and not check.differences, check.describe()

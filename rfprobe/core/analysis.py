@@ -227,9 +227,11 @@ def strides_so_far(trace: Trace) -> dict[int, float]:
     return jumps
 
 
-def layer_rows(trace: Trace, names: dict[int, str]) -> list[LayerRow]:
+def layer_rows(trace: Trace, names: dict[int, str], frame: Optional[int] = None) -> list[LayerRow]:
     """The convolutions, recurrences and global ops the trace ran, in order, with the
-    stride product before each and the receptive field of its output so far."""
+    stride product before each and the receptive field of its output so far, read at the
+    position matching output `frame` (the sizing's interior frame; default the middle)."""
+    where = 0.5 if frame is None else (frame + 0.5) / trace.output_length
     jumps = strides_so_far(trace)
     used = trace.graph.ancestors(trace.output_node)
     rows: list[LayerRow] = []
@@ -243,7 +245,7 @@ def layer_rows(trace: Trace, names: dict[int, str]) -> list[LayerRow]:
                 pad_start, pad_end = _pad_before(trace, source)
                 increment = int((reader.kernel - 1) * reader.dilation * jump_in)
                 so_far = (rows[-1].cumulative_rf + increment if after_open and rows
-                          else _span_so_far(trace, index, node.length))
+                          else _span_so_far(trace, index, min(int(where * node.length), node.length - 1)))
                 rows.append(LayerRow(
                     name=names.get(index, node.op), kind="conv", kernel=reader.kernel, stride=reader.stride,
                     dilation=reader.dilation, pad_left=reader.pad_start + pad_start,
@@ -277,8 +279,8 @@ def _pad_before(trace: Trace, index: int) -> tuple[int, int]:
     return 0, 0
 
 
-def _span_so_far(trace: Trace, index: int, length: int) -> int:
-    reach = trace.graph.reach(index, ((length // 2, length // 2),))
+def _span_so_far(trace: Trace, index: int, position: int) -> int:
+    reach = trace.graph.reach(index, ((position, position),))
     return reach.intervals[-1][1] - reach.intervals[0][0] + 1 if reach.intervals else 0
 
 
@@ -328,7 +330,7 @@ def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.
     field = ReceptiveField(left=left, right=right, hop_samples=hop, holes=holes,
                            global_in_time=this.open_start and this.open_end)
     return MethodResult(
-        method=METHOD, receptive_field=field, layers=layer_rows(sizing.trace, names.by_node(sizing.trace)),
+        method=METHOD, receptive_field=field, layers=layer_rows(sizing.trace, names.by_node(sizing.trace), sizing.frame),
         evidence={"trace_lengths_samples": [length for length, _ in sizing.traces],
                   "frames_at_trace_length": sizing.trace.output_length, "frame": sizing.frame,
                   "unbounded_because": list(this.via), "ops_recorded": len(sizing.trace.graph.nodes),
