@@ -82,7 +82,7 @@ def merged_readme_block(rows, checks, machine: str, readme: Path = README) -> st
     """The README's zoo block with these rows (and their notes and cross-checks) in place of
     their old ones; the rows of models not run now are kept as they were, in zoo order."""
     from .zoo import CROSS_CHECKS, HEADERS, table_cells
-    from .report import format_table
+    from .output.report import format_table
 
     old_rows, old_notes = readme_rows_and_notes(readme)
     new = {row.name: row for row in rows}

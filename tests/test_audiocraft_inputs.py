@@ -118,7 +118,7 @@ def test_cli_reports_a_checkpoint_with_trained_weights(checkpoint, capsys):
     assert main(["--checkpoint", str(checkpoint), "--verbose"]) == 0
     out = capsys.readouterr().out
     assert "weights: trained (checkpoint)" in out and "trained weights from the checkpoint" in out
-    assert f"\n{checkpoint.stem}  (" in out  # named after the checkpoint file, not its folder
+    assert f"\n{checkpoint.stem} (" in out  # named after the checkpoint file, not its folder
 
 
 def test_a_pretrained_pointer_is_refused_with_the_config_to_pass(tmp_path, capsys):
