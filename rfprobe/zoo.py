@@ -22,14 +22,14 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import torch
 
 from .methods import EMPIRICAL, MODULE_WALK
-from .families import ZOO, Unavailable, ZooModel, find, package_version
+from .families import Unavailable, ZooModel, find, package_version
 from .arithmetic.geometry import format_ms
 from .arithmetic.lookahead import lookahead_of
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from . import Adapter, ZooModel, require_transformers_class
+from . import ZooModel, require_transformers_class
 
 TINY = dict(encoder_hidden_size=2, hidden_size=16, num_attention_heads=2, num_key_value_heads=2, head_dim=8,
             intermediate_size=32)
@@ -58,14 +58,19 @@ def semantic(config_name: str, module_path: str, adapter_name: str, tiny: bool) 
     return SemanticBranch(AutoModel.from_config(config.semantic_model_config), adapter_class(config)).eval()
 
 
-MODULE = "transformers.models.xcodec2.modeling_xcodec2"
-MODELS = [
-    ZooModel(name="xcodec2_acoustic", family="X-codec 2", package="transformers", sample_rate=16000, channels=1,
-             kind="conv", hop_samples=320,
-             build=lambda tiny: acoustic("Xcodec2Config", MODULE, "Xcodec2Encoder", tiny),
-             note="Xcodec2Encoder (Xcodec2Model.acoustic_encoder)"),
-    ZooModel(name="xcodec2_semantic", family="X-codec 2", package="transformers", sample_rate=16000, channels=160,
-             kind="attention", hop_samples=1, input_unit="feature frames",
-             build=lambda tiny: semantic("Xcodec2Config", MODULE, "Xcodec2SemanticAdapter", tiny),
-             note="wav2vec2-BERT on 160-dim stacked mel features + semantic adapter"),
-]
+def family_models(family: str, name: str, prefix: str, module_path: str) -> list[ZooModel]:
+    """The acoustic and semantic rows of a codec with X-codec 2's layout (X-codec 2, NeuCodec):
+    transformers classes `{prefix}Config`, `{prefix}Encoder` and `{prefix}SemanticAdapter`."""
+    return [
+        ZooModel(name=f"{name}_acoustic", family=family, package="transformers", sample_rate=16000, channels=1,
+                 kind="conv", hop_samples=320,
+                 build=lambda tiny: acoustic(f"{prefix}Config", module_path, f"{prefix}Encoder", tiny),
+                 note=f"{prefix}Encoder ({prefix}Model.acoustic_encoder)"),
+        ZooModel(name=f"{name}_semantic", family=family, package="transformers", sample_rate=16000, channels=160,
+                 kind="attention", hop_samples=1, input_unit="feature frames",
+                 build=lambda tiny: semantic(f"{prefix}Config", module_path, f"{prefix}SemanticAdapter", tiny),
+                 note="wav2vec2-BERT on 160-dim stacked mel features + semantic adapter"),
+    ]
+
+
+MODELS = family_models("X-codec 2", "xcodec2", "Xcodec2", "transformers.models.xcodec2.modeling_xcodec2")

@@ -56,17 +56,10 @@ def _moving_average(values: list[float], width: int) -> list[float]:
 
 
 def _convs_past_samples(verification: Verification) -> int:
-    """How far back the convolutions alone reach when the past is unbounded: the module walk's
-    finite part (the analytic core), else the config formula's."""
-    for method in (MODULE_WALK, FORMULA):
-        result = verification.result(method)
-        if result is not None and result.ran and result.layers:
-            finite = [row for row in result.layers if row.kind == "conv"]
-            if method == MODULE_WALK and finite:
-                return result.receptive_field.left.samples
-        if result is not None and result.ran:
-            return result.receptive_field.left.samples
-    return 0
+    """How far back the convolutions alone reach when the past is unbounded: the finite part of
+    the module walk's side (the analytic core), else of the config formula's."""
+    ran = (verification.result(method) for method in (MODULE_WALK, FORMULA))
+    return next((result.receptive_field.left.samples for result in ran if result is not None and result.ran), 0)
 
 
 def plot_receptive_field(verification: Verification, context: ContextMap, path: Path | io.BytesIO) -> None:

@@ -105,9 +105,10 @@ def reach_from_reads(reads: dict[int, Span], hop: int) -> Span:
 
 
 def analytic_decoder(config: EncoderConfig, trim_right_ratio: float = 1.0, device: torch.device | str = "cpu",
-                     dtype: torch.dtype = torch.float64) -> tuple[dict[int, Span], Span]:
+                     dtype: torch.dtype = torch.float64,
+                     decoder: Optional[torch.nn.Module] = None) -> tuple[dict[int, Span], Span]:
     """(reads by position within the hop, one latent frame's reach), by the analytic core."""
-    decoder = build_decoder(config, trim_right_ratio, device=device, dtype=dtype)
+    decoder = decoder if decoder is not None else build_decoder(config, trim_right_ratio, device=device, dtype=dtype)
     reads = core_reads_by_phase(decoder, config.dimension, config.hop_samples, device, dtype)
     return reads, reach_from_reads(reads, config.hop_samples)
 
@@ -127,11 +128,12 @@ def build_decoder(config: EncoderConfig, trim_right_ratio: float = 1.0, seed: in
 
 def measure_decoder(config: EncoderConfig, phases: Sequence[int], trim_right_ratio: float = 1.0,
                     device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64,
-                    extent_frames: int = 8) -> tuple[dict[int, Span], Span]:
+                    extent_frames: int = 8,
+                    decoder: Optional[torch.nn.Module] = None) -> tuple[dict[int, Span], Span]:
     """Gradient (output sample -> latent frames) and forward-mode AD (latent frame -> samples)."""
     from torch.func import jvp
 
-    decoder = build_decoder(config, trim_right_ratio, device=device, dtype=dtype)
+    decoder = decoder if decoder is not None else build_decoder(config, trim_right_ratio, device=device, dtype=dtype)
     hop = config.hop_samples
     frames = 2 * extent_frames + 3
     middle = frames // 2
@@ -172,19 +174,21 @@ def _span(used: list[int], middle: int) -> Span:
 
 def decoder_report(config: EncoderConfig, trim_right_ratio: float = 1.0, device: torch.device | str = "cpu",
                    dtype: torch.dtype = torch.float64) -> DecoderReport:
-    reads, reach = analytic_decoder(config, trim_right_ratio, device, dtype)
+    decoder = build_decoder(config, trim_right_ratio, device=device, dtype=dtype)  # one module for every method
+    reads, reach = analytic_decoder(config, trim_right_ratio, device, dtype, decoder)
     counts = {phase: span.count for phase, span in reads.items()}
     hop = config.hop_samples
     # Every phase where the analytic count changes, plus both ends of the hop.
     chosen = sorted({0, hop - 1} | {p for p in range(1, hop) if counts[p] != counts[p - 1]}
                     | {p - 1 for p in range(1, hop) if counts[p] != counts[p - 1]})
     extent = max(max(abs(s.low), abs(s.high)) for s in reads.values()) + 2
-    measured_reads, measured_reach = measure_decoder(config, chosen, trim_right_ratio, device, dtype, extent)
+    measured_reads, measured_reach = measure_decoder(config, chosen, trim_right_ratio, device, dtype, extent, decoder)
     if measured_reach.high_unbounded or any(span.low_unbounded for span in measured_reads.values()):
         # Reaching the window's end once proves nothing: an end counts as unbounded only when the
         # dependence reaches it again on a window twice as long (and `agrees` needs the core's
         # recurrence too); otherwise the longer window's bounded extent stands.
-        longer_reads, longer_reach = measure_decoder(config, chosen, trim_right_ratio, device, dtype, 2 * extent)
+        longer_reads, longer_reach = measure_decoder(config, chosen, trim_right_ratio, device, dtype, 2 * extent,
+                                                     decoder)
         measured_reads = {phase: _both(span, longer_reads[phase]) for phase, span in measured_reads.items()}
         measured_reach = _both(measured_reach, longer_reach)
     return DecoderReport(hop_samples=hop, reads_by_phase=reads, reach=reach, measured_reads=measured_reads,
