@@ -261,6 +261,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
             write_plots(verification, outcome.context, Path(arguments.plot), plan["plots"][index])
         outcomes.append(outcome)
         _print(outcome, arguments)
+        verification.modules = {}  # measured, plotted and printed: free the encoders before the next config
     for module, spec, shape in plan["modules"]:
         outcomes.append(Outcome(probe_module(module, channels=shape.channels, hop_samples=shape.hop_samples,
                                              name=spec, device=device, dtype=dtype, seeds=seeds, walk=shape.walk)))

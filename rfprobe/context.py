@@ -17,7 +17,9 @@ from .probes.gradient import measured_supports
 from .arithmetic.lookahead import Lookahead, lookahead_of
 from .module_probe import copy_module
 from .probes.taint import TaintProof, prove_side
-from .verify import Verification
+from .arithmetic.geometry import ReceptiveField
+from .methods import FORMULA, MODULE_WALK
+from .verify import Verification, analytic_extents
 
 DEFAULT_CLIP_SECONDS = 10.0
 
@@ -68,10 +70,11 @@ def edge_probe_length(clip_samples: int, hop: int, left: int, right: int) -> int
 
 
 def edge_report(config: EncoderConfig, clip_samples: int, device: torch.device, dtype: torch.dtype,
-                module: Optional[torch.nn.Module] = None) -> EdgeReport:
+                module: Optional[torch.nn.Module] = None, extents: Optional[ReceptiveField] = None) -> EdgeReport:
     """The clip's edge frames, read by the analytic core, each checked against the gradient's
-    support of the same frame on the shorter input the core read."""
-    local = formula_receptive_field(config).receptive_field  # local layers only: sizes the probe input
+    support of the same frame on the shorter input the core read. `extents` (the core's
+    receptive field; by default the config formula's) size that input."""
+    local = extents if extents is not None else formula_receptive_field(config).receptive_field
     hop = local.hop_samples
     module = module if module is not None else build_encoder(config, 0, device, dtype)
     length = edge_probe_length(clip_samples, hop, local.left.samples, local.right.samples)
@@ -109,8 +112,13 @@ def _shown_frames(edges: ClipEdges, most: int = 12) -> tuple[tuple[FrameSupport,
 
 
 def taint_proofs(config: EncoderConfig, truth_left_unbounded: bool, truth_right_unbounded: bool,
-                 module: Optional[torch.nn.Module] = None) -> tuple[TaintProof, ...]:
-    local = formula_receptive_field(config).receptive_field
+                 module: Optional[torch.nn.Module] = None,
+                 extents: Optional[ReceptiveField] = None) -> tuple[TaintProof, ...]:
+    """NaN-taint proofs of the unbounded sides, against the config's conv-only twin.
+    `extents` (the core's; by default the formula's) give the local reach on each side."""
+    local = extents if extents is not None else formula_receptive_field(config).receptive_field
+    if not (truth_left_unbounded or truth_right_unbounded):
+        return ()
     # Taint runs on CPU in float64 whatever the probes used (see rfprobe.probes.taint).
     module = build_encoder(config, 0, "cpu", torch.float64) if module is None \
         else copy_module(module).to("cpu", torch.float64)
@@ -127,17 +135,19 @@ def taint_proofs(config: EncoderConfig, truth_left_unbounded: bool, truth_right_
 
 def context_map(verification: Verification, clip_seconds: float = DEFAULT_CLIP_SECONDS,
                 device: torch.device = torch.device("cpu"), dtype: torch.dtype = torch.float64) -> ContextMap:
+    """Edges, lookahead, taint and effective RF of a verified config, every window sized by
+    the analytic core's extents (the formula's only where the core could not read it)."""
     config = verification.config
-    local = formula_receptive_field(config).receptive_field
-    truth = verification.truth or local
+    extents = analytic_extents(verification.result(FORMULA), verification.result(MODULE_WALK))
+    truth = verification.truth or extents
     clip_samples = round(clip_seconds * config.sample_rate)
     modules = verification.modules or {seed: build_encoder(config, seed, device, dtype) for seed in (0, 1)}
     first = next(iter(modules.values()))
     return ContextMap(
         lookahead=lookahead_of(truth),
-        edges=edge_report(config, clip_samples, device, dtype, first),
-        taint=taint_proofs(config, truth.left.unbounded, truth.right.unbounded, first),
-        erf=grown_effective_field(modules, local.left.samples, local.right.samples, local.hop_samples,
+        edges=edge_report(config, clip_samples, device, dtype, first, extents),
+        taint=taint_proofs(config, truth.left.unbounded, truth.right.unbounded, first, extents),
+        erf=grown_effective_field(modules, extents.left.samples, extents.right.samples, extents.hop_samples,
                                   grow_past=truth.left.unbounded or truth.global_in_time,
                                   grow_future=truth.right.unbounded or truth.global_in_time,
                                   channels=config.channels, device=device, dtype=dtype))

@@ -57,6 +57,16 @@ class Verification:
         return None
 
 
+def analytic_extents(formula: MethodResult, walk: MethodResult) -> ReceptiveField:
+    """What sizes the probes' windows: the analytic core's receptive field (an open side's
+    finite part is its local reach), or the config formula's where the core could not read
+    the module. Only the cost depends on it: the probes report what they see."""
+    if walk.ran and not (walk.receptive_field.left.at_least or walk.receptive_field.right.at_least):
+        return walk.receptive_field
+    assert formula.receptive_field is not None
+    return formula.receptive_field
+
+
 def load_encoder_weights(encoder: torch.nn.Module, state: Mapping[str, torch.Tensor], where: str) -> torch.nn.Module:
     """Load trained weights; a mismatch with the architecture is a usage error naming keys."""
     reference = encoder.state_dict()
@@ -93,8 +103,7 @@ def verify_config(config: EncoderConfig, source_path: str = "", device: torch.de
         trained = load_encoder_weights(build_encoder(config, 0, device, dtype), encoder_state, source_path)
         modules = {seed: trained for seed in seeds}
     walk = walk_method.walk_receptive_field(modules[seeds[0]])
-    guess = formula.receptive_field
-    assert guess is not None
+    guess = analytic_extents(formula, walk)
     common = dict(channels=config.channels, device=device, dtype=dtype)
     gradient = measure(gradient_probe.METHOD, functools.partial(gradient_probe.gradient_observation, **common),
                        modules, guess)
