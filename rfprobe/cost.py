@@ -101,6 +101,7 @@ def _no_graph_bytes(shape: _Shape, batch: int, length: int, itemsize: int) -> in
 def config_cost(config: EncoderConfig, clip_seconds: float, itemsize: int) -> CostEstimate:
     """The check of `config` (verification and context map) in a dtype of `itemsize` bytes."""
     from .context import edge_probe_length
+    from .probes.erf import DRAWS_PER_SEED
     from .probes.empirical import plan_window
     from .families.seanet.formula import formula_receptive_field
 
@@ -117,7 +118,8 @@ def config_cost(config: EncoderConfig, clip_seconds: float, itemsize: int) -> Co
         f"the gradient probe of {probe} samples x 2 rows": _graph_bytes(shape, 2, probe, itemsize),
         f"the impulse probe of {probe} samples x {IMPULSE_BATCH} tangents":
             2 * _no_graph_bytes(shape, IMPULSE_BATCH, probe, itemsize),
-        f"the effective RF of {window} samples x 4 inputs": _graph_bytes(shape, 4, window, itemsize),
+        f"the effective RF of {window} samples x {DRAWS_PER_SEED} inputs":
+            _graph_bytes(shape, DRAWS_PER_SEED, window, itemsize),
         f"the edge frames at {edge} samples x 4 frames": _graph_bytes(shape, 4, edge, itemsize),
     }
     if unbounded:

@@ -1,19 +1,26 @@
-"""Shared fixtures: shipped configs, and each config verified once per test session.
+"""Shared fixtures: shipped configs, and each config verified once per test process.
 
-The suite runs torch on one intra-op thread (and tells the commands it starts to do the
-same): its models are tiny, so a second thread buys nothing, and on a CPU shared with other
+The suite runs in two worker processes (pytest-xdist, `-n 2` in pyproject.toml), each with
+torch on one intra-op thread (and tells the commands it starts to do the same): its models
+are small, so a second thread in one process buys little, and on a CPU shared with other
 work OpenMP's barriers made the whole suite 3.6x slower (1049 s against 291 s on a shared
-2-core machine, load average about 5 in both runs).
+2-core machine, load average about 5 in both runs). On an idle 2-core machine: 240 s in one
+process, 110 s in two.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+import pickle
+import shutil
+import tempfile
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported; inherited by subprocesses
 
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from filelock import FileLock  # noqa: E402  (torch depends on it)
 import torch  # noqa: E402
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # OMP_NUM_THREADS=2 etc. to override
@@ -31,12 +38,33 @@ def shipped_config(name: str) -> EncoderConfig:
 
 
 _VERIFIED: dict[str, Verification] = {}
+_SHARED_CACHE = "RFPROBE_TEST_VERIFIED_DIR"  # set by the main process, inherited by the workers
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the main process: before any worker starts
+        os.environ[_SHARED_CACHE] = tempfile.mkdtemp(prefix="rfprobe-tests-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(os.environ.pop(_SHARED_CACHE, ""), ignore_errors=True)
 
 
 def verified(name: str) -> Verification:
-    """verify_config on a shipped config, computed once per session (it runs the real module)."""
+    """verify_config on a shipped config, computed once per test run (it runs the real
+    module) and shared by the worker processes through a pickle, encoders left out (a
+    context map rebuilds them from their seeds)."""
     if name not in _VERIFIED:
-        _VERIFIED[name] = verify_config(shipped_config(name), str(CONFIG_DIR / f"{name}.yaml"))
+        directory = Path(os.environ[_SHARED_CACHE])
+        saved = directory / f"{name}.pickle"
+        with FileLock(str(directory / f"{name}.lock")):
+            if saved.exists():
+                _VERIFIED[name] = pickle.loads(saved.read_bytes())
+            else:
+                verification = verify_config(shipped_config(name), str(CONFIG_DIR / f"{name}.yaml"))
+                saved.write_bytes(pickle.dumps(dataclasses.replace(verification, modules={})))
+                _VERIFIED[name] = verification
     return _VERIFIED[name]
 
 

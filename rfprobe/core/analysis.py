@@ -294,7 +294,10 @@ def _finite_part(trace: Trace, frame: int, hop: int, this: Reach) -> tuple[int, 
     candidates = [frame] + (list(range(frames - 2, frame, -1)) if this.open_start else list(range(1, frame)))
     for candidate in candidates:
         local = trace.graph.reach(trace.output_node, ((candidate, candidate),), local_only=True)
-        if not (local.edge_start or local.edge_end) or candidate == candidates[-1]:
+        # A local read meeting both ends spans the input (attention without a mask is not
+        # a recurrence): no other frame's is interior, and each read costs frames squared.
+        if not (local.edge_start or local.edge_end) or (local.edge_start and local.edge_end) \
+                or candidate == candidates[-1]:
             break
     anchor = candidate * hop
     return anchor - local.intervals[0][0], local.intervals[-1][1] - anchor

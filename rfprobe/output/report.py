@@ -216,7 +216,7 @@ def context_report(verification: Verification, context: "ContextMap") -> str:
                   f"1 % (windows tried: {list(erf.windows_tried_samples)})" if grown else " holding the whole RF"))
     lines.append(f"  effective RF ({weights}): {widths} of the |d frame / d sample| mass; "
                  f"centroid {erf.centroid_offset_samples:+.0f} samples ({erf.centroid_offset_samples * 1000 / rate:+.2f} ms) "
-                 f"from the anchor; {window}, 2 seeds x 4 inputs")
+                 f"from the anchor; {window}, {len(erf.per_seed_widths)} seeds x {erf.draws_per_seed} inputs")
     return "\n".join(lines)
 
 
