@@ -24,7 +24,7 @@ from .families.seanet.config import EncoderConfig, ignored_parameters
 from .families.seanet.config_files import load_config
 from .context import ContextMap, context_map
 from .families.seanet.decoder import DecoderReport, decoder_report
-from .device import device_description, resolve_device, resolve_dtype
+from .device import device_description, keep_freed_memory, resolve_device, resolve_dtype
 from .cost import DEFAULT_BUDGET_GIB, CostEstimate, check_budget, config_cost, gib
 from .errors import UsageError, is_out_of_memory
 from .families.seanet.formula import formula_receptive_field
@@ -309,6 +309,7 @@ def _internal_error(error: BaseException, debug: bool) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    keep_freed_memory()
     try:
         if arguments[:1] == ["zoo"]:  # `rfprobe zoo ...`: the codec zoo; every other flag stays the default command's
             from .zoo_cli import main as zoo_main

@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 from .errors import UsageError
 from .families import ZOO, find
 from .zoo import FAIL, ERROR, cross_checks, machine_line, run_zoo, zoo_notes, zoo_table
+from .device import keep_freed_memory
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- rfprobe:zoo:start -->", "<!-- rfprobe:zoo:end -->"
@@ -196,6 +197,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    keep_freed_memory()
     try:
         return run(argv)
     except UsageError as error:

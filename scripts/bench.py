@@ -239,7 +239,7 @@ def main() -> int:
 
         load = f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
         replace_readme_block("bench", f"Machine: {machine}; {load}. Reproduce with `python scripts/bench.py --readme` "
-                                      "(an idle machine gives the lowest figures).\n\n```\n{config_table}\n\n{naive_line}\n{cli_line}\n\n"
+                                      f"(an idle machine gives the lowest figures).\n\n```\n{config_table}\n\n{naive_line}\n{cli_line}\n\n"
                                       f"cost as the RF grows (n_filters 4):\n{scaling_table}\n```")
     Path(arguments.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {arguments.json}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -178,3 +179,11 @@ def test_script_bad_config_has_no_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "kernel_size" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"),
+                    reason="the setting is glibc's")
+def test_freed_memory_is_kept_by_glibc():
+    from rfprobe.device import keep_freed_memory
+
+    assert keep_freed_memory()  # mallopt accepted both thresholds (a wrong parameter number returns 0)
