@@ -163,13 +163,17 @@ class ModuleShape:
 
 
 def _activations_per_sample(module: nn.Module, channels: int, length: int, device: torch.device,
-                            dtype: torch.dtype) -> tuple[int, float]:
-    """(frames, activation elements per input sample): the outputs of every leaf layer on one forward pass."""
-    total = [0]
+                            dtype: torch.dtype) -> tuple[int, float, float]:
+    """(frames, activation elements per input sample, widest layer output per input sample):
+    the outputs of every leaf layer on one forward pass. A backward pass keeps them all; a
+    pass without a graph holds little more than the widest at a time."""
+    total, widest = [0], [0]
 
     def count(_layer: nn.Module, _inputs: object, output: object) -> None:
         tensors = output if isinstance(output, (tuple, list)) else (output,)
-        total[0] += sum(t.numel() for t in tensors if isinstance(t, torch.Tensor))
+        size = sum(t.numel() for t in tensors if isinstance(t, torch.Tensor))
+        total[0] += size
+        widest[0] = max(widest[0], size)
 
     hooks = [layer.register_forward_hook(count) for layer in module.modules() if not list(layer.children())]
     try:
@@ -177,7 +181,8 @@ def _activations_per_sample(module: nn.Module, channels: int, length: int, devic
     finally:
         for hook in hooks:
             hook.remove()
-    return frames, 2 * channels + total[0] / (2 * length)  # 2: the (2, channels, length) batch of _frames
+    rows = 2 * length  # the (2, channels, length) batch of _frames
+    return frames, 2 * channels + total[0] / rows, max(channels, widest[0] / rows)
 
 
 def check_module(module: nn.Module, where: str, *, channels: Optional[int] = None, hop_samples: Optional[int] = None,
@@ -200,7 +205,7 @@ def check_module(module: nn.Module, where: str, *, channels: Optional[int] = Non
         channels = channels or detect_channels(subject)
         short = 1 << 13
         check_cost(module_cost(parameters, 2 * channels, short, itemsize))
-        _, per_sample = _activations_per_sample(subject, channels, short, device, dtype)
+        _, per_sample, widest_per_sample = _activations_per_sample(subject, channels, short, device, dtype)
         walk = walk_method.walk_receptive_field(subject, channels, device=device, hop_samples=hop_samples)
         hop = hop_samples or (walk.receptive_field.hop_samples if walk.ran else detect_hop(subject, channels, device, dtype))
         field = walk.receptive_field if walk.ran else None
@@ -209,7 +214,7 @@ def check_module(module: nn.Module, where: str, *, channels: Optional[int] = Non
         exact = field is not None and not (field.left.unbounded or field.right.unbounded or field.left.at_least
                                            or field.right.at_least)
         estimate = module_cost(parameters, per_sample, max(length + 2 * hop, window.length_samples), itemsize,
-                               growth=1 if exact else MODULE_GROWTH)
+                               growth=1 if exact else MODULE_GROWTH, widest_per_sample=widest_per_sample)
         check_cost(estimate)
         frames, more = (_frames(subject, channels, n, device, dtype) for n in (length, length + 2 * hop))
         if frames < 2:

@@ -33,7 +33,7 @@ import torch  # noqa: E402
 from rfprobe.probes import gradient as gradient_probe, impulse as impulse_probe  # noqa: E402
 from rfprobe.families.seanet.config import EncoderConfig  # noqa: E402
 from rfprobe.families.seanet.config_files import load_config  # noqa: E402
-from rfprobe.device import device_description, exact_zeros, resolve_device  # noqa: E402
+from rfprobe.device import device_description, exact_zeros, keep_freed_memory, resolve_device  # noqa: E402
 from rfprobe.probes.empirical import measure, plan_window  # noqa: E402
 from rfprobe.families.seanet.encoder import build_encoder  # noqa: E402
 from rfprobe.errors import UsageError  # noqa: E402
@@ -41,6 +41,9 @@ from rfprobe.families.seanet.formula import formula_receptive_field  # noqa: E40
 from rfprobe.output.report import format_table  # noqa: E402
 from rfprobe.verify import verify_config  # noqa: E402
 from rfprobe.core.walk import walk_receptive_field  # noqa: E402
+
+
+REPEATS = 3
 
 
 def timed(function, device: torch.device, repeats: int) -> float:
@@ -154,7 +157,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", default=str(REPOSITORY / "bench.json"))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="timed runs per figure, after one warm-up")
     parser.add_argument("--readme", action="store_true", help="write the tables into README.md's benchmark block")
     parser.add_argument("--zoo", action="store_true", help="the zoo models at tiny width instead of the shipped configs")
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="with --zoo: only this model")
@@ -166,6 +169,7 @@ def main() -> int:
         print(f"bench: error: {error}", file=sys.stderr)
         return 2
     torch.set_num_threads(arguments.threads or torch.get_num_threads())
+    keep_freed_memory()  # as the command lines do
     # Timings depend on what else runs: the load average before and after is part of the figure.
     load_before = os.getloadavg()[0]
     machine = f"{device_description(device)}; {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, " \
@@ -183,8 +187,10 @@ def main() -> int:
         if arguments.readme:
             from update_readme import replace_readme_block
 
-            replace_readme_block("benchzoo", f"Machine: {machine}; {load}. Reproduce with `python scripts/bench.py "
-                                             f"--zoo --readme`.\n\n```\n{table}\n```")
+            repeats = "" if arguments.repeats == REPEATS else f" --repeats {arguments.repeats}"
+            replace_readme_block("benchzoo", f"Machine: {machine}; {load}; verification timed {arguments.repeats} "
+                                             f"time(s) after a warm-up run. Reproduce with `python scripts/bench.py "
+                                             f"--zoo --readme{repeats}`.\n\n```\n{table}\n```")
         Path(arguments.json).write_text(json.dumps({"machine": machine, "zoo": zoo}, indent=2) + "\n", encoding="utf-8")
         print(f"\nwrote {arguments.json}")
         return 0

@@ -121,3 +121,13 @@ def test_probe_module_reuses_the_walk_check_module_ran(monkeypatch):
     verification = probe_module(module, channels=shape.channels, hop_samples=shape.hop_samples, walk=shape.walk)
     assert verification.verdict.passed, verification.verdict.reasons()
     assert verification.result("module walk") is shape.walk
+
+
+def test_a_pass_without_a_graph_is_estimated_from_the_widest_layer_not_all_layers():
+    from rfprobe.module_probe import check_module
+
+    # 24 layers of 8 channels: a backward keeps all 24 outputs; the impulse's forward-mode
+    # pass holds a few at a time. Counting all 24 for it would overestimate it eightfold.
+    deep = nn.Sequential(nn.Conv1d(1, 8, 4, stride=4), *[nn.Conv1d(8, 8, 1) for _ in range(23)]).double()
+    estimate = check_module(deep, "deep", channels=1).estimate
+    assert "gradient" in estimate.largest_step, estimate.describe()
