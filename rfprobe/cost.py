@@ -6,9 +6,10 @@ step runs, batch rows included (:func:`config_cost`). A module's parameters are 
 its activations per input sample measured on one short forward pass (:func:`module_cost`).
 Estimates above the budget (`--max-memory`, default :data:`DEFAULT_BUDGET_GIB` GiB) are
 refused before the run, with the estimate shown, instead of allocating gigabytes and dying.
-The estimate is deliberately coarse: within a factor of about two, mostly on the high side
-(tiny Mimi through `--module`: 2.24 GiB estimated for its 1.9-million-sample impulse probe,
-2.51 GiB of peak resident memory measured for the whole check).
+The estimate is deliberately coarse, within a factor of about two either way: a module's
+is counted from its leaf layers' outputs, not from tensors made by functional calls between
+them (tiny Mimi through `--module`: 2.24 GiB estimated for its 1.9-million-sample impulse
+probe, 2.51 GiB of peak resident memory measured for the whole check).
 
     >>> from rfprobe.families.seanet.config import EncoderConfig
     >>> small = config_cost(EncoderConfig(sample_rate=16000, n_filters=4, ratios=(2, 2), lstm=0), 1.0, 8)

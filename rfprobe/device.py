@@ -71,9 +71,13 @@ def exact_zeros() -> Iterator[None]:
             mkldnn_off.__exit__(None, None, None)
 
 
-# glibc's mallopt parameters (malloc.h).
+# glibc's mallopt parameters (malloc.h), and the values asked for: blocks of up to 1 GiB from
+# the heap rather than from mmap (glibc before 2.26 caps this at 32 MiB: the fallback), and
+# the heap's top kept up to INT_MAX bytes (mallopt takes C ints).
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLDS_BYTES = (1 << 30, 32 << 20)
+_TRIM_THRESHOLD_BYTES = (1 << 31) - 1
 
 
 def keep_freed_memory() -> bool:
@@ -82,17 +86,18 @@ def keep_freed_memory() -> bool:
     The probes allocate and free the same large float64 buffers again and again. By default
     glibc hands every freed block above its mmap threshold back to the kernel, and the next
     allocation page-faults it in again: that system time was a quarter of
-    `python scripts/probe.py` (6.5 s of 26.7 s on a 2-core machine; 24 s with this call).
-    The process keeps its peak memory instead. Returns False where it does not apply
-    (another C library): a speed setting, never a correctness one.
+    `python scripts/probe.py` (6.5 s of 26.7 s on a 2-core machine). The process keeps its
+    peak memory instead. Returns False where it does not apply (another C library, or a
+    value refused): a speed setting, never a correctness one.
     """
     name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = libc.mallopt if libc is not None else None
+        mallopt = ctypes.CDLL(name).mallopt if name else None
     except (OSError, AttributeError):
         return False
     if mallopt is None:
         return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, 1 << 30)) and bool(mallopt(_M_TRIM_THRESHOLD, 1 << 34))
-
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    mmap_set = any(mallopt(_M_MMAP_THRESHOLD, size) for size in _MMAP_THRESHOLDS_BYTES)
+    trim_set = bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES))
+    return mmap_set and trim_set

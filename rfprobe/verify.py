@@ -58,9 +58,11 @@ class Verification:
 
 
 def analytic_extents(formula: MethodResult, walk: MethodResult) -> ReceptiveField:
-    """What sizes the probes' windows: the analytic core's receptive field (an open side's
-    finite part is its local reach), or the config formula's where the core could not read
-    the module. Only the cost depends on it: the probes report what they see."""
+    """The probes' analytic guess: the core's receptive field (an open side's finite part is
+    its local reach), or the config formula's where the core could not read the module or
+    left a side "at least". It sizes the windows, and its open sides are the analytic reason
+    a probe needs before it may call a side unbounded (:func:`rfprobe.probes.empirical.measure`);
+    the extents the probes report are what they see."""
     if walk.ran and not (walk.receptive_field.left.at_least or walk.receptive_field.right.at_least):
         return walk.receptive_field
     assert formula.receptive_field is not None

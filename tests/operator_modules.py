@@ -266,3 +266,26 @@ class BiasedAttention(nn.Module):
             excluded = torch.arange(time)[None, :] >= self.exclude_after
             bias = bias.masked_fill(excluded.expand(time, time), float("-inf"))
         return F.scaled_dot_product_attention(h, h, h, attn_mask=bias).squeeze(1).transpose(1, 2)
+
+
+class MaskOnlyWhenLonger(nn.Module):
+    """A conv of kernel 16, stride 16 (frame f reads samples 16f..16f+15), then causal SDPA
+    within a sliding window of `window` frames, built the way transformers builds it: while
+    the input has no more frames than the window, no mask and `is_causal=True` (the same
+    thing at that length); beyond it, a mask of keys t - window + 1 .. t.
+    Past (window - 1) * 16 samples, future 15, hop 16."""
+
+    def __init__(self, window: int = 600, dim: int = 4) -> None:
+        super().__init__()
+        self.window = window
+        self.project = nn.Conv1d(1, dim, kernel_size=16, stride=16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.project(x).transpose(1, 2).unsqueeze(1)  # (batch, heads 1, frames, dim)
+        t = h.shape[2]
+        if t <= self.window:
+            attended = F.scaled_dot_product_attention(h, h, h, is_causal=True)
+        else:
+            query, key = torch.arange(t)[:, None], torch.arange(t)[None, :]
+            attended = F.scaled_dot_product_attention(h, h, h, attn_mask=(key <= query) & (key > query - self.window))
+        return (h + attended).squeeze(1).transpose(1, 2)

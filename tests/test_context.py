@@ -167,15 +167,6 @@ def test_taint_control_catches_a_backend_that_spreads_nans():
     assert not proof.control_ok and not proof.proven and "unreliable" in proof.verdict
 
 
-def test_taint_refuses_a_module_that_mixes_batch_rows():
-    class BatchMixing(nn.Module):  # stands in for a batch norm in training mode: rows read each other
-        def forward(self, x):
-            return x[..., ::4] + x.sum(dim=0, keepdim=True)[..., ::4] * 0
-
-    proof = prove_side(BatchMixing(), BatchMixing(), "past", 0, 3, 4, 1, other_side_bounded=True)
-    assert not proof.control_ok and not proof.proven and "clean row" in proof.verdict
-
-
 def test_time_group_norm_is_global_for_the_taint_probe_too():
     verification = verify_config(replace(SMALL, norm="time_group_norm"))
     assert verification.verdict.passed and verification.truth.global_in_time

@@ -6,13 +6,14 @@ import pytest
 import torch
 
 from rfprobe import probe_module
+from rfprobe.arithmetic.geometry import Side
 from rfprobe.core import analysis
 from rfprobe.core.analysis import operator_receptive_field
 from rfprobe.core.walk import walk_receptive_field
 
 from operator_modules import (BiasedAttention, BidirectionalGRU, CausalDilatedStack, CroppingResidual,
                               EagerAttention, EagerMaskedFillWindow, EagerRelativeKeyBias, EagerSlidingWindowStack,
-                              LinearUpsampleThenStride, ReflectPadConv, RollAlongTime, SlidingWindowAttention,
+                              LinearUpsampleThenStride, MaskOnlyWhenLonger, ReflectPadConv, RollAlongTime, SlidingWindowAttention,
                               UpsampleThenStride, WindowedAttention, WindowPooledAttention, build)
 
 HAND_DERIVED = {  # (left, right, hop)
@@ -88,6 +89,16 @@ def test_eager_attention_without_a_mask_is_global():
     assert result.ran and field.global_in_time and field.left.unbounded and field.right.unbounded
     assert any("softmax over every key" in why for why in result.evidence["unbounded_because"])
     assert [row.kind for row in result.layers] == ["conv", "global"]
+
+
+def test_a_sliding_window_masked_only_on_long_inputs_is_measured_not_called_unbounded():
+    # Traces of 256 and 512 frames both run causal attention without a mask; only past
+    # 600 frames does the model build its window. The past is 599 frames of 16 samples.
+    verification = probe_module(build(MaskOnlyWhenLonger), channels=1)
+    assert verification.verdict.passed, verification.verdict.reasons()
+    for result in verification.results:
+        field = result.receptive_field
+        assert (field.left, field.right, field.hop_samples) == (Side(599 * 16), Side(15), 16), result.method
 
 
 def test_attention_within_windows_is_not_global_even_when_the_first_trace_holds_one_window():

@@ -35,6 +35,9 @@ from .trace import Trace, TraceError, trace_module
 METHOD = MODULE_WALK
 START_LENGTH_SAMPLES = 1 << 12
 MAX_LENGTH_SAMPLES = 1 << 23
+# A side opened by attention alone is traced until the output has this many frames (see
+# _open_at_two_lengths): wider than the sliding windows of the zoo's models (Mimi: 250).
+ATTENTION_HORIZON_FRAMES = 1 << 10
 
 
 def _round_up(length: int, multiple: int) -> int:
@@ -153,22 +156,35 @@ def _over_budget(trace: Trace, longer: int, device: torch.device) -> str:
             f"({why}the budget is {budget / 2**30:.2f} GiB, 1/32 of the free memory)")
 
 
+def _opened_by_attention_only(reach: Reach) -> bool:
+    """Every op that opened a side is attention (is_causal, no mask, a bias from the input)."""
+    return bool(reach.via) and all("attention" in op for op in reach.via)
+
+
 def _open_at_two_lengths(sizing: _Sizing, size: Callable[[int], _Sizing], length_multiple: int,
                          max_length: int, device: torch.device) -> _Sizing:
     """A side is open only if it is open at two trace lengths, as the probes call a side
     unbounded only when it grows at two lengths. One trace can be fooled by a layout: a
     reshape of time into (windows, frames) with a single window reads as a time axis kept
     whole, and the attention within that window as global. A side open at one length but
-    not at twice that length is sized again from there."""
+    not at twice that length is sized again from there.
+
+    A side opened by attention alone must also be open with at least
+    :data:`ATTENTION_HORIZON_FRAMES` output frames: a model may build no sliding-window mask
+    while its input is shorter than the window (transformers' SDPA path passes `is_causal=True`
+    or no mask then), so two short traces would read a windowed attention as open.
+    """
     while sizing.this.open_start or sizing.this.open_end:
         length = _round_up(2 * sizing.traces[-1][0], length_multiple)
         if _over_budget(sizing.trace, length, device):
             break  # no second trace fits the memory budget: the side stays as one trace read it
         longer = size(length)
-        if (longer.this.open_start, longer.this.open_end) == (sizing.this.open_start, sizing.this.open_end):
+        same = (longer.this.open_start, longer.this.open_end) == (sizing.this.open_start, sizing.this.open_end)
+        if same and (longer.trace.output_length >= ATTENTION_HORIZON_FRAMES
+                     or not _opened_by_attention_only(longer.this)):
             sizing.traces.extend(longer.traces)
             return sizing
-        longer.traces[:0] = sizing.traces
+        longer.traces[:0] = sizing.traces  # open no more (size again from there), or open by attention: look longer
         sizing = longer
         if length > max_length:
             break
