@@ -1,6 +1,7 @@
 """Eager attention (matmul, additive mask, softmax, matmul), read by the analytic core and
 measured by both probes: transformers' own Mimi transformer with a short sliding window,
-and the full Mimi encoder (slow: its ~80 s past is probed end to end)."""
+and the full Mimi encoder (slow: its ~80 s past is probed end to end), also with
+transformers' default SDPA attention."""
 from __future__ import annotations
 
 import pytest
@@ -8,6 +9,7 @@ import torch
 from torch import nn
 
 from rfprobe import probe_module
+from rfprobe.arithmetic.geometry import Side
 from rfprobe.core.walk import walk_receptive_field
 
 transformers = pytest.importorskip("transformers", reason='transformers is an optional extra: pip install -e ".[hf]"')
@@ -95,3 +97,25 @@ def test_moshi_mimi_has_exactly_the_transformers_receptive_field_and_edge_suppor
     assert theirs.verdict == PASS and theirs.methods_agreeing == theirs.methods_run == 3, theirs.reason
     (check,) = cross_checks([ours, theirs])
     assert not check.skipped and not check.differences, check.describe()
+
+
+@pytest.mark.slow  # about 1 minute: both probes on 1.9 million samples
+def test_mimi_with_transformers_default_sdpa_gets_the_same_finite_past():
+    # With SDPA, transformers builds no sliding-window mask while the input is shorter than
+    # the window (is_causal=True instead): the core must look past that before calling the
+    # past open. The answer must be the eager row's, by every method.
+    from rfprobe.families import Adapter, mimi
+
+    config = transformers.MimiConfig(num_filters=2, hidden_size=16, num_attention_heads=2, num_key_value_heads=2,
+                                     intermediate_size=32, codebook_dim=8, vector_quantization_hidden_dimension=8,
+                                     upsample_groups=16)
+    torch.manual_seed(0)
+    encoder = Adapter(transformers.MimiEncoderModel(config.encoder_config).eval(), mimi._latents).eval()
+    assert encoder.inner.config._attn_implementation == "sdpa"
+    verification = probe_module(encoder, channels=1, hop_samples=2 * mimi.SEANET_HOP)
+    seanet = _row("mimi_seanet")
+    left = seanet.left_samples + (2 + config.num_hidden_layers * (config.sliding_window - 1)) * seanet.hop_samples
+    assert verification.verdict.passed, verification.verdict.reasons()
+    for result in verification.results:
+        field = result.receptive_field
+        assert (field.left, field.right) == (Side(left), Side(seanet.hop_samples + seanet.right_samples)), result.method
