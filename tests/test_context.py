@@ -145,7 +145,7 @@ def test_taint_proves_an_unbounded_past_where_the_gradient_underflows():
     module = Underflowing().double()
     length = 400
     inputs = torch.randn(1, 1, length, dtype=torch.float64)
-    gradient, frames = frame_gradients(module, inputs, [frames_last := length // 4 - 1], projection_seed=0)
+    gradient, _ = frame_gradients(module, inputs, [length // 4 - 1], projection_seed=0)  # the last frame
     assert (gradient[0, 0, :8] == 0).all()  # the gradient claims the start does not matter
     control = nn.Conv1d(1, 4, kernel_size=4, stride=4).double()
     proof = prove_side(module, control, "past", local_left=0, local_right=3, hop=4, channels=1, other_side_bounded=True)

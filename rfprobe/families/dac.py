@@ -12,7 +12,7 @@ import types
 
 from torch import nn
 
-from . import Unavailable, ZooModel, require_transformers_class
+from . import ZooModel, require_transformers_class
 
 PUBLISHED = {16: (2, 4, 5, 8), 24: (2, 4, 5, 8), 44: (2, 4, 8, 8)}
 SAMPLE_RATES = {16: 16000, 24: 24000, 44: 44100}
