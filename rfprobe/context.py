@@ -136,7 +136,7 @@ def taint_proofs(config: EncoderConfig, truth_left_unbounded: bool, truth_right_
 def context_map(verification: Verification, clip_seconds: float = DEFAULT_CLIP_SECONDS,
                 device: torch.device = torch.device("cpu"), dtype: torch.dtype = torch.float64) -> ContextMap:
     """Edges, lookahead, taint and effective RF of a verified config, every window sized by
-    the analytic core's extents (the formula's only where the core could not read it)."""
+    the analytic core's extents (see :func:`rfprobe.verify.analytic_extents`)."""
     config = verification.config
     extents = analytic_extents(verification.result(FORMULA), verification.result(MODULE_WALK))
     truth = verification.truth or extents
