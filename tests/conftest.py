@@ -20,7 +20,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported; inher
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from filelock import FileLock  # noqa: E402  (torch depends on it)
+from filelock import FileLock  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # OMP_NUM_THREADS=2 etc. to override
