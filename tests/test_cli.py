@@ -187,3 +187,10 @@ def test_freed_memory_is_kept_by_glibc():
     from rfprobe.device import keep_freed_memory
 
     assert keep_freed_memory()  # mallopt accepted both thresholds (a wrong parameter number returns 0)
+
+
+def test_a_label_longer_than_its_column_is_still_followed_by_a_space():
+    from rfprobe.output.answer import INDENT, LABEL_WIDTH, _line
+
+    assert _line("vs audiocraft", "identical") == f"{INDENT}vs audiocraft identical"
+    assert _line("left", "2402") == f"{INDENT}{'left':<{LABEL_WIDTH}}2402"  # short labels keep their column

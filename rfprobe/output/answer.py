@@ -44,7 +44,9 @@ def wrapped(line: str, width: int = LINE_WIDTH) -> str:
 
 
 def _line(label: str, text: str) -> str:
-    return f"{INDENT}{label:<{LABEL_WIDTH}}{text}"
+    """One answer line: the label in its column, then at least one space (a long label such
+    as "vs audiocraft" pushes the text right rather than running into it)."""
+    return f"{INDENT}{label:<{LABEL_WIDTH - 1}} {text}"
 
 
 def verdict_words(verification: Verification) -> str:
