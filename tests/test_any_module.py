@@ -131,3 +131,10 @@ def test_a_pass_without_a_graph_is_estimated_from_the_widest_layer_not_all_layer
     deep = nn.Sequential(nn.Conv1d(1, 8, 4, stride=4), *[nn.Conv1d(8, 8, 1) for _ in range(23)]).double()
     estimate = check_module(deep, "deep", channels=1).estimate
     assert "gradient" in estimate.largest_step, estimate.describe()
+
+
+def test_the_answer_names_the_op_that_opened_a_side_of_any_module():
+    from rfprobe.output.answer import answer_block
+
+    block = answer_block(probe_module(build(conv_then_recurrent), channels=1))
+    assert "unbounded past (LSTM (recurrence over time)" in block and "non-local layer" not in block

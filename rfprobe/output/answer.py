@@ -12,6 +12,7 @@ import textwrap
 from typing import TYPE_CHECKING, Optional
 
 from ..families.seanet.claims import ClaimsReport
+from ..methods import MODULE_WALK
 from ..arithmetic.geometry import ReceptiveField, format_ms, samples_to_ms
 from .report import decoder_sentences
 from ..verify import Verification
@@ -75,7 +76,9 @@ def _unbounded_cause(verification: Verification) -> str:
         return "GroupNorm over time"
     if config is not None and config.lstm:
         return "the LSTM"
-    return "a non-local layer"
+    walk = verification.result(MODULE_WALK)
+    opened_by = walk.evidence.get("unbounded_because", []) if walk is not None and walk.ran else []
+    return opened_by[0] if opened_by else "a non-local layer"  # the op the analytic core found open
 
 
 def rf_words(field: ReceptiveField, sample_rate: Optional[int], cause: str = "a non-local layer") -> str:
