@@ -270,6 +270,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         check = cross_check(hf_config, name, device=device, dtype=dtype)
         outcomes += [Outcome(check.transformers, cross_check=check), Outcome(check.audiocraft)]
         _print(outcomes[-2], arguments)
+        _print(outcomes[-1], arguments)  # the audiocraft twin is judged too: the verdict line counts it
     if arguments.quiet or arguments.verbose:
         print()
         print(summary_table([outcome.verification for outcome in outcomes]))
