@@ -7,6 +7,7 @@ differences are findings: printed with both values, not errors.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -160,8 +161,6 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     if arguments.threads is not None:
         if arguments.threads < 1:
             raise UsageError(f"--threads {arguments.threads}: must be 1 or more")
-        import os
-
         import torch
 
         os.environ["OMP_NUM_THREADS"] = str(arguments.threads)  # each model's own process
@@ -169,6 +168,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     from .device import resolve_device
 
     device = str(resolve_device(arguments.device))
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     rows = run_zoo(models, arguments.tiny, arguments.timeout, device, isolated=not arguments.in_process,
                    progress=lambda line: print(line, flush=True))
@@ -191,8 +191,11 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     if arguments.plot:
         print(f"plot: {write_plot(rows, Path(arguments.plot))}")
     if arguments.readme:  # with --only, those rows replace theirs and the others stay
+        # Timings depend on what else ran: the whole run's load average and time go with them.
+        run = (f"{machine}; {os.cpu_count()} CPU cores, 1-minute load average {load_before:.1f} at the start, "
+               f"{os.getloadavg()[0]:.1f} at the end; whole zoo {total:.0f} s, one model per process")
         write_readme(merged_readme_block(rows, checks, machine) if arguments.only
-                     else readme_block(zoo_table(rows), notes, machine))
+                     else readme_block(zoo_table(rows), notes, run))
     return 1 if any(row.verdict in (FAIL, ERROR) for row in rows) else 0
 
 
