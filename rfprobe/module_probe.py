@@ -211,8 +211,7 @@ def check_module(module: nn.Module, where: str, *, channels: Optional[int] = Non
         field = walk.receptive_field if walk.ran else None
         window = plan_window(field.left.samples if field else 0, field.right.samples if field else 0, hop)
         length = 8 * hop + 1
-        exact = field is not None and not (field.left.unbounded or field.right.unbounded or field.left.at_least
-                                           or field.right.at_least)
+        exact = field is not None and field.bounded and not field.lower_bound_only
         estimate = module_cost(parameters, per_sample, max(length + 2 * hop, window.length_samples), itemsize,
                                growth=1 if exact else MODULE_GROWTH, widest_per_sample=widest_per_sample)
         check_cost(estimate)

@@ -63,7 +63,7 @@ def analytic_extents(formula: MethodResult, walk: MethodResult) -> ReceptiveFiel
     left a side "at least". It sizes the windows, and its open sides are the analytic reason
     a probe needs before it may call a side unbounded (:func:`rfprobe.probes.empirical.measure`);
     the extents the probes report are what they see."""
-    if walk.ran and not (walk.receptive_field.left.at_least or walk.receptive_field.right.at_least):
+    if walk.ran and not walk.receptive_field.lower_bound_only:
         return walk.receptive_field
     assert formula.receptive_field is not None
     return formula.receptive_field

@@ -62,6 +62,11 @@ class ReceptiveField:
         return not (self.left.unbounded or self.right.unbounded)
 
     @property
+    def lower_bound_only(self) -> bool:
+        """A side is "at least" what was seen: the field is not a complete answer."""
+        return self.left.at_least or self.right.at_least
+
+    @property
     def samples(self) -> Optional[int]:
         """RF width in samples, or None when a side is unbounded."""
         if not self.bounded:

@@ -273,9 +273,9 @@ def layer_rows(trace: Trace, names: dict[int, str], frame: Optional[int] = None)
                                          else "global", jump_in=int(jump_in), jump_out=int(jump_in), note=reader.op,
                                          cumulative_rf=rows[-1].cumulative_rf if rows else 1))
                 after_open = True
-            elif isinstance(reader, PairSoftmax) and not reader.excluded.any():
+            elif isinstance(reader, PairSoftmax) and reader.unmasked:
                 rows.append(LayerRow(name=names.get(index, node.op), kind="global", jump_in=int(jump_in),
-                                     jump_out=int(jump_in), note="softmax over every key (attention without a mask)"))
+                                     jump_out=int(jump_in), note=reader.op))
     return rows
 
 

@@ -12,8 +12,8 @@ causal mask is read off the mask tensor the model really built, as for SDPA.
 
 Only what attention needs is understood: the product, layouts that keep both axes,
 elementwise ops with constants, values without a time axis or a position bias along the
-queries or keys, masked fills, a softmax over the key axis, and the product with the values. Anything else on two time axes is refused
-by name; nothing here guesses.
+queries or keys, masked fills, a softmax over the key axis, and the product with the values.
+Anything else on two time axes is refused by name; nothing here guesses.
 
 Sound under one condition, the one any masked softmax relies on: the scores are finite and
 below half the dtype's largest value (so `finfo.min` as a mask drives `exp` to exactly 0).
@@ -30,6 +30,7 @@ from .operators import (AttentionMask, Broadcast, Call, Output, Same, Tracked, _
 from .readers import PairColumns, PairContract, PairRows, PairSame, PairSoftmax
 
 TWO_AXES = "a tensor with two time axes (eager attention's queries x keys)"
+COPIES = {"clone", "_to_copy", "contiguous", "detach", "alias", "lift_fresh", "copy"}  # entries unchanged
 
 
 def _paired(call: Call) -> list[tuple[torch.Tensor, Tracked]]:
@@ -78,7 +79,7 @@ def _known(call: Call, info: Tracked, out: torch.Tensor, time_dim: int, key_dim:
     constants = [value for value in list(call.args) + list(call.kwargs.values())
                  if isinstance(value, (torch.Tensor, int, float)) and not isinstance(value, bool)
                  and (not isinstance(value, torch.Tensor) or call.tracked(value) is None)]
-    if op in ("clone", "_to_copy", "contiguous", "detach", "alias", "lift_fresh", "copy"):
+    if op in COPIES:
         return excluded, zeros, None
     if op == "add" and len(constants) == 1 and _number(call.kwargs.get("alpha", 1)) == 1.0:
         constant = constants[0]
@@ -215,7 +216,7 @@ def contract(call: Call) -> list[Output]:
 
 LAYOUTS = {"view": view, "_unsafe_view": view, "reshape": view, "_reshape_alias": view, "expand": expand,
            "unsqueeze": unsqueeze, "squeeze": squeeze, "permute": permute, "transpose": transpose, "t": transpose}
-ELEMENTWISE = {"clone", "_to_copy", "contiguous", "detach", "alias", "lift_fresh", "copy", "masked_fill", "where"}
+ELEMENTWISE = COPIES | {"masked_fill", "where"}
 SOFTMAX = {"_softmax", "softmax", "_log_softmax", "log_softmax"}
 PRODUCTS = {"mm", "bmm", "addmm", "baddbmm"}
 

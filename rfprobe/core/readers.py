@@ -12,6 +12,7 @@ Reach(intervals=((0, 1),), padding_start=True, padding_end=False, open_start=Fal
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -336,14 +337,22 @@ class PairSoftmax:
     :class:`Everything`."""
 
     excluded: np.ndarray = field(compare=False)
+    op = "softmax over every key (attention without a mask)"  # what opens both sides when nothing is excluded
+
+    @functools.cached_property
+    def unmasked(self) -> bool:
+        """Nothing excluded: every query reads every key, however long the input."""
+        return not self.excluded.any()
+
+    @functools.cached_property
+    def _kept(self) -> np.ndarray:
+        return ~self.excluded
 
     def read(self, entries: np.ndarray) -> Reach:
-        kept = ~self.excluded
-        rows = (entries & kept).any(axis=1)
-        if not self.excluded.any():  # no mask: every query reads every key, however long the input
-            return Reach((), open_start=True, open_end=True, via=("softmax over every key (attention without a mask)",),
-                         entries=rows[:, None] & kept)
-        return Reach((), entries=rows[:, None] & kept)
+        rows = (entries & self._kept).any(axis=1)
+        if self.unmasked:
+            return Reach((), open_start=True, open_end=True, via=(self.op,), entries=rows[:, None] & self._kept)
+        return Reach((), entries=rows[:, None] & self._kept)
 
 
 @dataclass(frozen=True)

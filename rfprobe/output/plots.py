@@ -20,7 +20,7 @@ from ..context import ContextMap
 from ..errors import UsageError
 from ..arithmetic.geometry import format_ms, samples_to_ms
 from .files import safe_file_stem, write_atomically
-from ..verify import Verification
+from ..verify import Verification, analytic_extents
 
 
 def require_matplotlib() -> None:
@@ -57,9 +57,8 @@ def _moving_average(values: list[float], width: int) -> list[float]:
 
 def _convs_past_samples(verification: Verification) -> int:
     """How far back the convolutions alone reach when the past is unbounded: the finite part of
-    the module walk's side (the analytic core), else of the config formula's."""
-    ran = (verification.result(method) for method in (MODULE_WALK, FORMULA))
-    return next((result.receptive_field.left.samples for result in ran if result is not None and result.ran), 0)
+    the analytic guess's past (:func:`rfprobe.verify.analytic_extents`)."""
+    return analytic_extents(verification.result(FORMULA), verification.result(MODULE_WALK)).left.samples
 
 
 def plot_receptive_field(verification: Verification, context: ContextMap, path: Path | io.BytesIO) -> None:

@@ -18,6 +18,7 @@ from typing import Optional, Sequence
 import torch
 
 from .config import EncoderConfig
+from ...arithmetic.geometry import Side
 from ...core.analysis import frame_reach
 from ...core.trace import trace_module
 from ...device import exact_zeros
@@ -43,11 +44,8 @@ class Span:
         """Equal ends; an unbounded end only has to be unbounded in both."""
         if other is None:
             return False
-        return all((mine_unbounded and theirs_unbounded) or
-                   (not mine_unbounded and not theirs_unbounded and mine == theirs)
-                   for mine, theirs, mine_unbounded, theirs_unbounded in (
-                       (self.low, other.low, self.low_unbounded, other.low_unbounded),
-                       (self.high, other.high, self.high_unbounded, other.high_unbounded)))
+        return Side(self.low, self.low_unbounded).agrees_with(Side(other.low, other.low_unbounded)) and \
+            Side(self.high, self.high_unbounded).agrees_with(Side(other.high, other.high_unbounded))
 
     def describe(self, unit: str) -> str:
         low = "unbounded past" if self.low_unbounded else f"{self.low:+d}"
