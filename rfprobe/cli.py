@@ -26,7 +26,7 @@ from .context import ContextMap, context_map
 from .families.seanet.decoder import DecoderReport, decoder_report
 from .device import device_description, keep_freed_memory, resolve_device, resolve_dtype
 from .cost import DEFAULT_BUDGET_GIB, CostEstimate, check_budget, config_cost, gib
-from .errors import UsageError, is_out_of_memory
+from .errors import UsageError, is_out_of_memory, output_closed
 from .families.seanet.formula import formula_receptive_field
 from .families.seanet.hf_encodec import CrossCheck, audiocraft_equivalent, cross_check, hf_extra_parameters, load_hf_config
 from .module_probe import check_module, load_factory, probe_module
@@ -323,6 +323,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("rfprobe: interrupted; nothing more written", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return output_closed()
     except Exception as error:
         if is_out_of_memory(error):
             print(f"rfprobe: error: out of memory ({type(error).__name__}); the run needed more than this machine "

@@ -7,9 +7,13 @@ traceback saved to a file (see :mod:`rfprobe.cli`).
 """
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 SHOWN_CHARACTERS = 60
+# A reader that closed our output early (`rfprobe | head`): the shell's code for SIGPIPE.
+EXIT_OUTPUT_CLOSED = 141
 
 
 class UsageError(Exception):
@@ -17,6 +21,15 @@ class UsageError(Exception):
 
     def __str__(self) -> str:
         return " ".join(super().__str__().split("\n"))
+
+
+def output_closed() -> int:
+    """The reader of standard output went away (`rfprobe | head`): not an error of rfprobe
+    nor of the input. Point stdout at /dev/null, so the interpreter's final flush cannot
+    raise again, and return :data:`EXIT_OUTPUT_CLOSED`."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OUTPUT_CLOSED
 
 
 def shown(value: Any, limit: int = SHOWN_CHARACTERS) -> str:

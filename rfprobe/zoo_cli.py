@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .errors import UsageError
+from .errors import UsageError, output_closed
 from .families import ZOO, find
 from .zoo import FAIL, ERROR, cross_checks, machine_line, run_zoo, zoo_notes, zoo_table
 from .device import keep_freed_memory
@@ -206,3 +206,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UsageError as error:
         print(f"rfprobe: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return output_closed()

@@ -194,3 +194,14 @@ def test_a_label_longer_than_its_column_is_still_followed_by_a_space():
 
     assert _line("vs audiocraft", "identical") == f"{INDENT}vs audiocraft identical"
     assert _line("left", "2402") == f"{INDENT}{'left':<{LABEL_WIDTH}}2402"  # short labels keep their column
+
+
+def test_a_reader_closing_the_output_early_is_not_an_internal_error():
+    # `python scripts/probe.py | head -3`: the pipe closes after the first lines.
+    script = Path(__file__).resolve().parent.parent / "scripts" / "probe.py"
+    process = subprocess.Popen([sys.executable, str(script), "--config", SMALL], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.readline()
+    process.stdout.close()
+    _, error = process.communicate(timeout=120)
+    assert process.returncode == 141 and b"internal error" not in error and b"Traceback" not in error, error

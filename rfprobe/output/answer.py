@@ -31,7 +31,8 @@ CORRECT_WORDS = {"left_samples": "left", "right_samples": "right", "hop_samples"
 LINE_WIDTH = 100  # the default output is read in a terminal: no line wider than this
 LEGEND = ("PASS = the methods (config formula, module walk, gradient, impulse) agree to the sample;\n"
           "it says nothing about a claim. A claim MISMATCH means the claim is wrong. Effective RF: the\n"
-          "widths holding 50/90/99 % of the |gradient| mass, with random weights unless trained ones are given.")
+          "widths holding 50/90/99 % of the |gradient| mass, with random weights unless trained ones are given.\n"
+          "A frame's anchor is input sample frame x hop; tokens = RF samples / hop.")
 VERBOSE_HINT = "Per-layer tables, edge frames and evidence: --verbose."
 
 
