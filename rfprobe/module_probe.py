@@ -8,7 +8,6 @@ failing that, from the input lengths at which the number of output frames steps 
 from __future__ import annotations
 
 import copy
-import functools
 import importlib
 import os
 import sys
@@ -22,7 +21,8 @@ from .probes import gradient as gradient_probe, impulse as impulse_probe
 from .core import walk as walk_method
 from .cost import MODULE_GROWTH, CostEstimate, module_cost
 from .device import exact_zeros
-from .probes.empirical import measure, plan_window, round_up
+from .probes.empirical import plan_window, round_up
+from .probes.run import run_probes
 from .errors import UsageError, is_out_of_memory, shown
 from .probes.gradient import probe_input
 from .arithmetic.geometry import MethodResult, ReceptiveField, Side
@@ -261,11 +261,8 @@ def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_sampl
             raise UsageError(f"an input of {check_length} samples gave fewer than 2 frames: is the hop {hop} right?")
     guess = walk.receptive_field if walk.ran else ReceptiveField(left=Side(0), right=Side(0), hop_samples=hop)
     modules = {seed: subject for seed in seeds}  # fixed weights: seeds vary the inputs and projections
-    common = dict(channels=channels, device=device, dtype=dtype)
-    gradient = measure(gradient_probe.METHOD, functools.partial(gradient_probe.gradient_observation, **common),
-                       modules, guess, length_multiple)
-    impulse = measure(impulse_probe.METHOD, functools.partial(impulse_probe.impulse_observation, guess=guess,
-                                                              **common), modules, guess, length_multiple)
+    gradient, impulse = run_probes(modules, guess, channels=channels, device=device, dtype=dtype,
+                                   length_multiple=length_multiple)
     results = [walk, gradient, impulse]
     return Verification(
         name=name or type(module).__name__, sample_rate=sample_rate, config=None, source_path="module",

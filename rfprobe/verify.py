@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
@@ -19,7 +18,7 @@ from .families.seanet.source import load_audiocraft
 from .families.seanet.claims import ClaimsReport, check_claims
 from .families.seanet.config import EncoderConfig
 from .device import device_description
-from .probes.empirical import measure
+from .probes.run import run_probes
 from .families.seanet.encoder import build_encoder
 from .errors import UsageError
 from .arithmetic.geometry import MethodResult, ReceptiveField
@@ -106,12 +105,7 @@ def verify_config(config: EncoderConfig, source_path: str = "", device: torch.de
         modules = {seed: trained for seed in seeds}
     walk = walk_method.walk_receptive_field(modules[seeds[0]])
     guess = analytic_extents(formula, walk)
-    common = dict(channels=config.channels, device=device, dtype=dtype)
-    gradient = measure(gradient_probe.METHOD, functools.partial(gradient_probe.gradient_observation, **common),
-                       modules, guess)
-    impulse = measure(impulse_probe.METHOD,
-                      functools.partial(impulse_probe.impulse_observation, guess=guess, **common),
-                      modules, guess)
+    gradient, impulse = run_probes(modules, guess, channels=config.channels, device=device, dtype=dtype)
     results = [formula, walk, gradient, impulse]
     verdict = judge(results, required=METHODS)
     verification = Verification(

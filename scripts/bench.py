@@ -35,6 +35,7 @@ from rfprobe.families.seanet.config import EncoderConfig  # noqa: E402
 from rfprobe.families.seanet.config_files import load_config  # noqa: E402
 from rfprobe.device import device_description, exact_zeros, keep_freed_memory, resolve_device  # noqa: E402
 from rfprobe.probes.empirical import measure, plan_window  # noqa: E402
+from rfprobe.probes.run import probe_seeds  # noqa: E402
 from rfprobe.families.seanet.encoder import build_encoder  # noqa: E402
 from rfprobe.errors import UsageError  # noqa: E402
 from rfprobe.families.seanet.formula import formula_receptive_field  # noqa: E402
@@ -44,6 +45,7 @@ from rfprobe.core.walk import walk_receptive_field  # noqa: E402
 
 
 REPEATS = 3
+SEEDS = (0, 1)  # verification's default: the gradient on seed 0, the impulse on seed 1
 
 
 def timed(function, device: torch.device, repeats: int) -> float:
@@ -76,16 +78,21 @@ def floor_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> 
 
 def method_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> dict[str, float]:
     guess = formula_receptive_field(config).receptive_field
-    modules = {seed: build_encoder(config, seed, device) for seed in (0, 1)}
+    gradient_seeds, impulse_seeds = probe_seeds(SEEDS)  # each probe on its own seeds, as verification runs them
+    modules = {seed: build_encoder(config, seed, device) for seed in SEEDS}
     common = dict(channels=config.channels, device=device, dtype=torch.float64)
+
+    def probe(method: str, observe, seeds: tuple[int, ...]) -> None:
+        measure(method, functools.partial(observe, **common), {seed: modules[seed] for seed in seeds}, guess)
+
     return {
         "formula": timed(lambda: formula_receptive_field(config), device, repeats),
-        "module walk": timed(lambda: walk_receptive_field(modules[0]), device, repeats),
-        "gradient": timed(lambda: measure("gradient", functools.partial(gradient_probe.gradient_observation, **common),
-                                          modules, guess), device, repeats),
-        "impulse": timed(lambda: measure("impulse", functools.partial(impulse_probe.impulse_observation, guess=guess,
-                                                                      **common), modules, guess), device, repeats),
-        "full verification": timed(lambda: verify_config(config, device=device), device, repeats),
+        "module walk": timed(lambda: walk_receptive_field(modules[SEEDS[0]]), device, repeats),
+        "gradient": timed(lambda: probe("gradient", gradient_probe.gradient_observation, gradient_seeds),
+                          device, repeats),
+        "impulse": timed(lambda: probe("impulse", functools.partial(impulse_probe.impulse_observation, guess=guess),
+                                       impulse_seeds), device, repeats),
+        "full verification": timed(lambda: verify_config(config, device=device, seeds=SEEDS), device, repeats),
     }
 
 

@@ -44,9 +44,32 @@ _VERIFIED: dict[str, Verification] = {}
 _SHARED_CACHE = "RFPROBE_TEST_VERIFIED_DIR"  # set by the main process, inherited by the workers
 
 
+_CACHE_PREFIX = "rfprobe-tests-"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _remove_orphaned_caches() -> None:
+    """A run killed before pytest_unconfigure leaves its cache behind; its name holds the pid
+    of the run that made it, so a later run removes those whose run is gone."""
+    for directory in Path(tempfile.gettempdir()).glob(f"{_CACHE_PREFIX}*-*"):
+        pid = directory.name[len(_CACHE_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the main process: before any worker starts
-        os.environ[_SHARED_CACHE] = tempfile.mkdtemp(prefix="rfprobe-tests-")
+        _remove_orphaned_caches()
+        os.environ[_SHARED_CACHE] = tempfile.mkdtemp(prefix=f"{_CACHE_PREFIX}{os.getpid()}-")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

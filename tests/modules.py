@@ -90,3 +90,26 @@ def conv_then_recurrent(bidirectional: bool = False) -> nn.Module:
 def build(factory, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     return factory().double().eval()
+
+
+class _ThroughNumpy(torch.autograd.Function):
+    """Identity whose backward leaves torch (through numpy): it cannot run under vmap."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(grad.detach().cpu().numpy().copy())
+
+
+class UnbatchableBackward(nn.Module):
+    """A strided conv behind an identity whose backward has no batching rule."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 2, kernel_size=3, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(_ThroughNumpy.apply(x))

@@ -8,13 +8,15 @@ import pytest
 import torch
 
 from conftest import shipped_config
-from modules import HoledStack, NormedFeatures, WideSideBranch, build, conv_then_recurrent
+from modules import HoledStack, NormedFeatures, UnbatchableBackward, WideSideBranch, build, conv_then_recurrent
 from rfprobe.probes import gradient as gradient_probe, impulse as impulse_probe
 from rfprobe.probes.empirical import FrameSupport, Observation, ProbeWindow, measure, nonzero_runs, plan_window
 from rfprobe.families.seanet.encoder import build_encoder
 from rfprobe.families.seanet.formula import formula_receptive_field
 from rfprobe.arithmetic.geometry import ReceptiveField, Side
 from rfprobe.core.walk import walk_receptive_field
+from rfprobe.arithmetic.verdict import judge
+from rfprobe.probes.run import run_probes as run_probes_on_seeds
 
 CPU = dict(device=torch.device("cpu"), dtype=torch.float64)
 
@@ -35,6 +37,25 @@ def test_probes_agree_with_the_walk_on_hand_built_modules(factory):
     for result in (gradient, impulse):
         field = result.receptive_field
         assert (field.left, field.right, field.hop_samples) == (walk.left, walk.right, walk.hop_samples), result.method
+
+
+def test_gradient_of_two_frames_is_one_batched_backward_of_one_row():
+    module = build(HoledStack)
+    inputs = gradient_probe.probe_input(1, 40, 0, **CPU)
+    both, _ = gradient_probe.frame_gradients(module, inputs, [5, 6], projection_seed=1)
+    for row, frame in enumerate((5, 6)):
+        alone, _ = gradient_probe.frame_gradients(module, inputs, [frame], projection_seed=1)
+        assert torch.equal(both[row], alone[0])
+
+
+def test_gradient_falls_back_to_a_row_per_frame_when_the_backward_cannot_be_batched():
+    module = build(UnbatchableBackward)
+    inputs = gradient_probe.probe_input(1, 40, 0, **CPU)
+    with pytest.raises(gradient_probe._NoBatchedBackward):
+        gradient_probe._frame_gradients(module, inputs, [5, 6], 1, batched_backward=True)
+    gradient, _ = gradient_probe.frame_gradients(module, inputs, [5, 6], projection_seed=1)
+    assert [tuple((row != 0).any(dim=0).nonzero().flatten().tolist()) for row in gradient] == \
+        [(10, 11, 12), (12, 13, 14)]  # by hand: kernel 3, stride 2
 
 
 def test_impulse_sees_through_a_norm_over_channels():
@@ -67,13 +88,15 @@ def test_impulse_finds_the_truth_from_a_guess_that_is_too_wide():
     assert (impulse.receptive_field.left, impulse.receptive_field.right) == (walk.left, walk.right)
 
 
-def test_impulse_shows_both_ends_move_the_frame_and_just_outside_does_not():
+def test_impulse_shows_both_ends_move_the_frame_and_everything_outside_does_not():
     walk = walk_receptive_field(build(WideSideBranch)).receptive_field
     _, impulse = run_probes(WideSideBranch, walk)
     for run in impulse.evidence["runs"]:
         confirmations = run["impulse_confirmations"]
+        first, last = confirmations["first"]["sample"], confirmations["last"]["sample"]
         assert confirmations["first"]["moves_frame"] and confirmations["last"]["moves_frame"]
-        assert not confirmations["before_first"]["moves_frame"] and not confirmations["after_last"]["moves_frame"]
+        assert confirmations["outside"]["samples"] == [[0, first - 1], [last + 1, run["length_samples"] - 1]]
+        assert not confirmations["outside"]["moves_frame"]
 
 
 def test_a_recurrent_past_is_reported_unbounded_by_both_probes():
@@ -103,6 +126,25 @@ def test_seeds_that_disagree_make_the_method_fail():
 
     result = measure("fake", probe, {0: None, 1: None}, ReceptiveField(Side(2), Side(3), 4))
     assert not result.ran and "seeds disagree" in result.unavailable_reason
+
+
+def test_each_probe_runs_on_its_own_seed():
+    modules = {seed: build(HoledStack, seed) for seed in (0, 1)}
+    gradient, impulse = run_probes_on_seeds(modules, walk_receptive_field(modules[0]).receptive_field,
+                                            channels=1, **CPU)
+    assert (gradient.evidence["seeds"], impulse.evidence["seeds"]) == ([0], [1])
+
+
+def test_a_draw_that_hides_a_dependence_fails_the_verdict_instead_of_passing():
+    """Seed 1's dilated conv has its second tap zeroed: that draw sees 5 samples less future.
+    The impulse runs on it, the gradient on seed 0, so the probes disagree."""
+    modules = {seed: build(HoledStack, seed) for seed in (0, 1)}
+    with torch.no_grad():
+        modules[1].dilated.weight[:, :, 1] = 0.0
+    walk = walk_receptive_field(modules[0])
+    gradient, impulse = run_probes_on_seeds(modules, walk.receptive_field, channels=1, **CPU)
+    assert gradient.receptive_field.right.samples - impulse.receptive_field.right.samples == 5
+    assert not judge([walk, gradient, impulse], required=(walk.method, gradient.method, impulse.method)).passed
 
 
 def test_seeds_that_see_the_same_lower_bound_agree_on_it():

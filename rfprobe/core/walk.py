@@ -28,9 +28,10 @@ def input_channels(module: nn.Module) -> Optional[int]:
 
 
 # With the hop known, the first trace holds this many frames (instead of a fixed number of
-# samples): enough for a codec's convolutions at once, few enough that global attention over
-# feature frames (hop 1) stays cheap. It only sets where sizing starts, never the answer.
-START_HOPS = 64
+# samples): enough for most codecs' convolutions at once (DAC 44.1 kHz reads 16 hops), few
+# enough that global attention over feature frames (hop 1) stays cheap; a wider model costs
+# one doubling. It only sets where sizing starts, never the answer.
+START_HOPS = 32
 
 
 def walk_receptive_field(module: nn.Module, channels: Optional[int] = None, *,

@@ -1,8 +1,9 @@
 """Empirical receptive field by backpropagation.
 
-A random projection over channels of output frame n (and, in a second batch row, of
-frame n + 1) is backpropagated to the input. The frame depends on exactly the samples
-whose gradient is nonzero: every sample is inspected, so holes inside the span show up.
+A random projection over channels of output frame n, and of frame n + 1, is
+backpropagated to the input: one forward pass, one backward batched over the two frames.
+The frame depends on exactly the samples whose gradient is nonzero: every sample is
+inspected, so holes inside the span show up.
 """
 from __future__ import annotations
 
@@ -29,10 +30,29 @@ def probe_input(channels: int, length_samples: int, seed: int, device: torch.dev
 
 def frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
                     projection_seed: int) -> tuple[torch.Tensor, int]:
-    """d(projection . output[b, :, frames[b]]) / d inputs[b] for every batch row b, and the
-    number of output frames. The rows of `inputs` are independent, so one backward pass
-    serves every frame.
+    """Row i: d(projection . output[b, :, frames[i]]) / d inputs[b], where b = i for an
+    input with one row per frame (each row its own draw) and b = 0 for a single-row input;
+    and the number of output frames.
+
+    A single row is run forward once and backpropagated once per frame, batched over the
+    frames (``is_grads_batched``: one vmapped backward); rows are never mixed, so nothing
+    assumes the module keeps batch rows apart. Where the backward has no batching rule,
+    the row is repeated once per frame and each row backpropagates its own frame.
     """
+    if inputs.shape[0] == 1 and len(frames) > 1:
+        try:
+            return _frame_gradients(module, inputs, frames, projection_seed, batched_backward=True)
+        except _NoBatchedBackward:
+            inputs = inputs.repeat(len(frames), 1, 1)
+    return _frame_gradients(module, inputs, frames, projection_seed, batched_backward=False)
+
+
+class _NoBatchedBackward(Exception):
+    """vmap over the backward failed (an op without a batching rule)."""
+
+
+def _frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int], projection_seed: int,
+                     batched_backward: bool) -> tuple[torch.Tensor, int]:
     inputs = inputs.detach().requires_grad_(True)
     with exact_zeros():
         try:
@@ -46,8 +66,19 @@ def frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
         generator = torch.Generator().manual_seed(projection_seed)
         projection = torch.randn(outputs.shape[1], generator=generator, dtype=torch.float64).to(outputs)
         rows = torch.arange(len(frames), device=outputs.device)
-        picked = outputs[rows, :, torch.tensor(frames, device=outputs.device)]  # (batch, dim)
+        columns = torch.tensor(frames, device=outputs.device)
         try:
+            if batched_backward:
+                cotangents = torch.zeros(len(frames), *outputs.shape, dtype=outputs.dtype, device=outputs.device)
+                cotangents[rows, 0, :, columns] = projection
+                try:
+                    (gradient,) = torch.autograd.grad(outputs, inputs, cotangents, is_grads_batched=True)
+                except (RuntimeError, NotImplementedError) as error:
+                    if is_out_of_memory(error):
+                        raise
+                    raise _NoBatchedBackward(str(error)) from None
+                return gradient[:, 0], outputs.shape[-1]
+            picked = outputs[rows, :, columns]  # (batch, dim)
             (gradient,) = torch.autograd.grad((picked * projection).sum(), inputs)
         except RuntimeError as error:
             if is_out_of_memory(error):
@@ -61,7 +92,7 @@ def measured_supports(module: nn.Module, channels: int, length_samples: int, fra
                       ) -> tuple[list[tuple[tuple[int, int], ...]], int]:
     """Exact input supports (intervals) of `frames` for one input of `length_samples`, and
     the number of output frames; one backward pass for all frames."""
-    inputs = probe_input(channels, length_samples, seed, torch.device(device), dtype, batch=len(frames))
+    inputs = probe_input(channels, length_samples, seed, torch.device(device), dtype)
     gradient, count = frame_gradients(module, inputs, frames, projection_seed=seed + 1)
     masks = (gradient != 0).any(dim=1).cpu().numpy()
     return [mask_intervals(mask) for mask in masks], count
@@ -69,7 +100,7 @@ def measured_supports(module: nn.Module, channels: int, length_samples: int, fra
 
 def gradient_observation(module: nn.Module, window: ProbeWindow, seed: int, *, channels: int,
                          device: torch.device, dtype: torch.dtype) -> Observation:
-    inputs = probe_input(channels, window.length_samples, seed, device, dtype, batch=2)
+    inputs = probe_input(channels, window.length_samples, seed, device, dtype)
     gradient, frames = frame_gradients(module, inputs, [window.frame, window.frame + 1], projection_seed=seed + 1)
     depends = (gradient != 0).any(dim=1).cpu().numpy()
     supports = [FrameSupport(*nonzero_runs(row)) for row in depends]

@@ -5,9 +5,9 @@ through the module with `torch.func.jvp`; an output frame whose tangent is nonze
 depends on at least one of those samples. Random tangents over a prefix (or suffix) of
 the input make that a group test, and bisection finds the first (last) sample frame n
 and frame n + 1 depend on, in about log2(length) batched passes. Then single-sample
-impulses at both ends of the found support, and just outside it, confirm it: the ends
-must move the frame, the samples just outside must not. This never calls backward, so
-it is independent of the gradient probe.
+impulses at both ends of the found support must move the frame, and a random
+perturbation of every sample outside it (those just outside included) must not. This
+never calls backward, so it is independent of the gradient probe.
 
 Attention runs through torch's math SDPA backend, which has forward-mode derivatives.
 An op with no forward-mode derivative at all (a fused kernel) switches the probe to its
@@ -43,8 +43,7 @@ def _is_single(ranges: tuple[tuple[int, int], ...]) -> bool:
 class _Perturber:
     """Pushes batches of tangents through the module around one fixed input.
 
-    A single-sample range gets a unit impulse (its outcome is remembered, so the final
-    confirmation does not rerun it); a longer range gets a random tangent, so that the
+    A single-sample range gets a unit impulse; a longer range gets a random tangent, so that the
     contributions of its samples cannot cancel exactly. With several input channels the
     unit impulse points in one fixed random direction across them, never along (1, ..., 1):
     a norm over channels (a LayerNorm on feature frames) is blind to a shift of all channels
@@ -62,24 +61,21 @@ class _Perturber:
         self.frames_needed = frames_needed
         self.passes = 0
         self.output_frames = 0
-        self.unit_impulses: dict[int, torch.Tensor] = {}
+        self.outcomes: dict[tuple[tuple[int, int], ...], torch.Tensor] = {}  # perturbation -> moved frames
         self.fallback_reason = ""  # set when forward-mode AD is unavailable: exact differences instead
         self.baseline: Optional[torch.Tensor] = None
 
     def moved_frames(self, perturbations: list[tuple[tuple[int, int], ...]]) -> torch.Tensor:
         """(len(perturbations), frames) bool: which frames move under each perturbation.
 
-        A perturbation is a tuple of inclusive sample ranges perturbed together; a unit
-        impulse already run is not run again.
+        A perturbation is a tuple of inclusive sample ranges perturbed together; one already
+        run is not run again (the final checks reuse the outcomes of the located pass).
         """
-        fresh = list(dict.fromkeys(p for p in perturbations if not (_is_single(p) and p[0][0] in self.unit_impulses)))
-        rows: dict[tuple[tuple[int, int], ...], torch.Tensor] = {}
+        fresh = list(dict.fromkeys(p for p in perturbations if p not in self.outcomes))
         if fresh:
             for perturbation, moved in zip(fresh, self._push(fresh)):
-                rows[perturbation] = moved
-                if _is_single(perturbation):
-                    self.unit_impulses[perturbation[0][0]] = moved
-        return torch.stack([rows[p] if p in rows else self.unit_impulses[p[0][0]] for p in perturbations])
+                self.outcomes[perturbation] = moved
+        return torch.stack([self.outcomes[p] for p in perturbations])
 
     def _push(self, perturbations: list[tuple[tuple[int, int], ...]]) -> torch.Tensor:
         batch = len(perturbations)
@@ -138,8 +134,8 @@ class _Perturber:
 
     def unit_impulse(self, samples: list[int]) -> dict[int, list[int]]:
         """Frames moved by a unit impulse at each sample (reusing impulses already run)."""
-        self.moved_frames([((sample, sample),) for sample in samples])
-        return {sample: self.unit_impulses[sample].nonzero().flatten().tolist() for sample in samples}
+        moved = self.moved_frames([((sample, sample),) for sample in samples])
+        return {sample: row.nonzero().flatten().tolist() for sample, row in zip(samples, moved)}
 
 
 @dataclass
@@ -190,11 +186,7 @@ def _locate(perturber: _Perturber, window: ProbeWindow, guess: Optional[Receptiv
     guesses = [_guessed_support(window, frame, guess) for frame in frames]
     perturbations: list[tuple[tuple[int, int], ...]] = []
     for first, last in guesses:
-        outside = tuple(r for r in ((0, first - 1), (last + 1, length - 1)) if r[0] <= r[1])
-        perturbations += [((first, first),), ((last, last),), outside]
-    # The just-outside samples the final confirmation needs, if the guess is right.
-    first, last = guesses[0]
-    perturbations += [((sample, sample),) for sample in (first - 1, last + 1) if 0 <= sample < length]
+        perturbations += [((first, first),), ((last, last),), _outside(first, last, length)]
     rows = {index: row for row, index in enumerate(i for i, p in enumerate(perturbations) if p)}
     moved = perturber.moved_frames([p for p in perturbations if p])
 
@@ -217,6 +209,11 @@ def _locate(perturber: _Perturber, window: ProbeWindow, guess: Optional[Receptiv
     return searches
 
 
+def _outside(first: int, last: int, length: int) -> tuple[tuple[int, int], ...]:
+    """Every sample of the input outside [first, last], as ranges (empty when none is)."""
+    return tuple(r for r in ((0, first - 1), (last + 1, length - 1)) if r[0] <= r[1])
+
+
 def impulse_observation(module: nn.Module, window: ProbeWindow, seed: int, *, channels: int,
                         device: torch.device, dtype: torch.dtype,
                         guess: Optional[ReceptiveField] = None) -> Observation:
@@ -226,19 +223,20 @@ def impulse_observation(module: nn.Module, window: ProbeWindow, seed: int, *, ch
     searches = _locate(perturber, window, guess)
     firsts = [s.low for s in searches if not s.last]
     lasts = [s.low for s in searches if s.last]
-    # Show it with single-sample unit impulses: both ends move frame n, just outside does not.
+    # Show it: single-sample unit impulses at both ends move frame n, and a random
+    # perturbation of everything outside them does not (both already run when the guess was right).
     first, last = firsts[0], lasts[0]
-    candidates = {"first": first, "last": last, "before_first": first - 1, "after_last": last + 1}
-    inside = {name: sample for name, sample in candidates.items() if 0 <= sample < length}
-    moved = perturber.unit_impulse(list(inside.values()))
-    confirmations = {}
-    for name, sample in inside.items():
-        frames = moved[sample]
-        confirmations[name] = {"sample": sample, "moves_frame": window.frame in frames,
-                               "moved_frames": [frames[0], frames[-1]] if frames else []}
-    consistent = all(confirmations[name]["moves_frame"] == (name in ("first", "last")) for name in confirmations)
+    moved = perturber.unit_impulse([first, last])
+    confirmations: dict = {name: {"sample": sample, "moves_frame": window.frame in moved[sample],
+                                  "moved_frames": [moved[sample][0], moved[sample][-1]] if moved[sample] else []}
+                           for name, sample in (("first", first), ("last", last))}
+    outside = _outside(first, last, length)
+    if outside:
+        confirmations["outside"] = {"samples": [list(r) for r in outside],
+                                    "moves_frame": bool(perturber.moved_frames([outside])[0, window.frame])}
+    consistent = all(confirmations[name]["moves_frame"] == (name != "outside") for name in confirmations)
     if not consistent:
-        raise ProbeError(f"single-sample impulses contradict the bisection: {confirmations}")
+        raise ProbeError(f"the impulse checks contradict the bisection: {confirmations}")
     return Observation(
         window=window, seed=seed, output_frames=perturber.output_frames,
         this_frame=FrameSupport(firsts[0], lasts[0]), next_frame=FrameSupport(firsts[1], lasts[1]),
