@@ -20,12 +20,12 @@ METHOD = GRADIENT
 
 
 def probe_input(channels: int, length_samples: int, seed: int, device: torch.device,
-                dtype: torch.dtype, batch: int = 1) -> torch.Tensor:
-    """A random input drawn under `seed` (on CPU, so every device sees the same draw),
-    the same row repeated `batch` times."""
+                dtype: torch.dtype) -> torch.Tensor:
+    """A (1, channels, length) random input drawn under `seed` (on CPU, so every device
+    sees the same draw)."""
     generator = torch.Generator().manual_seed(seed)
     row = torch.randn(1, channels, length_samples, generator=generator, dtype=torch.float64)
-    return row.to(device=device, dtype=dtype).repeat(batch, 1, 1)
+    return row.to(device=device, dtype=dtype)
 
 
 def frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
