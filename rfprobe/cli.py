@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a config YAML (repeatable); default: every configs/*.yaml of this checkout")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     parser.add_argument("--dtype", default="float64", help="float64 (default, exact) or float32")
-    parser.add_argument("--seed", type=int, default=0, help="first of the two seeds (weights, input, projection)")
+    parser.add_argument("--seed", type=int, default=0, help="the gradient probe's seed (weights, input, projection); the impulse probe uses seed + 1")
     parser.add_argument("--json", metavar="PATH", help="write every number, provenance and verdict here")
     parser.add_argument("--quiet", action="store_true", help="print only the summary table and failures")
     parser.add_argument("--verbose", action="store_true",

@@ -119,7 +119,7 @@ def config_cost(config: EncoderConfig, clip_seconds: float, itemsize: int) -> Co
     edge = edge_probe_length(clip, hop, left, right)
     taint = 2 * (left + right + 4 * hop)
     steps = {
-        f"the gradient probe of {probe} samples x 2 rows": _graph_bytes(shape, 2, probe, itemsize),
+        f"the gradient probe of {probe} samples x 2 frames": _graph_bytes(shape, 2, probe, itemsize),
         f"the impulse probe of {probe} samples x {IMPULSE_BATCH} tangents":
             2 * _no_graph_bytes(shape, IMPULSE_BATCH, probe, itemsize),
         f"the effective RF of {window} samples x {DRAWS_PER_SEED} inputs":
@@ -143,7 +143,7 @@ def module_cost(parameter_count: int, elements_per_sample: float, length_samples
     length = length_samples * growth
     shape = _Shape(parameters=parameter_count, elements_per_sample=elements_per_sample,
                    widest_per_sample=elements_per_sample if widest_per_sample is None else widest_per_sample)
-    steps = {f"the gradient probe of up to {length} samples x 2 rows": _graph_bytes(shape, 2, length, itemsize),
+    steps = {f"the gradient probe of up to {length} samples x 2 frames": _graph_bytes(shape, 2, length, itemsize),
              f"the impulse probe of up to {length} samples x {IMPULSE_BATCH} tangents":
                  2 * _no_graph_bytes(shape, IMPULSE_BATCH, length, itemsize)}
     largest = max(steps, key=lambda step: steps[step])

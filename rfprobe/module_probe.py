@@ -22,7 +22,7 @@ from .core import walk as walk_method
 from .cost import MODULE_GROWTH, CostEstimate, module_cost
 from .device import exact_zeros
 from .probes.empirical import plan_window, round_up
-from .probes.run import run_probes
+from .probes.run import DEFAULT_SEEDS, run_probes, seed_settings
 from .errors import UsageError, is_out_of_memory, shown
 from .probes.gradient import probe_input
 from .arithmetic.geometry import MethodResult, ReceptiveField, Side
@@ -237,7 +237,7 @@ def check_module(module: nn.Module, where: str, *, channels: Optional[int] = Non
 
 def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_samples: Optional[int] = None,
                  name: Optional[str] = None, sample_rate: Optional[int] = None, device: torch.device | str = "cpu",
-                 dtype: torch.dtype = torch.float64, seeds: Sequence[int] = (0, 1),
+                 dtype: torch.dtype = torch.float64, seeds: Sequence[int] = DEFAULT_SEEDS,
                  length_multiple: int = 1, walk: Optional[MethodResult] = None) -> Verification:
     """Walk and probe `module` (a copy of it: the caller's module is left untouched).
 
@@ -268,4 +268,4 @@ def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_sampl
         name=name or type(module).__name__, sample_rate=sample_rate, config=None, source_path="module",
         results=results, verdict=judge(results, required=REQUIRED), claims=None,
         provenance={"module": f"{type(module).__module__}.{type(module).__qualname__}", "torch_version": torch.__version__},
-        settings={"device": str(device), "dtype": str(dtype).replace("torch.", ""), "seeds": list(seeds)})
+        settings={"device": str(device), "dtype": str(dtype).replace("torch.", ""), **seed_settings(seeds)})

@@ -18,7 +18,7 @@ from .families.seanet.source import load_audiocraft
 from .families.seanet.claims import ClaimsReport, check_claims
 from .families.seanet.config import EncoderConfig
 from .device import device_description
-from .probes.run import run_probes
+from .probes.run import DEFAULT_SEEDS, run_probes, seed_settings
 from .families.seanet.encoder import build_encoder
 from .errors import UsageError
 from .arithmetic.geometry import MethodResult, ReceptiveField
@@ -89,7 +89,7 @@ def load_encoder_weights(encoder: torch.nn.Module, state: Mapping[str, torch.Ten
 
 
 def verify_config(config: EncoderConfig, source_path: str = "", device: torch.device = torch.device("cpu"),
-                  dtype: torch.dtype = torch.float64, seeds: Sequence[int] = (0, 1),
+                  dtype: torch.dtype = torch.float64, seeds: Sequence[int] = DEFAULT_SEEDS,
                   encoder_state: Optional[Mapping[str, torch.Tensor]] = None) -> Verification:
     """Run all four methods on `config` and judge them.
 
@@ -112,7 +112,7 @@ def verify_config(config: EncoderConfig, source_path: str = "", device: torch.de
         name=config.name, sample_rate=config.sample_rate, config=config, source_path=source_path, results=results, verdict=verdict, claims=None,
         provenance={**source.provenance(), "torch_version": torch.__version__},
         settings={"device": device_description(device), "dtype": str(dtype).replace("torch.", ""),
-                  "seeds": list(seeds), "weights": "random (per seed)" if encoder_state is None else "trained (checkpoint)"},
+                  **seed_settings(seeds), "weights": "random (per seed)" if encoder_state is None else "trained (checkpoint)"},
         modules=modules)
     truth = verification.truth
     if config.claims is not None and truth is not None:

@@ -11,11 +11,10 @@ smallest config, and the cost of verification as the RF grows. Times are medians
 `--repeats` runs after one warm-up; on CUDA every timing synchronises the device.
 
 With --zoo: every zoo model at tiny width (random weights), its verification (`probe_module`:
-module walk, gradient and impulse probes, two seeds each) against its floor, one float64
+module walk, gradient probe on seed 0, impulse probe on seed 1) against its floor, one float64
 forward + backward of the same module at the gradient probe's first input length.
 """
 import argparse
-import functools
 import json
 import os
 import platform
@@ -30,12 +29,12 @@ sys.path.insert(0, str(REPOSITORY))
 
 import torch  # noqa: E402
 
-from rfprobe.probes import gradient as gradient_probe, impulse as impulse_probe  # noqa: E402
 from rfprobe.families.seanet.config import EncoderConfig  # noqa: E402
 from rfprobe.families.seanet.config_files import load_config  # noqa: E402
 from rfprobe.device import device_description, exact_zeros, keep_freed_memory, resolve_device  # noqa: E402
-from rfprobe.probes.empirical import measure, plan_window  # noqa: E402
-from rfprobe.probes.run import probe_seeds  # noqa: E402
+from rfprobe.probes.empirical import plan_window  # noqa: E402
+from rfprobe.probes.run import DEFAULT_SEEDS, measure_probe, probe_seeds  # noqa: E402
+from rfprobe.methods import GRADIENT, IMPULSE  # noqa: E402
 from rfprobe.families.seanet.encoder import build_encoder  # noqa: E402
 from rfprobe.errors import UsageError  # noqa: E402
 from rfprobe.families.seanet.formula import formula_receptive_field  # noqa: E402
@@ -45,7 +44,6 @@ from rfprobe.core.walk import walk_receptive_field  # noqa: E402
 
 
 REPEATS = 3
-SEEDS = (0, 1)  # verification's default: the gradient on seed 0, the impulse on seed 1
 
 
 def timed(function, device: torch.device, repeats: int) -> float:
@@ -78,21 +76,19 @@ def floor_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> 
 
 def method_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> dict[str, float]:
     guess = formula_receptive_field(config).receptive_field
-    gradient_seeds, impulse_seeds = probe_seeds(SEEDS)  # each probe on its own seeds, as verification runs them
-    modules = {seed: build_encoder(config, seed, device) for seed in SEEDS}
-    common = dict(channels=config.channels, device=device, dtype=torch.float64)
+    gradient_seeds, impulse_seeds = probe_seeds(DEFAULT_SEEDS)  # each probe on its own seeds, as verification runs them
+    modules = {seed: build_encoder(config, seed, device) for seed in DEFAULT_SEEDS}
+    options = dict(channels=config.channels, device=device, dtype=torch.float64)
 
-    def probe(method: str, observe, seeds: tuple[int, ...]) -> None:
-        measure(method, functools.partial(observe, **common), {seed: modules[seed] for seed in seeds}, guess)
+    def probe(method: str, seeds: tuple[int, ...]) -> None:
+        measure_probe(method, {seed: modules[seed] for seed in seeds}, guess, **options)
 
     return {
         "formula": timed(lambda: formula_receptive_field(config), device, repeats),
-        "module walk": timed(lambda: walk_receptive_field(modules[SEEDS[0]]), device, repeats),
-        "gradient": timed(lambda: probe("gradient", gradient_probe.gradient_observation, gradient_seeds),
-                          device, repeats),
-        "impulse": timed(lambda: probe("impulse", functools.partial(impulse_probe.impulse_observation, guess=guess),
-                                       impulse_seeds), device, repeats),
-        "full verification": timed(lambda: verify_config(config, device=device, seeds=SEEDS), device, repeats),
+        "module walk": timed(lambda: walk_receptive_field(modules[DEFAULT_SEEDS[0]]), device, repeats),
+        "gradient": timed(lambda: probe(GRADIENT, gradient_seeds), device, repeats),
+        "impulse": timed(lambda: probe(IMPULSE, impulse_seeds), device, repeats),
+        "full verification": timed(lambda: verify_config(config, device=device), device, repeats),
     }
 
 
@@ -220,7 +216,7 @@ def main() -> int:
     ours = results["configs"][smallest.name]["full verification"]
     results["naive"] = {"config": smallest.name, "naive_s": naive, "rfprobe_s": ours, "ratio": naive / ours}
     naive_line = (f"naive per-sample perturbation on {smallest.name}: {naive:.2f} s; rfprobe's full verification "
-                  f"(4 methods, 2 seeds): {ours:.2f} s; naive / rfprobe = {naive / ours:.1f}x")
+                  f"(4 methods): {ours:.2f} s; naive / rfprobe = {naive / ours:.1f}x")
     print("\n" + naive_line)
 
     scaling = []

@@ -14,6 +14,7 @@ import os
 import pickle
 import shutil
 import tempfile
+import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported; inherited by subprocesses
 
@@ -60,9 +61,13 @@ def _process_alive(pid: int) -> bool:
 def _remove_orphaned_caches() -> None:
     """A run killed before pytest_unconfigure leaves its cache behind; its name holds the pid
     of the run that made it, so a later run removes those whose run is gone."""
-    for directory in Path(tempfile.gettempdir()).glob(f"{_CACHE_PREFIX}*-*"):
+    for directory in Path(tempfile.gettempdir()).glob(f"{_CACHE_PREFIX}*"):
         pid = directory.name[len(_CACHE_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _process_alive(int(pid)):
+        if pid.isdigit() and "-" in directory.name[len(_CACHE_PREFIX):]:
+            orphaned = not _process_alive(int(pid))
+        else:  # named before runs put their pid in the name: orphaned once a day old
+            orphaned = time.time() - directory.stat().st_mtime > 24 * 3600
+        if orphaned:
             shutil.rmtree(directory, ignore_errors=True)
 
 

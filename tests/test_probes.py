@@ -39,13 +39,23 @@ def test_probes_agree_with_the_walk_on_hand_built_modules(factory):
         assert (field.left, field.right, field.hop_samples) == (walk.left, walk.right, walk.hop_samples), result.method
 
 
-def test_gradient_of_two_frames_is_one_batched_backward_of_one_row():
-    module = build(HoledStack)
-    inputs = gradient_probe.probe_input(1, 40, 0, **CPU)
-    both, _ = gradient_probe.frame_gradients(module, inputs, [5, 6], projection_seed=1)
+@pytest.mark.parametrize("factory, channels", [(HoledStack, 1), (conv_then_recurrent, 1), (NormedFeatures, 4)],
+                         ids=["conv", "recurrent", "norm-over-channels"])
+def test_gradient_of_two_frames_is_one_batched_backward_of_one_row(factory, channels):
+    module = build(factory)
+    inputs = gradient_probe.probe_input(channels, 40, 0, **CPU)
+    both, _, how = gradient_probe.frame_gradients_and_how(module, inputs, [5, 6], projection_seed=1)
+    assert how == gradient_probe.BATCHED_BACKWARD
     for row, frame in enumerate((5, 6)):
         alone, _ = gradient_probe.frame_gradients(module, inputs, [frame], projection_seed=1)
-        assert torch.equal(both[row], alone[0])
+        assert torch.equal(both[row] != 0, alone[0] != 0)
+        torch.testing.assert_close(both[row], alone[0], rtol=1e-12, atol=0)
+
+
+def test_gradient_refuses_inputs_that_match_neither_one_row_nor_a_row_per_frame():
+    inputs = gradient_probe.probe_input(1, 40, 0, **CPU).repeat(3, 1, 1)
+    with pytest.raises(ValueError, match="3 rows for 2 frames"):
+        gradient_probe.frame_gradients(build(HoledStack), inputs, [5, 6], projection_seed=1)
 
 
 def test_gradient_falls_back_to_a_row_per_frame_when_the_backward_cannot_be_batched():
@@ -53,7 +63,8 @@ def test_gradient_falls_back_to_a_row_per_frame_when_the_backward_cannot_be_batc
     inputs = gradient_probe.probe_input(1, 40, 0, **CPU)
     with pytest.raises(gradient_probe._NoBatchedBackward):
         gradient_probe._frame_gradients(module, inputs, [5, 6], 1, batched_backward=True)
-    gradient, _ = gradient_probe.frame_gradients(module, inputs, [5, 6], projection_seed=1)
+    gradient, _, how = gradient_probe.frame_gradients_and_how(module, inputs, [5, 6], projection_seed=1)
+    assert how.startswith("one row per frame (the backward could not be batched")
     assert [tuple((row != 0).any(dim=0).nonzero().flatten().tolist()) for row in gradient] == \
         [(10, 11, 12), (12, 13, 14)]  # by hand: kernel 3, stride 2
 

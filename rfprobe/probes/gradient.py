@@ -28,23 +28,44 @@ def probe_input(channels: int, length_samples: int, seed: int, device: torch.dev
     return row.to(device=device, dtype=dtype)
 
 
+BATCHED_BACKWARD = "one forward, one backward batched over the frames"
+
+
 def frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
                     projection_seed: int) -> tuple[torch.Tensor, int]:
     """Row i: d(projection . output[b, :, frames[i]]) / d inputs[b], where b = i for an
     input with one row per frame (each row its own draw) and b = 0 for a single-row input;
-    and the number of output frames.
+    and the number of output frames. See :func:`frame_gradients_and_how`."""
+    gradient, frame_count, _ = frame_gradients_and_how(module, inputs, frames, projection_seed)
+    return gradient, frame_count
+
+
+def frame_gradients_and_how(module: nn.Module, inputs: torch.Tensor, frames: list[int],
+                            projection_seed: int) -> tuple[torch.Tensor, int, str]:
+    """:func:`frame_gradients`, and how the backward ran.
 
     A single row is run forward once and backpropagated once per frame, batched over the
-    frames (``is_grads_batched``: one vmapped backward); rows are never mixed, so nothing
-    assumes the module keeps batch rows apart. Where the backward has no batching rule,
-    the row is repeated once per frame and each row backpropagates its own frame.
+    frames (``is_grads_batched``: one vmapped backward), so no two frames share a batch
+    row or a pass through the module's batch dimension. Where the backward has no batching
+    rule, the row is repeated once per frame and row i backpropagates frame i: that path,
+    like an input with one row per frame, relies on the module keeping batch rows apart
+    (every encoder in eval mode does).
     """
+    if inputs.shape[0] not in (1, len(frames)):
+        raise ValueError(f"inputs with {inputs.shape[0]} rows for {len(frames)} frames: give one row, "
+                         "or one row per frame")
     if inputs.shape[0] == 1 and len(frames) > 1:
         try:
-            return _frame_gradients(module, inputs, frames, projection_seed, batched_backward=True)
-        except _NoBatchedBackward:
+            return (*_frame_gradients(module, inputs, frames, projection_seed, batched_backward=True),
+                    BATCHED_BACKWARD)
+        except _NoBatchedBackward as reason:
+            # Any failure of the vmapped backward (a real one too) costs only a second, plain run,
+            # which raises it again if it is not about batching.
+            how = f"one row per frame (the backward could not be batched: {reason})"
             inputs = inputs.repeat(len(frames), 1, 1)
-    return _frame_gradients(module, inputs, frames, projection_seed, batched_backward=False)
+            return (*_frame_gradients(module, inputs, frames, projection_seed, batched_backward=False), how)
+    how = "one backward per row" if len(frames) > 1 else "one forward, one backward"
+    return (*_frame_gradients(module, inputs, frames, projection_seed, batched_backward=False), how)
 
 
 class _NoBatchedBackward(Exception):
@@ -76,7 +97,7 @@ def _frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
                 except (RuntimeError, NotImplementedError) as error:
                     if is_out_of_memory(error):
                         raise
-                    raise _NoBatchedBackward(str(error)) from None
+                    raise _NoBatchedBackward(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
                 return gradient[:, 0], outputs.shape[-1]
             picked = outputs[rows, :, columns]  # (batch, dim)
             (gradient,) = torch.autograd.grad((picked * projection).sum(), inputs)
@@ -101,8 +122,9 @@ def measured_supports(module: nn.Module, channels: int, length_samples: int, fra
 def gradient_observation(module: nn.Module, window: ProbeWindow, seed: int, *, channels: int,
                          device: torch.device, dtype: torch.dtype) -> Observation:
     inputs = probe_input(channels, window.length_samples, seed, device, dtype)
-    gradient, frames = frame_gradients(module, inputs, [window.frame, window.frame + 1], projection_seed=seed + 1)
+    gradient, frames, how = frame_gradients_and_how(module, inputs, [window.frame, window.frame + 1],
+                                                    projection_seed=seed + 1)
     depends = (gradient != 0).any(dim=1).cpu().numpy()
     supports = [FrameSupport(*nonzero_runs(row)) for row in depends]
     return Observation(window=window, seed=seed, this_frame=supports[0], next_frame=supports[1],
-                       output_frames=frames)
+                       output_frames=frames, details={"backward": how})

@@ -71,10 +71,11 @@ class _Perturber:
         A perturbation is a tuple of inclusive sample ranges perturbed together; one already
         run is not run again (the final checks reuse the outcomes of the located pass).
         """
-        fresh = list(dict.fromkeys(p for p in perturbations if p not in self.outcomes))
-        if fresh:
-            for perturbation, moved in zip(fresh, self._push(fresh)):
-                self.outcomes[perturbation] = moved
+        for _ in range(2):  # a switch to exact differences drops the outcomes found by forward mode
+            fresh = list(dict.fromkeys(p for p in perturbations if p not in self.outcomes))
+            if fresh:
+                for perturbation, moved in zip(fresh, self._push(fresh)):
+                    self.outcomes[perturbation] = moved
         return torch.stack([self.outcomes[p] for p in perturbations])
 
     def _push(self, perturbations: list[tuple[tuple[int, int], ...]]) -> torch.Tensor:
@@ -107,6 +108,7 @@ class _Perturber:
             if isinstance(diagnosis, WindowTooShort):
                 raise diagnosis from None
             self.fallback_reason = str(diagnosis)
+            self.outcomes.clear()  # one run, one way of perturbing: the report names one
             return self._differences(tangents)
         self.passes += 1
         return (output_tangents != 0).any(dim=1)
@@ -223,11 +225,12 @@ def impulse_observation(module: nn.Module, window: ProbeWindow, seed: int, *, ch
     searches = _locate(perturber, window, guess)
     firsts = [s.low for s in searches if not s.last]
     lasts = [s.low for s in searches if s.last]
-    # Show it: single-sample unit impulses at both ends move frame n, and a random
-    # perturbation of everything outside them does not (both already run when the guess was right).
+    # What shows it: single-sample unit impulses at both ends move frame n, and a random
+    # perturbation of everything outside them does not. When the guess was right these are the
+    # located pass's own outcomes (that one pass is the proof); after a bisection they run here.
     first, last = firsts[0], lasts[0]
     moved = perturber.unit_impulse([first, last])
-    confirmations: dict = {name: {"sample": sample, "moves_frame": window.frame in moved[sample],
+    confirmations: dict[str, dict] = {name: {"sample": sample, "moves_frame": window.frame in moved[sample],
                                   "moved_frames": [moved[sample][0], moved[sample][-1]] if moved[sample] else []}
                            for name, sample in (("first", first), ("last", last))}
     outside = _outside(first, last, length)

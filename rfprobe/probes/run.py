@@ -24,8 +24,12 @@ from . import gradient as gradient_probe, impulse as impulse_probe
 from .empirical import measure
 
 
+DEFAULT_SEEDS = (0, 1)
+
+
 def probe_seeds(seeds: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The seeds of the gradient and of the impulse probe.
+    """The seeds of the gradient and of the impulse probe. Give distinct seeds: with one,
+    both probes see the same draw, and their agreement is no longer across draws.
 
     >>> probe_seeds((0, 1))
     ((0,), (1,))
@@ -42,6 +46,22 @@ def probe_seeds(seeds: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]
     return seeds[0::2], seeds[1::2]
 
 
+def seed_settings(seeds: Sequence[int]) -> dict:
+    """What a report records of the seeds: all of them, and each probe's share."""
+    gradient_seeds, impulse_seeds = probe_seeds(seeds)
+    return {"seeds": list(seeds), "probe_seeds": {gradient_probe.METHOD: list(gradient_seeds),
+                                                  impulse_probe.METHOD: list(impulse_seeds)}}
+
+
+def measure_probe(method: str, modules_by_seed: Mapping[int, nn.Module], guess: ReceptiveField, *, channels: int,
+                  device: torch.device, dtype: torch.dtype, length_multiple: int = 1) -> MethodResult:
+    """One probe (`method`: GRADIENT or IMPULSE) on every seed of `modules_by_seed`."""
+    common = dict(channels=channels, device=device, dtype=dtype)
+    observe = {gradient_probe.METHOD: functools.partial(gradient_probe.gradient_observation, **common),
+               impulse_probe.METHOD: functools.partial(impulse_probe.impulse_observation, guess=guess, **common)}
+    return measure(method, observe[method], dict(modules_by_seed), guess, length_multiple)
+
+
 def run_probes(modules_by_seed: Mapping[int, nn.Module], guess: ReceptiveField, *, channels: int,
                device: torch.device, dtype: torch.dtype, length_multiple: int = 1,
                ) -> tuple[MethodResult, MethodResult]:
@@ -52,10 +72,10 @@ def run_probes(modules_by_seed: Mapping[int, nn.Module], guess: ReceptiveField, 
     extents that size the windows and give the open sides (see :func:`measure`).
     """
     gradient_seeds, impulse_seeds = probe_seeds(list(modules_by_seed))
-    common = dict(channels=channels, device=device, dtype=dtype)
-    gradient = measure(gradient_probe.METHOD, functools.partial(gradient_probe.gradient_observation, **common),
-                       {seed: modules_by_seed[seed] for seed in gradient_seeds}, guess, length_multiple)
-    impulse = measure(impulse_probe.METHOD,
-                      functools.partial(impulse_probe.impulse_observation, guess=guess, **common),
-                      {seed: modules_by_seed[seed] for seed in impulse_seeds}, guess, length_multiple)
-    return gradient, impulse
+    options = dict(channels=channels, device=device, dtype=dtype, length_multiple=length_multiple)
+
+    def share(seeds: tuple[int, ...]) -> dict[int, nn.Module]:
+        return {seed: modules_by_seed[seed] for seed in seeds}
+
+    return (measure_probe(gradient_probe.METHOD, share(gradient_seeds), guess, **options),
+            measure_probe(impulse_probe.METHOD, share(impulse_seeds), guess, **options))
