@@ -289,3 +289,40 @@ class MaskOnlyWhenLonger(nn.Module):
             query, key = torch.arange(t)[:, None], torch.arange(t)[None, :]
             attended = F.scaled_dot_product_attention(h, h, h, attn_mask=(key <= query) & (key > query - self.window))
         return (h + attended).squeeze(1).transpose(1, 2)
+
+
+class WideConvThenRecurrent(nn.Module):
+    """A conv of kernel 65 padded (60, 4) (reads t-60..t+4), then an LSTM with a skip: the past
+    is unbounded with a finite part of 60, the future exactly 4, hop 1. Sized from a 64-sample
+    input, the frame read is interior on its bounded side while no frame's local read is
+    interior on its open side: the finite part needs a longer input, and the future must not
+    be read off a frame whose local read meets both ends (that gave 3)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 2, kernel_size=65)
+        self.lstm = nn.LSTM(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv(F.pad(x, (60, 4))).permute(2, 0, 1)
+        y, _ = self.lstm(h)
+        return (y + h).permute(1, 2, 0)
+
+
+class ReflectStartThroughRecurrence(nn.Module):
+    """Causal conv of kernel 6 (reflect-padded 5 on the left), an LSTM, then a causal conv of
+    kernel 161 (reflect-padded 160 on the left). Interior frames: past unbounded (finite part
+    5 + 160 = 165), future 0, hop 1. But frame t < 80 reads the LSTM's outputs up to 160 - t
+    through the reflected window: a frame probed near the start sees future an interior
+    frame does not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = nn.Conv1d(1, 2, kernel_size=6)
+        self.lstm = nn.LSTM(2, 2)
+        self.last = nn.Conv1d(2, 2, kernel_size=161)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.first(F.pad(x, (5, 0), mode="reflect")).permute(2, 0, 1)
+        y, _ = self.lstm(h)
+        return self.last(F.pad((y + h).permute(1, 2, 0), (160, 0), mode="reflect"))

@@ -14,7 +14,8 @@ from rfprobe.core.walk import walk_receptive_field
 from operator_modules import (BiasedAttention, BidirectionalGRU, CausalDilatedStack, CroppingResidual,
                               EagerAttention, EagerMaskedFillWindow, EagerRelativeKeyBias, EagerSlidingWindowStack,
                               LinearUpsampleThenStride, MaskOnlyWhenLonger, ReflectPadConv, RollAlongTime, SlidingWindowAttention,
-                              UpsampleThenStride, WindowedAttention, WindowPooledAttention, build)
+                              ReflectStartThroughRecurrence, UpsampleThenStride, WideConvThenRecurrent,
+                              WindowedAttention, WindowPooledAttention, build)
 
 HAND_DERIVED = {  # (left, right, hop)
     "sliding window attention": (SlidingWindowAttention, (8, 0, 1)),
@@ -126,3 +127,18 @@ def test_without_an_analytic_method_a_module_does_not_pass():
     verification = probe_module(build(RollAlongTime), channels=1)
     assert not verification.verdict.passed
     assert any("module walk" in reason for reason in verification.verdict.reasons())
+
+
+def test_an_open_sides_finite_part_wider_than_the_sized_input_is_read_on_a_longer_one():
+    result = operator_receptive_field(build(WideConvThenRecurrent), channels=1, dtype=torch.float64,
+                                      start_length_samples=64)
+    field = result.receptive_field
+    assert (field.left, field.right, field.hop_samples) == (Side(60, unbounded=True), Side(4), 1)
+    assert result.evidence["trace_lengths_samples"][-1] > 64
+
+
+def test_probes_leave_an_open_past_room_for_the_padding_it_carries_in():
+    verification = probe_module(build(ReflectStartThroughRecurrence), channels=1)
+    assert verification.verdict.passed, verification.verdict.reasons()
+    assert all(result.receptive_field.right == Side(0) and result.receptive_field.left.unbounded
+               for result in verification.results)

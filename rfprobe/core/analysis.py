@@ -65,6 +65,27 @@ class _Sizing:
     stopped: str = ""  # why the input stopped growing before the frame was interior
 
 
+def _frames_cut(trace: Trace, frame: int, this: Reach, following: Reach) -> tuple[bool, bool]:
+    """(start, end): frame `frame` or the next one is too near that end of the input to be read.
+
+    A side that is not open must not meet the end. An open side reaches it anyway, but its
+    local ops (the read without the recurrences) must not: the frames an open side carries in
+    are read with their padding, and a local op near the start can read that padding's
+    samples *after* the anchor (a causal encoder with reflect padding and an LSTM: the last
+    conv's reflected window makes frame 0 read 6 frames ahead), which would spoil the other side.
+    """
+    cut_start = _cut(this)[0] or _cut(following)[0]
+    cut_end = _cut(this)[1] or _cut(following)[1]
+    # Opened by attention alone, the local read is the read itself (attention stays in it), and
+    # over long attention traces each read costs frames squared: skip it.
+    if (this.open_start or this.open_end) and not _opened_by_attention_only(this):
+        for index in (frame, frame + 1):
+            local = trace.graph.reach(trace.output_node, ((index, index),), local_only=True)
+            cut_start = cut_start or (this.open_start and local.edge_start and not local.open_start)
+            cut_end = cut_end or (this.open_end and local.edge_end and not local.open_end)
+    return cut_start, cut_end
+
+
 def _choose_frame(trace: Trace) -> Optional[tuple[int, Reach, Reach, bool]]:
     """An interior frame of this trace, if there is one; else the best candidate, not interior."""
     frames = trace.output_length
@@ -81,8 +102,7 @@ def _choose_frame(trace: Trace) -> Optional[tuple[int, Reach, Reach, bool]]:
         if not (this.intervals and following.intervals):
             raise NotUnderstood(f"output frame {frame} reads no input sample at {trace.input_length} samples")
         tried[frame] = (this, following)
-        cut_start = _cut(this)[0] or _cut(following)[0]
-        cut_end = _cut(this)[1] or _cut(following)[1]
+        cut_start, cut_end = _frames_cut(trace, frame, this, following)
         if not (cut_start or cut_end):
             return frame, this, following, True
         if cut_start and not cut_end and this.intervals:
@@ -300,23 +320,37 @@ def _span_so_far(trace: Trace, index: int, position: int) -> int:
     return reach.intervals[-1][1] - reach.intervals[0][0] + 1 if reach.intervals else 0
 
 
-def _finite_part(trace: Trace, frame: int, hop: int, this: Reach) -> tuple[int, int]:
+def _finite_part(trace: Trace, frame: int, hop: int, this: Reach) -> tuple[Optional[int], Optional[int]]:
     """(left, right) samples of `frame`'s read, an open side counted by the local ops alone
-    (its finite part, as a table of convs would give it), read at a frame where that local
-    read meets no end of the input (the frame itself, else one nearer the other end)."""
-    if not (this.open_start or this.open_end):
-        return frame * hop - this.intervals[0][0], this.intervals[-1][1] - frame * hop
+    (its finite part, as a table of convs would give it). A side that is not open is the
+    frame's own read (sizing made it interior on that side). An open side's local read is
+    taken at a frame where it meets no end of the input on that side: the frame itself, else
+    one nearer the other end. An open side is None when no frame of this trace has such a
+    read: the input is shorter than the local ops' reach (a read that meets both ends there
+    would give the input's length, not the reach)."""
+    anchor = frame * hop
+    left: Optional[int] = anchor - this.intervals[0][0]
+    right: Optional[int] = this.intervals[-1][1] - anchor
     frames = trace.output_length
-    candidates = [frame] + (list(range(frames - 2, frame, -1)) if this.open_start else list(range(1, frame)))
+    if this.open_start:
+        left = _local_reach(trace, hop, [frame, *range(frames - 2, frame, -1)], start_side=True)
+    if this.open_end:
+        right = _local_reach(trace, hop, [frame, *range(1, frame)], start_side=False)
+    return left, right
+
+
+def _local_reach(trace: Trace, hop: int, candidates: list[int], start_side: bool) -> Optional[int]:
+    """The local ops' reach on one side, from the first candidate frame whose local read does
+    not meet that side's end of the input, or reaches it through an op that reads the whole
+    input (attention without a mask is not a recurrence: it stays in the local read)."""
     for candidate in candidates:
         local = trace.graph.reach(trace.output_node, ((candidate, candidate),), local_only=True)
-        # A local read meeting both ends spans the input (attention without a mask is not
-        # a recurrence): no other frame's is interior, and each read costs frames squared.
-        if not (local.edge_start or local.edge_end) or (local.edge_start and local.edge_end) \
-                or candidate == candidates[-1]:
-            break
-    anchor = candidate * hop
-    return anchor - local.intervals[0][0], local.intervals[-1][1] - anchor
+        anchor = candidate * hop
+        if start_side and (not local.edge_start or local.open_start):
+            return anchor - local.intervals[0][0]
+        if not start_side and (not local.edge_end or local.open_end):
+            return local.intervals[-1][1] - anchor
+    return None
 
 
 def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.device | str = "cpu",
@@ -343,6 +377,27 @@ def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.
     anchor = sizing.frame * hop
     cut_start, cut_end = _cut(this)
     finite_left, finite_right = _finite_part(sizing.trace, sizing.frame, hop, this)
+    trace, local_reach_cut = sizing.trace, False
+    # An open side's local reach wider than the sized input: read it on longer ones.
+    while finite_left is None or finite_right is None:
+        longer = _round_up(2 * trace.input_length, length_multiple)
+        if longer > max_length_samples or _over_budget(trace, longer, torch.device(device)):
+            local_reach_cut = True
+            break
+        try:
+            trace = trace_module(module, channels, longer, device, dtype)
+        except (NotUnderstood, TraceError):
+            local_reach_cut = True
+            break
+        sizing.traces.append((longer, trace.output_length))
+        middle = trace.output_length // 2 - 1
+        open_left, open_right = _finite_part(trace, middle, hop, frame_reach(trace, middle))
+        finite_left = open_left if this.open_start else finite_left
+        finite_right = open_right if this.open_end else finite_right
+    if local_reach_cut:  # no input was long enough: the frame's own local read, cut by the input's ends
+        local = sizing.trace.graph.reach(sizing.trace.output_node, ((sizing.frame, sizing.frame),), local_only=True)
+        finite_left = anchor - local.intervals[0][0] if finite_left is None else finite_left
+        finite_right = local.intervals[-1][1] - anchor if finite_right is None else finite_right
     left = Side(finite_left, unbounded=this.open_start, at_least=cut_start)
     right = Side(finite_right, unbounded=this.open_end, at_least=cut_end)
     holes = tuple((low - anchor, high - anchor) for low, high in holes_between(this.intervals))
@@ -354,6 +409,7 @@ def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.
                   "frames_at_trace_length": sizing.trace.output_length, "frame": sizing.frame,
                   "unbounded_because": list(this.via), "ops_recorded": len(sizing.trace.graph.nodes),
                   **({"sizing_stopped": sizing.stopped} if sizing.stopped else {}),
+                  **({"open_side_local_reach_cut": True} if local_reach_cut else {}),
                   "seconds": round(time.perf_counter() - started, 3)})
 
 

@@ -113,12 +113,17 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
     end keeps doubling its room, up to GROWTH_ROUNDS runs, so that a wide bounded side is
     measured rather than mistaken for an unbounded one.
     """
-    # An unbounded side needs only room to show growth: a long window would let a decaying
-    # recurrence's gradient underflow to exact zero far back (the NaN taint proves those sides).
+    # An unbounded side beside a bounded one gets its finite part (the local ops' reach) as room:
+    # the padding at that end of the input, carried to the frame by the recurrence, lands at most
+    # that far in; with less room it would land right of the anchor and widen the bounded side
+    # (a causal encoder with reflect padding and an LSTM read 19 samples of future, not 3, with
+    # 8 hops of room). Both sides unbounded: no bounded side to spoil, so only room to show
+    # growth; a long window would let a decaying recurrence's gradient underflow to exact zero
+    # far back (the NaN taint proves those sides).
     def room(side: Side, other: Side) -> int:
-        if not side.unbounded:
+        if not side.unbounded or not other.unbounded:
             return side.samples
-        return min(side.samples, max(0 if other.unbounded else other.samples, UNBOUNDED_ROOM_HOPS * guess.hop_samples))
+        return min(side.samples, UNBOUNDED_ROOM_HOPS * guess.hop_samples)
 
     room = [room(guess.left, guess.right), room(guess.right, guess.left)]
     window = plan_window(room[0], room[1], guess.hop_samples, length_multiple=length_multiple)
