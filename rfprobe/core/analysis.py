@@ -106,11 +106,12 @@ def _choose_frame(trace: Trace) -> Optional[tuple[int, Reach, Reach, bool]]:
         if not (cut_start or cut_end):
             return frame, this, following, True
         if cut_start and not cut_end and this.intervals:
-            needed = math.ceil((this.intervals[-1][1] - frame * hop_estimate) / hop_estimate) + 2
-            candidates.append(frames - 2 - max(needed, 0))
+            # The latest frame whose neighbour's read still ends inside, then two frames of margin.
+            needed = max(math.ceil((this.intervals[-1][1] - frame * hop_estimate) / hop_estimate), 0)
+            candidates += [frames - 2 - needed, frames - 4 - needed]
         elif cut_end and not cut_start and this.intervals:
-            needed = math.ceil((frame * hop_estimate - this.intervals[0][0]) / hop_estimate) + 2
-            candidates.append(max(needed, 0))
+            needed = max(math.ceil((frame * hop_estimate - this.intervals[0][0]) / hop_estimate), 0)
+            candidates += [needed, needed + 2]
     frame, (this, following) = next(iter(tried.items()))
     return frame, this, following, False
 
