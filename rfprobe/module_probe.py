@@ -207,6 +207,9 @@ def check_module(module: nn.Module, where: str, *, channels: Optional[int] = Non
         check_cost(module_cost(parameters, 2 * channels, short, itemsize))
         _, per_sample, widest_per_sample = _activations_per_sample(subject, channels, short, device, dtype)
         walk = walk_method.walk_receptive_field(subject, channels, device=device, hop_samples=hop_samples)
+        if hop_samples and walk.ran and walk.receptive_field.hop_samples != hop_samples:
+            raise UsageError(f"the module walk reads a hop of {walk.receptive_field.hop_samples} samples, not "
+                             f"{hop_samples}: pass --hop {walk.receptive_field.hop_samples}, or leave it out to detect it")
         hop = hop_samples or (walk.receptive_field.hop_samples if walk.ran else detect_hop(subject, channels, device, dtype))
         field = walk.receptive_field if walk.ran else None
         window = plan_window(field.left.samples if field else 0, field.right.samples if field else 0, hop)

@@ -326,3 +326,17 @@ class ReflectStartThroughRecurrence(nn.Module):
         h = self.first(F.pad(x, (5, 0), mode="reflect")).permute(2, 0, 1)
         y, _ = self.lstm(h)
         return self.last(F.pad((y + h).permute(1, 2, 0), (160, 0), mode="reflect"))
+
+
+class CircularPadThenRecurrence(nn.Module):
+    """A conv over a circularly padded input, then an LSTM: frame 0 reads the input's last
+    samples through the wrap, and the LSTM carries them to every later frame."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 2, kernel_size=5, padding=2, padding_mode="circular")
+        self.lstm = nn.LSTM(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, _ = self.lstm(self.conv(x).permute(2, 0, 1))
+        return y.permute(1, 2, 0)

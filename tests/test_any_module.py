@@ -138,3 +138,14 @@ def test_the_answer_names_the_op_that_opened_a_side_of_any_module():
 
     block = answer_block(probe_module(build(conv_then_recurrent), channels=1))
     assert "unbounded past (LSTM (recurrence over time)" in block and "non-local layer" not in block
+
+
+def test_the_answer_says_at_least_for_a_side_seen_to_reach_the_input_end():
+    from rfprobe.arithmetic.geometry import ReceptiveField, Side
+    from rfprobe.output.answer import rf_words
+
+    past_open = ReceptiveField(left=Side(10, unbounded=True), right=Side(1575, at_least=True), hop_samples=8)
+    bounded = ReceptiveField(left=Side(40, at_least=True), right=Side(3), hop_samples=8)
+    assert "at least 1575 samples" in rf_words(past_open, 16000)
+    assert rf_words(bounded, None).startswith("at least 44 samples") and "at least 40 before" in rf_words(bounded, None)
+    assert "at least" not in rf_words(ReceptiveField(left=Side(40), right=Side(3), hop_samples=8), None)

@@ -191,7 +191,7 @@ CASES = {
                        "'dimension' is 100000000000; rfprobe accepts at most"),
     "n_residual_layers 100000": (lambda t: ["--config", write(t, "a.yaml", TINY + "n_residual_layers: 100000\n")],
                                  "accepts at most 64"),
-    "--module with --hop 1e12": (lambda t: ["--module", "modules:WideSideBranch", "--hop", str(10 ** 12)],
+    "--module with --hop 1e12": (lambda t: ["--module", "modules:Flipper", "--hop", str(10 ** 12)],
                                  "estimated peak memory"),
     "over a small --max-memory": (lambda t: ["--config", SMALL, "--max-memory", "0.01"], "pass --max-memory"),
     "--max-memory nan": (lambda t: ["--config", SMALL, "--max-memory", "nan"], "--max-memory nan"),
@@ -215,8 +215,14 @@ CASES = {
     "module with NaN output": (lambda t: ["--module", "hostile_modules:NotFinite"], "the module's output is not finite"),
     "constant-length module with --hop 4": (lambda t: ["--module", "hostile_modules:ConstantLength", "--hop", "4"],
                                             "its output does not grow with its input"),
+    "module the walk cannot read, with a wrong --hop": (lambda t: ["--module", "modules:Flipper", "--hop", "3"],
+                                                        "6 more input samples should give 2 more frames"),
     "module with a wrong --hop": (lambda t: ["--module", "modules:WideSideBranch", "--hop", "3"],
-                                  "6 more input samples should give 2 more frames"),
+                                  "the module walk reads a hop of 4 samples, not 3: pass --hop 4"),
+    "module with a --hop the frame counts cannot tell from the true one": (
+        lambda t: ["--module", "modules:WideSideBranch", "--hop", "5"],
+        "the module walk reads a hop of 4 samples, not 5: pass --hop 4"),
+    "--quiet with --verbose": (lambda t: ["--quiet", "--verbose"], "not allowed with argument --quiet"),
 }
 
 

@@ -116,6 +116,7 @@ def test_mismatching_claims_are_findings_unless_strict(capsys):
     assert main(["--config", claimed, "--quiet"]) == 0
     assert "MISMATCH" in capsys.readouterr().out
     assert main(["--config", claimed, "--quiet", "--strict-claims"]) == 1
+    assert "exit 1: a claim mismatches, and --strict-claims makes that a failure" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")

@@ -11,7 +11,8 @@ from rfprobe.core import analysis
 from rfprobe.core.analysis import operator_receptive_field
 from rfprobe.core.walk import walk_receptive_field
 
-from operator_modules import (BiasedAttention, BidirectionalGRU, CausalDilatedStack, CroppingResidual,
+from operator_modules import (BiasedAttention, BidirectionalGRU, CausalDilatedStack, CircularPadThenRecurrence,
+                              CroppingResidual,
                               EagerAttention, EagerMaskedFillWindow, EagerRelativeKeyBias, EagerSlidingWindowStack,
                               LinearUpsampleThenStride, MaskOnlyWhenLonger, ReflectPadConv, RollAlongTime, SlidingWindowAttention,
                               ReflectStartThroughRecurrence, UpsampleThenStride, WideConvThenRecurrent,
@@ -142,3 +143,9 @@ def test_probes_leave_an_open_past_room_for_the_padding_it_carries_in():
     assert verification.verdict.passed, verification.verdict.reasons()
     assert all(result.receptive_field.right == Side(0) and result.receptive_field.left.unbounded
                for result in verification.results)
+
+
+def test_circular_padding_wrapped_by_a_recurrence_is_refused_by_name_not_sized_forever():
+    result = walk_receptive_field(build(CircularPadThenRecurrence), channels=1)
+    assert not result.ran
+    assert "circular padding" in result.unavailable_reason and "LSTM" in result.unavailable_reason

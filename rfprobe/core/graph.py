@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .intervals import Intervals
-from .readers import Everything, NotUnderstood, Reach, Recurrence
+from .readers import Everything, NotUnderstood, Pad, Reach, Recurrence
 
 
 @dataclass
@@ -68,7 +68,9 @@ class Graph:
                 if local_only and isinstance(reader, (Recurrence, Everything)) and reader.input_length == node.length:
                     reached = Reach(request.intervals).carrying(request)
                 else:
-                    reached = reader.read(positions).carrying(request)
+                    read = reader.read(positions)
+                    _refuse_a_wrapped_open_side(node, reader, read, request)
+                    reached = read.carrying(request)
                 reached = self._met_ends(source, reached)
                 requests[source] = requests[source].union(reached) if source in requests else reached
         return requests.get(0, Reach(()))
@@ -90,3 +92,18 @@ class Graph:
         start = reach.intervals[0][0] == 0
         end = reach.intervals[-1][1] == node.length - 1
         return reach.meeting_ends(start, end)
+
+
+def _refuse_a_wrapped_open_side(node: "Node", reader: object, read: Reach, request: Reach) -> None:
+    """A read carried to an end of the input by a recurrence or global op (an open side) that
+    then meets a circular pad at that end wraps around to the *other* end: every frame reads
+    the input's last (first) samples, at any length, across a gap that grows with the length.
+    No (left, right) receptive field describes that, so the core says so instead of sizing
+    the input forever."""
+    if not (isinstance(reader, Pad) and reader.mode == "circular"):
+        return
+    if (request.open_start and read.padding_start) or (request.open_end and read.padding_end):
+        opened = ", ".join(request.via) or "a recurrence"
+        raise NotUnderstood(f"circular padding ({node.op}) wraps what {opened} carries from one end of the input "
+                            "to the other: every frame reads samples at both ends, at any length, so no (left, "
+                            "right) receptive field describes it (use another pad mode)")

@@ -84,21 +84,26 @@ def _unbounded_cause(verification: Verification) -> str:
 
 def rf_words(field: ReceptiveField, sample_rate: Optional[int], cause: str = "a non-local layer") -> str:
     """The receptive field in one phrase; never a finite number where a side is unbounded."""
-    def samples(count: int) -> str:
-        return f"{count} samples" + (f" ({format_ms(count, sample_rate)} ms)" if sample_rate else "")
+    def samples(count: int, at_least: bool = False) -> str:
+        bound = "at least " if at_least else ""  # a side a probe saw reach the input's end, unproven
+        return f"{bound}{count} samples" + (f" ({format_ms(count, sample_rate)} ms)" if sample_rate else "")
 
     if field.global_in_time:
         return f"global: every frame depends on the whole input ({cause})"
     if field.left.unbounded and field.right.unbounded:
         return f"unbounded both ways: every frame depends on all the audio ({cause})"
     if field.left.unbounded:
-        return f"unbounded past ({cause}: all earlier audio); {samples(field.right.samples)} after its anchor"
+        return (f"unbounded past ({cause}: all earlier audio); "
+                f"{samples(field.right.samples, field.right.at_least)} after its anchor")
     if field.right.unbounded:
-        return f"unbounded future ({cause}: all later audio); {samples(field.left.samples)} before its anchor"
+        return (f"unbounded future ({cause}: all later audio); "
+                f"{samples(field.left.samples, field.left.at_least)} before its anchor")
     total = field.samples
     ms = f" = {format_ms(total, sample_rate)} ms" if sample_rate else ""
-    return (f"{total} samples{ms} = {total / field.hop_samples:.2f} tokens: {field.left.samples} before the frame's "
-            f"anchor, {field.right.samples} after")
+    bound = "at least " if field.lower_bound_only else ""
+    return (f"{bound}{total} samples{ms} = {total / field.hop_samples:.2f} tokens: "
+            f"{'at least ' if field.left.at_least else ''}{field.left.samples} before the frame's anchor, "
+            f"{'at least ' if field.right.at_least else ''}{field.right.samples} after")
 
 
 def _hop_words(field: ReceptiveField, sample_rate: Optional[int], context: Optional["ContextMap"]) -> str:
