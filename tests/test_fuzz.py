@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 
 from rfprobe.families.seanet.config import EncoderConfig
 from rfprobe.fuzzing import architectures_and_lengths, check_architecture
+from rfprobe.verify import verify_config
 
 # Disagreements `python scripts/fuzz.py --examples 2000 --seed 3` found (all causal or not, with
 # an LSTM): each method must now agree on them.
@@ -37,3 +38,14 @@ def test_all_methods_and_edge_supports_agree_on_random_architectures(case):
     config, length = case
     check = check_architecture(config, length)
     assert not check.problems, (config, length, check.problems)
+
+
+def test_circular_padding_under_a_global_norm_is_read_as_global_not_refused():
+    """The core refuses a circular wrap that a recurrence carries to the other end (no (left,
+    right) field describes it), but under GroupNorm over time every frame reads everything anyway."""
+    config = EncoderConfig(sample_rate=16000, channels=1, dimension=3, n_filters=2, n_residual_layers=2, ratios=(4, 2),
+                           norm="time_group_norm", kernel_size=5, last_kernel_size=3, residual_kernel_size=3,
+                           dilation_base=2, causal=False, pad_mode="circular", compress=2, lstm=1)
+    check = check_architecture(config)
+    assert not check.problems, check.problems
+    assert verify_config(config).truth.global_in_time

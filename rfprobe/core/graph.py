@@ -102,7 +102,9 @@ def _refuse_a_wrapped_open_side(node: "Node", reader: object, read: Reach, reque
     the input forever."""
     if not (isinstance(reader, Pad) and reader.mode == "circular"):
         return
-    if (request.open_start and read.padding_start) or (request.open_end and read.padding_end):
+    # Open on both sides already (a global op), the frame reads everything: the wrap adds nothing.
+    if (request.open_start and read.padding_start and not request.open_end) or \
+            (request.open_end and read.padding_end and not request.open_start):
         opened = ", ".join(request.via) or "a recurrence"
         raise NotUnderstood(f"circular padding ({node.op}) wraps what {opened} carries from one end of the input "
                             "to the other: every frame reads samples at both ends, at any length, so no (left, "
