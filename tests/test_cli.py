@@ -206,3 +206,14 @@ def test_a_reader_closing_the_output_early_is_not_an_internal_error():
     process.stdout.close()
     _, error = process.communicate(timeout=120)
     assert process.returncode == 141 and b"internal error" not in error and b"Traceback" not in error, error
+
+
+def test_a_circular_padded_config_passes_with_its_edges_mapped(tmp_path, capsys):
+    """Frame 0 reads the clip's last samples through the wrap (it crashed the context map once)."""
+    text = Path(SMALL).read_text(encoding="utf-8").replace("pad_mode: constant", "pad_mode: circular")
+    assert "pad_mode: circular" in text
+    config = tmp_path / "circular.yaml"
+    config.write_text(text.split("claims:")[0], encoding="utf-8")
+    assert main(["--config", str(config), "--verbose"]) == 0
+    out = capsys.readouterr().out
+    assert "pad_mode circular" in out and "no context map" not in out

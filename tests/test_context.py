@@ -212,3 +212,14 @@ def test_effective_widths_through_an_lstm_hold_the_mass_of_a_twice_longer_past()
     longer = effective_field(verification.modules, window, config.channels, torch.device("cpu"), torch.float64)
     for fraction, width in erf.widths_samples.items():
         assert abs(longer.widths_samples[fraction] - width) <= ERF_WINDOW_TOLERANCE * width, fraction
+
+
+def test_circular_padding_maps_the_wrap_to_the_other_end_of_the_clip():
+    """Kernel 5 padded 2 circularly: frame 0 reads samples -2..2, i.e. the clip's last two
+    samples and its first three; frame 999 reads 997..1001, i.e. its last three and first two.
+    Read on a 16-sample input and mapped to the 1000-sample clip, the wrapped pieces stay
+    with the end they wrapped to (the premise check traces one hop longer)."""
+    conv = torch.nn.Conv1d(1, 1, kernel_size=5, padding=2, padding_mode="circular").double()
+    edges = clip_edges(conv, 1, clip_samples=1000, hop_samples=1, minimum_length_samples=16)
+    assert edges.support(0).intervals == ((0, 2), (998, 999))
+    assert edges.support(999).intervals == ((0, 1), (997, 999))

@@ -59,13 +59,20 @@ def probe_length(clip_samples: int, hop_samples: int, minimum_samples: int) -> i
 
 def _moved(reach: Reach, length: int, delta: int, from_end: bool) -> Intervals:
     """`reach` (traced on `length` samples) in an input `delta` samples longer: a frame counted
-    from the end moves with it; a read held at an end by an open side stays at that end."""
+    from the end moves with it; a read held at an end by an open side stays at that end. A
+    frame near one end reads the other end only through a wrap (circular padding: the input
+    is long enough that nothing else reaches that far), and that piece stays with the end it
+    wrapped to: a start frame's piece ending at the last sample moves with the end, an end
+    frame's piece starting at sample 0 stays."""
     pieces = []
     for low, high in reach.intervals:
         if from_end:
-            low, high = (0 if low == 0 and reach.open_start else low + delta), high + delta
-        elif high == length - 1 and reach.open_end:
-            high += delta
+            if low == 0 and not reach.open_start:  # wrapped to the start
+                pass
+            else:
+                low, high = (0 if low == 0 and reach.open_start else low + delta), high + delta
+        elif high == length - 1:
+            low, high = (low, high + delta) if reach.open_end else (low + delta, high + delta)
         pieces.append((low, high))
     return tuple(pieces)
 
