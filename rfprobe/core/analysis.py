@@ -321,22 +321,16 @@ def _span_so_far(trace: Trace, index: int, position: int) -> int:
     return reach.intervals[-1][1] - reach.intervals[0][0] + 1 if reach.intervals else 0
 
 
-def _finite_part(trace: Trace, frame: int, hop: int, this: Reach) -> tuple[Optional[int], Optional[int]]:
-    """(left, right) samples of `frame`'s read, an open side counted by the local ops alone
-    (its finite part, as a table of convs would give it). A side that is not open is the
-    frame's own read (sizing made it interior on that side). An open side's local read is
-    taken at a frame where it meets no end of the input on that side: the frame itself, else
-    one nearer the other end. An open side is None when no frame of this trace has such a
-    read: the input is shorter than the local ops' reach (a read that meets both ends there
-    would give the input's length, not the reach)."""
-    anchor = frame * hop
-    left: Optional[int] = anchor - this.intervals[0][0]
-    right: Optional[int] = this.intervals[-1][1] - anchor
+def _open_sides_reach(trace: Trace, frame: int, hop: int, open_start: bool,
+                      open_end: bool) -> tuple[Optional[int], Optional[int]]:
+    """(left, right) finite parts of the open sides (None for a side that is not open): the
+    local ops' reach alone, as a table of convs would give it, taken at a frame where the local
+    read meets no end of the input on that side (`frame` itself, else one nearer the other end).
+    Also None when no frame of this trace has such a read: the input is shorter than the local
+    ops' reach (a read that meets both ends there would give the input's length, not the reach)."""
     frames = trace.output_length
-    if this.open_start:
-        left = _local_reach(trace, hop, [frame, *range(frames - 2, frame, -1)], start_side=True)
-    if this.open_end:
-        right = _local_reach(trace, hop, [frame, *range(1, frame)], start_side=False)
+    left = _local_reach(trace, hop, [frame, *range(frames - 2, frame, -1)], start_side=True) if open_start else None
+    right = _local_reach(trace, hop, [frame, *range(1, frame)], start_side=False) if open_end else None
     return left, right
 
 
@@ -377,7 +371,12 @@ def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.
     this = sizing.this
     anchor = sizing.frame * hop
     cut_start, cut_end = _cut(this)
-    finite_left, finite_right = _finite_part(sizing.trace, sizing.frame, hop, this)
+    # A side that is not open is the frame's own read (sizing made it interior on that side).
+    finite_left, finite_right = _open_sides_reach(sizing.trace, sizing.frame, hop, this.open_start, this.open_end)
+    if not this.open_start:
+        finite_left = anchor - this.intervals[0][0]
+    if not this.open_end:
+        finite_right = this.intervals[-1][1] - anchor
     trace, local_reach_cut = sizing.trace, False
     # An open side's local reach wider than the sized input: read it on longer ones.
     while finite_left is None or finite_right is None:
@@ -391,10 +390,10 @@ def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.
             local_reach_cut = True
             break
         sizing.traces.append((longer, trace.output_length))
-        middle = trace.output_length // 2 - 1
-        open_left, open_right = _finite_part(trace, middle, hop, frame_reach(trace, middle))
-        finite_left = open_left if this.open_start else finite_left
-        finite_right = open_right if this.open_end else finite_right
+        open_left, open_right = _open_sides_reach(trace, trace.output_length // 2 - 1, hop,
+                                                  finite_left is None, finite_right is None)
+        finite_left = finite_left if open_left is None else open_left
+        finite_right = finite_right if open_right is None else open_right
     if local_reach_cut:  # no input was long enough: the frame's own local read, cut by the input's ends
         local = sizing.trace.graph.reach(sizing.trace.output_node, ((sizing.frame, sizing.frame),), local_only=True)
         finite_left = anchor - local.intervals[0][0] if finite_left is None else finite_left

@@ -67,10 +67,9 @@ def _moved(reach: Reach, length: int, delta: int, from_end: bool) -> Intervals:
     pieces = []
     for low, high in reach.intervals:
         if from_end:
-            if low == 0 and not reach.open_start:  # wrapped to the start
-                pass
-            else:
-                low, high = (0 if low == 0 and reach.open_start else low + delta), high + delta
+            # A piece from sample 0 that no open side holds there wrapped there: it stays.
+            if low != 0 or reach.open_start:
+                low, high = (0 if low == 0 else low + delta), high + delta
         elif high == length - 1:
             low, high = (low, high + delta) if reach.open_end else (low + delta, high + delta)
         pieces.append((low, high))

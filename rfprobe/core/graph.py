@@ -94,7 +94,7 @@ class Graph:
         return reach.meeting_ends(start, end)
 
 
-def _refuse_a_wrapped_open_side(node: "Node", reader: object, read: Reach, request: Reach) -> None:
+def _refuse_a_wrapped_open_side(node: Node, reader: object, read: Reach, request: Reach) -> None:
     """A read carried to an end of the input by a recurrence or global op (an open side) that
     then meets a circular pad at that end wraps around to the *other* end: every frame reads
     the input's last (first) samples, at any length, across a gap that grows with the length.
