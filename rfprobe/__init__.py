@@ -22,6 +22,7 @@ Layers, one role each:
   file per codec of the zoo.
 * :mod:`rfprobe.output` — the answer block, tables, the JSON report (schema v1), plots, and
   safe output files.
+* :mod:`rfprobe.subject` — the module a probe runs: a private copy, weight norms folded.
 * Runs that combine them: :mod:`rfprobe.verify` (a config, four methods),
   :mod:`rfprobe.module_probe` (any module), :mod:`rfprobe.context` (edges, latency, taint,
   effective RF), :mod:`rfprobe.cost`, :mod:`rfprobe.zoo`; front ends :mod:`rfprobe.cli`,

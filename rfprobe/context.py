@@ -15,7 +15,7 @@ from .probes.erf import EffectiveField, grown_effective_field
 from .families.seanet.formula import formula_receptive_field
 from .probes.gradient import measured_supports
 from .arithmetic.lookahead import Lookahead, lookahead_of
-from .module_probe import copy_module
+from .subject import fold_weight_norms, probe_subject
 from .probes.taint import TaintProof, prove_side
 from .arithmetic.geometry import ReceptiveField
 from .methods import FORMULA, MODULE_WALK
@@ -76,7 +76,7 @@ def edge_report(config: EncoderConfig, clip_samples: int, device: torch.device, 
     receptive field; by default the config formula's) size that input."""
     local = extents if extents is not None else formula_receptive_field(config).receptive_field
     hop = local.hop_samples
-    module = module if module is not None else build_encoder(config, 0, device, dtype)
+    module = module if module is not None else fold_weight_norms(build_encoder(config, 0, device, dtype))
     length = edge_probe_length(clip_samples, hop, local.left.samples, local.right.samples)
     edges = clip_edges(module, config.channels, clip_samples, hop, length, device=device, dtype=dtype)
     frames, k, m = edges.frames, edges.left_padded_frames, edges.right_padded_frames
@@ -120,10 +120,12 @@ def taint_proofs(config: EncoderConfig, truth_left_unbounded: bool, truth_right_
     if not (truth_left_unbounded or truth_right_unbounded):
         return ()
     # Taint runs on CPU in float64 whatever the probes used (see rfprobe.probes.taint).
-    module = build_encoder(config, 0, "cpu", torch.float64) if module is None \
-        else copy_module(module).to("cpu", torch.float64)
+    if module is None:
+        module = fold_weight_norms(build_encoder(config, 0, "cpu", torch.float64))
+    elif not _on_cpu_in_float64(module):
+        module = probe_subject(module, "cpu", torch.float64)
     twin = replace(config, lstm=0, norm="none" if config.norm == "time_group_norm" else config.norm)
-    control = build_encoder(twin, 0, "cpu", torch.float64)
+    control = fold_weight_norms(build_encoder(twin, 0, "cpu", torch.float64))
     proofs = []
     for side, unbounded, other in (("past", truth_left_unbounded, truth_right_unbounded),
                                    ("future", truth_right_unbounded, truth_left_unbounded)):
@@ -131,6 +133,12 @@ def taint_proofs(config: EncoderConfig, truth_left_unbounded: bool, truth_right_
             proofs.append(prove_side(module, control, side, local.left.samples, local.right.samples,
                                      local.hop_samples, config.channels, other_side_bounded=not other))
     return tuple(proofs)
+
+
+def _on_cpu_in_float64(module: torch.nn.Module) -> bool:
+    """Whether taint can run `module` as it is (taint only reads it: no copy is needed)."""
+    return all(t.device.type == "cpu" and (t.dtype == torch.float64 or not t.is_floating_point())
+               for t in [*module.parameters(), *module.buffers()])
 
 
 def context_map(verification: Verification, clip_seconds: float = DEFAULT_CLIP_SECONDS,
@@ -141,7 +149,8 @@ def context_map(verification: Verification, clip_seconds: float = DEFAULT_CLIP_S
     extents = analytic_extents(verification.result(FORMULA), verification.result(MODULE_WALK))
     truth = verification.truth or extents
     clip_samples = round(clip_seconds * config.sample_rate)
-    modules = verification.modules or {seed: build_encoder(config, seed, device, dtype) for seed in (0, 1)}
+    modules = verification.modules or {seed: fold_weight_norms(build_encoder(config, seed, device, dtype))
+                                       for seed in (0, 1)}
     first = next(iter(modules.values()))
     return ContextMap(
         lookahead=lookahead_of(truth),

@@ -7,7 +7,6 @@ failing that, from the input lengths at which the number of output frames steps 
 """
 from __future__ import annotations
 
-import copy
 import importlib
 import os
 import sys
@@ -27,6 +26,7 @@ from .errors import UsageError, is_out_of_memory, shown
 from .probes.gradient import probe_input
 from .arithmetic.geometry import MethodResult, ReceptiveField, Side
 from .arithmetic.verdict import judge
+from .subject import probe_subject
 from .verify import Verification
 
 REQUIRED = (walk_method.METHOD, gradient_probe.METHOD, impulse_probe.METHOD)
@@ -68,21 +68,6 @@ def load_factory(spec: str) -> nn.Module:
     if not isinstance(built, nn.Module):
         raise UsageError(f"--module {spec}: {attribute}() returned {type(built).__name__}, not a torch.nn.Module")
     return built
-
-
-def copy_module(module: nn.Module) -> nn.Module:
-    """A deep copy, also of modules using the old `torch.nn.utils.weight_norm`.
-
-    That weight norm stores the computed `weight` as a non-leaf tensor attribute, which
-    `copy.deepcopy` refuses; a detached clone stands in for it (its forward pre-hook
-    recomputes it from weight_g and weight_v anyway).
-    """
-    memo: dict[int, torch.Tensor] = {}
-    for layer in module.modules():
-        for value in vars(layer).values():
-            if isinstance(value, torch.Tensor) and not value.is_leaf:
-                memo[id(value)] = value.detach().clone()
-    return copy.deepcopy(module, memo)
 
 
 def detect_channels(module: nn.Module) -> int:
@@ -200,7 +185,7 @@ def check_module(module: nn.Module, where: str, *, channels: Optional[int] = Non
     parameters = sum(t.numel() for t in [*module.parameters(), *module.buffers()])
     check_cost(module_cost(parameters, 0.0, 0, itemsize))
     try:
-        subject = copy_module(module).to(device=device, dtype=dtype).eval()
+        subject = probe_subject(module, device, dtype)
         _check_weights(subject)
         channels = channels or detect_channels(subject)
         short = 1 << 13
@@ -250,7 +235,7 @@ def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_sampl
     and dtype), so that a long sizing trace is not run twice.
     """
     device = torch.device(device)
-    subject = copy_module(module).to(device=device, dtype=dtype).eval()
+    subject = probe_subject(module, device, dtype)
     _check_weights(subject)
     channels = channels or detect_channels(subject)
     if walk is None:

@@ -21,6 +21,7 @@ from .device import device_description
 from .probes.run import DEFAULT_SEEDS, run_probes, seed_settings
 from .families.seanet.encoder import build_encoder
 from .errors import UsageError
+from .subject import fold_weight_norms
 from .arithmetic.geometry import MethodResult, ReceptiveField
 from .arithmetic.verdict import Verdict, judge
 
@@ -103,6 +104,8 @@ def verify_config(config: EncoderConfig, source_path: str = "", device: torch.de
     else:
         trained = load_encoder_weights(build_encoder(config, 0, device, dtype), encoder_state, source_path)
         modules = {seed: trained for seed in seeds}
+    for module in set(modules.values()):  # built here, so folded in place (see rfprobe.subject)
+        fold_weight_norms(module)
     walk = walk_method.walk_receptive_field(modules[seeds[0]])
     guess = analytic_extents(formula, walk)
     gradient, impulse = run_probes(modules, guess, channels=config.channels, device=device, dtype=dtype)

@@ -149,9 +149,9 @@ def edge_length(model: ZooModel, hop_samples: int) -> int:
 def edge_supports(module: torch.nn.Module, model: ZooModel, hop_samples: int) -> dict:
     """Exact gradient supports of frames 0, 1, F-2 and F-1 of one clip (float64, CPU)."""
     from .probes.gradient import measured_supports
-    from .module_probe import copy_module
+    from .subject import probe_subject
 
-    subject = copy_module(module).to(torch.float64).eval()
+    subject = probe_subject(module, "cpu", torch.float64)
     length = edge_length(model, hop_samples)
     with torch.no_grad():
         frames_total = subject(torch.zeros(1, model.channels, length, dtype=torch.float64)).shape[-1]

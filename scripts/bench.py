@@ -40,6 +40,7 @@ from rfprobe.errors import UsageError  # noqa: E402
 from rfprobe.families.seanet.formula import formula_receptive_field  # noqa: E402
 from rfprobe.output.report import format_table  # noqa: E402
 from rfprobe.verify import verify_config  # noqa: E402
+from rfprobe.subject import fold_weight_norms  # noqa: E402
 from rfprobe.core.walk import walk_receptive_field  # noqa: E402
 
 
@@ -77,7 +78,8 @@ def floor_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> 
 def method_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> dict[str, float]:
     guess = formula_receptive_field(config).receptive_field
     gradient_seeds, impulse_seeds = probe_seeds(DEFAULT_SEEDS)  # each probe on its own seeds, as verification runs them
-    modules = {seed: build_encoder(config, seed, device) for seed in DEFAULT_SEEDS}
+    # Folded, as verification probes them (rfprobe.subject); the floor runs the encoder as built.
+    modules = {seed: fold_weight_norms(build_encoder(config, seed, device)) for seed in DEFAULT_SEEDS}
     options = dict(channels=config.channels, device=device, dtype=torch.float64)
 
     def probe(method: str, seeds: tuple[int, ...]) -> None:
@@ -116,7 +118,8 @@ def naive_seconds(config: EncoderConfig, device: torch.device) -> float:
 def zoo_rows(names: list[str], device: torch.device, repeats: int) -> tuple[list[dict], list[list[str]]]:
     """Verification / floor for zoo models at tiny width, each measured the same way."""
     from rfprobe.families import ZOO, Unavailable, find
-    from rfprobe.module_probe import copy_module, probe_module
+    from rfprobe.module_probe import probe_module
+    from rfprobe.subject import copy_module
 
     results, cells = [], []
     for model in ([find(name) for name in names] if names else ZOO):

@@ -105,8 +105,9 @@ def test_trained_weights_are_the_ones_probed_and_change_the_effective_rf(checkpo
     loaded = load_checkpoint(checkpoint)
     trained = verify_config(loaded.audiocraft.config, encoder_state=loaded.encoder_state)
     module = next(iter(trained.modules.values()))
-    weight_g = module.state_dict()["model.0.conv.conv.weight_g"]
-    assert torch.equal(weight_g.float(), loaded.encoder_state["model.0.conv.conv.weight_g"])
+    # The probed module's weight norms are folded (rfprobe.subject): its weight is g * v / |v| of the checkpoint's.
+    g, v = (loaded.encoder_state[f"model.0.conv.conv.weight_{part}"].double() for part in "gv")
+    assert torch.equal(module.state_dict()["model.0.conv.conv.weight"], torch._weight_norm(v, g, 0))
     random = verify_config(load_config(write(tmp_path / "same.yaml", XP_CFG)))
     trained_erf = context_map(trained, clip_seconds=1.0).erf
     random_erf = context_map(random, clip_seconds=1.0).erf

@@ -100,7 +100,7 @@ def test_snac_windowed_attention_is_refused_as_position_dependent_not_given_one_
     import torch
 
     from rfprobe.families import Unavailable
-    from rfprobe.module_probe import copy_module
+    from rfprobe.subject import copy_module
     from rfprobe.core.walk import walk_receptive_field
 
     model = find("snac_init_defaults")
