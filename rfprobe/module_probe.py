@@ -77,13 +77,6 @@ def detect_channels(module: nn.Module) -> int:
     raise UsageError("cannot detect the input channels (no nn.Conv1d found); pass channels (--channels)")
 
 
-def _check_weights(module: nn.Module) -> None:
-    for name, parameter in module.named_parameters():
-        if not torch.isfinite(parameter).all():
-            raise UsageError(f"the module's parameter {name} holds NaN or inf; a receptive field cannot be probed "
-                             "through non-finite weights: load finite weights")
-
-
 def _frames(module: nn.Module, channels: int, length: int, device: torch.device, dtype: torch.dtype) -> int:
     inputs = torch.zeros(2, channels, length, device=device, dtype=dtype)
     try:
@@ -186,7 +179,6 @@ def check_module(module: nn.Module, where: str, *, channels: Optional[int] = Non
     check_cost(module_cost(parameters, 0.0, 0, itemsize))
     try:
         subject = probe_subject(module, device, dtype)
-        _check_weights(subject)
         channels = channels or detect_channels(subject)
         short = 1 << 13
         check_cost(module_cost(parameters, 2 * channels, short, itemsize))
@@ -236,7 +228,6 @@ def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_sampl
     """
     device = torch.device(device)
     subject = probe_subject(module, device, dtype)
-    _check_weights(subject)
     channels = channels or detect_channels(subject)
     if walk is None:
         walk = walk_method.walk_receptive_field(subject, channels, device=device, length_multiple=length_multiple,

@@ -4,8 +4,10 @@
     python scripts/bench.py --zoo [--only NAME ...]   # the codec zoo at tiny width instead
 
 For each shipped config, in one run on one machine: the floor (one forward plus one
-backward of the encoder, float64, at the probe's first input length), each method's time,
-the full verification's time and the ratio verification / floor. Then a naive baseline
+backward of the encoder as audiocraft builds it, float64, at the probe's first input
+length), the time to build the config's two random-weight encoders (which `verify_config`
+does and `probe_module`, given a module, does not), each method's time, the full
+verification's time (builds included) and its ratio to the floor, with and without the builds. Then a naive baseline
 (one forward per perturbed input sample across the RF, batched 64 at a time) on the
 smallest config, and the cost of verification as the RF grows. Times are medians of
 `--repeats` runs after one warm-up; on CUDA every timing synchronises the device.
@@ -86,6 +88,8 @@ def method_seconds(config: EncoderConfig, device: torch.device, repeats: int) ->
         measure_probe(method, {seed: modules[seed] for seed in seeds}, guess, **options)
 
     return {
+        "build": timed(lambda: [fold_weight_norms(build_encoder(config, seed, device)) for seed in DEFAULT_SEEDS],
+                       device, repeats),
         "formula": timed(lambda: formula_receptive_field(config), device, repeats),
         "module walk": timed(lambda: walk_receptive_field(modules[DEFAULT_SEEDS[0]]), device, repeats),
         "gradient": timed(lambda: probe(GRADIENT, gradient_seeds), device, repeats),
@@ -207,11 +211,14 @@ def main() -> int:
         floor, length = floor_seconds(config, device, arguments.repeats)
         methods = method_seconds(config, device, arguments.repeats)
         results["configs"][config.name] = {"floor_s": floor, "input_length_samples": length, **methods}
+        probing = methods["full verification"] - methods["build"]
         rows.append([config.name, str(length), f"{floor * 1000:.0f}",
-                     *(f"{methods[m] * 1000:.0f}" for m in ("module walk", "gradient", "impulse", "full verification")),
-                     f"{methods['full verification'] / floor:.1f}x"])
-    config_table = format_table(["config", "input samples", "floor ms", "walk ms", "gradient ms", "impulse ms",
-                                 "verification ms", "verification / floor"], rows)
+                     *(f"{methods[m] * 1000:.0f}" for m in ("build", "module walk", "gradient", "impulse",
+                                                            "full verification")),
+                     f"{methods['full verification'] / floor:.1f}x", f"{probing / floor:.1f}x"])
+    config_table = format_table(["config", "input samples", "floor ms", "build ms", "walk ms", "gradient ms",
+                                 "impulse ms", "verification ms", "verification / floor",
+                                 "without build / floor"], rows)
     print(config_table)
 
     smallest = load_config(REPOSITORY / "configs" / "encodec_24khz_causal_conv.yaml")

@@ -2,9 +2,11 @@
 what the caller's module computes."""
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
+from rfprobe.errors import UsageError
 from rfprobe.families.seanet.config import EncoderConfig
 from rfprobe.families.seanet.encoder import build_encoder
 from rfprobe.subject import fold_weight_norms, probe_subject
@@ -18,20 +20,33 @@ def _outputs_and_input_gradient(module: nn.Module, inputs: torch.Tensor) -> tupl
 
 
 def _weight_norms(module: nn.Module) -> int:
-    old = sum(1 for layer in module.modules() for name, _ in layer.named_parameters(recurse=False)
-              if name.endswith("_g"))
-    new = sum(1 for layer in module.modules() if hasattr(layer, "parametrizations"))
-    return old + new
+    """Weight norms still recomputed before a forward pass (hooks and parametrizations)."""
+    from torch.nn.utils.weight_norm import WeightNorm
+
+    hooks = sum(isinstance(hook, WeightNorm) for layer in module.modules() for hook in layer._forward_pre_hooks.values())
+    parametrized = sum(1 for layer in module.modules() if type(layer).__name__.startswith("Parametrized"))
+    return hooks + parametrized
 
 
-def _two_kinds_of_weight_norm() -> nn.Module:
+def _every_kind_of_weight_norm() -> nn.Module:
+    """Both kinds, over dims 0, 1 and None, on convs and a transposed conv, with magnitudes g
+    far from |v| (as after training), so a fold that dropped g or normed over the wrong dim
+    would compute different weights."""
     torch.manual_seed(0)
-    return nn.Sequential(nn.utils.weight_norm(nn.Conv1d(1, 3, 5, stride=2)), nn.ELU(),
-                         nn.utils.parametrizations.weight_norm(nn.Conv1d(3, 4, 3, dilation=2))).double().eval()
+    layers = [nn.utils.weight_norm(nn.Conv1d(1, 3, 5, stride=2)), nn.ELU(),
+              nn.utils.parametrizations.weight_norm(nn.Conv1d(3, 4, 3, dilation=2)), nn.ELU(),
+              nn.utils.parametrizations.weight_norm(nn.ConvTranspose1d(4, 3, 4, stride=2), dim=1), nn.ELU(),
+              nn.utils.weight_norm(nn.Conv1d(3, 2, 3), dim=None)]
+    module = nn.Sequential(*layers).double().eval()
+    with torch.no_grad():
+        for name, parameter in module.named_parameters():
+            if name.endswith(("weight_g", "original0")):
+                parameter.mul_(torch.linspace(0.3, 3.0, parameter.numel(), dtype=torch.float64).view_as(parameter))
+    return module
 
 
-def test_folding_the_old_and_the_new_weight_norm_keeps_outputs_and_input_gradients_bit_for_bit():
-    module = _two_kinds_of_weight_norm()
+def test_folding_both_kinds_of_weight_norm_keeps_outputs_and_input_gradients_bit_for_bit():
+    module = _every_kind_of_weight_norm()
     inputs = torch.randn(2, 1, 200, dtype=torch.float64)
     before = _outputs_and_input_gradient(module, inputs)
     fold_weight_norms(module)
@@ -39,9 +54,17 @@ def test_folding_the_old_and_the_new_weight_norm_keeps_outputs_and_input_gradien
     assert torch.equal(before[0], after[0]) and torch.equal(before[1], after[1])
 
 
-def test_folding_leaves_no_weight_norm_behind():
-    module = fold_weight_norms(_two_kinds_of_weight_norm())
-    assert _weight_norms(module) == 0
+def test_folding_leaves_no_weight_norm_to_recompute():
+    module = _every_kind_of_weight_norm()
+    assert _weight_norms(module) == 4
+    assert _weight_norms(fold_weight_norms(module)) == 0
+
+
+def test_folding_twice_changes_nothing():
+    module = fold_weight_norms(_every_kind_of_weight_norm())
+    inputs = torch.randn(1, 1, 200, dtype=torch.float64)
+    before = module(inputs)
+    assert torch.equal(fold_weight_norms(module)(inputs), before)
 
 
 def test_folding_audiocrafts_encoder_keeps_it_bit_for_bit():
@@ -55,6 +78,27 @@ def test_folding_audiocrafts_encoder_keeps_it_bit_for_bit():
     assert torch.equal(before[0], after[0]) and torch.equal(before[1], after[1])
 
 
+def test_a_forward_that_reads_the_magnitudes_still_runs_after_folding():
+    class ReadsMagnitudes(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.old = nn.utils.weight_norm(nn.Conv1d(1, 2, 4, stride=2))
+            self.new = nn.utils.parametrizations.weight_norm(nn.Conv1d(2, 2, 3))
+
+        def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+            scale = self.old.weight_g.abs().mean() * self.new.parametrizations.weight.original0.abs().mean()
+            return self.new(self.old(inputs)) * scale
+
+    module = ReadsMagnitudes().double()
+    inputs = torch.randn(1, 1, 64, dtype=torch.float64)
+    assert torch.equal(probe_subject(module, "cpu", torch.float64)(inputs), module(inputs))
+
+
+def test_a_frozen_module_stays_frozen_when_folded():
+    module = _every_kind_of_weight_norm().requires_grad_(False)
+    assert not any(parameter.requires_grad for parameter in fold_weight_norms(module).parameters())
+
+
 def test_a_parametrization_that_is_not_a_weight_norm_is_left_alone():
     class Doubled(nn.Module):
         def forward(self, weight: torch.Tensor) -> torch.Tensor:
@@ -63,13 +107,13 @@ def test_a_parametrization_that_is_not_a_weight_norm_is_left_alone():
     conv = nn.Conv1d(1, 1, 3)
     nn.utils.parametrize.register_parametrization(conv, "weight", Doubled())
     fold_weight_norms(conv)
-    assert nn.utils.parametrize.is_parametrized(conv, "weight")
+    assert nn.utils.parametrize.is_parametrized(conv, "weight") and "weight" not in conv._parameters
 
 
 def test_the_probe_subject_is_a_folded_copy_and_the_callers_module_keeps_its_weight_norms():
-    module = _two_kinds_of_weight_norm().float()
+    module = _every_kind_of_weight_norm().float()
     subject = probe_subject(module, "cpu", torch.float64)
-    assert _weight_norms(module) == 2 and _weight_norms(subject) == 0
+    assert _weight_norms(module) == 4 and _weight_norms(subject) == 0
     assert next(subject.parameters()).dtype == torch.float64 and not subject.training
 
 
@@ -80,3 +124,16 @@ def test_folding_a_probe_copy_leaves_the_callers_parametrized_module_working_as_
     before = module(inputs)
     probe_subject(module, "cpu", torch.float64)
     assert nn.utils.parametrize.is_parametrized(module, "weight") and torch.equal(module(inputs), before)
+
+
+def test_a_recurrence_under_a_parametrization_can_be_copied():
+    lstm = nn.utils.parametrizations.weight_norm(nn.LSTM(2, 3), name="weight_hh_l0")
+    probe_subject(lstm, "cpu", torch.float64)
+
+
+def test_non_finite_weights_are_refused_by_the_callers_parameter_name():
+    module = nn.Sequential(nn.Conv1d(1, 1, 3))
+    with torch.no_grad():
+        module[0].bias.fill_(float("nan"))
+    with pytest.raises(UsageError, match=r"parameter 0\.bias holds NaN"):
+        probe_subject(module, "cpu", torch.float64)
