@@ -444,22 +444,25 @@ class _ModuleNames:
             handle.remove()
 
     def by_node(self, trace: Trace) -> dict[int, str]:
-        return {index: self.owner(node.module) for index, node in enumerate(trace.graph.nodes) if node.module}
-
-    def owner(self, name: str) -> str:
-        """The outermost module around `name` that holds no other conv or RNN: a conv
-        wrapped in a norm wrapper in a padding wrapper is named after the outer wrapper."""
-        modules = dict(self.root.named_modules())
+        modules = dict(self.root.named_modules())  # once per table: a model has hundreds of nodes
         temporal = (nn.Conv1d, nn.ConvTranspose1d, nn.Conv2d, nn.RNNBase)
+        counts = {path: sum(isinstance(m, temporal) for m in module.modules()) for path, module in modules.items()}
+        owners: dict[str, str] = {}
+        for node in trace.graph.nodes:
+            if node.module and node.module not in owners:
+                owners[node.module] = self.owner(node.module, counts)
+        return {index: owners[node.module] for index, node in enumerate(trace.graph.nodes) if node.module}
 
-        def count(path: str) -> int:
-            return sum(isinstance(m, temporal) for m in modules[path].modules()) if path in modules else 0
-
+    @staticmethod
+    def owner(name: str, temporal_counts: dict[str, int]) -> str:
+        """The outermost module around `name` that holds no other conv or RNN: a conv
+        wrapped in a norm wrapper in a padding wrapper is named after the outer wrapper.
+        `temporal_counts`: the convs and RNNs inside each module, by its path."""
         parts = name.split(".")
         best = name
         for cut in range(len(parts) - 1, 0, -1):
             parent = ".".join(parts[:cut])
-            if count(parent) != 1:
+            if temporal_counts.get(parent, 0) != 1:
                 break
             best = parent
         return best
