@@ -22,6 +22,7 @@ from ...arithmetic.geometry import Side
 from ...core.analysis import frame_reach
 from ...core.trace import trace_module
 from ...device import exact_zeros
+from ...subject import fold_weight_norms
 
 START_FRAMES = 16
 MAX_FRAMES = 1 << 12
@@ -172,7 +173,8 @@ def _span(used: list[int], middle: int) -> Span:
 
 def decoder_report(config: EncoderConfig, trim_right_ratio: float = 1.0, device: torch.device | str = "cpu",
                    dtype: torch.dtype = torch.float64) -> DecoderReport:
-    decoder = build_decoder(config, trim_right_ratio, device=device, dtype=dtype)  # one module for every method
+    # One module for every method, weight norms folded as for every probe (rfprobe.subject).
+    decoder = fold_weight_norms(build_decoder(config, trim_right_ratio, device=device, dtype=dtype))
     reads, reach = analytic_decoder(config, trim_right_ratio, device, dtype, decoder)
     counts = {phase: span.count for phase, span in reads.items()}
     hop = config.hop_samples

@@ -22,6 +22,7 @@ from ...probes.gradient import measured_supports
 from ...module_probe import probe_module
 from ...verify import Verification, verify_config
 from ...yaml_reading import MAX_BYTES
+from ...subject import fold_weight_norms, probe_subject
 
 # transformers EncodecConfig field -> audiocraft seanet key
 FIELD_MAP = {
@@ -139,11 +140,11 @@ def cross_check(hf_config: Any, name: str, length_samples: int | None = None,
         if (a.agrees_with(b) if hasattr(a, "agrees_with") and b is not None else a == b) is False:
             differences.append(f"{quantity}: transformers {a}, audiocraft {b}")
     length = length_samples or 3 * equivalent.hop_samples * 8 + 123
-    audiocraft_encoder = build_encoder(equivalent)  # CPU float64, whatever device the verification used
+    audiocraft_encoder = fold_weight_norms(build_encoder(equivalent))  # CPU float64, whatever the verification used
     edges = clip_edges(audiocraft_encoder, equivalent.channels, length, equivalent.hop_samples, length)
     frames_total, k, m = edges.frames, edges.left_padded_frames, edges.right_padded_frames
     frames = sorted({0, min(k, frames_total - 1), max(frames_total - m - 1, 0), frames_total - 1})
-    hf_supports, _ = measured_supports(hf_encoder.to(torch.float64), equivalent.channels, length, frames, seed=0)
+    hf_supports, _ = measured_supports(probe_subject(hf_encoder, "cpu", torch.float64), equivalent.channels, length, frames, seed=0)
     audiocraft_supports, _ = measured_supports(audiocraft_encoder, equivalent.channels, length, frames, seed=0)
     for frame, a, b in zip(frames, hf_supports, audiocraft_supports):
         if a != b:
