@@ -4,8 +4,8 @@ The suite runs in two worker processes (pytest-xdist, `-n 2` in pyproject.toml),
 torch on one intra-op thread (and tells the commands it starts to do the same): its models
 are small, so a second thread in one process buys little, and on a CPU shared with other
 work OpenMP's barriers made the whole suite 3.6x slower (1049 s against 291 s on a shared
-2-core machine, load average about 5 in both runs). On an idle 2-core machine: 240 s in one
-process, 91 s in two.
+2-core machine, load average about 5 in both runs). On an idle 2-core machine: 95 s in one
+process, 57-62 s in two.
 """
 from __future__ import annotations
 
