@@ -3,13 +3,17 @@ eval mode, with finite weights, and with its weight norms folded into plain weig
 
 Weight normalization (audiocraft, DAC, EnCodec, Mimi and most codecs use it) stores a
 weight as a direction `v` and a magnitude `g`, and recomputes `g * v / |v|` before every
-forward pass. The probes and the core run a module dozens of times with fixed weights,
-and that recomputation was a tenth of `python scripts/probe.py`. Folding computes it
-once, with the same op, and keeps the result as the layer's weight: every output of the
-module is bit for bit what it was, so no receptive field can change. `g` and `v` stay
-where they were (a forward that reads them still runs); they no longer feed the weight.
-Only weight norm is folded, a pure function of two parameters: other parametrizations
-(spectral norm's power iteration, a user's own) are left as they are.
+forward pass. The probes and the core run a module dozens of times with fixed weights:
+folding took `python scripts/probe.py` from 18.4 s to 13-15 s on a 2-core machine.
+Folding computes each weight once, with the same op, and keeps the result as the layer's
+weight: every output of the module is bit for bit what it was, so no receptive field can
+change. `g` and `v` stay where they were (a forward that reads them still runs); they no
+longer feed the weight. Only weight norm is folded, a pure function of two parameters:
+other parametrizations (spectral norm's power iteration, a user's own) are left as they are.
+
+A folded copy is for running, not for editing: a parametrized layer keeps its
+`parametrizations` (so torch still calls it parametrized, and `remove_parametrizations`
+fails on it), and its state dict has both the folded weight and `g` and `v`.
 
     >>> import torch
     >>> conv = torch.nn.utils.parametrizations.weight_norm(torch.nn.Conv1d(1, 2, 3)).double()

@@ -3,18 +3,21 @@
     python scripts/bench.py [--device cpu|cuda|auto] [--json PATH] [--repeats N]
     python scripts/bench.py --zoo [--only NAME ...]   # the codec zoo at tiny width instead
 
-For each shipped config, in one run on one machine: the floor (one forward plus one
-backward of the encoder as audiocraft builds it, float64, at the probe's first input
-length), the time to build the config's two random-weight encoders (which `verify_config`
-does and `probe_module`, given a module, does not), each method's time, the full
-verification's time (builds included) and its ratio to the floor, with and without the builds. Then a naive baseline
-(one forward per perturbed input sample across the RF, batched 64 at a time) on the
-smallest config, and the cost of verification as the RF grows. Times are medians of
-`--repeats` runs after one warm-up; on CUDA every timing synchronises the device.
+For each shipped config, in one run on one machine: the floor (one forward plus one backward
+of the encoder as audiocraft builds it, float64, at the probe's first input length) and the
+folded floor (the same for the copy verification runs, its weight norms folded: see
+rfprobe/subject.py), the time to build the config's two random-weight encoders (which
+`verify_config` does and `probe_module`, given a module, does not), each method's time, the
+full verification's time (builds included) and its ratio to the floor, with and without the
+builds, and without them to the folded floor. Then a naive baseline (one forward per
+perturbed input sample across the RF, batched 64 at a time) on the smallest config, and the
+cost of verification as the RF grows. Times are medians of `--repeats` runs after one
+warm-up; on CUDA every timing synchronises the device.
 
 With --zoo: every zoo model at tiny width (random weights), its verification (`probe_module`:
 module walk, gradient probe on seed 0, impulse probe on seed 1) against its floor, one float64
-forward + backward of the same module at the gradient probe's first input length.
+forward + backward of the same module at the gradient probe's first input length, and against
+its folded floor (the same for the folded copy verification runs).
 """
 import argparse
 import json
@@ -64,10 +67,15 @@ def timed(function, device: torch.device, repeats: int) -> float:
     return statistics.median(once() for _ in range(repeats))
 
 
-def floor_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> tuple[float, int]:
+def floor_seconds(config: EncoderConfig, device: torch.device, repeats: int,
+                  folded: bool = False) -> tuple[float, int]:
+    """One forward + backward of the encoder as audiocraft builds it, or, `folded`, of the
+    copy verification runs (weight norms folded: cheaper, so the stricter yardstick)."""
     guess = formula_receptive_field(config).receptive_field
     length = plan_window(guess.left.samples, guess.right.samples, guess.hop_samples).length_samples
     encoder = build_encoder(config, 0, device)
+    if folded:
+        fold_weight_norms(encoder)
     inputs = torch.randn(1, config.channels, length, dtype=torch.float64, device=device, requires_grad=True)
 
     def forward_backward() -> None:
@@ -154,10 +162,19 @@ def zoo_rows(names: list[str], device: torch.device, repeats: int) -> tuple[list
                 subject(inputs).sum().backward()
 
         floor = timed(forward_backward, device, repeats)
+        folded = fold_weight_norms(copy_module(subject))  # the copy verification runs
+
+        def folded_forward_backward(folded=folded, inputs=inputs) -> None:
+            with exact_zeros():
+                folded(inputs).sum().backward()
+
+        folded_floor = timed(folded_forward_backward, device, repeats)
         results.append({"model": model.name, "verdict": verification.verdict.label, "input_length": length,
-                        "floor_s": floor, "verification_s": seconds, "ratio": seconds / floor})
+                        "floor_s": floor, "folded_floor_s": folded_floor, "verification_s": seconds,
+                        "ratio": seconds / floor, "ratio_to_folded_floor": seconds / folded_floor})
         cells.append([model.name, verification.verdict.label, f"{length} {model.input_unit}", f"{floor * 1000:.0f}",
-                      f"{seconds * 1000:.0f}", f"{seconds / floor:.0f}x"])
+                      f"{folded_floor * 1000:.0f}", f"{seconds * 1000:.0f}", f"{seconds / floor:.0f}x",
+                      f"{seconds / folded_floor:.0f}x"])
         print(f"{model.name}: floor {floor * 1000:.0f} ms, verification {seconds * 1000:.0f} ms, "
               f"{seconds / floor:.0f}x", flush=True)
     return results, cells
@@ -190,8 +207,8 @@ def main() -> int:
 
         warnings.simplefilter("ignore")
         zoo, cells = zoo_rows(arguments.only, device, arguments.repeats)
-        table = format_table(["zoo model (tiny)", "verdict", "probe input", "floor ms", "verification ms",
-                              "verification / floor"], cells)
+        table = format_table(["zoo model (tiny)", "verdict", "probe input", "floor ms", "folded floor ms",
+                              "verification ms", "verification / floor", "verification / folded floor"], cells)
         load = f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
         print(f"\n{table}\n\n{load}")
         if arguments.readme:
@@ -209,16 +226,19 @@ def main() -> int:
     for path in sorted((REPOSITORY / "configs").glob("*.yaml")):
         config = load_config(path)
         floor, length = floor_seconds(config, device, arguments.repeats)
+        folded_floor, _ = floor_seconds(config, device, arguments.repeats, folded=True)
         methods = method_seconds(config, device, arguments.repeats)
-        results["configs"][config.name] = {"floor_s": floor, "input_length_samples": length, **methods}
+        results["configs"][config.name] = {"floor_s": floor, "folded_floor_s": folded_floor,
+                                           "input_length_samples": length, **methods}
         probing = methods["full verification"] - methods["build"]
-        rows.append([config.name, str(length), f"{floor * 1000:.0f}",
+        rows.append([config.name, str(length), f"{floor * 1000:.0f}", f"{folded_floor * 1000:.0f}",
                      *(f"{methods[m] * 1000:.0f}" for m in ("build", "module walk", "gradient", "impulse",
                                                             "full verification")),
-                     f"{methods['full verification'] / floor:.1f}x", f"{probing / floor:.1f}x"])
-    config_table = format_table(["config", "input samples", "floor ms", "build ms", "walk ms", "gradient ms",
-                                 "impulse ms", "verification ms", "verification / floor",
-                                 "without build / floor"], rows)
+                     f"{methods['full verification'] / floor:.1f}x", f"{probing / floor:.1f}x",
+                     f"{probing / folded_floor:.1f}x"])
+    config_table = format_table(["config", "input samples", "floor ms", "folded floor ms", "build ms", "walk ms",
+                                 "gradient ms", "impulse ms", "verification ms", "verification / floor",
+                                 "without build / floor", "without build / folded floor"], rows)
     print(config_table)
 
     smallest = load_config(REPOSITORY / "configs" / "encodec_24khz_causal_conv.yaml")

@@ -144,7 +144,8 @@ def cross_check(hf_config: Any, name: str, length_samples: int | None = None,
     edges = clip_edges(audiocraft_encoder, equivalent.channels, length, equivalent.hop_samples, length)
     frames_total, k, m = edges.frames, edges.left_padded_frames, edges.right_padded_frames
     frames = sorted({0, min(k, frames_total - 1), max(frames_total - m - 1, 0), frames_total - 1})
-    hf_supports, _ = measured_supports(probe_subject(hf_encoder, "cpu", torch.float64), equivalent.channels, length, frames, seed=0)
+    hf_subject = probe_subject(hf_encoder, "cpu", torch.float64)
+    hf_supports, _ = measured_supports(hf_subject, equivalent.channels, length, frames, seed=0)
     audiocraft_supports, _ = measured_supports(audiocraft_encoder, equivalent.channels, length, frames, seed=0)
     for frame, a, b in zip(frames, hf_supports, audiocraft_supports):
         if a != b:
