@@ -1,7 +1,7 @@
 """Shared fixtures: shipped configs, and each config verified once per test process.
 
-The suite runs in two worker processes (pytest-xdist, `-n 2` in pyproject.toml), each with
-torch on one intra-op thread (and tells the commands it starts to do the same): its models
+The suite runs in two worker processes (pytest-xdist, `-n 2` unless told otherwise, below),
+each with torch on one intra-op thread (and tells the commands it starts to do the same): its models
 are small, so a second thread in one process buys little, and on a CPU shared with other
 work OpenMP's barriers made the whole suite 3.6x slower (1049 s against 291 s on a shared
 2-core machine, load average about 5 in both runs). On an idle 2-core machine: 95 s in one
@@ -32,6 +32,21 @@ from rfprobe.families.seanet.config_files import load_config  # noqa: E402
 from rfprobe.verify import Verification, verify_config  # noqa: E402
 
 keep_freed_memory()  # as the command line does: no page faults for buffers freed and allocated again
+
+# Two worker processes of one torch thread each use both cores of a 2-core machine (the
+# suite's timing target): pass -n N on a bigger one, -n 0 or -p no:xdist for one process.
+WORKERS = 2
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """`-n 2` unless -n was given, as an addopts entry would, except that without xdist
+    (`-p no:xdist`) the suite still runs instead of failing on an unknown option. Not in
+    the workers: xdist starts them with no -n, and they must not start workers of their own."""
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput") \
+            and config.getoption("numprocesses", None) is None:
+        config.option.numprocesses = WORKERS
+
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 SHIPPED = sorted(path.stem for path in CONFIG_DIR.glob("*.yaml"))
