@@ -45,7 +45,7 @@ from rfprobe.errors import UsageError  # noqa: E402
 from rfprobe.families.seanet.formula import formula_receptive_field  # noqa: E402
 from rfprobe.output.report import format_table  # noqa: E402
 from rfprobe.verify import verify_config  # noqa: E402
-from rfprobe.subject import fold_weight_norms  # noqa: E402
+from rfprobe.subject import copy_module, fold_weight_norms  # noqa: E402
 from rfprobe.core.walk import walk_receptive_field  # noqa: E402
 
 
@@ -67,22 +67,31 @@ def timed(function, device: torch.device, repeats: int) -> float:
     return statistics.median(once() for _ in range(repeats))
 
 
-def floor_seconds(config: EncoderConfig, device: torch.device, repeats: int,
-                  folded: bool = False) -> tuple[float, int]:
-    """One forward + backward of the encoder as audiocraft builds it, or, `folded`, of the
-    copy verification runs (weight norms folded: cheaper, so the stricter yardstick)."""
-    guess = formula_receptive_field(config).receptive_field
-    length = plan_window(guess.left.samples, guess.right.samples, guess.hop_samples).length_samples
-    encoder = build_encoder(config, 0, device)
-    if folded:
-        fold_weight_norms(encoder)
-    inputs = torch.randn(1, config.channels, length, dtype=torch.float64, device=device, requires_grad=True)
-
+def forward_backward_seconds(module: torch.nn.Module, inputs: torch.Tensor, device: torch.device,
+                             repeats: int) -> float:
+    """Median wall seconds of one forward + backward of `module` on `inputs`."""
     def forward_backward() -> None:
         with exact_zeros():
-            encoder(inputs).sum().backward()
+            module(inputs).sum().backward()
 
-    return timed(forward_backward, device, repeats), length
+    return timed(forward_backward, device, repeats)
+
+
+def floors(module: torch.nn.Module, channels: int, length: int, device: torch.device,
+           repeats: int) -> tuple[float, float]:
+    """The floor of `module` as given, and the folded floor: the same for the copy verification
+    runs (weight norms folded, rfprobe.subject: cheaper, so the stricter yardstick)."""
+    inputs = torch.randn(1, channels, length, dtype=torch.float64, device=device, requires_grad=True)
+    return (forward_backward_seconds(module, inputs, device, repeats),
+            forward_backward_seconds(fold_weight_norms(copy_module(module)), inputs, device, repeats))
+
+
+def floor_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> tuple[float, float, int]:
+    """The floor and the folded floor of the encoder as audiocraft builds it, at the probe's
+    first input length (also returned)."""
+    guess = formula_receptive_field(config).receptive_field
+    length = plan_window(guess.left.samples, guess.right.samples, guess.hop_samples).length_samples
+    return (*floors(build_encoder(config, 0, device), config.channels, length, device, repeats), length)
 
 
 def method_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> dict[str, float]:
@@ -131,7 +140,6 @@ def zoo_rows(names: list[str], device: torch.device, repeats: int) -> tuple[list
     """Verification / floor for zoo models at tiny width, each measured the same way."""
     from rfprobe.families import ZOO, Unavailable, find
     from rfprobe.module_probe import probe_module
-    from rfprobe.subject import copy_module
 
     results, cells = [], []
     for model in ([find(name) for name in names] if names else ZOO):
@@ -155,20 +163,7 @@ def zoo_rows(names: list[str], device: torch.device, repeats: int) -> tuple[list
             continue
         seconds = timed(verify, device, repeats)
         subject = copy_module(module).to(device=device, dtype=torch.float64).eval()
-        inputs = torch.randn(1, model.channels, length, dtype=torch.float64, device=device, requires_grad=True)
-
-        def forward_backward(subject=subject, inputs=inputs) -> None:
-            with exact_zeros():
-                subject(inputs).sum().backward()
-
-        floor = timed(forward_backward, device, repeats)
-        folded = fold_weight_norms(copy_module(subject))  # the copy verification runs
-
-        def folded_forward_backward(folded=folded, inputs=inputs) -> None:
-            with exact_zeros():
-                folded(inputs).sum().backward()
-
-        folded_floor = timed(folded_forward_backward, device, repeats)
+        floor, folded_floor = floors(subject, model.channels, length, device, repeats)
         results.append({"model": model.name, "verdict": verification.verdict.label, "input_length": length,
                         "floor_s": floor, "folded_floor_s": folded_floor, "verification_s": seconds,
                         "ratio": seconds / floor, "ratio_to_folded_floor": seconds / folded_floor})
@@ -225,8 +220,7 @@ def main() -> int:
     rows = []
     for path in sorted((REPOSITORY / "configs").glob("*.yaml")):
         config = load_config(path)
-        floor, length = floor_seconds(config, device, arguments.repeats)
-        folded_floor, _ = floor_seconds(config, device, arguments.repeats, folded=True)
+        floor, folded_floor, length = floor_seconds(config, device, arguments.repeats)
         methods = method_seconds(config, device, arguments.repeats)
         results["configs"][config.name] = {"floor_s": floor, "folded_floor_s": folded_floor,
                                            "input_length_samples": length, **methods}
@@ -254,7 +248,7 @@ def main() -> int:
         config = EncoderConfig(sample_rate=16000, name=f"ratios [4]*{depth}", ratios=(4,) * depth, n_filters=4,
                                dimension=4, lstm=0)
         field = formula_receptive_field(config).receptive_field
-        floor, _ = floor_seconds(config, device, arguments.repeats)
+        floor, _, _ = floor_seconds(config, device, arguments.repeats)
         seconds = timed(lambda config=config: verify_config(config, device=device), device, arguments.repeats)
         scaling.append({"ratios": list(config.ratios), "receptive_field_samples": field.samples,
                         "verification_s": seconds, "floor_s": floor})
