@@ -22,6 +22,7 @@ from .methods import FORMULA, MODULE_WALK
 from .verify import Verification, analytic_extents
 
 DEFAULT_CLIP_SECONDS = 10.0
+SHOWN_FRAMES_PER_END = 12  # the most frames a picture of one end of the clip draws
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,13 @@ def edge_report(config: EncoderConfig, clip_samples: int, device: torch.device, 
                       shown=_shown_frames(edges))
 
 
-def _shown_frames(edges: ClipEdges, most: int = 12) -> tuple[tuple[FrameSupport, ...], tuple[FrameSupport, ...]]:
-    """The frames a picture of each end shows: those reading that end's padding and three more."""
-    start = min(edges.frames, edges.left_padded_frames + 3, most)
-    end = min(edges.frames, edges.right_padded_frames + 3, most)
+def _shown_frames(edges: ClipEdges,
+                  most: int = SHOWN_FRAMES_PER_END) -> tuple[tuple[FrameSupport, ...], tuple[FrameSupport, ...]]:
+    """The frames a picture of each end shows: those reading that end's padding and three more,
+    at most `most` and never more than the traced input holds near that end (behind an
+    unbounded side every frame reads that end's padding)."""
+    start = min(edges.left_padded_frames + 3, most, edges.start_frames)
+    end = min(edges.right_padded_frames + 3, most, edges.end_frames)
     return (tuple(edges.support(frame) for frame in range(start)),
             tuple(edges.support(frame) for frame in range(edges.frames - end, edges.frames)))
 

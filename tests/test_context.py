@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from dataclasses import replace
 
 import pytest
@@ -227,3 +228,26 @@ def test_circular_padding_maps_the_wrap_to_the_other_end_of_the_clip():
     edges = clip_edges(conv, 1, clip_samples=1000, hop_samples=1, minimum_length_samples=16)
     assert edges.support(0).intervals == ((0, 2), (998, 999))
     assert edges.support(999).intervals == ((0, 1), (997, 999))
+
+
+def test_a_causal_lstm_config_whose_every_frame_reads_the_left_padding_passes_with_its_picture(tmp_path, capsys):
+    """Regression: every frame behind the LSTM reads the left padding, and the picture of the
+    clip's start asked for more frames than the edge trace held (exit 3 before)."""
+    import json
+
+    from rfprobe.cli import main
+    from rfprobe.families.seanet.config_files import load_config
+    from rfprobe.families.seanet.formula import formula_receptive_field
+
+    path = Path(__file__).parent / "data" / "lstm_causal_replicate_ratios_5_6_5_3.yaml"
+    out = tmp_path / "report.json"
+    assert main(["--config", str(path), "--json", str(out), "--plot", str(tmp_path / "plots"), "--quiet"]) == 0
+    formula = formula_receptive_field(load_config(path)).receptive_field
+    assert formula.left.unbounded and not formula.right.unbounded
+    (report,) = json.loads(out.read_text())["configs"].values()
+    assert report["verdict"]["label"] == "PASS"
+    for method in report["methods"].values():
+        field = method["receptive_field"]
+        assert field["left_unbounded"] and field["right_samples"] == formula.right.samples
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "lstm_causal_replicate_ratios_5_6_5_3_edges.png", "lstm_causal_replicate_ratios_5_6_5_3_receptive_field.png"]

@@ -105,18 +105,27 @@ class ClipEdges:
         count = next((i for i, traced in enumerate(order) if not reads(self._reach(traced))), None)
         return self.frames if count is None else count  # every traced frame: every frame of the clip
 
+    @property
+    def start_frames(self) -> int:
+        """How many of the clip's first frames can be read (all of them on a clip this short)."""
+        return self.frames if self.shift_frames == 0 else self._start_frames
+
+    @property
+    def end_frames(self) -> int:
+        """How many of the clip's last frames can be read."""
+        return self.frames if self.shift_frames == 0 else self.trace.output_length - self._start_frames
+
     def traced_frame(self, frame: int) -> tuple[int, bool]:
         """(index on the traced input, counted from the end) of clip frame `frame`, which must lie
         near an end of the clip (within half the traced input's frames of it)."""
         if not 0 <= frame < self.frames:
             raise ValueError(f"frame {frame} outside 0..{self.frames - 1}")
-        end_frames = self.trace.output_length - self._start_frames
         if frame < self._start_frames:
             return frame, False
-        if frame >= self.frames - end_frames:
+        if frame >= self.frames - (self.trace.output_length - self._start_frames):
             return frame - self.shift_frames, True
         raise ValueError(f"frame {frame} is not near an end of the clip (frames 0..{self._start_frames - 1} "
-                         f"and {self.frames - end_frames}..{self.frames - 1} are)")
+                         f"and {self.frames - self.end_frames}..{self.frames - 1} are)")
 
     def traced_support(self, traced: int) -> FrameSupport:
         """What frame `traced` of the traced (shorter) input reads."""
