@@ -1,6 +1,6 @@
 """`python -m rfprobe`: the same command as `rfprobe` and `python scripts/probe.py`."""
 import sys
 
-from .cli import main
+from rfprobe.frontends.cli import main
 
 sys.exit(main())

@@ -3,7 +3,7 @@
 Every problem with what the user handed us (a config file, a device, an install step, a
 run too large for the memory budget) is raised as :class:`UsageError`. The CLI prints its
 message as one line and exits 2; anything else escaping is a bug in rfprobe: exit 3, the
-traceback saved to a file (see :mod:`rfprobe.cli`).
+traceback saved to a file (see :mod:`rfprobe.frontends.cli`).
 """
 from __future__ import annotations
 

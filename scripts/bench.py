@@ -6,7 +6,7 @@
 For each shipped config, in one run on one machine: the floor (one forward plus one backward
 of the encoder as audiocraft builds it, float64, at the probe's first input length) and the
 folded floor (the same for the copy verification runs, its weight norms folded: see
-rfprobe/subject.py), the time to build the config's two random-weight encoders (which
+rfprobe/probes/subject.py), the time to build the config's two random-weight encoders (which
 `verify_config` does and `probe_module`, given a module, does not), each method's time, the
 full verification's time (builds included) and its ratio to the floor, with and without the
 builds, and without them to the folded floor. Then a naive baseline (one forward per
@@ -36,16 +36,16 @@ import torch  # noqa: E402
 
 from rfprobe.families.seanet.config import EncoderConfig  # noqa: E402
 from rfprobe.families.seanet.config_files import load_config  # noqa: E402
-from rfprobe.device import device_description, exact_zeros, keep_freed_memory, resolve_device  # noqa: E402
+from rfprobe.probes.device import device_description, exact_zeros, keep_freed_memory, resolve_device  # noqa: E402
 from rfprobe.probes.empirical import plan_window  # noqa: E402
 from rfprobe.probes.run import DEFAULT_SEEDS, measure_probe, probe_seeds  # noqa: E402
-from rfprobe.methods import GRADIENT, IMPULSE  # noqa: E402
+from rfprobe.arithmetic.methods import GRADIENT, IMPULSE  # noqa: E402
 from rfprobe.families.seanet.encoder import build_encoder  # noqa: E402
 from rfprobe.errors import UsageError  # noqa: E402
 from rfprobe.families.seanet.formula import formula_receptive_field  # noqa: E402
 from rfprobe.output.report import format_table  # noqa: E402
-from rfprobe.verify import verify_config  # noqa: E402
-from rfprobe.subject import copy_module, fold_weight_norms  # noqa: E402
+from rfprobe.runs.verify import verify_config  # noqa: E402
+from rfprobe.probes.subject import copy_module, fold_weight_norms  # noqa: E402
 from rfprobe.core.walk import walk_receptive_field  # noqa: E402
 
 
@@ -80,7 +80,7 @@ def forward_backward_seconds(module: torch.nn.Module, inputs: torch.Tensor, devi
 def floors(module: torch.nn.Module, channels: int, length: int, device: torch.device,
            repeats: int) -> tuple[float, float]:
     """The floor of `module` as given, and the folded floor: the same for the copy verification
-    runs (weight norms folded, rfprobe.subject: cheaper, so the stricter yardstick)."""
+    runs (weight norms folded, rfprobe.probes.subject: cheaper, so the stricter yardstick)."""
     inputs = torch.randn(1, channels, length, dtype=torch.float64, device=device, requires_grad=True)
     return (forward_backward_seconds(module, inputs, device, repeats),
             forward_backward_seconds(fold_weight_norms(copy_module(module)), inputs, device, repeats))
@@ -97,7 +97,7 @@ def floor_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> 
 def method_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> dict[str, float]:
     guess = formula_receptive_field(config).receptive_field
     gradient_seeds, impulse_seeds = probe_seeds(DEFAULT_SEEDS)  # each probe on its own seeds, as verification runs them
-    # Folded, as verification probes them (rfprobe.subject); the floor runs the encoder as built.
+    # Folded, as verification probes them (rfprobe.probes.subject); the floor runs the encoder as built.
     modules = {seed: fold_weight_norms(build_encoder(config, seed, device)) for seed in DEFAULT_SEEDS}
     options = dict(channels=config.channels, device=device, dtype=torch.float64)
 
@@ -139,7 +139,7 @@ def naive_seconds(config: EncoderConfig, device: torch.device) -> float:
 def zoo_rows(names: list[str], device: torch.device, repeats: int) -> tuple[list[dict], list[list[str]]]:
     """Verification / floor for zoo models at tiny width, each measured the same way."""
     from rfprobe.families import ZOO, Unavailable, find
-    from rfprobe.module_probe import probe_module
+    from rfprobe.runs.module_probe import probe_module
 
     results, cells = [], []
     for model in ([find(name) for name in names] if names else ZOO):

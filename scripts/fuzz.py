@@ -4,7 +4,7 @@
 
 Each architecture runs the full verification (formula, module walk, gradient, impulse), the
 unboundedness property, and the edge-frame supports at a random input length; see
-rfprobe/fuzzing.py.
+rfprobe/runs/fuzzing.py.
 """
 import argparse
 import sys
@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import seed as hypothesis_seed  # noqa: E402
 
-from rfprobe.fuzzing import architectures_and_lengths, check_architecture  # noqa: E402
+from rfprobe.runs.fuzzing import architectures_and_lengths, check_architecture  # noqa: E402
 
 
 def main() -> int:

@@ -13,7 +13,7 @@ sys.path.insert(0, str(REPOSITORY))
 
 from rfprobe.families.seanet.config_files import load_config  # noqa: E402
 from rfprobe.output.report import summary_table  # noqa: E402
-from rfprobe.verify import verify_config  # noqa: E402
+from rfprobe.runs.verify import verify_config  # noqa: E402
 
 START, END = "<!-- rfprobe:summary:start -->", "<!-- rfprobe:summary:end -->"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rfprobe.zoo_cli import main  # noqa: E402
+from rfprobe.frontends.zoo_cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

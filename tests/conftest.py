@@ -26,10 +26,10 @@ import torch  # noqa: E402
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # OMP_NUM_THREADS=2 etc. to override
 
-from rfprobe.device import keep_freed_memory  # noqa: E402
+from rfprobe.probes.device import keep_freed_memory  # noqa: E402
 from rfprobe.families.seanet.config import EncoderConfig  # noqa: E402
 from rfprobe.families.seanet.config_files import load_config  # noqa: E402
-from rfprobe.verify import Verification, verify_config  # noqa: E402
+from rfprobe.runs.verify import Verification, verify_config  # noqa: E402
 
 keep_freed_memory()  # as the command line does: no page faults for buffers freed and allocated again
 

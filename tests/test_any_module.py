@@ -7,9 +7,9 @@ from torch import nn
 
 from modules import Flipper, PooledSmoothing, WideSideBranch, build, conv_then_recurrent
 from rfprobe import probe_module
-from rfprobe.cli import main
+from rfprobe.frontends.cli import main
 from rfprobe.errors import UsageError
-from rfprobe.testing import UNBOUNDED, assert_receptive_field
+from rfprobe.frontends.testing import UNBOUNDED, assert_receptive_field
 
 
 def test_a_parallel_branch_wider_than_the_main_path_is_measured_by_walk_and_probes():
@@ -108,7 +108,7 @@ def test_cli_unknown_factory_is_a_one_line_error(monkeypatch, capsys):
 
 
 def test_probe_module_reuses_the_walk_check_module_ran(monkeypatch):
-    from rfprobe import module_probe
+    from rfprobe.runs import module_probe
 
     module = build(WideSideBranch)
     shape = module_probe.check_module(module, "test")
@@ -124,7 +124,7 @@ def test_probe_module_reuses_the_walk_check_module_ran(monkeypatch):
 
 
 def test_a_pass_without_a_graph_is_estimated_from_the_widest_layer_not_all_layers():
-    from rfprobe.module_probe import check_module
+    from rfprobe.runs.module_probe import check_module
 
     # 24 layers of 8 channels: a backward keeps all 24 outputs; the impulse's forward-mode
     # pass holds a few at a time. Counting all 24 for it would overestimate it eightfold.

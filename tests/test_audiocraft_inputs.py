@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from rfprobe.families.seanet.audiocraft_files import load_checkpoint
-from rfprobe.cli import main
+from rfprobe.frontends.cli import main
 from rfprobe.families.seanet.config_files import load_config
-from rfprobe.context import context_map
+from rfprobe.runs.context import context_map
 from rfprobe.families.seanet.encoder import build_encoder
 from rfprobe.errors import UsageError
-from rfprobe.verify import verify_config
+from rfprobe.runs.verify import verify_config
 
 # As audiocraft saves it: xp.cfg unresolved, the encoder's keys under seanet and seanet.encoder.
 XP_CFG = """
@@ -105,7 +105,7 @@ def test_trained_weights_are_the_ones_probed_and_change_the_effective_rf(checkpo
     loaded = load_checkpoint(checkpoint)
     trained = verify_config(loaded.audiocraft.config, encoder_state=loaded.encoder_state)
     module = next(iter(trained.modules.values()))
-    # The probed module's weight norms are folded (rfprobe.subject): its weight is g * v / |v| of the checkpoint's.
+    # The probed module's weight norms are folded (rfprobe.probes.subject): its weight is g * v / |v| of the checkpoint's.
     g, v = (loaded.encoder_state[f"model.0.conv.conv.weight_{part}"].double() for part in "gv")
     assert torch.equal(module.state_dict()["model.0.conv.conv.weight"], torch._weight_norm(v, g, 0))
     random = verify_config(load_config(write(tmp_path / "same.yaml", XP_CFG)))

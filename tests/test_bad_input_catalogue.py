@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from conftest import CONFIG_DIR
-from rfprobe.cli import main
+from rfprobe.frontends.cli import main
 
 SMALL = str(CONFIG_DIR / "encodec_24khz_causal_conv.yaml")
 TINY = "sample_rate: 8000\nn_filters: 2\ndimension: 2\nratios: [2, 2]\nlstm: 0\n"
@@ -343,14 +343,14 @@ def test_a_file_changed_during_the_run_is_named_in_a_warning(tmp_path, capsys):
 
 
 def test_help_says_module_runs_code():
-    from rfprobe.cli import build_parser
+    from rfprobe.frontends.cli import build_parser
 
     text = " ".join(build_parser().format_help().split())
     assert "IMPORTS AND RUNS that Python code" in text and "current directory first on sys.path" in text
 
 
 def test_an_internal_error_exits_three_with_the_traceback_in_a_file(monkeypatch, tmp_path, capsys):
-    from rfprobe import cli
+    from rfprobe.frontends import cli
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
@@ -367,7 +367,7 @@ def test_an_internal_error_exits_three_with_the_traceback_in_a_file(monkeypatch,
 
 
 def test_running_out_of_memory_exits_two_not_as_a_fail(monkeypatch, tmp_path, capsys):
-    from rfprobe import cli
+    from rfprobe.frontends import cli
 
     def out_of_memory(*args, **kwargs):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")

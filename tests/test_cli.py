@@ -12,7 +12,7 @@ import torch
 
 from conftest import CONFIG_DIR
 from rfprobe.families.seanet import source as audiocraft_source
-from rfprobe.cli import main
+from rfprobe.frontends.cli import main
 
 SMALL = str(CONFIG_DIR / "encodec_24khz_causal_conv.yaml")
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -96,7 +96,7 @@ def test_quiet_prints_the_summary_without_layer_tables(capsys):
 def test_disagreeing_methods_exit_one_and_say_fail(monkeypatch, capsys):
     from dataclasses import replace
 
-    from rfprobe import verify
+    from rfprobe.runs import verify
     from rfprobe.arithmetic.geometry import Side
 
     real = verify.formula_method.formula_receptive_field
@@ -185,7 +185,7 @@ def test_script_bad_config_has_no_traceback(tmp_path):
 @pytest.mark.skipif(not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"),
                     reason="the setting is glibc's")
 def test_freed_memory_is_kept_by_glibc():
-    from rfprobe.device import keep_freed_memory
+    from rfprobe.probes.device import keep_freed_memory
 
     assert keep_freed_memory()  # mallopt accepted both thresholds (a wrong parameter number returns 0)
 

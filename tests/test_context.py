@@ -11,7 +11,7 @@ from torch import nn
 
 from conftest import SHIPPED, shipped_config, verified
 from modules import StreamableRecurrent
-from rfprobe.context import context_map, edge_probe_length
+from rfprobe.runs.context import context_map, edge_probe_length
 from rfprobe.core.clip import clip_edges
 from rfprobe.core.readers import NotUnderstood
 from rfprobe.probes.empirical import plan_window
@@ -20,7 +20,7 @@ from rfprobe.probes.erf import effective_field, mass_widths
 from rfprobe.probes.gradient import frame_gradients
 from rfprobe.probes.gradient import measured_supports as gradient_supports
 from rfprobe.probes.taint import prove_side
-from rfprobe.verify import verify_config
+from rfprobe.runs.verify import verify_config
 
 SMALL = replace(shipped_config("seanet_s320_32khz_conv"), n_filters=4, dimension=4)
 
@@ -235,7 +235,7 @@ def test_a_causal_lstm_config_whose_every_frame_reads_the_left_padding_passes_wi
     clip's start asked for more frames than the edge trace held (exit 3 before)."""
     import json
 
-    from rfprobe.cli import main
+    from rfprobe.frontends.cli import main
     from rfprobe.families.seanet.config_files import load_config
     from rfprobe.families.seanet.formula import formula_receptive_field
 

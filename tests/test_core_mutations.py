@@ -8,7 +8,9 @@ import numpy as np
 
 from rfprobe import probe_module
 from rfprobe.probes import gradient as gradient_probe
-from rfprobe.core import analysis, operators, pairs, readers
+from rfprobe.core import analysis, readers
+from rfprobe.core.call import Output
+from rfprobe.core.registry import replaced_rule
 from rfprobe.core.analysis import frame_reach
 from rfprobe.core.trace import trace_module
 from rfprobe.probes.empirical import measure
@@ -66,16 +68,14 @@ def test_an_eager_attention_mask_read_one_key_wider_fails_the_verdict(monkeypatc
 
 
 def test_eager_attention_weights_taken_as_never_zero_fail_the_verdict(monkeypatch):
-    original = pairs.softmax
-
     def never_zero(call):
         return [replace(output, zeros=None) for output in original(call)]
 
-    monkeypatch.setattr(pairs, "softmax", never_zero)
     # Every key read: the input would grow forever; a small budget stops it after one trace.
     monkeypatch.setattr(analysis, "memory_budget_bytes", lambda device: 1 << 22)
     module = build(lambda: EagerSlidingWindowStack(layers=1, window=3))
-    walk = walk_receptive_field(module, channels=1)
+    with replaced_rule("_softmax", never_zero, pairs=True) as original:
+        walk = walk_receptive_field(module, channels=1)
     assert walk.receptive_field.left.at_least
     # The gradient probe alone (the impulse probe's bisection over the walk's wide guess is slow).
     gradient = measure(gradient_probe.METHOD, functools.partial(gradient_probe.gradient_observation, channels=1,
@@ -88,10 +88,10 @@ def test_an_ignored_upsampling_factor_fails_the_verdict(monkeypatch):
     def identity(call):
         _, info = call.tracked_args()[0]
         out = call.outputs[0]
-        return [operators.Output(info.time_dim, out.shape[-1], [(info.node, readers.Same(info.length))])]
+        return [Output(info.time_dim, out.shape[-1], [(info.node, readers.Same(info.length))])]
 
-    monkeypatch.setitem(operators.RULES, "upsample_nearest1d", identity)
-    verification = probe_module(build(UpsampleThenStride), channels=1)
+    with replaced_rule("upsample_nearest1d", identity):
+        verification = probe_module(build(UpsampleThenStride), channels=1)
     assert not verification.verdict.passed
 
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from conftest import CONFIG_DIR, shipped_config
-from rfprobe.cli import main
-from rfprobe.families.seanet.decoder import Span, analytic_decoder, decoder_report, reach_from_reads
+from rfprobe.frontends.cli import main
+from rfprobe.runs.seanet_decoder import Span, analytic_decoder, decoder_report, reach_from_reads
 
 SMALL = {"n_filters": 4, "dimension": 4}
 

@@ -64,7 +64,7 @@ _ROWS: dict = {}
 
 def _row(name: str):
     from rfprobe.families import find
-    from rfprobe.zoo import run_row
+    from rfprobe.runs.zoo import run_row
 
     if name not in _ROWS:
         _ROWS[name] = run_row(find(name), tiny=True)
@@ -73,7 +73,7 @@ def _row(name: str):
 
 @pytest.mark.slow  # about 1 minute on 2 idle cores (3 when busy): both probes run on 1.9 million samples
 def test_mimi_encoder_past_is_finite_and_core_gradient_and_impulse_agree():
-    from rfprobe.zoo import PASS
+    from rfprobe.runs.zoo import PASS
 
     row, seanet = _row("mimi"), _row("mimi_seanet")
     assert row.verdict == PASS and row.methods_agreeing == row.methods_run == 3, row.reason
@@ -90,7 +90,7 @@ def test_mimi_encoder_past_is_finite_and_core_gradient_and_impulse_agree():
 
 @pytest.mark.slow  # as long again: moshi's own Mimi (its attention through SDPA, not eager)
 def test_moshi_mimi_has_exactly_the_transformers_receptive_field_and_edge_supports():
-    from rfprobe.zoo import PASS, cross_checks
+    from rfprobe.runs.zoo import PASS, cross_checks
 
     pytest.importorskip("moshi", reason="moshi is an optional extra")
     ours, theirs = _row("mimi"), _row("mimi_moshi")

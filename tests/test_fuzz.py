@@ -7,8 +7,8 @@ import dataclasses
 from hypothesis import HealthCheck, assume, given, settings
 
 from rfprobe.families.seanet.config import EncoderConfig
-from rfprobe.fuzzing import architectures_and_lengths, check_architecture
-from rfprobe.verify import verify_config
+from rfprobe.runs.fuzzing import architectures_and_lengths, check_architecture
+from rfprobe.runs.verify import verify_config
 
 # Disagreements `python scripts/fuzz.py --examples 2000 --seed 3` found (all causal or not, with
 # an LSTM): each method must now agree on them.

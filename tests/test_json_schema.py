@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CONFIG_DIR
-from rfprobe.cli import main
+from rfprobe.frontends.cli import main
 from rfprobe.output.report_json import SCHEMA_VERSION, load_schema
 
 jsonschema = pytest.importorskip("jsonschema", reason='jsonschema is in the test extra: pip install -e ".[test]"')

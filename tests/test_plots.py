@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import CONFIG_DIR
-from rfprobe.cli import main
+from rfprobe.frontends.cli import main
 
 
 def test_plot_writes_two_pngs_per_config(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import SHIPPED, shipped_config, verified
-from rfprobe.verify import METHODS
+from rfprobe.runs.verify import METHODS
 
 
 def test_shipped_configs_cover_the_published_encoders_and_their_conv_only_twins():

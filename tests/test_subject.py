@@ -9,7 +9,7 @@ from torch import nn
 from rfprobe.errors import UsageError
 from rfprobe.families.seanet.config import EncoderConfig
 from rfprobe.families.seanet.encoder import build_encoder
-from rfprobe.subject import fold_weight_norms, probe_subject
+from rfprobe.probes.subject import fold_weight_norms, probe_subject
 
 
 def _outputs_and_input_gradient(module: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

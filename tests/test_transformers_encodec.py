@@ -8,7 +8,8 @@ import pytest
 
 transformers = pytest.importorskip("transformers", reason='transformers is an optional extra: pip install -e ".[hf]"')
 
-from rfprobe.families.seanet.hf_encodec import audiocraft_equivalent, cross_check, load_hf_config  # noqa: E402
+from rfprobe.families.seanet.hf_config import audiocraft_equivalent, load_hf_config  # noqa: E402
+from rfprobe.runs.hf_encodec import cross_check  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "transformers"
 
@@ -38,7 +39,7 @@ def test_the_equivalence_maps_every_architecture_field():
 
 def test_a_difference_would_be_reported():
     """Cross-check the transformers encoder against a deliberately different audiocraft twin."""
-    import rfprobe.families.seanet.hf_encodec as hf
+    import rfprobe.runs.hf_encodec as hf
 
     hf_config = load_hf_config(CONFIGS / "encodec_24khz.json")
     hf_config.num_filters = 4

@@ -8,7 +8,7 @@ from conftest import shipped_config, verified
 from rfprobe.families.seanet.formula import ConvSpec, RecurrentSpec, ResidualSpec, encoder_layers, receptive_field_of
 from rfprobe.arithmetic.geometry import MethodResult, Side
 from rfprobe.arithmetic.verdict import Verdict, judge
-from rfprobe.verify import METHODS
+from rfprobe.runs.verify import METHODS
 
 REAL_METHODS = ("module walk", "gradient", "impulse")
 

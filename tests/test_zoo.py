@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from rfprobe.cli import main
+from rfprobe.frontends.cli import main
 from rfprobe.probes.empirical import plan_window
 from rfprobe.families import ZOO, find
-from rfprobe.zoo import (CROSS_CHECKS, PASS, UNAVAILABLE, ZooRow, cross_checks, edge_length, run_row,
-                         table_cells)
+from rfprobe.output.zoo_table import table_cells
+from rfprobe.runs.zoo import CROSS_CHECKS, PASS, UNAVAILABLE, ZooRow, cross_checks, edge_length, run_row
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -100,7 +100,7 @@ def test_snac_windowed_attention_is_refused_as_position_dependent_not_given_one_
     import torch
 
     from rfprobe.families import Unavailable
-    from rfprobe.subject import copy_module
+    from rfprobe.probes.subject import copy_module
     from rfprobe.core.walk import walk_receptive_field
 
     model = find("snac_init_defaults")
@@ -192,8 +192,8 @@ def test_probe_window_length_is_rounded_up_to_the_length_multiple():
 
 
 def test_readme_with_only_replaces_those_rows_and_notes_and_keeps_the_others(tmp_path):
-    from rfprobe.zoo import zoo_table
-    from rfprobe.zoo_cli import END, START, merged_readme_block, readme_block, readme_rows_and_notes
+    from rfprobe.output.zoo_table import zoo_table
+    from rfprobe.frontends.zoo_cli import END, START, merged_readme_block, readme_block, readme_rows_and_notes
 
     readme = tmp_path / "README.md"
     kept = _row("dac_16khz", verdict="FAIL", reason="kept reason")

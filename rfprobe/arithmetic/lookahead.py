@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from .geometry import ReceptiveField, Side
+from rfprobe.arithmetic.geometry import ReceptiveField, Side
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..methods import ANALYTIC, EMPIRICAL, GRADIENT, MODULE_WALK
-from .geometry import MethodResult, ReceptiveField
+from rfprobe.arithmetic.methods import ANALYTIC, EMPIRICAL, GRADIENT, MODULE_WALK
+from rfprobe.arithmetic.geometry import MethodResult, ReceptiveField
 
 # The config formula assumes nothing about holes and the impulse probe only locates the
 # ends of the support; holes are compared between the methods that inspect every sample.

@@ -8,10 +8,11 @@ Data flow, one file a step:
   recurrences, global ops); pure Python and numpy;
 * :mod:`~rfprobe.core.graph` — the recorded op graph and the backward walk that turns
   "output frame n" into its exact set of input samples;
-* :mod:`~rfprobe.core.operators` — the operator table: which reader each aten op (or
-  attention / RNN call) gets, from the arguments it was really called with;
-* :mod:`~rfprobe.core.pairs` — the rules for eager attention's scores and weights, tensors
-  with two time axes (queries x keys), read entry by entry off the model's own mask;
+* :mod:`~rfprobe.core.call` — one op call as a rule sees it, and the records a rule returns;
+* :mod:`~rfprobe.core.registry` — the rule registry: which rule reads each op (a public
+  ``register_rule`` for ops of your own);
+* :mod:`~rfprobe.core.rules` — the rules, one concern a file (elementwise, layout, windows,
+  global ops, attention and its two-time-axis tensors, recurrence);
 * :mod:`~rfprobe.core.trace` — runs the model once on a concrete input under a
   `TorchDispatchMode` (and a `TorchFunctionMode` for attention and RNNs) and records the graph;
 * :mod:`~rfprobe.core.analysis` — sizes the trace until a frame is interior (within a

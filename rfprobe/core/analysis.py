@@ -25,12 +25,23 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from ..methods import MODULE_WALK
-from ..arithmetic.geometry import LayerRow, MethodResult, ReceptiveField, Side
-from .intervals import holes_between
-from .readers import (Everything, Merge, NotUnderstood, Pad, PairSoftmax, Reach, Recurrence, Same, Shift,
-                      TransposedWindow, Window)
-from .trace import Trace, TraceError, trace_module
+from rfprobe.arithmetic.geometry import LayerRow, MethodResult, ReceptiveField, Side
+from rfprobe.arithmetic.methods import MODULE_WALK
+from rfprobe.core.intervals import holes_between
+from rfprobe.core.readers import (
+    Everything,
+    Merge,
+    NotUnderstood,
+    Pad,
+    PairSoftmax,
+    Reach,
+    Recurrence,
+    Same,
+    Shift,
+    TransposedWindow,
+    Window,
+)
+from rfprobe.core.trace import Trace, TraceError, trace_module
 
 METHOD = MODULE_WALK
 START_LENGTH_SAMPLES = 1 << 12

@@ -26,9 +26,9 @@ from typing import Callable, Iterable, Optional
 import torch
 from torch import nn
 
-from .intervals import Intervals
-from .readers import NotUnderstood, Reach
-from .trace import Trace, trace_module
+from rfprobe.core.intervals import Intervals
+from rfprobe.core.readers import NotUnderstood, Reach
+from rfprobe.core.trace import Trace, trace_module
 
 
 @dataclass(frozen=True)

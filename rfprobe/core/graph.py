@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .intervals import Intervals
-from .readers import Everything, NotUnderstood, Pad, Reach, Recurrence
+from rfprobe.core.intervals import Intervals
+from rfprobe.core.readers import Everything, NotUnderstood, Pad, Reach, Recurrence
 
 
 @dataclass

@@ -53,7 +53,3 @@ def mask_intervals(mask: Sequence[bool]) -> Intervals:
 def holes_between(intervals: Intervals) -> Intervals:
     """The gaps between consecutive merged intervals, as inclusive (first, last)."""
     return tuple((a[1] + 1, b[0] - 1) for a, b in zip(intervals, intervals[1:]))
-
-
-def count_positions(intervals: Intervals) -> int:
-    return sum(high - low + 1 for low, high in intervals)

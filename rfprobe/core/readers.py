@@ -1,7 +1,7 @@
 """Readers: which positions of an op's input one set of its output positions reads.
 
 One reader per kind of time-axis arithmetic an operator can do; the operator table in
-:mod:`rfprobe.core.operators` builds them from what a traced op was called with. A reader
+:mod:`rfprobe.core.rules` build them from what a traced op was called with. A reader
 is told the output positions (intervals on the output's time axis) and answers with a
 :class:`Reach` on one input's time axis. Pure Python and numpy; no torch.
 
@@ -18,7 +18,12 @@ from typing import Optional
 
 import numpy as np
 
-from .intervals import Intervals, clip_intervals, mask_intervals, merge_intervals
+from rfprobe.core.intervals import (
+    Intervals,
+    clip_intervals,
+    mask_intervals,
+    merge_intervals,
+)
 
 ENUMERATION_LIMIT = 1 << 20  # positions a strided read may list one by one
 
@@ -364,15 +369,3 @@ class PairContract:
 
     def read(self, positions: Intervals) -> Reach:
         return Reach((), entries=_rows(positions, self.nonzero.shape[0])[:, None] & self.nonzero)
-
-
-@dataclass(frozen=True)
-class Refused:
-    """An op the core cannot read; reading through it stops the analysis by its name."""
-
-    reason: str
-
-    def read(self, positions: Intervals) -> Reach:
-        raise NotUnderstood(self.reason)
-
-

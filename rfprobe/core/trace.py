@@ -8,7 +8,7 @@ lengths are concrete, so attention masks are read, not inferred. A `TorchFunctio
 catches the few calls whose aten decomposition would lose their meaning: `F.pad`
 (circular padding is built from copies into views of an empty tensor), attention
 (`scaled_dot_product_attention`, `multi_head_attention_forward`; attention written out
-as matmul and softmax is read op by op, :mod:`rfprobe.core.pairs`) and RNNs (`torch.lstm`
+as matmul and softmax is read op by op, :mod:`rfprobe.core.rules.attention_pairs`) and RNNs (`torch.lstm`
 and friends, which on CPU decompose into one op per step).
 
 Only tensors that depend on the input get nodes; they are tracked in a weak dictionary,
@@ -20,24 +20,27 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.weak import WeakTensorKeyDictionary
 
-from .graph import Graph, Node
-from .readers import NotUnderstood
-from .operators import SHAPE_ONLY, VALUE_TO_PYTHON, Call, Output, Tracked, op_name, rule_for
-from .pairs import pair_rule
-
-HIGH_LEVEL: dict[Any, str] = {
-    F.pad: "pad",  # circular padding decomposes into copies into views of an empty tensor
-    F.scaled_dot_product_attention: "scaled_dot_product_attention",
-    F.multi_head_attention_forward: "multi_head_attention_forward",
-    torch.lstm: "lstm", torch.gru: "gru", torch.rnn_tanh: "rnn_tanh", torch.rnn_relu: "rnn_relu",
-}
+import rfprobe.core.rules  # noqa: F401  (registers every rule)
+from rfprobe.core.call import Call, Tracked
+from rfprobe.core.graph import Graph, Node
+from rfprobe.core.readers import NotUnderstood
+from rfprobe.core.registry import (
+    READS,
+    VALUE_TO_PYTHON,
+    Rule,
+    RuleError,
+    apply,
+    high_level_key,
+    op_name,
+    pair_rule_for,
+    rule_for,
+)
 
 
 class _Recording:
@@ -56,16 +59,14 @@ class _Recording:
         self.nodes[inputs] = Tracked(index, time_dim, inputs.shape[time_dim])
 
     def record(self, function: Any, name: str, args: tuple, kwargs: dict, result: Any,
-               rule: Optional[Callable[[Call], list[Output]]]) -> None:
+               rule: Optional[Rule]) -> None:
         if not any(self.tracked(leaf) is not None for leaf in tree_leaves((args, kwargs))):
             return
-        short = name.split(".")[1] if name.startswith("aten.") else name
-        if short.rstrip("_") in SHAPE_ONLY:
-            return
-        if short in VALUE_TO_PYTHON:
-            self.graph.refusal = (f"{name} reads values of the input into Python: the model's control flow may "
-                                  "depend on the audio, so one trace does not describe it")
-            return
+        if rule is not None and rule.kind != READS:
+            if rule.kind == VALUE_TO_PYTHON:
+                self.graph.refusal = (f"{name} reads values of the input into Python: the model's control flow "
+                                      "may depend on the audio, so one trace does not describe it")
+            return  # shape only: nothing of the input's values reaches the output
         outputs = [leaf for leaf in tree_leaves(result) if isinstance(leaf, torch.Tensor)]
         if not outputs:
             return
@@ -77,11 +78,13 @@ class _Recording:
             return
         call = Call(function, name, args, kwargs, outputs, self.tracked)
         if any(info.keys for _, info in call.tracked_args()):
-            produced = pair_rule(call)  # an argument with two time axes (eager attention's weights)
+            pair_rule = pair_rule_for(function)  # an argument with two time axes (eager attention's weights)
+            produced = apply(pair_rule, call) if pair_rule is not None else call.refuse(
+                "no rule for this op on a tensor with two time axes (eager attention's queries x keys)")
         elif rule is None:
             produced = call.refuse("no rule for this op on a tensor that depends on the input")
         else:
-            produced = rule(call)
+            produced = apply(rule, call)
         for tensor, output in zip(outputs, produced):
             index = self.graph.add(Node(name, output.length, output.time_dim, output.reads, output.refusal,
                                         self.label() if self.label else "", output.keys))
@@ -109,7 +112,7 @@ class _CallRecorder(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
         kwargs = kwargs or {}
-        name = HIGH_LEVEL.get(func)
+        name = high_level_key(func)
         recording = self.recording
         if name is None or recording.paused or not any(
                 recording.tracked(leaf) is not None for leaf in tree_leaves((args, kwargs))):
@@ -158,6 +161,8 @@ def trace_module(module: nn.Module, channels: int, length_samples: int,
     try:
         with torch.no_grad(), _CallRecorder(recording), _AtenRecorder(recording):
             output = module(inputs)
+    except RuleError:
+        raise  # a bug in a rule of rfprobe's: an internal error, never the model's failure
     except Exception as error:  # the model's own complaint, e.g. an input too short for it
         first_line = str(error).splitlines()[0] if str(error) else ""
         raise TraceError(f"the model failed on a (1, {channels}, {length_samples}) input: "

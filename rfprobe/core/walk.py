@@ -13,8 +13,8 @@ from typing import Optional
 import torch
 from torch import nn
 
-from .analysis import MAX_LENGTH_SAMPLES, METHOD, operator_receptive_field
-from ..arithmetic.geometry import MethodResult
+from rfprobe.arithmetic.geometry import MethodResult
+from rfprobe.core.analysis import MAX_LENGTH_SAMPLES, METHOD, operator_receptive_field
 
 __all__ = ["METHOD", "walk_receptive_field"]
 

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 
 from torch import nn
 
-from ..errors import UsageError
+from rfprobe.errors import UsageError
 
 
 class Unavailable(RuntimeError):
@@ -88,7 +88,7 @@ class Adapter(nn.Module):
 
 
 def _all_models() -> list[ZooModel]:
-    from . import dac, encodec, mimi, neucodec, pocket_tts, snac, wavtokenizer, xcodec, xcodec2
+    from rfprobe.families import dac, encodec, mimi, neucodec, pocket_tts, snac, wavtokenizer, xcodec, xcodec2
 
     models: list[ZooModel] = []
     for family in (encodec, dac, mimi, wavtokenizer, xcodec, xcodec2, neucodec, snac, pocket_tts):

@@ -12,7 +12,7 @@ import types
 
 from torch import nn
 
-from . import ZooModel, require_transformers_class
+from rfprobe.families import ZooModel, require_transformers_class
 
 PUBLISHED = {16: (2, 4, 5, 8), 24: (2, 4, 5, 8), 44: (2, 4, 8, 8)}
 SAMPLE_RATES = {16: 16000, 24: 24000, 44: 44100}
@@ -47,7 +47,7 @@ def descript_encoder(rate_khz: int, tiny: bool) -> nn.Module:
         import dac  # noqa: F401  (the normal import, when audiotools is installed)
         from dac.model.dac import Encoder
     except Exception:
-        from .installed_files import load_files
+        from rfprobe.families.installed_files import load_files
 
         Encoder = load_files("dac", "_rfprobe_dac", ["nn.layers", "nn.quantize", "model.dac"],
                              placeholders=_audiotools_placeholders())["model.dac"].Encoder

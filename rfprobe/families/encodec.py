@@ -1,7 +1,7 @@
 """EnCodec (SEANet encoder): transformers' `EncodecModel` and audiocraft's `SEANetEncoder`.
 
 The 24/32/48 kHz rows use the published configs shipped in configs/transformers/; the
-audiocraft rows use the same hyperparameters (rfprobe.families.seanet.hf_encodec.audiocraft_equivalent),
+audiocraft rows use the same hyperparameters (rfprobe.families.seanet.hf_config.audiocraft_equivalent),
 and MusicGen / AudioGen the shipped audiocraft configs. Tiny width: 2 filters and an
 8-wide latent; kernels, ratios, dilations, padding, norm and LSTM layers are unchanged.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from torch import nn
 
-from . import Unavailable, ZooModel, require_transformers_class
+from rfprobe.families import Unavailable, ZooModel, require_transformers_class
 
 CONFIGS = Path(__file__).resolve().parent.parent.parent / "configs"
 TINY_FILTERS, TINY_DIMENSION = 2, 8
@@ -36,7 +36,7 @@ def transformers_encoder(rate_khz: int, tiny: bool) -> nn.Module:
 
 
 def _audiocraft_config(rate_khz: int):
-    from .seanet.hf_encodec import audiocraft_equivalent
+    from rfprobe.families.seanet.hf_config import audiocraft_equivalent
 
     return audiocraft_equivalent(require_transformers_class("EncodecConfig")(**_hf_values(rate_khz)),
                                  f"encodec_{rate_khz}khz")
@@ -44,8 +44,8 @@ def _audiocraft_config(rate_khz: int):
 
 def audiocraft_encoder(config, tiny: bool) -> nn.Module:
     """audiocraft's real SEANetEncoder (loaded as rfprobe always loads it)."""
-    from .seanet.encoder import build_encoder
-    from ..errors import UsageError
+    from rfprobe.families.seanet.encoder import build_encoder
+    from rfprobe.errors import UsageError
 
     if tiny:
         config = dataclasses.replace(config, n_filters=TINY_FILTERS, dimension=TINY_DIMENSION)
@@ -59,7 +59,7 @@ def facebook_encoder(rate_khz: int, tiny: bool) -> nn.Module:
     """facebook's `encodec` package: `SEANetEncoder(channels, norm, causal)` as its `_get_model`
     builds it for `encodec_model_24khz` (mono, weight_norm, causal) and `encodec_model_48khz`
     (stereo, time_group_norm, non-causal); every other hyperparameter is the constructor default."""
-    from .installed_files import load_files
+    from rfprobe.families.installed_files import load_files
 
     try:
         from encodec.modules import SEANetEncoder  # the normal import, when torchaudio is installed
@@ -72,7 +72,7 @@ def facebook_encoder(rate_khz: int, tiny: bool) -> nn.Module:
 
 
 def _shipped(name: str):
-    from .seanet.config_files import load_config
+    from rfprobe.families.seanet.config_files import load_config
 
     return load_config(CONFIGS / f"{name}.yaml")
 

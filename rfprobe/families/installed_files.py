@@ -15,7 +15,7 @@ import types
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from . import Unavailable
+from rfprobe.families import Unavailable
 
 
 def installed_package_dir(distribution_package: str) -> Path:

@@ -12,7 +12,7 @@ import copy
 
 from torch import nn
 
-from . import Adapter, Unavailable, ZooModel, require_transformers_class
+from rfprobe.families import Adapter, Unavailable, ZooModel, require_transformers_class
 
 SAMPLE_RATE = 24000
 SEANET_HOP, FULL_HOP = 960, 1920

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from . import Adapter, ZooModel, require_transformers_class
+from rfprobe.families import Adapter, ZooModel, require_transformers_class
 
 
 def _latents(inner: nn.Module, inputs):

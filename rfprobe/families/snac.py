@@ -21,7 +21,7 @@ import math
 
 from torch import nn
 
-from . import Unavailable, ZooModel
+from rfprobe.families import Unavailable, ZooModel
 
 RATES, WINDOW = (3, 3, 7, 7), 32
 # hubertsiuzdak/snac_24khz config.json, encoder part (the decoder does not change the encoder).

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from . import ZooModel, require_transformers_class
+from rfprobe.families import ZooModel, require_transformers_class
 
 
 def transformers_encoder(tiny: bool) -> nn.Module:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import Adapter, ZooModel, require_transformers_class
+from rfprobe.families import Adapter, ZooModel, require_transformers_class
 
 TINY_ACOUSTIC = {"encoder_hidden_size": 2, "hidden_size": 8, "decoder_hidden_size": 8}
 TINY_SEMANTIC = {"hidden_size": 16, "num_attention_heads": 2, "intermediate_size": 32, "conv_dim": [8] * 7}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from . import ZooModel, require_transformers_class
+from rfprobe.families import ZooModel, require_transformers_class
 
 TINY = dict(encoder_hidden_size=2, hidden_size=16, num_attention_heads=2, num_key_value_heads=2, head_dim=8,
             intermediate_size=32)

@@ -11,16 +11,16 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING, Optional
 
-from ..families.seanet.claims import ClaimsReport
-from ..methods import MODULE_WALK
-from ..arithmetic.geometry import ReceptiveField, format_ms, samples_to_ms
-from .report import decoder_sentences
-from ..verify import Verification
+from rfprobe.families.seanet.claims import ClaimsReport
+from rfprobe.arithmetic.methods import MODULE_WALK
+from rfprobe.arithmetic.geometry import ReceptiveField, format_ms, samples_to_ms
+from rfprobe.output.report import decoder_sentences
+from rfprobe.runs.verify import Verification
 
 if TYPE_CHECKING:
-    from ..context import ContextMap
-    from ..families.seanet.decoder import DecoderReport
-    from ..families.seanet.hf_encodec import CrossCheck
+    from rfprobe.runs.context import ContextMap
+    from rfprobe.runs.seanet_decoder import DecoderReport
+    from rfprobe.runs.hf_encodec import CrossCheck
 
 INDENT = "  "
 LABEL_WIDTH = 11

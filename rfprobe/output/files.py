@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from ..errors import UsageError
+from rfprobe.errors import UsageError
 
 MAX_STEM_CHARACTERS = 100
 

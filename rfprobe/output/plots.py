@@ -15,12 +15,13 @@ import io
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..methods import FORMULA, MODULE_WALK
-from ..context import ContextMap
-from ..errors import UsageError
-from ..arithmetic.geometry import format_ms, samples_to_ms
-from .files import safe_file_stem, write_atomically
-from ..verify import Verification, analytic_extents
+from rfprobe.arithmetic.methods import FORMULA, MODULE_WALK
+from rfprobe.runs.context import ContextMap
+from rfprobe.errors import UsageError
+from rfprobe.arithmetic.geometry import format_ms, samples_to_ms
+from rfprobe.output.files import safe_file_stem, write_atomically
+from rfprobe.runs.verify import Verification, analytic_extents
+from rfprobe.runs.zoo import ZooRow
 
 
 def require_matplotlib() -> None:
@@ -57,7 +58,7 @@ def _moving_average(values: list[float], width: int) -> list[float]:
 
 def _convs_past_samples(verification: Verification) -> int:
     """How far back the convolutions alone reach when the past is unbounded: the finite part of
-    the analytic guess's past (:func:`rfprobe.verify.analytic_extents`)."""
+    the analytic guess's past (:func:`rfprobe.runs.verify.analytic_extents`)."""
     return analytic_extents(verification.result(FORMULA), verification.result(MODULE_WALK)).left.samples
 
 
@@ -209,3 +210,37 @@ def write_plots(verification: Verification, context: ContextMap, directory: Path
     for path, data in rendered:
         write_atomically(path, lambda stream, data=data: stream.write(data), binary=True)
     return list(paths)
+
+
+def write_zoo_plot(rows: Sequence[ZooRow], directory: Path) -> Path:
+    """One horizontal bar per zoo model: its past and future in ms around the frame's anchor, on
+    a symmetric log axis (Mimi's 80 s past beside DAC's 85 ms stays readable). A row that did
+    not PASS has no numbers to draw: it is listed with its verdict and no bar."""
+    plt = _pyplot()
+    shown = [row for row in rows if row.input_unit == "samples"]
+    figure, axis = plt.subplots(figsize=(9, 0.35 * len(shown) + 1.5))
+    labels = []
+    for index, row in enumerate(shown):
+        if row.verdict != "PASS" or not row.hop_samples:
+            labels.append(f"{row.name} ({row.verdict}: not drawn)")
+            continue
+        labels.append(row.name)
+        left_ms = 0.0 if row.left_samples is None else 1000 * row.left_samples / row.sample_rate
+        right_ms = 0.0 if row.right_samples is None else 1000 * row.right_samples / row.sample_rate
+        axis.barh(index, -left_ms, color="tab:blue")
+        axis.barh(index, right_ms, color="tab:orange")
+        if row.left_unbounded or row.global_in_time:
+            axis.annotate("unbounded past <-", (-left_ms, index), ha="right", va="center", fontsize=7)
+        if row.right_unbounded or row.global_in_time:
+            axis.annotate("-> unbounded future", (right_ms, index), ha="left", va="center", fontsize=7)
+    axis.set_xscale("symlog", linthresh=1.0)
+    axis.set_yticks(range(len(shown)), labels, fontsize=8)
+    axis.axvline(0, color="black", linewidth=0.8)
+    axis.set_xlabel("ms before (-) and after (+) the frame's anchor (symmetric log scale, linear below 1 ms)")
+    axis.set_title("receptive field per codec encoder (random weights; exact supports)")
+    figure.tight_layout()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "zoo_receptive_fields.png"
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path

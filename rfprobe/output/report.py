@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from ..methods import FORMULA, GRADIENT, IMPULSE, MODULE_WALK
-from ..arithmetic.geometry import LayerRow, MethodResult, ReceptiveField, format_ms, samples_to_ms
-from ..verify import METHODS, Verification
+from rfprobe.arithmetic.methods import FORMULA, GRADIENT, IMPULSE, MODULE_WALK
+from rfprobe.arithmetic.geometry import LayerRow, MethodResult, ReceptiveField, format_ms, samples_to_ms
+from rfprobe.runs.verify import METHODS, Verification
 
 if TYPE_CHECKING:
-    from ..context import ContextMap
-    from ..families.seanet.decoder import DecoderReport
+    from rfprobe.runs.context import ContextMap
+    from rfprobe.runs.seanet_decoder import DecoderReport
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

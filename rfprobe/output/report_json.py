@@ -15,15 +15,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from .. import __version__
-from ..arithmetic.geometry import ReceptiveField, samples_to_ms
-from ..verify import Verification
+from rfprobe import __version__
+from rfprobe.arithmetic.geometry import ReceptiveField, samples_to_ms
+from rfprobe.runs.verify import Verification
 
 if TYPE_CHECKING:
-    from ..families.seanet.claims import ClaimsReport, LayerDeparture
-    from ..context import ContextMap
-    from ..families.seanet.decoder import DecoderReport, Span
-    from ..families.seanet.hf_encodec import CrossCheck
+    from rfprobe.families.seanet.claims import ClaimsReport, LayerDeparture
+    from rfprobe.runs.context import ContextMap
+    from rfprobe.runs.seanet_decoder import DecoderReport, Span
+    from rfprobe.runs.hf_encodec import CrossCheck
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "report.schema.json"

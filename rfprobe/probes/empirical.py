@@ -16,8 +16,8 @@ from typing import Callable, Optional, Sequence
 
 from torch import nn
 
-from ..arithmetic.geometry import MethodResult, ReceptiveField, Side
-from ..core.intervals import holes_between, mask_intervals
+from rfprobe.arithmetic.geometry import MethodResult, ReceptiveField, Side
+from rfprobe.core.intervals import holes_between, mask_intervals
 
 MARGIN_HOPS = 1
 GROWTH_ROUNDS = 5

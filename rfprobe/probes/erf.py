@@ -21,8 +21,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .empirical import ProbeWindow, plan_window
-from .gradient import frame_gradients, probe_input
+from rfprobe.probes.empirical import ProbeWindow, plan_window
+from rfprobe.probes.gradient import frame_gradients, probe_input
 
 MASS_FRACTIONS = (0.5, 0.9, 0.99)
 # 1 draw x 2 seeds = 2 profiles: against 4 draws per seed (8 profiles) the shipped configs' widths

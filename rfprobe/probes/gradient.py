@@ -10,11 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..methods import GRADIENT
-from ..device import exact_zeros
-from ..core.intervals import mask_intervals
-from ..errors import is_out_of_memory
-from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort, nonzero_runs
+from rfprobe.arithmetic.methods import GRADIENT
+from rfprobe.probes.device import exact_zeros
+from rfprobe.core.intervals import mask_intervals
+from rfprobe.errors import is_out_of_memory
+from rfprobe.probes.empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort, nonzero_runs
 
 METHOD = GRADIENT
 

@@ -26,12 +26,12 @@ from torch import nn
 from torch.func import jvp, vmap
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from ..methods import IMPULSE
-from ..device import exact_zeros
-from ..errors import is_out_of_memory
-from .empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort
-from ..arithmetic.geometry import ReceptiveField
-from .gradient import probe_input
+from rfprobe.arithmetic.methods import IMPULSE
+from rfprobe.probes.device import exact_zeros
+from rfprobe.errors import is_out_of_memory
+from rfprobe.probes.empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort
+from rfprobe.arithmetic.geometry import ReceptiveField
+from rfprobe.probes.gradient import probe_input
 
 METHOD = IMPULSE
 

@@ -1,6 +1,6 @@
 """Both probes on one model: which seed each probe runs on, and the two results.
 
-The config path (:func:`rfprobe.verify.verify_config`), :func:`rfprobe.probe_module` and the
+The config path (:func:`rfprobe.runs.verify.verify_config`), :func:`rfprobe.probe_module` and the
 benchmark all probe through :func:`run_probes`, so the seed rule is written once here.
 
 The seeds alternate between the probes: the gradient runs on ``seeds[0::2]``, the impulse
@@ -19,9 +19,9 @@ from typing import Mapping, Sequence
 import torch
 from torch import nn
 
-from ..arithmetic.geometry import MethodResult, ReceptiveField
-from . import gradient as gradient_probe, impulse as impulse_probe
-from .empirical import measure
+from rfprobe.arithmetic.geometry import MethodResult, ReceptiveField
+from rfprobe.probes import gradient as gradient_probe, impulse as impulse_probe
+from rfprobe.probes.empirical import measure
 
 
 DEFAULT_SEEDS = (0, 1)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..device import exact_zeros
+from rfprobe.probes.device import exact_zeros
 
 
 def nonfinite_frames(module: nn.Module, length: int, sample: int, channels: int) -> list[bool]:

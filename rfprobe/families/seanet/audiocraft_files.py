@@ -16,9 +16,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from .config import EncoderConfig, parse_config
-from ...errors import UsageError, shown
-from ...yaml_reading import MAX_NODES, read_yaml_text
+from rfprobe.families.seanet.config import EncoderConfig, parse_config
+from rfprobe.errors import UsageError, shown
+from rfprobe.families.seanet.yaml_reading import MAX_NODES, read_yaml_text
 
 SUGGESTED_CONFIG = "configs/musicgen_32khz.yaml"
 
@@ -219,11 +219,10 @@ def check_trained_weights(checkpoint: Checkpoint, where: str, device: Any, dtype
     depend finitely on the input (all-zero or overflowing weights leave nothing to measure)."""
     import torch
 
-    from ...probes.empirical import ProbeError, plan_window
-    from .encoder import build_encoder
-    from .formula import formula_receptive_field
-    from ...probes.gradient import frame_gradients, probe_input
-    from ...verify import load_encoder_weights
+    from rfprobe.probes.empirical import ProbeError, plan_window
+    from rfprobe.families.seanet.encoder import build_encoder, load_encoder_weights
+    from rfprobe.families.seanet.formula import formula_receptive_field
+    from rfprobe.probes.gradient import frame_gradients, probe_input
 
     config = checkpoint.audiocraft.config
     encoder = load_encoder_weights(build_encoder(config, 0, device, dtype), checkpoint.encoder_state, where)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Optional, Sequence, Union
 
-from .config import ClaimedLayer, Claims
-from ...arithmetic.geometry import LayerRow, ReceptiveField, round_half_up, samples_to_ms
+from rfprobe.families.seanet.config import ClaimedLayer, Claims
+from rfprobe.arithmetic.geometry import LayerRow, ReceptiveField, round_half_up, samples_to_ms
 
 
 Number = Union[int, float]

@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
-from ...arithmetic.geometry import ConvLayer
-from ...errors import UsageError, shown
+from rfprobe.arithmetic.geometry import ConvLayer
+from rfprobe.errors import UsageError, shown
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 NORMS = ("none", "weight_norm", "spectral_norm", "time_group_norm")

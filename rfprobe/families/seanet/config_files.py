@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...errors import UsageError
-from ...yaml_reading import read_yaml_file
-from .audiocraft_files import from_audiocraft, is_audiocraft_config
-from .config import EncoderConfig, parse_config
+from rfprobe.errors import UsageError
+from rfprobe.families.seanet.yaml_reading import read_yaml_file
+from rfprobe.families.seanet.audiocraft_files import from_audiocraft, is_audiocraft_config
+from rfprobe.families.seanet.config import EncoderConfig, parse_config
 
 
 def load_config(path: str | Path) -> EncoderConfig:

@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional, Sequence, Union
 
-from ...methods import FORMULA
-from .config import EncoderConfig
-from ...arithmetic.geometry import ConvLayer, LayerRow, MethodResult, ReceptiveField, Side
-from .padding import streamable_padding
+from rfprobe.arithmetic.methods import FORMULA
+from rfprobe.families.seanet.config import EncoderConfig
+from rfprobe.arithmetic.geometry import ConvLayer, LayerRow, MethodResult, ReceptiveField, Side
+from rfprobe.families.seanet.padding import streamable_padding
 
 METHOD = FORMULA
 

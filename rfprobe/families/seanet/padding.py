@@ -7,7 +7,6 @@ therefore place the receptive field K - s samples too far right.
 """
 from __future__ import annotations
 
-import math
 
 
 def streamable_padding(effective_kernel: int, stride: int, causal: bool) -> tuple[int, int]:
@@ -17,11 +16,3 @@ def streamable_padding(effective_kernel: int, stride: int, causal: bool) -> tupl
         return total, 0
     right = total // 2
     return total - right, right
-
-
-def extra_right_padding(length: int, effective_kernel: int, stride: int) -> int:
-    """Extra zeros/reflection `StreamableConv1d` adds on the right so the last window is full."""
-    total = effective_kernel - stride
-    n_frames = (length - effective_kernel + total) / stride + 1
-    ideal_length = (math.ceil(n_frames) - 1) * stride + (effective_kernel - total)
-    return ideal_length - length

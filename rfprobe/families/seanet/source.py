@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
 
-from ...errors import UsageError
+from rfprobe.errors import UsageError
 
 INSTALL_HINT = "pip install --no-deps audiocraft==1.3.0"
 NORMAL_IMPORT = "normal_import"
@@ -100,7 +100,7 @@ def _quiet(weight_norm: Callable) -> Callable:
     """`torch.nn.utils.weight_norm`, minus its deprecation FutureWarning.
 
     Only for the copy of conv.py we execute ourselves: every `SEANetEncoder(...)` built from
-    it (by rfprobe, or by a user through `rfprobe.audiocraft`) would otherwise print one
+    it (by rfprobe, or by a user through `rfprobe.families.seanet.audiocraft`) would otherwise print one
     warning per convolution about a choice audiocraft made. The function itself is unchanged.
     """
     @functools.wraps(weight_norm)

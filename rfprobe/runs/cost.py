@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from .families.seanet.config import EncoderConfig
-from .errors import UsageError
+from rfprobe.families.seanet.config import EncoderConfig
+from rfprobe.errors import UsageError
 
 GIB = 1 << 30
 DEFAULT_BUDGET_GIB = 8.0
@@ -54,13 +54,13 @@ def gib(size_bytes: float) -> str:
 
 
 @dataclass(frozen=True)
-class _Shape:
+class EncoderShape:
     parameters: int
     elements_per_sample: float  # activation elements kept per input sample by one forward pass
     widest_per_sample: float  # the widest single layer's elements per input sample
 
 
-def _encoder_shape(config: EncoderConfig) -> _Shape:
+def encoder_shape(config: EncoderConfig) -> EncoderShape:
     """Parameters and activation elements of `SEANetEncoder(**config)`, layer by layer as its __init__ builds it."""
     norm_copies = 2 if config.norm in ("weight_norm", "spectral_norm") else 1  # weight_v and the computed weight
     parameters = 0
@@ -91,25 +91,25 @@ def _encoder_shape(config: EncoderConfig) -> _Shape:
         parameters += config.lstm * (8 * width * width + 8 * width)
         elements += config.lstm * 10 * width / jump  # gates, cell and hidden states kept for backward
     conv(width, config.dimension, config.last_kernel_size)
-    return _Shape(parameters=parameters, elements_per_sample=elements, widest_per_sample=widest)
+    return EncoderShape(parameters=parameters, elements_per_sample=elements, widest_per_sample=widest)
 
 
-def _graph_bytes(shape: _Shape, batch: int, length: int, itemsize: int) -> int:
+def _graph_bytes(shape: EncoderShape, batch: int, length: int, itemsize: int) -> int:
     return int(GRAPH_FACTOR * batch * length * shape.elements_per_sample * itemsize)
 
 
-def _no_graph_bytes(shape: _Shape, batch: int, length: int, itemsize: int) -> int:
+def _no_graph_bytes(shape: EncoderShape, batch: int, length: int, itemsize: int) -> int:
     return int(3 * batch * length * shape.widest_per_sample * itemsize)
 
 
 def config_cost(config: EncoderConfig, clip_seconds: float, itemsize: int) -> CostEstimate:
     """The check of `config` (verification and context map) in a dtype of `itemsize` bytes."""
-    from .context import edge_probe_length
-    from .probes.erf import DRAWS_PER_SEED
-    from .probes.empirical import plan_window
-    from .families.seanet.formula import formula_receptive_field
+    from rfprobe.runs.context import edge_probe_length
+    from rfprobe.probes.erf import DRAWS_PER_SEED
+    from rfprobe.probes.empirical import plan_window
+    from rfprobe.families.seanet.formula import formula_receptive_field
 
-    shape = _encoder_shape(config)
+    shape = encoder_shape(config)
     local = formula_receptive_field(config).receptive_field
     left, right, hop = local.left.samples, local.right.samples, local.hop_samples
     window = plan_window(left, right, hop).length_samples
@@ -141,7 +141,7 @@ def module_cost(parameter_count: int, elements_per_sample: float, length_samples
     keeps) and `widest_per_sample` (the widest one, which bounds a pass without a graph; by default
     all of them) are measured on a short forward pass."""
     length = length_samples * growth
-    shape = _Shape(parameters=parameter_count, elements_per_sample=elements_per_sample,
+    shape = EncoderShape(parameters=parameter_count, elements_per_sample=elements_per_sample,
                    widest_per_sample=elements_per_sample if widest_per_sample is None else widest_per_sample)
     steps = {f"the gradient probe of up to {length} samples x 2 frames": _graph_bytes(shape, 2, length, itemsize),
              f"the impulse probe of up to {length} samples x {IMPULSE_BATCH} tangents":

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from .errors import UsageError, shown
+from rfprobe.errors import UsageError, shown
 
 MAX_BYTES = 1 << 20  # a config is a few kB; audiocraft's full xp.cfg about 10 kB
 MAX_NODES = 20_000  # after expanding aliases; audiocraft's full xp.cfg has under 2000

@@ -34,7 +34,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import _WeightNorm
 from torch.nn.utils.weight_norm import WeightNorm
 
-from .errors import UsageError
+from rfprobe.errors import UsageError
 
 
 def copy_module(module: nn.Module) -> nn.Module:

@@ -8,18 +8,18 @@ from typing import Optional
 
 import torch
 
-from .families.seanet.config import EncoderConfig
-from .core.clip import ClipEdges, FrameSupport, clip_edges, probe_length
-from .families.seanet.encoder import build_encoder
-from .probes.erf import EffectiveField, grown_effective_field
-from .families.seanet.formula import formula_receptive_field
-from .probes.gradient import measured_supports
-from .arithmetic.lookahead import Lookahead, lookahead_of
-from .subject import fold_weight_norms, probe_subject
-from .probes.taint import TaintProof, prove_side
-from .arithmetic.geometry import ReceptiveField
-from .methods import FORMULA, MODULE_WALK
-from .verify import Verification, analytic_extents
+from rfprobe.families.seanet.config import EncoderConfig
+from rfprobe.core.clip import ClipEdges, FrameSupport, clip_edges, probe_length
+from rfprobe.families.seanet.encoder import build_encoder
+from rfprobe.probes.erf import EffectiveField, grown_effective_field
+from rfprobe.families.seanet.formula import formula_receptive_field
+from rfprobe.probes.gradient import measured_supports
+from rfprobe.arithmetic.lookahead import Lookahead, lookahead_of
+from rfprobe.probes.subject import fold_weight_norms, probe_subject
+from rfprobe.probes.taint import TaintProof, prove_side
+from rfprobe.arithmetic.geometry import ReceptiveField
+from rfprobe.arithmetic.methods import FORMULA, MODULE_WALK
+from rfprobe.runs.verify import Verification, analytic_extents
 
 DEFAULT_CLIP_SECONDS = 10.0
 SHOWN_FRAMES_PER_END = 12  # the most frames a picture of one end of the clip draws
@@ -148,7 +148,7 @@ def _on_cpu_in_float64(module: torch.nn.Module) -> bool:
 def context_map(verification: Verification, clip_seconds: float = DEFAULT_CLIP_SECONDS,
                 device: torch.device = torch.device("cpu"), dtype: torch.dtype = torch.float64) -> ContextMap:
     """Edges, lookahead, taint and effective RF of a verified config, every window sized by
-    the analytic core's extents (see :func:`rfprobe.verify.analytic_extents`)."""
+    the analytic core's extents (see :func:`rfprobe.runs.verify.analytic_extents`)."""
     config = verification.config
     extents = analytic_extents(verification.result(FORMULA), verification.result(MODULE_WALK))
     truth = verification.truth or extents

@@ -20,17 +20,38 @@ below half the dtype's largest value (so `finfo.min` as a mask drives `exp` to e
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 import torch
 
-from .operators import (AttentionMask, Broadcast, Call, Output, Same, Tracked, _dim, _single, excluding, expand,
-                        permute, squeeze, transpose, unsqueeze, view)
-from .readers import PairColumns, PairContract, PairRows, PairSame, PairSoftmax
+from rfprobe.core.call import Call, Output, Tracked, normalized_dim
+from rfprobe.core.readers import (
+    AttentionMask,
+    Broadcast,
+    PairColumns,
+    PairContract,
+    PairRows,
+    PairSame,
+    PairSoftmax,
+    Same,
+)
+from rfprobe.core.registry import one_axis_rule, register_pair_rule
 
 TWO_AXES = "a tensor with two time axes (eager attention's queries x keys)"
+
+
 COPIES = {"clone", "_to_copy", "contiguous", "detach", "alias", "lift_fresh", "copy"}  # entries unchanged
+
+
+def excluding(values: torch.Tensor) -> torch.Tensor:
+    """Entries of an additive attention mask that exclude a key: -inf, or at most half the
+    dtype's lowest finite value (as transformers' eager masks use `finfo.min`), so that
+    `exp(score + mask - row maximum)` is exactly 0 for any score below half the dtype's
+    largest value. A bool tensor of the same shape."""
+    if not values.is_floating_point():
+        return torch.zeros(values.shape, dtype=torch.bool, device=values.device)
+    return values <= torch.finfo(values.dtype).min / 2
 
 
 def _paired(call: Call) -> list[tuple[torch.Tensor, Tracked]]:
@@ -120,7 +141,8 @@ def _filled(where: torch.Tensor, value: float, info: Tracked, out: torch.Tensor,
     return excluded, zeros, everywhere
 
 
-def elementwise(call: Call) -> list[Output]:
+@register_pair_rule(*COPIES, "masked_fill", "where", pointwise_default=True)
+def pair_elementwise(call: Call) -> list[Output]:
     """An elementwise op with one tensor with two time axes; other operands constant, without
     a time axis, or with one along the queries (read at q) or the keys (read at k). Entry
     (q, k) reads entry (q, k), unless overwritten by a constant."""
@@ -156,10 +178,13 @@ def elementwise(call: Call) -> list[Output]:
             for _ in call.outputs]
 
 
-def layout(call: Call, rule: Callable[[Call], list[Output]]) -> list[Output]:
+@register_pair_rule("view", "_unsafe_view", "reshape", "_reshape_alias", "expand", "unsqueeze", "squeeze",
+                    "permute", "transpose", "t")
+def pair_layout(call: Call) -> list[Output]:
     """A reshape, transpose, expand, ... that keeps both time axes whole: the 1-d rule, applied
     once to each axis, must keep each position for position."""
-    tensor, info = _single(call)
+    rule = one_axis_rule(call)
+    tensor, info = call.single()
     placed = []
     for dim, length in ((info.time_dim, info.length), (info.key_dim, info.keys)):
         one_axis = Tracked(info.node, dim, length)
@@ -175,11 +200,12 @@ def layout(call: Call, rule: Callable[[Call], list[Output]]) -> list[Output]:
                    excluded=info.excluded, zeros=info.zeros)]
 
 
-def softmax(call: Call) -> list[Output]:
+@register_pair_rule("_softmax", "softmax", "_log_softmax", "log_softmax")
+def pair_softmax(call: Call) -> list[Output]:
     """Softmax over the key axis: entry (q, k) reads the entries of row q that are not excluded;
     an excluded entry is exactly 0 (the zeros a product with the values then skips)."""
-    tensor, info = _single(call)
-    dim = _dim(call.arg(1, "dim"), tensor.dim())
+    tensor, info = call.single()
+    dim = normalized_dim(call.arg(1, "dim"), tensor.dim())
     if dim != info.key_dim:
         return call.refuse(f"a softmax over dim {dim} of {TWO_AXES}: only one over the keys (dim {info.key_dim}) "
                            "is understood")
@@ -190,6 +216,7 @@ def softmax(call: Call) -> list[Output]:
                    keys=info.keys, zeros=zeros)]
 
 
+@register_pair_rule("mm", "bmm", "addmm", "baddbmm")
 def contract(call: Call) -> list[Output]:
     """`weights @ values` over the key axis: query q reads the entries of row q that are not
     exactly 0, and the values at those keys."""
@@ -212,28 +239,3 @@ def contract(call: Call) -> list[Output]:
         else:
             return call.refuse(f"a product of {TWO_AXES} with values whose time axis is not the contracted one")
     return [Output(out.dim() - 2, out.shape[-2], reads)]
-
-
-LAYOUTS = {"view": view, "_unsafe_view": view, "reshape": view, "_reshape_alias": view, "expand": expand,
-           "unsqueeze": unsqueeze, "squeeze": squeeze, "permute": permute, "transpose": transpose, "t": transpose}
-ELEMENTWISE = COPIES | {"masked_fill", "where"}
-SOFTMAX = {"_softmax", "softmax", "_log_softmax", "log_softmax"}
-PRODUCTS = {"mm", "bmm", "addmm", "baddbmm"}
-
-
-def pair_rule(call: Call) -> list[Output]:
-    """The rule for an op with an input-dependent argument that has two time axes."""
-    function = call.function
-    name = function._schema.name.split("::")[-1] if isinstance(function, torch._ops.OpOverload) else \
-        getattr(function, "__name__", "")
-    if isinstance(function, torch._ops.OpOverload) and function._schema.is_mutable and name.endswith("_"):
-        name = name[:-1]
-    if name in LAYOUTS:
-        return layout(call, LAYOUTS[name])
-    if name in SOFTMAX:
-        return softmax(call)
-    if name in PRODUCTS:
-        return contract(call)
-    if name in ELEMENTWISE or (isinstance(function, torch._ops.OpOverload) and torch.Tag.pointwise in function.tags):
-        return elementwise(call)
-    return call.refuse(f"no rule for this op on {TWO_AXES}")

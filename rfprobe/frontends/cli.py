@@ -18,29 +18,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .families.seanet.audiocraft_files import check_trained_weights, load_checkpoint
-from .families.seanet.source import load_audiocraft
-from .families.seanet.config import EncoderConfig, ignored_parameters
-from .families.seanet.config_files import load_config
-from .context import ContextMap, context_map
-from .core.readers import NotUnderstood
-from .families.seanet.decoder import DecoderReport, decoder_report
-from .device import device_description, keep_freed_memory, resolve_device, resolve_dtype
-from .cost import DEFAULT_BUDGET_GIB, CostEstimate, check_budget, config_cost, gib
-from .errors import UsageError, is_out_of_memory, output_closed
-from .families.seanet.formula import formula_receptive_field
-from .families.seanet.hf_encodec import CrossCheck, audiocraft_equivalent, cross_check, hf_extra_parameters, load_hf_config
-from .module_probe import check_module, load_factory, probe_module
-from .output.files import check_output_directory, check_output_file
-from .output.plots import plot_paths, require_matplotlib, write_plots
-from . import __version__
-from .output.answer import LEGEND, VERBOSE_HINT, answer_block, wrapped
-from .output.files import write_json_atomically
-from .output.report import config_report, context_report, decoder_text, summary_table
-from .output.report_json import run_json, subject_json
-from .verify import Verification, verify_config
+from rfprobe.families.seanet.audiocraft_files import check_trained_weights, load_checkpoint
+from rfprobe.families.seanet.source import load_audiocraft
+from rfprobe.families.seanet.config import EncoderConfig, ignored_parameters
+from rfprobe.families.seanet.config_files import load_config
+from rfprobe.runs.context import ContextMap, context_map
+from rfprobe.core.readers import NotUnderstood
+from rfprobe.runs.seanet_decoder import DecoderReport, decoder_report
+from rfprobe.probes.device import device_description, keep_freed_memory, resolve_device, resolve_dtype
+from rfprobe.runs.cost import DEFAULT_BUDGET_GIB, CostEstimate, check_budget, config_cost, gib
+from rfprobe.errors import UsageError, is_out_of_memory, output_closed
+from rfprobe.families.seanet.formula import formula_receptive_field
+from rfprobe.families.seanet.hf_config import audiocraft_equivalent, load_hf_config
+from rfprobe.runs.hf_encodec import CrossCheck, cross_check, hf_extra_parameters
+from rfprobe.runs.module_probe import check_module, load_factory, probe_module
+from rfprobe.output.files import check_output_directory, check_output_file
+from rfprobe.output.plots import plot_paths, require_matplotlib, write_plots
+from rfprobe import __version__
+from rfprobe.output.answer import LEGEND, VERBOSE_HINT, answer_block, wrapped
+from rfprobe.output.files import write_json_atomically
+from rfprobe.output.report import config_report, context_report, decoder_text, summary_table
+from rfprobe.output.report_json import run_json, subject_json
+from rfprobe.runs.verify import Verification, verify_config
 
-REPOSITORY_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+REPOSITORY_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 MAX_CLIP_SECONDS = 3600.0
 MAX_SEED = 2 ** 31 - 2  # the seeds used are seed and seed + 1, and derived ones stay within torch's range
 
@@ -322,7 +323,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     keep_freed_memory()
     try:
         if arguments[:1] == ["zoo"]:  # `rfprobe zoo ...`: the codec zoo; every other flag stays the default command's
-            from .zoo_cli import main as zoo_main
+            from rfprobe.frontends.zoo_cli import main as zoo_main
 
             return zoo_main(arguments[1:])
         return run(arguments)

@@ -13,12 +13,14 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .errors import UsageError, output_closed
-from .families import ZOO, find
-from .zoo import FAIL, ERROR, cross_checks, machine_line, run_zoo, zoo_notes, zoo_table
-from .device import keep_freed_memory
+from rfprobe.errors import UsageError, output_closed
+from rfprobe.families import ZOO, find
+from rfprobe.output.plots import write_zoo_plot
+from rfprobe.output.zoo_table import HEADERS, table_cells, zoo_notes, zoo_table
+from rfprobe.runs.zoo import ERROR, FAIL, cross_checks, machine_line, run_zoo
+from rfprobe.probes.device import keep_freed_memory
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 START, END = "<!-- rfprobe:zoo:start -->", "<!-- rfprobe:zoo:end -->"
 
 
@@ -83,8 +85,8 @@ def _note_owner(line: str) -> str:
 def merged_readme_block(rows, checks, machine: str, readme: Path = README) -> str:
     """The README's zoo block with these rows (and their notes and cross-checks) in place of
     their old ones; the rows of models not run now are kept as they were, in zoo order."""
-    from .zoo import CROSS_CHECKS, HEADERS, table_cells
-    from .output.report import format_table
+    from rfprobe.runs.zoo import CROSS_CHECKS
+    from rfprobe.output.report import format_table
 
     old_rows, old_notes = readme_rows_and_notes(readme)
     new = {row.name: row for row in rows}
@@ -119,34 +121,6 @@ def write_readme(body: str, readme: Path = README) -> None:
     readme.write_text(f"{head}{START}\n{body}\n{END}{tail}", encoding="utf-8")
 
 
-def write_plot(rows, directory: Path) -> Path:
-    """One horizontal bar per model: its past and future in ms around the anchor."""
-    from .output.plots import _pyplot
-
-    plt = _pyplot()
-    shown = [row for row in rows if row.hop_samples and row.input_unit == "samples"]
-    figure, axis = plt.subplots(figsize=(9, 0.35 * len(shown) + 1.5))
-    for index, row in enumerate(shown):
-        left_ms = None if row.left_samples is None else 1000 * row.left_samples / row.sample_rate
-        right_ms = None if row.right_samples is None else 1000 * row.right_samples / row.sample_rate
-        axis.barh(index, -(left_ms if left_ms is not None else 0), color="tab:blue")
-        axis.barh(index, right_ms if right_ms is not None else 0, color="tab:orange")
-        if row.left_unbounded or row.global_in_time:
-            axis.annotate("unbounded past <-", (-(left_ms or 0), index), ha="right", va="center", fontsize=7)
-        if row.right_unbounded:
-            axis.annotate("-> unbounded future", (right_ms or 0, index), ha="left", va="center", fontsize=7)
-    axis.set_yticks(range(len(shown)), [row.name for row in shown], fontsize=8)
-    axis.axvline(0, color="black", linewidth=0.8)
-    axis.set_xlabel("ms before (-) and after (+) the frame's anchor")
-    axis.set_title("receptive field per codec encoder (random weights; exact supports)")
-    figure.tight_layout()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "zoo_receptive_fields.png"
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
-
-
 def run(argv: Optional[Sequence[str]] = None) -> int:
     arguments = build_parser().parse_args(argv)
     models = [find(name) for name in arguments.only] if arguments.only else list(ZOO)
@@ -155,7 +129,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     if arguments.json and not Path(arguments.json).parent.is_dir():
         raise UsageError(f"--json {arguments.json}: directory {Path(arguments.json).parent} does not exist; create it")
     if arguments.plot:
-        from .output.plots import require_matplotlib
+        from rfprobe.output.plots import require_matplotlib
 
         require_matplotlib()
     if arguments.threads is not None:
@@ -165,7 +139,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
 
         os.environ["OMP_NUM_THREADS"] = str(arguments.threads)  # each model's own process
         torch.set_num_threads(arguments.threads)
-    from .device import resolve_device
+    from rfprobe.probes.device import resolve_device
 
     device = str(resolve_device(arguments.device))
     load_before = os.getloadavg()[0]
@@ -182,14 +156,14 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     total = time.perf_counter() - started
     print(f"\nzoo: {len(rows)} models in {total:.0f} s")
     if arguments.json:
-        from .output.files import write_json_atomically
+        from rfprobe.output.files import write_json_atomically
 
         write_json_atomically(Path(arguments.json), {
             "machine": machine, "total_s": round(total, 1), "rows": [row.to_json() for row in rows],
             "cross_checks": [{"transformers": c.transformers, "original": c.original,
                               "differences": list(c.differences), "skipped": c.skipped} for c in checks]})
     if arguments.plot:
-        print(f"plot: {write_plot(rows, Path(arguments.plot))}")
+        print(f"plot: {write_zoo_plot(rows, Path(arguments.plot))}")
     if arguments.readme:  # with --only, those rows replace theirs and the others stay
         # Timings depend on what else ran: the whole run's load average and time go with them.
         run = (f"{machine}; {os.cpu_count()} CPU cores, 1-minute load average {load_before:.1f} at the start, "

@@ -12,8 +12,8 @@ from typing import Optional
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from .families.seanet.config import EncoderConfig, parse_config
-from .verify import verify_config
+from rfprobe.families.seanet.config import EncoderConfig, parse_config
+from rfprobe.runs.verify import verify_config
 
 MAX_HOP_SAMPLES = 2048  # keeps one check under a second on two CPU cores
 
@@ -65,8 +65,8 @@ class Check:
 
 def edge_problems(config: EncoderConfig, length: int, module) -> list[str]:
     """The analytic core's supports of the first two and last two frames == gradient supports."""
-    from .core.clip import clip_edges
-    from .probes.gradient import measured_supports
+    from rfprobe.core.clip import clip_edges
+    from rfprobe.probes.gradient import measured_supports
 
     edges = clip_edges(module, config.channels, length, config.hop_samples, length,
                        device=next(module.parameters()).device, dtype=next(module.parameters()).dtype)

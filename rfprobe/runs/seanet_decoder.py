@@ -17,12 +17,12 @@ from typing import Optional, Sequence
 
 import torch
 
-from .config import EncoderConfig
-from ...arithmetic.geometry import Side
-from ...core.analysis import frame_reach
-from ...core.trace import trace_module
-from ...device import exact_zeros
-from ...subject import fold_weight_norms
+from rfprobe.families.seanet.config import EncoderConfig
+from rfprobe.arithmetic.geometry import Side
+from rfprobe.core.analysis import frame_reach
+from rfprobe.core.trace import trace_module
+from rfprobe.probes.device import exact_zeros
+from rfprobe.probes.subject import fold_weight_norms
 
 START_FRAMES = 16
 MAX_FRAMES = 1 << 12
@@ -116,7 +116,7 @@ def build_decoder(config: EncoderConfig, trim_right_ratio: float = 1.0, seed: in
                   device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64) -> torch.nn.Module:
     import warnings
 
-    from .source import load_audiocraft
+    from rfprobe.families.seanet.source import load_audiocraft
 
     torch.manual_seed(seed)
     with warnings.catch_warnings():
@@ -173,7 +173,7 @@ def _span(used: list[int], middle: int) -> Span:
 
 def decoder_report(config: EncoderConfig, trim_right_ratio: float = 1.0, device: torch.device | str = "cpu",
                    dtype: torch.dtype = torch.float64) -> DecoderReport:
-    # One module for every method, weight norms folded as for every probe (rfprobe.subject).
+    # One module for every method, weight norms folded as for every probe (rfprobe.probes.subject).
     decoder = fold_weight_norms(build_decoder(config, trim_right_ratio, device=device, dtype=dtype))
     reads, reach = analytic_decoder(config, trim_right_ratio, device, dtype, decoder)
     counts = {phase: span.count for phase, span in reads.items()}

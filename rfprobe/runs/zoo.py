@@ -28,10 +28,9 @@ from typing import Callable, Optional, Sequence
 
 import torch
 
-from .methods import EMPIRICAL, MODULE_WALK
-from .families import Unavailable, ZooModel, find, package_version
-from .arithmetic.geometry import format_ms
-from .arithmetic.lookahead import lookahead_of
+from rfprobe.arithmetic.methods import EMPIRICAL, MODULE_WALK
+from rfprobe.families import Unavailable, ZooModel, find, package_version
+from rfprobe.arithmetic.lookahead import lookahead_of
 
 PASS, FAIL, UNAVAILABLE, ERROR = "PASS", "FAIL", "UNAVAILABLE", "ERROR"
 WORKER_MARK = "rfprobe-zoo-row:"
@@ -148,8 +147,8 @@ def edge_length(model: ZooModel, hop_samples: int) -> int:
 
 def edge_supports(module: torch.nn.Module, model: ZooModel, hop_samples: int) -> dict:
     """Exact gradient supports of frames 0, 1, F-2 and F-1 of one clip (float64, CPU)."""
-    from .probes.gradient import measured_supports
-    from .subject import probe_subject
+    from rfprobe.probes.gradient import measured_supports
+    from rfprobe.probes.subject import probe_subject
 
     subject = probe_subject(module, "cpu", torch.float64)
     length = edge_length(model, hop_samples)
@@ -164,7 +163,7 @@ def edge_supports(module: torch.nn.Module, model: ZooModel, hop_samples: int) ->
 
 def run_row(model: ZooModel, tiny: bool, device: str = "cpu") -> ZooRow:
     """Build and probe one zoo model in this process; never raises for a model's own failure."""
-    from .module_probe import probe_module
+    from rfprobe.runs.module_probe import probe_module
 
     row = ZooRow(name=model.name, family=model.family, source=model.source(), kind=model.kind,
                  width="tiny" if tiny else "full", sample_rate=model.sample_rate, input_unit=model.input_unit,
@@ -211,9 +210,9 @@ def run_row(model: ZooModel, tiny: bool, device: str = "cpu") -> ZooRow:
 
 def run_isolated(model: ZooModel, tiny: bool, timeout_s: float, device: str = "cpu") -> ZooRow:
     """`run_row` in a fresh Python process: per-model peak memory, and a crash or hang stays in its row."""
-    root = str(Path(__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "rfprobe.zoo", model.name, "--device", device] + (["--tiny"] if tiny else [])
+    command = [sys.executable, "-m", "rfprobe.runs.zoo", model.name, "--device", device] + (["--tiny"] if tiny else [])
     started = time.perf_counter()
     try:
         finished = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=environment)
@@ -281,54 +280,6 @@ def cross_checks(rows: Sequence[ZooRow]) -> list[CrossCheck]:
     return checks
 
 
-def _cell(value: Optional[int], unbounded: bool) -> str:
-    return "unbounded" if unbounded else "-" if value is None else str(value)
-
-
-def _ms_cell(value: Optional[int], row: ZooRow) -> str:
-    return "-" if value is None or row.input_unit != "samples" else format_ms(value, row.sample_rate)
-
-
-HEADERS = ("model", "family", "source", "kind", "rate Hz", "hop", "frames/s", "left", "right", "left ms",
-           "right ms", "lookahead", "lookahead ms", "unbounded", "methods", "verdict")
-
-
-def table_cells(row: ZooRow) -> list[str]:
-    """The deterministic cells of a row (everything but time and memory)."""
-    rate = row.frame_rate_hz
-    return [row.name, row.family, row.source, row.kind, str(row.sample_rate),
-            "-" if row.hop_samples is None else str(row.hop_samples),
-            "-" if rate is None else f"{rate:g}",
-            _cell(row.left_samples, row.left_unbounded), _cell(row.right_samples, row.right_unbounded),
-            _ms_cell(row.left_samples, row), _ms_cell(row.right_samples, row),
-            "-" if row.lookahead_samples is None else str(row.lookahead_samples),
-            _ms_cell(row.lookahead_samples, row), row.sides(),
-            f"{row.methods_agreeing}/{row.methods_total}" if row.methods_total else "-", row.verdict]
-
-
-def zoo_table(rows: Sequence[ZooRow], timings: bool = True) -> str:
-    from .output.report import format_table
-
-    headers = list(HEADERS) + (["time s", "peak MiB"] if timings else [])
-    body = [table_cells(row) + ([f"{row.wall_s:.1f}", "-" if row.peak_memory_mib is None
-                                 else f"{row.peak_memory_mib:.0f}"] if timings else []) for row in rows]
-    return format_table(headers, body)
-
-
-def zoo_notes(rows: Sequence[ZooRow], checks: Sequence[CrossCheck]) -> str:
-    """Below the table: units that are not samples, proofs of unbounded sides, reasons, cross-checks."""
-    lines = []
-    for row in rows:
-        if row.input_unit != "samples":
-            lines.append(f"{row.name}: extents in {row.input_unit}, not audio samples")
-        if row.proof:
-            lines.append(f"{row.name}: {row.sides()}: {row.proof}")
-        if row.reason:
-            lines.append(f"{row.name}: {row.verdict}: {row.reason}")
-    lines += [check.describe() for check in checks]
-    return "\n".join(lines)
-
-
 def machine_line(tiny: bool) -> str:
     return (f"{'tiny' if tiny else 'full'} width; {platform.machine()}, {torch.get_num_threads()} torch threads; "
             f"torch {torch.__version__}, transformers {package_version('transformers')}, "
@@ -347,12 +298,12 @@ def run_zoo(models: Sequence[ZooModel], tiny: bool, timeout_s: float, device: st
 
 
 def _worker(argv: Sequence[str]) -> int:
-    """`python -m rfprobe.zoo NAME [--tiny] [--device D]`: one row as a JSON line."""
+    """`python -m rfprobe.runs.zoo NAME [--tiny] [--device D]`: one row as a JSON line."""
     import argparse
     import warnings
 
     warnings.simplefilter("ignore")
-    parser = argparse.ArgumentParser(prog="python -m rfprobe.zoo")
+    parser = argparse.ArgumentParser(prog="python -m rfprobe.runs.zoo")
     parser.add_argument("name")
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--device", default="cpu")

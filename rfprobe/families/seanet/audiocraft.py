@@ -5,7 +5,7 @@ needs soundfile, av, xformers and more: a `pip install --no-deps audiocraft` (wh
 README installs) lacks them. This module hands out the very classes rfprobe probes, loaded
 from the installed audiocraft files (see :mod:`rfprobe.families.seanet.source`):
 
-    >>> from rfprobe.audiocraft import SEANetEncoder
+    >>> from rfprobe.families.seanet.audiocraft import SEANetEncoder
     >>> int(SEANetEncoder(ratios=[4, 2], n_filters=4, lstm=0).hop_length)
     8
 
@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from .families.seanet.source import load_audiocraft
-from .errors import UsageError
+from rfprobe.families.seanet.source import load_audiocraft
+from rfprobe.errors import UsageError
 
 __all__ = ["SEANetEncoder", "SEANetDecoder", "seanet"]
 
 
 def __getattr__(name: str) -> object:
     if name not in __all__:
-        raise AttributeError(f"module 'rfprobe.audiocraft' has no attribute {name!r}")
+        raise AttributeError(f"module 'rfprobe.families.seanet.audiocraft' has no attribute {name!r}")
     try:
         seanet: ModuleType = load_audiocraft().seanet
     except UsageError as error:  # `from ... import` callers expect an ImportError

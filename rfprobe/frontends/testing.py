@@ -1,6 +1,6 @@
 """One-line receptive-field pins for downstream test suites.
 
-    from rfprobe.testing import assert_receptive_field
+    from rfprobe.frontends.testing import assert_receptive_field
 
     def test_my_encoder_sees_what_it_should():
         assert_receptive_field(my_encoder(), samples=5428, left=2402, right=3025, hop=640)
@@ -15,9 +15,9 @@ from typing import Optional, Union
 
 from torch import nn
 
-from .module_probe import probe_module
-from .output.report import config_report
-from .verify import Verification
+from rfprobe.runs.module_probe import probe_module
+from rfprobe.output.report import config_report
+from rfprobe.runs.verify import Verification
 
 UNBOUNDED = "unbounded"
 Expected = Optional[Union[int, str]]

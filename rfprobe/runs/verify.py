@@ -10,20 +10,19 @@ from typing import Mapping, Optional, Sequence
 
 import torch
 
-from .families.seanet import formula as formula_method
-from .probes import gradient as gradient_probe, impulse as impulse_probe
-from . import methods
-from .core import walk as walk_method
-from .families.seanet.source import load_audiocraft
-from .families.seanet.claims import ClaimsReport, check_claims
-from .families.seanet.config import EncoderConfig
-from .device import device_description
-from .probes.run import DEFAULT_SEEDS, run_probes, seed_settings
-from .families.seanet.encoder import build_encoder
-from .errors import UsageError
-from .subject import fold_weight_norms
-from .arithmetic.geometry import MethodResult, ReceptiveField
-from .arithmetic.verdict import Verdict, judge
+from rfprobe.families.seanet import formula as formula_method
+from rfprobe.probes import gradient as gradient_probe, impulse as impulse_probe
+from rfprobe.arithmetic import methods
+from rfprobe.core import walk as walk_method
+from rfprobe.families.seanet.source import load_audiocraft
+from rfprobe.families.seanet.claims import ClaimsReport, check_claims
+from rfprobe.families.seanet.config import EncoderConfig
+from rfprobe.probes.device import device_description
+from rfprobe.probes.run import DEFAULT_SEEDS, run_probes, seed_settings
+from rfprobe.families.seanet.encoder import build_encoder, load_encoder_weights
+from rfprobe.probes.subject import fold_weight_norms
+from rfprobe.arithmetic.geometry import MethodResult, ReceptiveField
+from rfprobe.arithmetic.verdict import Verdict, judge
 
 METHODS = methods.ALL
 # Which result stands for "what the module computes" when reporting claims: measured first.
@@ -69,26 +68,6 @@ def analytic_extents(formula: MethodResult, walk: MethodResult) -> ReceptiveFiel
     return formula.receptive_field
 
 
-def load_encoder_weights(encoder: torch.nn.Module, state: Mapping[str, torch.Tensor], where: str) -> torch.nn.Module:
-    """Load trained weights; a mismatch with the architecture is a usage error naming keys."""
-    reference = encoder.state_dict()
-    missing = sorted(set(reference) - set(state))
-    unexpected = sorted(set(state) - set(reference))
-    wrong_shape = sorted(k for k in set(reference) & set(state) if tuple(reference[k].shape) != tuple(state[k].shape))
-    if missing or unexpected or wrong_shape:
-        detail = "; ".join(part for part in (
-            f"missing {', '.join(missing[:3])}" if missing else "",
-            f"unexpected {', '.join(unexpected[:3])}" if unexpected else "",
-            f"wrong shape {', '.join(wrong_shape[:3])}" if wrong_shape else "") if part)
-        raise UsageError(f"{where}: the encoder weights do not fit the configured architecture ({detail})")
-    non_finite = sorted(k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all())
-    if non_finite:
-        raise UsageError(f"{where}: encoder weight {non_finite[0]} holds NaN or inf; a receptive field cannot be "
-                         "probed through non-finite weights: use a finite checkpoint")
-    encoder.load_state_dict({k: v.to(reference[k]) for k, v in state.items()})
-    return encoder
-
-
 def verify_config(config: EncoderConfig, source_path: str = "", device: torch.device = torch.device("cpu"),
                   dtype: torch.dtype = torch.float64, seeds: Sequence[int] = DEFAULT_SEEDS,
                   encoder_state: Optional[Mapping[str, torch.Tensor]] = None) -> Verification:
@@ -104,7 +83,7 @@ def verify_config(config: EncoderConfig, source_path: str = "", device: torch.de
     else:
         trained = load_encoder_weights(build_encoder(config, 0, device, dtype), encoder_state, source_path)
         modules = {seed: trained for seed in seeds}
-    for module in set(modules.values()):  # built here, so folded in place (see rfprobe.subject)
+    for module in set(modules.values()):  # built here, so folded in place (see rfprobe.probes.subject)
         fold_weight_norms(module)
     walk = walk_method.walk_receptive_field(modules[seeds[0]])
     guess = analytic_extents(formula, walk)

@@ -16,18 +16,18 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import nn
 
-from .probes import gradient as gradient_probe, impulse as impulse_probe
-from .core import walk as walk_method
-from .cost import MODULE_GROWTH, CostEstimate, module_cost
-from .device import exact_zeros
-from .probes.empirical import plan_window, round_up
-from .probes.run import DEFAULT_SEEDS, run_probes, seed_settings
-from .errors import UsageError, is_out_of_memory, shown
-from .probes.gradient import probe_input
-from .arithmetic.geometry import MethodResult, ReceptiveField, Side
-from .arithmetic.verdict import judge
-from .subject import probe_subject
-from .verify import Verification
+from rfprobe.probes import gradient as gradient_probe, impulse as impulse_probe
+from rfprobe.core import walk as walk_method
+from rfprobe.runs.cost import MODULE_GROWTH, CostEstimate, module_cost
+from rfprobe.probes.device import exact_zeros
+from rfprobe.probes.empirical import plan_window, round_up
+from rfprobe.probes.run import DEFAULT_SEEDS, run_probes, seed_settings
+from rfprobe.errors import UsageError, is_out_of_memory, shown
+from rfprobe.probes.gradient import probe_input
+from rfprobe.arithmetic.geometry import MethodResult, ReceptiveField, Side
+from rfprobe.arithmetic.verdict import judge
+from rfprobe.probes.subject import probe_subject
+from rfprobe.runs.verify import Verification
 
 REQUIRED = (walk_method.METHOD, gradient_probe.METHOD, impulse_probe.METHOD)
 

@@ -9,7 +9,7 @@ from typing import Iterator
 
 import torch
 
-from .errors import UsageError
+from rfprobe.errors import UsageError
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
