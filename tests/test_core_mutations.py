@@ -8,10 +8,10 @@ import numpy as np
 
 from rfprobe import probe_module
 from rfprobe.probes import gradient as gradient_probe
-from rfprobe.core import analysis, readers
+from rfprobe.core import budget, readers
 from rfprobe.core.call import Output
 from rfprobe.core.registry import replaced_rule
-from rfprobe.core.analysis import frame_reach
+from rfprobe.core.sizing import frame_reach
 from rfprobe.core.trace import trace_module
 from rfprobe.probes.empirical import measure
 from rfprobe.probes.gradient import measured_supports
@@ -72,7 +72,7 @@ def test_eager_attention_weights_taken_as_never_zero_fail_the_verdict(monkeypatc
         return [replace(output, zeros=None) for output in original(call)]
 
     # Every key read: the input would grow forever; a small budget stops it after one trace.
-    monkeypatch.setattr(analysis, "memory_budget_bytes", lambda device: 1 << 22)
+    monkeypatch.setattr(budget, "memory_budget_bytes", lambda device: 1 << 22)
     module = build(lambda: EagerSlidingWindowStack(layers=1, window=3))
     with replaced_rule("_softmax", never_zero, pairs=True) as original:
         walk = walk_receptive_field(module, channels=1)

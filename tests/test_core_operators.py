@@ -7,7 +7,7 @@ import torch
 
 from rfprobe import probe_module
 from rfprobe.arithmetic.geometry import Side
-from rfprobe.core import analysis
+from rfprobe.core import budget
 from rfprobe.core.analysis import operator_receptive_field
 from rfprobe.core.walk import walk_receptive_field
 
@@ -77,7 +77,7 @@ def test_an_op_without_a_rule_is_refused_by_name():
 def test_a_causal_eager_mask_stops_growing_at_the_memory_budget_and_says_at_least(monkeypatch):
     # A causal mask read off a tensor reaches the first key at every length: the input
     # doubles until its attention weights (frames squared) would pass the budget.
-    monkeypatch.setattr(analysis, "memory_budget_bytes", lambda device: 1 << 26)
+    monkeypatch.setattr(budget, "memory_budget_bytes", lambda device: 1 << 26)
     result = walk_receptive_field(build(lambda: EagerSlidingWindowStack(layers=1, window=1 << 30)), channels=1)
     field = result.receptive_field
     assert field.left.at_least and not field.left.unbounded and field.right.samples == 3

@@ -15,7 +15,13 @@ Data flow, one file a step:
   global ops, attention and its two-time-axis tensors, recurrence);
 * :mod:`~rfprobe.core.trace` — runs the model once on a concrete input under a
   `TorchDispatchMode` (and a `TorchFunctionMode` for attention and RNNs) and records the graph;
-* :mod:`~rfprobe.core.analysis` — sizes the trace until a frame is interior (within a
-  memory budget), then left, right, hop and holes; a side is *open* (unbounded) only
-  through a recurrence or global op.
+* :mod:`~rfprobe.core.naming` — which module ran each recorded op (for the layer table);
+* :mod:`~rfprobe.core.sizing` — grows the trace until a frame is interior, within the
+  memory budget of :mod:`~rfprobe.core.budget`;
+* :mod:`~rfprobe.core.hop` — the hop, from two neighbouring frames or the strides;
+* :mod:`~rfprobe.core.layer_table` — the convs, recurrences and global ops, in order;
+* :mod:`~rfprobe.core.analysis` — left, right, hop and holes of the sized frame; a side is
+  *open* (unbounded) only through a recurrence or global op;
+* :mod:`~rfprobe.core.clip` — the frames at a clip's two ends;
+* :mod:`~rfprobe.core.walk` — the "module walk" method.
 """

@@ -17,6 +17,7 @@ from typing import Callable, Optional, Sequence
 from torch import nn
 
 from rfprobe.arithmetic.geometry import MethodResult, ReceptiveField, Side
+from rfprobe.arithmetic.lengths import round_up
 from rfprobe.core.intervals import holes_between, mask_intervals
 
 MARGIN_HOPS = 1
@@ -35,15 +36,6 @@ class ProbeWindow:
     @property
     def anchor(self) -> int:
         return self.frame * self.hop_samples
-
-
-def round_up(length_samples: int, length_multiple: int) -> int:
-    """The input length a module accepts: some (moshi's SEANet) need a multiple of their stride.
-
-    >>> round_up(3841, 1920)
-    5760
-    """
-    return -(-length_samples // length_multiple) * length_multiple
 
 
 def plan_window(left_samples: int, right_samples: int, hop_samples: int,

@@ -20,7 +20,8 @@ from rfprobe.probes import gradient as gradient_probe, impulse as impulse_probe
 from rfprobe.core import walk as walk_method
 from rfprobe.runs.cost import MODULE_GROWTH, CostEstimate, module_cost
 from rfprobe.probes.device import exact_zeros
-from rfprobe.probes.empirical import plan_window, round_up
+from rfprobe.arithmetic.lengths import round_up
+from rfprobe.probes.empirical import plan_window
 from rfprobe.probes.run import DEFAULT_SEEDS, run_probes, seed_settings
 from rfprobe.errors import UsageError, is_out_of_memory, shown
 from rfprobe.probes.gradient import probe_input

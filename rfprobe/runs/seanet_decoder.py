@@ -19,7 +19,7 @@ import torch
 
 from rfprobe.families.seanet.config import EncoderConfig
 from rfprobe.arithmetic.geometry import Side
-from rfprobe.core.analysis import frame_reach
+from rfprobe.core.sizing import frame_reach
 from rfprobe.core.trace import trace_module
 from rfprobe.probes.device import exact_zeros
 from rfprobe.probes.subject import fold_weight_norms
