@@ -33,7 +33,8 @@ _PUBLIC = {
     "Side": "arithmetic.geometry", "walk_receptive_field": "core.walk", "UsageError": "errors",
     "EncoderConfig": "families.seanet.config", "load_config": "families.seanet.config_files",
     "formula_receptive_field": "families.seanet.formula", "probe_module": "runs.module_probe",
-    "Verification": "runs.verify", "verify_config": "runs.verify",
+    "Verification": "runs.verify", "verify_config": "runs.verify", "register_rule": "core.registry",
+    "assert_receptive_field": "frontends.testing", "UNBOUNDED": "frontends.testing",
 }
 __all__ = ["__version__", *sorted(_PUBLIC)]
 

@@ -42,6 +42,19 @@ def shown(value: Any, limit: int = SHOWN_CHARACTERS) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def first_line(error: BaseException, fallback: str = "") -> str:
+    """The first line of an exception's message (`fallback` when it has none): what a one-line
+    report quotes.
+
+    >>> first_line(ValueError("bad length\\nat layer 3"))
+    'bad length'
+    >>> first_line(KeyError(), fallback="KeyError")
+    'KeyError'
+    """
+    text = str(error)
+    return text.splitlines()[0] if text.strip() else fallback
+
+
 def is_out_of_memory(error: BaseException) -> bool:
     """torch's allocators raise RuntimeError (CPU) or torch.OutOfMemoryError (CUDA), not MemoryError."""
     if isinstance(error, MemoryError):

@@ -180,7 +180,7 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", default=str(REPOSITORY / "bench.json"))
     parser.add_argument("--repeats", type=int, default=REPEATS, help="timed runs per figure, after one warm-up")
-    parser.add_argument("--readme", action="store_true", help="write the tables into README.md's benchmark block")
+    parser.add_argument("--readme", action="store_true", help="write the tables into docs/proof_and_speed.md's benchmark blocks")
     parser.add_argument("--zoo", action="store_true", help="the zoo models at tiny width instead of the shipped configs")
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="with --zoo: only this model")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's own choice)")
@@ -207,10 +207,10 @@ def main() -> int:
         load = f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
         print(f"\n{table}\n\n{load}")
         if arguments.readme:
-            from update_readme import replace_readme_block
+            from update_docs import SPEED_PAGE, replace_block
 
             repeats = "" if arguments.repeats == REPEATS else f" --repeats {arguments.repeats}"
-            replace_readme_block("benchzoo", f"Machine: {machine}; {load}; verification timed {arguments.repeats} "
+            replace_block(SPEED_PAGE, "benchzoo", f"Machine: {machine}; {load}; verification timed {arguments.repeats} "
                                              f"time(s) after a warm-up run. Reproduce with `python scripts/bench.py "
                                              f"--zoo --readme{repeats}`.\n\n```\n{table}\n```")
         Path(arguments.json).write_text(json.dumps({"machine": machine, "zoo": zoo}, indent=2) + "\n", encoding="utf-8")
@@ -268,10 +268,10 @@ def main() -> int:
                 f"process start): {cli_seconds:.1f} s wall")
     print("\n" + cli_line)
     if arguments.readme:
-        from update_readme import replace_readme_block
+        from update_docs import SPEED_PAGE, replace_block
 
         load = f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
-        replace_readme_block("bench", f"Machine: {machine}; {load}. Reproduce with `python scripts/bench.py --readme` "
+        replace_block(SPEED_PAGE, "bench", f"Machine: {machine}; {load}. Reproduce with `python scripts/bench.py --readme` "
                                       f"(an idle machine gives the lowest figures).\n\n```\n{config_table}\n\n{naive_line}\n{cli_line}\n\n"
                                       f"cost as the RF grows (n_filters 4):\n{scaling_table}\n```")
     Path(arguments.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -23,7 +23,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--readme", action="store_true", help="write the figure into README.md's fuzz block")
+    parser.add_argument("--readme", action="store_true", help="write the figure into docs/proof_and_speed.md's fuzz block")
     arguments = parser.parse_args()
     checked, failures = [], []
 
@@ -48,9 +48,9 @@ def main() -> int:
               f"disagreements: {len(failures)}, {elapsed:.0f} s")
     print(figure)
     if arguments.readme:
-        from update_readme import replace_readme_block
+        from update_docs import SPEED_PAGE, replace_block
 
-        replace_readme_block("fuzz", f"`python scripts/fuzz.py --examples {arguments.examples} --seed {arguments.seed}`: "
+        replace_block(SPEED_PAGE, "fuzz", f"`python scripts/fuzz.py --examples {arguments.examples} --seed {arguments.seed}`: "
                                      f"{figure}.")
     return 1 if failures else 0
 

@@ -1,4 +1,4 @@
-"""The codec zoo: `python scripts/zoo.py [--only NAME ...] [--tiny] [--json PATH] [--plot DIR] [--readme]`.
+"""The codec zoo: `python scripts/zoo.py [--only NAME ...] [--tiny] [--json PATH] [--plot DIR] [--data PATH]`.
 
 Same as `rfprobe zoo`; see `python scripts/zoo.py --help`.
 """

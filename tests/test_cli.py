@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import platform
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -198,12 +199,17 @@ def test_a_label_longer_than_its_column_is_still_followed_by_a_space():
 
 
 def test_a_reader_closing_the_output_early_is_not_an_internal_error():
-    # `python scripts/probe.py | head -3`: the pipe closes after the first lines.
+    # `python scripts/probe.py | head -3` once head has gone: every write meets a closed pipe.
+    # The pipe's read end is closed before the command starts, so its first line already
+    # fails, whatever the scheduling.
     script = Path(__file__).resolve().parent.parent / "scripts" / "probe.py"
-    process = subprocess.Popen([sys.executable, str(script), "--config", SMALL], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    process.stdout.readline()
-    process.stdout.close()
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        process = subprocess.Popen([sys.executable, str(script), "--config", SMALL], stdout=write_end,
+                                   stderr=subprocess.PIPE)
+    finally:
+        os.close(write_end)
     _, error = process.communicate(timeout=120)
     assert process.returncode == 141 and b"internal error" not in error and b"Traceback" not in error, error
 

@@ -7,6 +7,8 @@ from conftest import CONFIG_DIR
 from rfprobe.families.seanet.config_files import load_config
 from rfprobe.errors import UsageError
 
+pytestmark = pytest.mark.fast  # runs no model
+
 VALID = (CONFIG_DIR / "musicgen_32khz_conv.yaml").read_text(encoding="utf-8")
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.fast  # runs no model
+
 PACKAGE = Path(__file__).resolve().parent.parent / "rfprobe"
 LAYERS = ("errors", "arithmetic", "core", "probes", "families", "runs", "output", "frontends")
 
@@ -121,7 +123,7 @@ def test_the_layer_check_catches_an_upward_import_a_cycle_and_a_private_name():
     assert private_imports(graph) == ["rfprobe.runs.verify:5 imports _hidden from rfprobe.core.graph"]
     saved = dict(MODULES)
     try:
-        MODULES.update({name: PACKAGE / "x.py" for name in graph})
+        MODULES.update(dict.fromkeys(graph, PACKAGE / "x.py"))
         assert cycles(graph) == [["rfprobe.core.graph", "rfprobe.runs.verify", "rfprobe.core.graph"]]
     finally:
         MODULES.clear()

@@ -10,6 +10,9 @@ TORCH_FREE = ["rfprobe.arithmetic.geometry", "rfprobe.arithmetic.verdict", "rfpr
 # Any attempt to import torch raises, so an import anywhere below the listed modules fails.
 BLOCK_TORCH = """
 import importlib.abc, sys
+import pytest
+
+pytestmark = pytest.mark.fast  # runs no model
 class NoTorch(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name == "torch" or name.startswith("torch."):

@@ -61,7 +61,7 @@ def test_gradient_refuses_inputs_that_match_neither_one_row_nor_a_row_per_frame(
 def test_gradient_falls_back_to_a_row_per_frame_when_the_backward_cannot_be_batched():
     module = build(UnbatchableBackward)
     inputs = gradient_probe.probe_input(1, 40, 0, **CPU)
-    with pytest.raises(gradient_probe._NoBatchedBackward):
+    with pytest.raises(gradient_probe.NoBatchedBackward):
         gradient_probe._frame_gradients(module, inputs, [5, 6], 1, batched_backward=True)
     gradient, _, how = gradient_probe.frame_gradients_and_how(module, inputs, [5, 6], projection_seed=1)
     assert how.startswith("one row per frame (the backward could not be batched")

@@ -1,7 +1,9 @@
-"""The README tells the truth: its numbers come from the tool, its test command is CI's."""
+"""The README and docs/ tell the truth: their numbers come from the tool, the test command is CI's."""
 from __future__ import annotations
 
 import re
+
+import pytest
 from pathlib import Path
 
 from conftest import SHIPPED, verified
@@ -10,6 +12,11 @@ from rfprobe.output.report import summary_table
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 README = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+DOCS = REPOSITORY / "docs"
+
+
+def _page(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
 
 
 def test_readme_table_is_what_the_tool_prints():
@@ -27,6 +34,7 @@ def test_readme_prose_numbers_for_musicgen_are_the_measured_ones():
     assert f"({full.right.samples} samples, {format_ms(full.right.samples, rate)} ms)" in README
 
 
+@pytest.mark.fast
 def test_ci_runs_exactly_the_readme_test_command():
     commands = re.findall(r"^python3 -m venv .*$", README, flags=re.MULTILINE)
     test_command = next(c for c in commands if "pytest" in c)
@@ -34,12 +42,28 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert test_command in ci.splitlines()
 
 
+@pytest.mark.fast
+def test_the_readme_is_a_front_page_of_at_most_150_lines():
+    assert len(README.splitlines()) <= 150
+
+
+@pytest.mark.fast
+def test_every_local_link_of_the_readme_and_the_docs_exists():
+    import re as regex
+
+    for page in [REPOSITORY / "README.md", *sorted(DOCS.glob("*.md"))]:
+        for target in regex.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            resolved = (page.parent / target).resolve()
+            assert resolved.exists(), f"{page.name} links to {target}, which does not exist"
+            assert REPOSITORY in resolved.parents, f"{page.name} links outside the repository: {target}"
+
+
 def test_readme_lookahead_numbers_for_musicgen_are_the_measured_ones():
     from rfprobe.arithmetic.lookahead import lookahead_of
 
     lookahead = lookahead_of(verified("musicgen_32khz").truth)
     assert (f"needs {lookahead.after_anchor.samples} samples after the anchor, "
-            f"{lookahead.after_hop_end_samples} after its hop") in README
+            f"{lookahead.after_hop_end_samples} after its hop") in _page("context_map.md")
 
 
 def test_readme_pytest_example_runs_as_written_without_warnings(tmp_path):
@@ -47,7 +71,7 @@ def test_readme_pytest_example_runs_as_written_without_warnings(tmp_path):
     import subprocess
     import sys
 
-    block = README.split("```python\n")[1].split("```")[0]
+    block = _page("python_api.md").split("```python\n")[1].split("```")[0]
     assert block.startswith("# tests/test_tokenizer_receptive_field.py\n")
     example = tmp_path / "test_example.py"
     example.write_text(block, encoding="utf-8")
@@ -57,6 +81,7 @@ def test_readme_pytest_example_runs_as_written_without_warnings(tmp_path):
     assert "warning" not in result.stdout.lower(), result.stdout[-2000:]
 
 
+@pytest.mark.fast
 def test_the_two_readme_commands_install_the_same_way():
     """Run one after the other, the second installs nothing new: pip has no resolver error to print."""
     commands = re.findall(r"^python3 -m venv .*$", README, flags=re.MULTILINE)
@@ -65,6 +90,7 @@ def test_the_two_readme_commands_install_the_same_way():
     assert "pip install --no-deps audiocraft==1.3.0" in next(iter(installs)).rsplit(" && ", 1)[1]
 
 
+@pytest.mark.fast
 def test_the_readme_points_nowhere_outside_the_repository():
     for path in [REPOSITORY / "README.md", *sorted((REPOSITORY / "configs").rglob("*.yaml"))]:
         assert "../" not in path.read_text(encoding="utf-8"), path

@@ -16,26 +16,31 @@ def _conv() -> nn.Module:
     return nn.Conv1d(1, 1, kernel_size=3, stride=2).double()
 
 
+@pytest.mark.fast
 def test_an_aten_overload_is_keyed_by_its_schema_name_without_namespace_overload_or_in_place_mark():
     assert op_key(torch.ops.aten.convolution.default) == "convolution"
     assert op_key(torch.ops.aten.add_.Tensor) == "add"
     assert op_key(torch.ops.aten.slice.Tensor) == "slice"
 
 
+@pytest.mark.fast
 def test_a_high_level_function_is_keyed_by_its_registration():
     assert op_key(torch.nn.functional.pad) == "pad" and op_key(torch.lstm) == "lstm"
 
 
+@pytest.mark.fast
 def test_registering_a_key_twice_is_refused_and_names_the_first_rule():
     with pytest.raises(DuplicateRule, match="'convolution' is already registered .*convolution in rfprobe.core.rules"):
         register_rule("convolution")(elementwise)
 
 
+@pytest.mark.fast
 def test_shape_only_and_value_to_python_ops_are_declared_at_registration():
     assert rule_for(torch.ops.aten.zeros_like.default).kind == "shape only"
     assert rule_for(torch.ops.aten._local_scalar_dense.default).kind == "value to python"
 
 
+@pytest.mark.fast
 def test_a_pointwise_op_without_an_entry_reads_position_for_position():
     assert "gelu" not in registered_keys()
     assert rule_for(torch.ops.aten.gelu.default).function is elementwise

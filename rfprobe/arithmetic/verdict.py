@@ -59,17 +59,18 @@ def judge(results: Sequence[MethodResult], required: Sequence[str]) -> Verdict:
     not_run = tuple((method, by_method[method].unavailable_reason if method in by_method else "not run")
                     for method in required if method not in by_method or not by_method[method].ran)
     ran = [result for result in results if result.ran]
+    fields = [(result.method, result.receptive_field) for result in ran if result.receptive_field is not None]
     disagreements = []
     for quantity in ("left", "right", "hop"):
-        values = tuple((result.method, _quantities(result.receptive_field)[quantity]) for result in ran)
+        values = tuple((method, _quantities(field)[quantity]) for method, field in fields)
         if len({value for _, value in values}) > 1:
             disagreements.append(Disagreement(quantity, values))
-    hole_methods = [result for result in ran if result.method in HOLE_METHODS]
+    hole_methods = [(method, field) for method, field in fields if method in HOLE_METHODS]
     # An unbounded side's holes go on forever; each method saw them only as far as its input
     # reached, so holes are compared within the span every method saw.
-    first = -min((r.receptive_field.left.samples for r in hole_methods), default=0)
-    last = min((r.receptive_field.right.samples for r in hole_methods), default=0)
-    seen_holes = [(result.method, _within(result.receptive_field.holes, first, last)) for result in hole_methods]
+    first = -min((field.left.samples for _, field in hole_methods), default=0)
+    last = min((field.right.samples for _, field in hole_methods), default=0)
+    seen_holes = [(method, _within(field.holes, first, last)) for method, field in hole_methods]
     hole_values = tuple((method, str(list(holes)) if holes else "none") for method, holes in seen_holes)
     if len({value for _, value in hole_values}) > 1:
         disagreements.append(Disagreement("holes", hole_values))

@@ -37,8 +37,7 @@ from rfprobe.core.intervals import holes_between
 from rfprobe.core.layer_table import layer_rows
 from rfprobe.core.naming import ModuleNames
 from rfprobe.core.readers import NotUnderstood
-from rfprobe.core.sizing import (MAX_LENGTH_SAMPLES, START_LENGTH_SAMPLES, Sizing, cut, open_at_two_lengths,
-                                 size_trace)
+from rfprobe.core.sizing import MAX_LENGTH_SAMPLES, START_LENGTH_SAMPLES, Sizing, cut, open_at_two_lengths, size_trace
 from rfprobe.core.trace import Trace, TraceError, trace_module
 
 __all__ = ["MAX_LENGTH_SAMPLES", "METHOD", "operator_receptive_field"]
@@ -121,6 +120,7 @@ def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.
         local = sizing.trace.graph.reach(sizing.trace.output_node, ((sizing.frame, sizing.frame),), local_only=True)
         finite_left = anchor - local.intervals[0][0] if finite_left is None else finite_left
         finite_right = local.intervals[-1][1] - anchor if finite_right is None else finite_right
+    assert finite_left is not None and finite_right is not None  # the local read gives both
     left = Side(finite_left, unbounded=this.open_start, at_least=cut_start)
     right = Side(finite_right, unbounded=this.open_end, at_least=cut_end)
     holes = tuple((low - anchor, high - anchor) for low, high in holes_between(this.intervals))

@@ -13,7 +13,9 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
-from rfprobe.core.readers import Broadcast
+from rfprobe.core.readers import Broadcast, Reader
+
+Read = tuple[int, Reader]  # (the graph node an output reads, how it reads it)
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Output:
 
     time_dim: Optional[int]
     length: int
-    reads: list  # [(node, reader)]
+    reads: list[Read]
     refusal: str = ""
     key_dim: Optional[int] = None
     keys: int = 0
@@ -72,6 +74,12 @@ class Call:
                     found.append((item, info))
         return found
 
+    def required(self, value: Any) -> Tracked:
+        """The tracked info of `value`, which the caller knows depends on the input."""
+        info = self.tracked(value)
+        assert info is not None, f"{self.name}: an argument that does not depend on the input"
+        return info
+
     def single(self) -> tuple[torch.Tensor, Tracked]:
         """The first input-dependent tensor argument (a one-input op's only one)."""
         return self.tracked_args()[0]
@@ -86,6 +94,6 @@ def normalized_dim(dim: int, ndim: int) -> int:
     return dim + ndim if dim < 0 else dim
 
 
-def timeless_read(info: Tracked) -> tuple[int, Broadcast]:
+def timeless_read(info: Tracked) -> Read:
     """How an output reads an argument without a time axis: all of it, at every position."""
     return (info.node, Broadcast())

@@ -10,7 +10,7 @@ depends on, the reader that maps its positions to that input's. Python and numpy
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from rfprobe.core.intervals import Intervals
 from rfprobe.core.readers import Everything, NotUnderstood, Pad, Reach, Recurrence
@@ -63,12 +63,12 @@ class Graph:
             node = self.nodes[index]
             if node.refusal:
                 raise NotUnderstood(node.refusal)
-            positions = request.entries if node.paired else request.intervals
+            read_at: Any = request.entries if node.paired else request.intervals
             for source, reader in node.reads:
                 if local_only and isinstance(reader, (Recurrence, Everything)) and reader.input_length == node.length:
                     reached = Reach(request.intervals).carrying(request)
                 else:
-                    read = reader.read(positions)
+                    read = reader.read(read_at)
                     _refuse_a_wrapped_open_side(node, reader, read, request)
                     reached = read.carrying(request)
                 reached = self._met_ends(source, reached)

@@ -36,7 +36,7 @@ def clip_intervals(intervals: Intervals, length: int) -> tuple[Intervals, bool, 
     return kept, before, after
 
 
-def mask_intervals(mask: Sequence[bool]) -> Intervals:
+def mask_intervals(mask: "Sequence[bool] | np.ndarray") -> Intervals:
     """Maximal runs of True in a 1-D mask, as inclusive (first, last) intervals.
 
     >>> mask_intervals([False, True, True, False, True])

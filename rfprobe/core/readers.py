@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional, Protocol
 
 import numpy as np
 
@@ -30,6 +30,12 @@ ENUMERATION_LIMIT = 1 << 20  # positions a strided read may list one by one
 
 class NotUnderstood(Exception):
     """An op on the time axis the core has no exact rule for; the message names it."""
+
+
+class Reader(Protocol):
+    """What every reader does: the input positions a set of output positions reads."""
+
+    def read(self, positions: Any, /) -> "Reach": ...
 
 
 @dataclass(frozen=True)
@@ -310,7 +316,7 @@ class PairRows:
     reads position q of its first operand."""
 
     def read(self, entries: np.ndarray) -> Reach:
-        return Reach(mask_intervals(entries.any(axis=1)))
+        return Reach(mask_intervals(np.asarray(entries.any(axis=1))))
 
 
 @dataclass(frozen=True)
@@ -318,7 +324,7 @@ class PairColumns:
     """Entry (q, k) of such a product reads position k of its second operand."""
 
     def read(self, entries: np.ndarray) -> Reach:
-        return Reach(mask_intervals(entries.any(axis=0)))
+        return Reach(mask_intervals(np.asarray(entries.any(axis=0))))
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from rfprobe.core.registry import (
     pair_rule_for,
     rule_for,
 )
+from rfprobe.errors import first_line
 
 
 class _Recording:
@@ -97,7 +98,7 @@ class _AtenRecorder(TorchDispatchMode):
         super().__init__()
         self.recording = recording
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
         if not self.recording.paused:
@@ -110,7 +111,7 @@ class _CallRecorder(TorchFunctionMode):
         super().__init__()
         self.recording = recording
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         name = high_level_key(func)
         recording = self.recording
@@ -164,9 +165,9 @@ def trace_module(module: nn.Module, channels: int, length_samples: int,
     except RuleError:
         raise  # a bug in a rule of rfprobe's: an internal error, never the model's failure
     except Exception as error:  # the model's own complaint, e.g. an input too short for it
-        first_line = str(error).splitlines()[0] if str(error) else ""
+        first = first_line(error)
         raise TraceError(f"the model failed on a (1, {channels}, {length_samples}) input: "
-                         f"{type(error).__name__}: {first_line}") from None
+                         f"{type(error).__name__}: {first}") from None
     if not isinstance(output, torch.Tensor) or output.dim() != 3:
         raise NotUnderstood("the model must return a (batch, dim, frames) tensor")
     if recording.graph.refusal:

@@ -27,7 +27,8 @@ from rfprobe.core.readers import NotUnderstood
 from rfprobe.runs.seanet_decoder import DecoderReport, decoder_report
 from rfprobe.probes.device import device_description, keep_freed_memory, resolve_device, resolve_dtype
 from rfprobe.runs.cost import DEFAULT_BUDGET_GIB, CostEstimate, check_budget, config_cost, gib
-from rfprobe.errors import UsageError, is_out_of_memory, output_closed
+from rfprobe.errors import UsageError, first_line, is_out_of_memory, output_closed
+from rfprobe.frontends.parsing import OneLineParser
 from rfprobe.families.seanet.formula import formula_receptive_field
 from rfprobe.families.seanet.hf_config import audiocraft_equivalent, load_hf_config
 from rfprobe.runs.hf_encodec import CrossCheck, cross_check, hf_extra_parameters
@@ -46,13 +47,8 @@ MAX_CLIP_SECONDS = 3600.0
 MAX_SEED = 2 ** 31 - 2  # the seeds used are seed and seed + 1, and derived ones stay within torch's range
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse prints usage + exits 2; we want one line
-        raise UsageError(f"{message}; see --help")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser("", "--help",
         prog="rfprobe",
         description="Measure the receptive field of audiocraft's real SEANetEncoder four ways "
                     "(config formula, module walk, gradient, impulse) and check they agree to the sample.",
@@ -312,7 +308,7 @@ def _internal_error(error: BaseException, debug: bool) -> int:
         where = "the traceback could not be saved"
     if debug:
         print(text, file=sys.stderr, end="")
-    first = str(error).splitlines()[0][:200] if str(error) else ""
+    first = first_line(error)[:200]
     print(f"rfprobe: internal error (a bug in rfprobe, not in your input): {type(error).__name__}: {first}; {where}"
           f"{'' if debug else ' (run with --debug to print it)'}; please report it", file=sys.stderr)
     return 3

@@ -7,6 +7,7 @@ differences are findings: printed with both values, not errors.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -16,21 +17,16 @@ from typing import Optional, Sequence
 from rfprobe.errors import UsageError, output_closed
 from rfprobe.families import ZOO, find
 from rfprobe.output.plots import write_zoo_plot
-from rfprobe.output.zoo_table import HEADERS, table_cells, zoo_notes, zoo_table
-from rfprobe.runs.zoo import ERROR, FAIL, cross_checks, machine_line, run_zoo
+from rfprobe.frontends.parsing import OneLineParser
+from rfprobe.output.files import write_json_atomically
+from rfprobe.output.zoo_table import zoo_notes, zoo_table
+from rfprobe.runs.zoo import ERROR, FAIL, ImplementationComparison, ZooRow, cross_checks, machine_line, run_zoo
 from rfprobe.probes.device import keep_freed_memory
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-START, END = "<!-- rfprobe:zoo:start -->", "<!-- rfprobe:zoo:end -->"
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        raise UsageError(f"zoo: {message}; see rfprobe zoo --help")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="rfprobe zoo", description="Probe every codec encoder of the zoo (random weights, "
+    parser = OneLineParser("zoo: ", "rfprobe zoo --help", prog="rfprobe zoo", description="Probe every codec encoder of the zoo (random weights, "
                                                      "nothing downloaded): one row per model.")
     parser.add_argument("--only", action="append", metavar="NAME",
                         help=f"only this model (repeatable): {', '.join(m.name for m in ZOO)}")
@@ -38,9 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tiny width: small hidden sizes, same kernels, strides, dilations, windows, layers")
     parser.add_argument("--json", metavar="PATH", help="write every row, proof and cross-check here")
     parser.add_argument("--plot", metavar="DIR", help="write zoo_receptive_fields.png here (needs matplotlib)")
-    parser.add_argument("--readme", action="store_true",
-                        help="write the table into README.md between its zoo markers (with --only: replace "
-                             "those models' rows and notes, keep the others)")
+    parser.add_argument("--data", metavar="PATH",
+                        help="merge these rows into the zoo data file PATH (JSON, as --json writes it; rows of "
+                             "models not run now are kept): docs/data/zoo_tiny.json renders the docs' tables")
     parser.add_argument("--timeout", type=float, default=900.0, metavar="S", help="per-model limit (default 900 s)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     parser.add_argument("--threads", type=int, metavar="N",
@@ -51,74 +47,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def readme_block(table: str, notes: str, machine: str) -> str:
-    return f"Machine: {machine}.\n\n```\n{table}\n```\n\n```\n{notes}\n```"
+def zoo_data(rows: Sequence[ZooRow], checks: Sequence[ImplementationComparison], machine: str,
+             total_s: float) -> dict:
+    """What `--json` and `--data` write: the machine, the time, every row and comparison."""
+    return {"machine": machine, "total_s": round(total_s, 1), "rows": [row.to_json() for row in rows],
+            "cross_checks": [check.to_json() for check in checks]}
 
 
-def _readme_block(readme: Path) -> str:
-    text = readme.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise UsageError(f"--readme: {readme} has no {START} ... {END} markers; add them where the table goes")
-    return text.split(START, 1)[1].split(END, 1)[0]
-
-
-def readme_rows_and_notes(readme: Path = README) -> tuple[dict[str, list[str]], list[str]]:
-    """The cells of every row of the README's zoo table (by model name), and its note lines."""
-    parts = _readme_block(readme).split("```")
-    if len(parts) < 4:
-        return {}, []
-    lines = parts[1].strip().splitlines()
-    header = lines[0]
-    starts = sorted({header.index(cell.strip()) for cell in header.split("  ") if cell.strip()})
-    rows = {}
-    for line in lines[2:]:
-        cells = [line[a:b].strip() for a, b in zip(starts, starts[1:] + [len(line) + 1])]
-        rows[cells[0]] = cells
-    return rows, parts[3].strip().splitlines()
-
-
-def _note_owner(line: str) -> str:
-    """The model a note line is about ("name: ..."), or the pair of a cross-check ("a vs b: ...")."""
-    return line.split(": ", 1)[0]
-
-
-def merged_readme_block(rows, checks, machine: str, readme: Path = README) -> str:
-    """The README's zoo block with these rows (and their notes and cross-checks) in place of
-    their old ones; the rows of models not run now are kept as they were, in zoo order."""
-    from rfprobe.runs.zoo import CROSS_CHECKS
-    from rfprobe.output.report import format_table
-
-    old_rows, old_notes = readme_rows_and_notes(readme)
-    new = {row.name: row for row in rows}
-    body = []
-    for model in ZOO:
-        if model.name in new:
-            row = new[model.name]
-            body.append(table_cells(row) + [f"{row.wall_s:.1f}",
-                                            "-" if row.peak_memory_mib is None else f"{row.peak_memory_mib:.0f}"])
-        elif model.name in old_rows:
-            body.append(old_rows[model.name])
-    table = format_table(list(HEADERS) + ["time s", "peak MiB"], body)
-    new_checks = {f"{c.transformers} vs {c.original}": c.describe() for c in checks}
-    notes = []
-    for model in ZOO:
-        if model.name in new:
-            notes += [line for line in zoo_notes([new[model.name]], []).splitlines() if line]
-        else:
-            notes += [line for line in old_notes if _note_owner(line) == model.name]
-    for theirs, original in CROSS_CHECKS:
-        pair = f"{theirs} vs {original}"
-        notes += [new_checks[pair]] if pair in new_checks else [line for line in old_notes if _note_owner(line) == pair]
-    return readme_block(table, "\n".join(notes), machine)
-
-
-def write_readme(body: str, readme: Path = README) -> None:
-    text = readme.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise UsageError(f"--readme: {readme} has no {START} ... {END} markers; add them where the table goes")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{body}\n{END}{tail}", encoding="utf-8")
+def merged_data(path: Path, rows: Sequence[ZooRow], machine: str, total_s: float) -> dict:
+    """The data file at `path` with these rows in place of their old ones (the rows of models not
+    run now are kept as they were), in zoo order, and the comparisons recomputed from them all."""
+    kept: dict[str, ZooRow] = {}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+            kept = {row["name"]: ZooRow.from_json(row) for row in old["rows"]}
+        except (ValueError, KeyError, TypeError) as error:
+            raise UsageError(f"--data {path}: not a zoo data file ({type(error).__name__}); remove it or pick "
+                             "another path") from None
+    kept.update({row.name: row for row in rows})
+    merged = [kept[model.name] for model in ZOO if model.name in kept]
+    return zoo_data(merged, cross_checks(merged), machine, total_s)
 
 
 def run(argv: Optional[Sequence[str]] = None) -> int:
@@ -126,8 +75,9 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     models = [find(name) for name in arguments.only] if arguments.only else list(ZOO)
     if arguments.timeout <= 0:
         raise UsageError(f"--timeout {arguments.timeout:g}: must be positive")
-    if arguments.json and not Path(arguments.json).parent.is_dir():
-        raise UsageError(f"--json {arguments.json}: directory {Path(arguments.json).parent} does not exist; create it")
+    for option, value in (("--json", arguments.json), ("--data", arguments.data)):
+        if value and not Path(value).parent.is_dir():
+            raise UsageError(f"{option} {value}: directory {Path(value).parent} does not exist; create it")
     if arguments.plot:
         from rfprobe.output.plots import require_matplotlib
 
@@ -155,21 +105,15 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     print(notes)
     total = time.perf_counter() - started
     print(f"\nzoo: {len(rows)} models in {total:.0f} s")
+    # Timings depend on what else ran: the run's load average goes with them.
+    run_line = (f"{machine}; {os.cpu_count()} CPU cores, 1-minute load average {load_before:.1f} at the start, "
+                f"{os.getloadavg()[0]:.1f} at the end; one model per {'process' if not arguments.in_process else 'run'}")
     if arguments.json:
-        from rfprobe.output.files import write_json_atomically
-
-        write_json_atomically(Path(arguments.json), {
-            "machine": machine, "total_s": round(total, 1), "rows": [row.to_json() for row in rows],
-            "cross_checks": [{"transformers": c.transformers, "original": c.original,
-                              "differences": list(c.differences), "skipped": c.skipped} for c in checks]})
+        write_json_atomically(Path(arguments.json), zoo_data(rows, checks, run_line, total))
+    if arguments.data:
+        write_json_atomically(Path(arguments.data), merged_data(Path(arguments.data), rows, run_line, total))
     if arguments.plot:
         print(f"plot: {write_zoo_plot(rows, Path(arguments.plot))}")
-    if arguments.readme:  # with --only, those rows replace theirs and the others stay
-        # Timings depend on what else ran: the whole run's load average and time go with them.
-        run = (f"{machine}; {os.cpu_count()} CPU cores, 1-minute load average {load_before:.1f} at the start, "
-               f"{os.getloadavg()[0]:.1f} at the end; whole zoo {total:.0f} s, one model per process")
-        write_readme(merged_readme_block(rows, checks, machine) if arguments.only
-                     else readme_block(zoo_table(rows), notes, run))
     return 1 if any(row.verdict in (FAIL, ERROR) for row in rows) else 0
 
 

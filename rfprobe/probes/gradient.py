@@ -13,7 +13,7 @@ from torch import nn
 from rfprobe.arithmetic.methods import GRADIENT
 from rfprobe.probes.device import exact_zeros
 from rfprobe.core.intervals import mask_intervals
-from rfprobe.errors import is_out_of_memory
+from rfprobe.errors import first_line, is_out_of_memory
 from rfprobe.probes.empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort, nonzero_runs
 
 METHOD = GRADIENT
@@ -58,7 +58,7 @@ def frame_gradients_and_how(module: nn.Module, inputs: torch.Tensor, frames: lis
         try:
             return (*_frame_gradients(module, inputs, frames, projection_seed, batched_backward=True),
                     BATCHED_BACKWARD)
-        except _NoBatchedBackward as reason:
+        except NoBatchedBackward as reason:
             # Any failure of the vmapped backward (a real one too) costs only a second, plain run,
             # which raises it again if it is not about batching.
             how = f"one row per frame (the backward could not be batched: {reason})"
@@ -68,7 +68,7 @@ def frame_gradients_and_how(module: nn.Module, inputs: torch.Tensor, frames: lis
     return (*_frame_gradients(module, inputs, frames, projection_seed, batched_backward=False), how)
 
 
-class _NoBatchedBackward(Exception):
+class NoBatchedBackward(Exception):
     """vmap over the backward failed (an op without a batching rule)."""
 
 
@@ -81,7 +81,7 @@ def _frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
         except RuntimeError as error:  # e.g. a kernel wider than a too-short input
             if is_out_of_memory(error):  # not a finding about the module: the CLI says so and exits 2
                 raise
-            raise WindowTooShort(f"the module failed on {inputs.shape[-1]} samples: {str(error).splitlines()[0]}") from None
+            raise WindowTooShort(f"the module failed on {inputs.shape[-1]} samples: {first_line(error)}") from None
         if outputs.shape[-1] <= max(frames):
             raise WindowTooShort(f"probe window too short: {outputs.shape[-1]} output frames, frame {max(frames)} needed")
         generator = torch.Generator().manual_seed(projection_seed)
@@ -97,14 +97,14 @@ def _frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
                 except (RuntimeError, NotImplementedError) as error:
                     if is_out_of_memory(error):
                         raise
-                    raise _NoBatchedBackward(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
+                    raise NoBatchedBackward(first_line(error, type(error).__name__)) from None
                 return gradient[:, 0], outputs.shape[-1]
             picked = outputs[rows, :, columns]  # (batch, dim)
             (gradient,) = torch.autograd.grad((picked * projection).sum(), inputs)
         except RuntimeError as error:
             if is_out_of_memory(error):
                 raise
-            raise ProbeError(f"backward failed on {inputs.device}: {str(error).splitlines()[0]}") from None
+            raise ProbeError(f"backward failed on {inputs.device}: {first_line(error)}") from None
     return gradient, outputs.shape[-1]
 
 

@@ -28,7 +28,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from rfprobe.arithmetic.methods import IMPULSE
 from rfprobe.probes.device import exact_zeros
-from rfprobe.errors import is_out_of_memory
+from rfprobe.errors import first_line, is_out_of_memory
 from rfprobe.probes.empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort
 from rfprobe.arithmetic.geometry import ReceptiveField
 from rfprobe.probes.gradient import probe_input
@@ -127,12 +127,12 @@ class _Perturber:
     def _diagnose(self, error: Exception) -> ProbeError:
         """A failure of the plain forward means the input is too short for the module (e.g. a
         kernel wider than it): grow it. Otherwise forward-mode AD itself failed: say so."""
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        first = first_line(error, type(error).__name__)
         try:
             self.module(self.inputs)
         except RuntimeError:
-            return WindowTooShort(f"the module failed on {self.inputs.shape[-1]} samples: {first_line}")
-        return ProbeError(f"forward-mode AD (torch.func.jvp) failed on {self.inputs.device}: {first_line}")
+            return WindowTooShort(f"the module failed on {self.inputs.shape[-1]} samples: {first}")
+        return ProbeError(f"forward-mode AD (torch.func.jvp) failed on {self.inputs.device}: {first}")
 
     def unit_impulse(self, samples: list[int]) -> dict[int, list[int]]:
         """Frames moved by a unit impulse at each sample (reusing impulses already run)."""

@@ -23,7 +23,7 @@ from rfprobe.probes.device import exact_zeros
 from rfprobe.arithmetic.lengths import round_up
 from rfprobe.probes.empirical import plan_window
 from rfprobe.probes.run import DEFAULT_SEEDS, run_probes, seed_settings
-from rfprobe.errors import UsageError, is_out_of_memory, shown
+from rfprobe.errors import UsageError, first_line, is_out_of_memory, shown
 from rfprobe.probes.gradient import probe_input
 from rfprobe.arithmetic.geometry import MethodResult, ReceptiveField, Side
 from rfprobe.arithmetic.verdict import judge
@@ -34,7 +34,7 @@ REQUIRED = (walk_method.METHOD, gradient_probe.METHOD, impulse_probe.METHOD)
 
 
 def _first_line(error: BaseException) -> str:
-    return shown(str(error).splitlines()[0] if str(error) else "", 120)[1:-1]
+    return shown(first_line(error), 120)[1:-1]
 
 
 def load_factory(spec: str) -> nn.Module:
@@ -240,7 +240,7 @@ def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_sampl
         if _frames(subject, channels, check_length, device, dtype) < 2:
             raise UsageError(f"an input of {check_length} samples gave fewer than 2 frames: is the hop {hop} right?")
     guess = walk.receptive_field if walk.ran else ReceptiveField(left=Side(0), right=Side(0), hop_samples=hop)
-    modules = {seed: subject for seed in seeds}  # fixed weights: seeds vary the inputs and projections
+    modules = dict.fromkeys(seeds, subject)  # fixed weights: seeds vary the inputs and projections
     gradient, impulse = run_probes(modules, guess, channels=channels, device=device, dtype=dtype,
                                    length_multiple=length_multiple)
     results = [walk, gradient, impulse]

@@ -82,7 +82,7 @@ def verify_config(config: EncoderConfig, source_path: str = "", device: torch.de
         modules = {seed: build_encoder(config, seed, device, dtype) for seed in seeds}
     else:
         trained = load_encoder_weights(build_encoder(config, 0, device, dtype), encoder_state, source_path)
-        modules = {seed: trained for seed in seeds}
+        modules = dict.fromkeys(seeds, trained)
     for module in set(modules.values()):  # built here, so folded in place (see rfprobe.probes.subject)
         fold_weight_norms(module)
     walk = walk_method.walk_receptive_field(modules[seeds[0]])

@@ -22,13 +22,14 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import torch
 
 from rfprobe.arithmetic.methods import EMPIRICAL, MODULE_WALK
+from rfprobe.errors import first_line
 from rfprobe.families import Unavailable, ZooModel, find, package_version
 from rfprobe.arithmetic.lookahead import lookahead_of
 
@@ -94,8 +95,15 @@ class ZooRow:
         return " and ".join(sides) + " unbounded" if sides else "-"
 
     def to_json(self) -> dict:
+        """Every field, plus the derived frame rate, total receptive field and sides."""
         return {**asdict(self), "frame_rate_hz": self.frame_rate_hz,
                 "receptive_field_samples": self.receptive_field_samples, "sides": self.sides()}
+
+    @classmethod
+    def from_json(cls, values: dict) -> "ZooRow":
+        """The row :meth:`to_json` wrote (its derived values are derived again)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in names})
 
 
 def _peak_rss_mib() -> float:
@@ -180,8 +188,8 @@ def run_row(model: ZooModel, tiny: bool, device: str = "cpu") -> ZooRow:
     except Unavailable as error:
         row.verdict, row.reason = UNAVAILABLE, str(error)
     except Exception as error:  # a model's own failure is its row's verdict, never the zoo's crash
-        first_line = str(error).splitlines()[0] if str(error) else ""
-        row.verdict, row.reason = ERROR, f"{type(error).__name__}: {first_line}"
+        first = first_line(error)
+        row.verdict, row.reason = ERROR, f"{type(error).__name__}: {first}"
     else:
         truth = verification.truth
         row.verdict = verification.verdict.label
@@ -199,7 +207,7 @@ def run_row(model: ZooModel, tiny: bool, device: str = "cpu") -> ZooRow:
                 try:
                     row.edge_supports = edge_supports(module, model, truth.hop_samples)
                 except Exception as error:
-                    row.edge_supports = {"error": f"{type(error).__name__}: {str(error).splitlines()[0]}"}
+                    row.edge_supports = {"error": f"{type(error).__name__}: {first_line(error)}"}
     row.wall_s = round(time.perf_counter() - started, 2)
     if device.startswith("cuda"):
         row.peak_memory_mib = round(torch.cuda.max_memory_allocated() / 2**20, 1)
@@ -232,7 +240,7 @@ def run_isolated(model: ZooModel, tiny: bool, timeout_s: float, device: str = "c
 
 
 @dataclass(frozen=True)
-class CrossCheck:
+class ImplementationComparison:
     """Two implementations of one codec: same extents, hop and edge-frame supports, or findings."""
 
     transformers: str
@@ -240,7 +248,16 @@ class CrossCheck:
     differences: tuple[str, ...] = ()
     skipped: str = ""  # why it could not be compared (a row unavailable or failed)
 
+    def to_json(self) -> dict:
+        return {"transformers": self.transformers, "original": self.original,
+                "differences": list(self.differences), "skipped": self.skipped}
+
+    @classmethod
+    def from_json(cls, values: dict) -> "ImplementationComparison":
+        return cls(values["transformers"], values["original"], tuple(values["differences"]), values["skipped"])
+
     def describe(self) -> str:
+        """One line: identical, not compared (and why), or each difference."""
         pair = f"{self.transformers} vs {self.original}"
         if self.skipped:
             return f"{pair}: not compared ({self.skipped})"
@@ -249,7 +266,7 @@ class CrossCheck:
         return f"{pair}: DIFFERENT: " + "; ".join(self.differences)
 
 
-def cross_checks(rows: Sequence[ZooRow]) -> list[CrossCheck]:
+def cross_checks(rows: Sequence[ZooRow]) -> list[ImplementationComparison]:
     by_name = {row.name: row for row in rows}
     checks = []
     for theirs, original in CROSS_CHECKS:
@@ -258,7 +275,7 @@ def cross_checks(rows: Sequence[ZooRow]) -> list[CrossCheck]:
             continue
         not_run = [f"{row.name} {row.verdict}" for row in (a, b) if row.hop_samples is None]
         if not_run:
-            checks.append(CrossCheck(theirs, original, skipped=", ".join(not_run)))
+            checks.append(ImplementationComparison(theirs, original, skipped=", ".join(not_run)))
             continue
         differences = [f"{quantity}: {theirs} {getattr(a, quantity)}, {original} {getattr(b, quantity)}"
                        for quantity in ("left_samples", "right_samples", "left_unbounded", "right_unbounded",
@@ -276,7 +293,7 @@ def cross_checks(rows: Sequence[ZooRow]) -> list[CrossCheck]:
                 if sa != sb:
                     differences.append(f"frame {frame} of a {edges_a['length_samples']}-sample clip: {theirs} reads "
                                        f"{sa}, {original} reads {sb}")
-        checks.append(CrossCheck(theirs, original, tuple(differences)))
+        checks.append(ImplementationComparison(theirs, original, tuple(differences)))
     return checks
 
 

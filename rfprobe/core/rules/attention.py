@@ -4,14 +4,14 @@ the masks the model really built.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rfprobe.core.call import Call, Output, timeless_read
-from rfprobe.core.readers import AttentionMask, Broadcast, Everything, Recurrence, Same
+from rfprobe.core.call import Call, Output, Read, timeless_read
+from rfprobe.core.readers import Reader, AttentionMask, Broadcast, Everything, Recurrence, Same
 from rfprobe.core.registry import register_rule
 from rfprobe.core.rules.attention_pairs import excluding, outer_product
 
@@ -25,7 +25,8 @@ def matrix_product(call: Call) -> list[Output]:
     out = call.outputs[0]
     operands = call.args[-2:] if call.name.split(".")[1] in ("addmm", "baddbmm") else call.args[:2]
     a, b = operands
-    reads, time_dim = [], None
+    reads: list[Read] = []
+    time_dim: Optional[int] = None
     bias = call.args[0] if call.name.split(".")[1] in ("addmm", "baddbmm") else None
     for side, tensor in (("first", a), ("second", b)):
         info = call.tracked(tensor)
@@ -48,7 +49,7 @@ def matrix_product(call: Call) -> list[Output]:
         time_dim = candidate
         reads.append((info.node, Same(info.length)))
     if bias is not None and call.tracked(bias) is not None:
-        info = call.tracked(bias)
+        info = call.required(bias)
         if info.time_dim is None:
             reads.append(timeless_read(info))
         else:
@@ -66,8 +67,8 @@ def _allowed_keys(mask: torch.Tensor, queries: int, keys: int, true_means_allowe
     return allowed.cpu().numpy()
 
 def _attention_outputs(call: Call, keyed: list[tuple[torch.Tensor, int]], query: tuple[torch.Tensor, int],
-                       key_reader: Optional[object], out_time_dim: int) -> list[Output]:
-    reads = []
+                       key_reader: Optional[Reader], out_time_dim: int) -> list[Output]:
+    reads: list[Read] = []
     for role, (tensor, expected_dim) in [("query", query)] + [("key", pair) for pair in keyed]:
         info = call.tracked(tensor)
         if info is None:
@@ -77,7 +78,7 @@ def _attention_outputs(call: Call, keyed: list[tuple[torch.Tensor, int]], query:
             continue
         if info.time_dim != expected_dim:
             return call.refuse(f"attention over dim {expected_dim}, but the time axis is dim {info.time_dim}")
-        reads.append((info.node, Same(info.length) if role == "query" else key_reader))
+        reads.append((info.node, Same(info.length) if role == "query" else cast(Reader, key_reader)))
     out = call.outputs[0]
     outputs = [Output(out_time_dim, out.shape[out_time_dim], reads)]
     outputs += [Output(None, 1, [], refusal=f"{call.name}: attention weights have two time axes (queries x keys)")
@@ -91,9 +92,10 @@ def _attention_within_time_steps(call: Call, operands: list[torch.Tensor], mask:
     the time axis is not a batch axis of every operand that has one."""
     timed = [(tensor, info) for tensor, info in ((t, call.tracked(t)) for t in operands)
              if info is not None and info.time_dim is not None]
-    if not timed or any(info.time_dim >= tensor.dim() - 2 for tensor, info in timed):
+    time_dims = [(tensor, int(info.time_dim)) for tensor, info in timed if info.time_dim is not None]
+    if not time_dims or any(dim >= tensor.dim() - 2 for tensor, dim in time_dims):
         return None
-    from_end = {tensor.dim() - info.time_dim for tensor, info in timed}
+    from_end = {tensor.dim() - dim for tensor, dim in time_dims}
     if len(from_end) != 1:
         return call.refuse("the time axes of query, key and value do not line up")
     if mask is not None and call.tracked(mask) is not None:
@@ -111,7 +113,7 @@ def _bias_reads(call: Call, mask: torch.Tensor, queries: int) -> tuple[Optional[
     wav2vec2-BERT's): (why it is refused, or None; its reads). A finite bias excludes no
     key: every key weighs in the softmax, so the keys are read as without a mask; the
     bias itself is read at the query's position (or wholly, along the keys)."""
-    info = call.tracked(mask)
+    info = call.required(mask)
     import torch.utils._python_dispatch as dispatch  # the recorder must not see this check run
     with dispatch._disable_current_modes():
         finite = mask.dtype != torch.bool and bool(torch.isfinite(mask).all())
@@ -137,12 +139,12 @@ def attention(call: Call) -> list[Output]:
     within = _attention_within_time_steps(call, [query, key, value], mask)
     if within is not None:
         return within
-    bias_reads: list = []
+    bias_reads: list[Read] = []
     if mask is not None and call.tracked(mask) is not None:
         refusal, bias_reads = _bias_reads(call, mask, query.shape[-2])
         if refusal:
             return call.refuse(refusal)
-        reader: object = Everything(keys, "attention with a finite bias computed from the input")
+        reader: Reader = Everything(keys, "attention with a finite bias computed from the input")
     elif mask is not None:
         reader = AttentionMask(_allowed_keys(mask, query.shape[-2], keys, true_means_allowed=True))
     elif causal:
@@ -171,6 +173,6 @@ def multi_head_attention(call: Call) -> list[Output]:
     if padding_mask is not None:
         kept = (~padding_mask if padding_mask.dtype == torch.bool else torch.isfinite(padding_mask)).any(dim=0)
         allowed &= kept.cpu().numpy()[None, :]
-    reader: object = AttentionMask(allowed) if (mask is not None or padding_mask is not None) else \
+    reader: Reader = AttentionMask(allowed) if (mask is not None or padding_mask is not None) else \
         Everything(keys, "attention without a mask")
     return _attention_outputs(call, [(key, 0), (value, 0)], (query, 0), reader, 0)

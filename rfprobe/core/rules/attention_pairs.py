@@ -25,7 +25,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from rfprobe.core.call import Call, Output, Tracked, normalized_dim
+from rfprobe.core.call import Call, Output, Read, Tracked, normalized_dim
 from rfprobe.core.readers import (
     AttentionMask,
     Broadcast,
@@ -61,7 +61,7 @@ def _paired(call: Call) -> list[tuple[torch.Tensor, Tracked]]:
 def outer_product(call: Call, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> list[Output]:
     """`a @ b` with time on the rows of `a` and on the columns of `b`: entry (q, k) reads
     row q of `a` and column k of `b`."""
-    info_a, info_b = call.tracked(a), call.tracked(b)
+    info_a, info_b = call.required(a), call.required(b)
     if call.name.split(".")[1] in ("addmm", "baddbmm") and call.tracked(call.args[0]) is not None:
         return call.refuse("a product of two time-varying operands plus a time-varying bias is not understood")
     if info_a.time_dim != a.dim() - 2 or info_b.time_dim != b.dim() - 1:
@@ -110,19 +110,22 @@ def _known(call: Call, info: Tracked, out: torch.Tensor, time_dim: int, key_dim:
             return added | (excluded & negative if excluded is not None else False), None, None
         number = _number(constant)
         return (excluded if number is not None and number <= 0 else None), None, None
-    if op in ("mul", "div") and len(constants) == 1 and _number(constants[0]) is not None:
-        number = _number(constants[0])
+    number = _number(constants[0]) if len(constants) == 1 else None
+    if op in ("mul", "div") and number is not None:
         keeps_excluded = number >= 1 if op == "mul" else 0 < number <= 1
         keeps_zeros = op == "mul" or number != 0
         return excluded if keeps_excluded else None, zeros if keeps_zeros else None, None
-    if op == "masked_fill" and call.tracked(call.args[1]) is None and _number(call.args[2]) is not None:
-        return _filled(call.args[1], _number(call.args[2]), info, out, time_dim, key_dim)
+    if op == "masked_fill" and call.tracked(call.args[1]) is None:
+        fill = _number(call.args[2])
+        if fill is not None:
+            return _filled(call.args[1], fill, info, out, time_dim, key_dim)
     if op == "where" and call.tracked(call.args[0]) is None:
         condition, first, second = call.args[0], call.args[1], call.args[2]
-        if call.tracked(first) is info and _number(second) is not None and call.tracked(second) is None:
-            return _filled(~condition, _number(second), info, out, time_dim, key_dim)
-        if call.tracked(second) is info and _number(first) is not None and call.tracked(first) is None:
-            return _filled(condition, _number(first), info, out, time_dim, key_dim)
+        first_number, second_number = _number(first), _number(second)
+        if call.tracked(first) is info and second_number is not None and call.tracked(second) is None:
+            return _filled(~condition, second_number, info, out, time_dim, key_dim)
+        if call.tracked(second) is info and first_number is not None and call.tracked(first) is None:
+            return _filled(condition, first_number, info, out, time_dim, key_dim)
     return None, None, None
 
 
@@ -151,11 +154,12 @@ def pair_elementwise(call: Call) -> list[Output]:
     if len(paired) != 1:
         return call.refuse("an elementwise op on two tensors with two time axes is not understood")
     tensor, info = paired[0]
+    assert info.time_dim is not None and info.key_dim is not None  # a paired tensor has both axes
     time_dim = out.dim() - (tensor.dim() - info.time_dim)
     key_dim = out.dim() - (tensor.dim() - info.key_dim)
     if out.shape[time_dim] != info.length or out.shape[key_dim] != info.keys:
         return call.refuse(f"an elementwise op that changes the lengths of {TWO_AXES}")
-    reads = []
+    reads: list[Read] = []
     for other, other_info in call.tracked_args():
         if other_info is info:
             continue
@@ -189,7 +193,7 @@ def pair_layout(call: Call) -> list[Output]:
     for dim, length in ((info.time_dim, info.length), (info.key_dim, info.keys)):
         one_axis = Tracked(info.node, dim, length)
         outputs = rule(Call(call.function, call.name, call.args, call.kwargs, call.outputs,
-                            lambda value: one_axis if value is tensor else call.tracked(value)))
+                            lambda value: one_axis if value is tensor else call.tracked(value)))  # noqa: B023 (called at once)
         if len(outputs) != 1 or outputs[0].refusal or outputs[0].time_dim is None or outputs[0].length != length \
                 or not all(isinstance(reader, Same) for _, reader in outputs[0].reads):
             return call.refuse(f"a layout that does not keep both axes of {TWO_AXES} whole")
@@ -230,7 +234,7 @@ def contract(call: Call) -> list[Output]:
     if info_a.time_dim != a.dim() - 2 or info_a.key_dim != a.dim() - 1:
         return call.refuse(f"a product that does not contract the key axis of {TWO_AXES}")
     nonzero = ~info_a.zeros if info_a.zeros is not None else np.ones((info_a.length, info_a.keys), dtype=bool)
-    reads = [(info_a.node, PairContract(nonzero))]
+    reads: list[Read] = [(info_a.node, PairContract(nonzero))]
     if info_b is not None:
         if info_b.time_dim is None:
             reads.append((info_b.node, Broadcast()))

@@ -3,7 +3,9 @@ fills. Ops torch tags pointwise get :func:`elementwise` without a registration o
 """
 from __future__ import annotations
 
-from rfprobe.core.call import Call, Output, timeless_read
+from typing import Optional
+
+from rfprobe.core.call import Call, Output, Read, timeless_read
 from rfprobe.core.readers import Broadcast, Same
 from rfprobe.core.registry import register_rule
 
@@ -14,7 +16,8 @@ def elementwise(call: Call) -> list[Output]:
     """Broadcasting elementwise ops: each output position reads the same position of every
     input with a time axis (aligned from the right), and the whole of inputs without one."""
     out = call.outputs[0]
-    time_dim, reads = None, []
+    time_dim: Optional[int] = None
+    reads: list[Read] = []
     for tensor, info in call.tracked_args():
         if info.time_dim is None:
             reads.append(timeless_read(info))
@@ -24,7 +27,7 @@ def elementwise(call: Call) -> list[Output]:
             return call.refuse(f"inputs' time axes do not line up (dims {time_dim} and {aligned} of the output)")
         time_dim = aligned
     length = out.shape[time_dim] if time_dim is not None else 1
-    for tensor, info in call.tracked_args():
+    for _, info in call.tracked_args():
         if info.time_dim is not None:
             reads.append((info.node, Same(info.length) if info.length == length else Broadcast()))
     return [Output(time_dim, length, reads) for _ in call.outputs]

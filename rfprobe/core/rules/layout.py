@@ -8,8 +8,9 @@ from typing import Callable, Optional
 
 import torch
 
-from rfprobe.core.call import Call, Output, Tracked, normalized_dim, timeless_read
+from rfprobe.core.call import Call, Output, Read, Tracked, normalized_dim, timeless_read
 from rfprobe.core.readers import (
+    Reader,
     Broadcast,
     Gather,
     Merge,
@@ -23,7 +24,7 @@ from rfprobe.core.registry import register_rule
 from rfprobe.core.rules.elementwise import elementwise
 
 
-def layout(call: Call, out_time_dim: Optional[int], reader_of: Optional[Callable[[Tracked], object]] = None,
+def layout(call: Call, out_time_dim: Optional[int], reader_of: Optional[Callable[[Tracked], Reader]] = None,
            ) -> list[Output]:
     """A one-input op that moves the time axis (or keeps it): read position for position."""
     tensor, info = call.single()
@@ -31,7 +32,7 @@ def layout(call: Call, out_time_dim: Optional[int], reader_of: Optional[Callable
         return [Output(None, 1, [timeless_read(info)]) for _ in call.outputs]
     out = call.outputs[0]
     length = out.shape[out_time_dim] if out_time_dim is not None else 1
-    reader = reader_of(info) if reader_of else (Same(info.length) if length == info.length else Broadcast())
+    reader: Reader = reader_of(info) if reader_of else (Same(info.length) if length == info.length else Broadcast())
     return [Output(out_time_dim, length, [(info.node, reader)])]
 
 @register_rule("permute")
@@ -102,10 +103,10 @@ def view(call: Call) -> list[Output]:
             return layout(call, dim)
         if size and info.length % size == 0 and size > 1:
             factor = info.length // size
-            return layout(call, dim, lambda i: Window(i.length, factor, factor, 1, 0))
+            return layout(call, dim, lambda i: Window(i.length, factor, factor, 1, 0))  # noqa: B023 (called at once)
         if size % info.length == 0 and info.length > 1:
             factor = size // info.length
-            return layout(call, dim, lambda i: Merge(i.length, factor))
+            return layout(call, dim, lambda i: Merge(i.length, factor))  # noqa: B023 (called at once)
     return call.refuse(f"the reshape {tuple(tensor.shape)} -> {tuple(shape)} merges the time axis "
                        f"(dim {info.time_dim}) with an outer axis")
 
@@ -168,7 +169,7 @@ def flip(call: Call) -> list[Output]:
 
 @register_rule("cat")
 def cat(call: Call) -> list[Output]:
-    tensors = [t for t in call.arg(0, "tensors")]
+    tensors = list(call.arg(0, "tensors"))
     out = call.outputs[0]
     dim = normalized_dim(call.arg(1, "dim", 0), out.dim())
     infos = [(t, call.tracked(t)) for t in tensors]
@@ -178,7 +179,8 @@ def cat(call: Call) -> list[Output]:
     time_dim = timed[0].time_dim
     if any(info.time_dim != time_dim for info in timed):
         return call.refuse("inputs' time axes do not line up")
-    reads, start = [], 0
+    reads: list[Read] = []
+    start = 0
     for tensor, info in infos:
         if tensor.dim() == 1 and tensor.numel() == 0:
             continue  # torch.cat skips legacy empty tensors
@@ -190,13 +192,15 @@ def cat(call: Call) -> list[Output]:
             else:
                 reads.append((info.node, Same(info.length)))
         start += tensor.shape[dim] if tensor.dim() > dim else 0
+    assert time_dim is not None  # some tensor had a time axis (checked above)
     return [Output(time_dim, out.shape[time_dim], reads)]
 
 @register_rule("stack")
 def stack(call: Call) -> list[Output]:
     out = call.outputs[0]
     dim = normalized_dim(call.arg(1, "dim", 0), out.dim())
-    reads, time_dim = [], None
+    reads: list[Read] = []
+    time_dim: Optional[int] = None
     for tensor in call.arg(0, "tensors"):
         info = call.tracked(tensor)
         if info is None:
@@ -205,6 +209,7 @@ def stack(call: Call) -> list[Output]:
             return call.refuse("stacking values without a time axis (a per-step loop?) is not understood")
         time_dim = info.time_dim + (1 if dim <= info.time_dim else 0)
         reads.append((info.node, Same(info.length)))
+    assert time_dim is not None  # some tensor had a time axis (checked above)
     return [Output(time_dim, out.shape[time_dim], reads)]
 
 @register_rule("index_select")

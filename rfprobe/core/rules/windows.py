@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from rfprobe.core.call import Call, Output, Tracked
-from rfprobe.core.readers import Gather, Pad, TransposedWindow, Window
+from rfprobe.core.readers import Reader, Gather, Pad, TransposedWindow, Window
 from rfprobe.core.registry import register_rule
 from rfprobe.core.rules.layout import along_time, layout
 
@@ -29,6 +29,7 @@ def convolution(call: Call) -> list[Output]:
     kernel = weight.shape[2 + spatial]
     stride, padding, dilation = pick(call.arg(3, "stride")), pick(call.arg(4, "padding")), pick(call.arg(5, "dilation"))
     out = call.outputs[0]
+    reader: Reader
     if call.arg(6, "transposed"):
         reader = TransposedWindow(info.length, kernel, stride, dilation, padding)
     else:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
 from rfprobe.arithmetic.geometry import ConvLayer
-from rfprobe.errors import UsageError, shown
+from rfprobe.errors import UsageError, first_line, shown
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 NORMS = ("none", "weight_norm", "spectral_norm", "time_group_norm")
@@ -256,7 +256,7 @@ def _check_activation(config: EncoderConfig, where: str) -> None:
         finite = isinstance(output, torch.Tensor) and output.shape == probe.shape and bool(torch.isfinite(output).all())
     except Exception as error:
         raise UsageError(f"{where}: torch.nn.{config.activation}(**{shown(config.activation_params)}) fails "
-                         f"({type(error).__name__}: {shown(str(error).splitlines()[0] if str(error) else '')[1:-1]}); "
+                         f"({type(error).__name__}: {shown(first_line(error))[1:-1]}); "
                          "fix activation_params") from None
     if not finite:
         raise UsageError(f"{where}: torch.nn.{config.activation}(**{shown(config.activation_params)}) does not map a "

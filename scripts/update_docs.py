@@ -1,0 +1,75 @@
+"""Regenerate the measured tables of README.md and docs/ from the tool's own output.
+
+    python scripts/update_docs.py            # the zoo tables (from docs/data/zoo_tiny.json) and
+                                             # the shipped configs' summary (a real run of each)
+    python scripts/update_docs.py --no-run   # the zoo tables only
+
+The text between `<!-- rfprobe:NAME:start -->` and `<!-- rfprobe:NAME:end -->` markers is
+replaced; tests/test_readme.py and tests/test_zoo.py fail when a table and its data disagree.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))
+
+from rfprobe.output.zoo_table import zoo_notes, zoo_summary_table, zoo_table  # noqa: E402
+from rfprobe.runs.zoo import ImplementationComparison, ZooRow  # noqa: E402
+
+README = REPOSITORY / "README.md"
+ZOO_PAGE = REPOSITORY / "docs" / "zoo.md"
+SPEED_PAGE = REPOSITORY / "docs" / "proof_and_speed.md"
+ZOO_DATA = REPOSITORY / "docs" / "data" / "zoo_tiny.json"
+
+
+def replace_block(path: Path, name: str, body: str) -> None:
+    """Replace the text of `path` between <!-- rfprobe:NAME:start --> and <!-- rfprobe:NAME:end -->."""
+    start, end = f"<!-- rfprobe:{name}:start -->", f"<!-- rfprobe:{name}:end -->"
+    text = path.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        raise SystemExit(f"{path}: no {start} ... {end} markers")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{body}\n{end}{tail}", encoding="utf-8")
+
+
+def zoo_rows(path: Path = ZOO_DATA) -> tuple[str, list[ZooRow], list[ImplementationComparison]]:
+    """The machine line, rows and comparisons of a zoo data file."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return (data["machine"], [ZooRow.from_json(row) for row in data["rows"]],
+            [ImplementationComparison.from_json(check) for check in data["cross_checks"]])
+
+
+def zoo_blocks(path: Path = ZOO_DATA) -> dict[str, str]:
+    """The README's compact zoo table and the zoo page's full table with its notes."""
+    machine, rows, checks = zoo_rows(path)
+    return {"zoo-summary": f"```\n{zoo_summary_table(rows)}\n```",
+            "zoo": f"Machine: {machine}.\n\n```\n{zoo_table(rows)}\n```\n\n```\n{zoo_notes(rows, checks)}\n```"}
+
+
+def summary_block() -> str:
+    """The shipped configs' summary table, from a real run of each."""
+    from rfprobe.families.seanet.config_files import load_config
+    from rfprobe.output.report import summary_table
+    from rfprobe.runs.verify import verify_config
+
+    paths = sorted((REPOSITORY / "configs").glob("*.yaml"))
+    return f"```\n{summary_table([verify_config(load_config(p), str(p)) for p in paths])}\n```"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-run", action="store_true", help="only the tables rendered from data files")
+    arguments = parser.parse_args()
+    blocks = zoo_blocks()
+    replace_block(README, "zoo-summary", blocks["zoo-summary"])
+    replace_block(ZOO_PAGE, "zoo", blocks["zoo"])
+    if not arguments.no_run:
+        replace_block(README, "summary", summary_block())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
