@@ -263,3 +263,34 @@ def test_the_docs_zoo_tables_are_rendered_from_the_data():
 def test_readme_zoo_row_is_what_the_tool_measures(family):
     row = zoo_row(REPRESENTATIVES[family])
     assert table_cells(_data_rows()[row.name]) == table_cells(row), "run rfprobe zoo --tiny --data docs/data/zoo_tiny.json"
+
+
+def test_a_row_too_long_for_its_time_limit_is_refused_up_front_with_the_reason_in_seconds():
+    from rfprobe.runs.zoo import REFUSED
+
+    row = run_row(find("mimi"), True, time_limit_s=2.0)  # its 80-second past needs traces of millions of samples
+    assert row.verdict == REFUSED and " s " in row.reason and "time limit" in row.reason
+
+
+def test_probes_over_the_memory_budget_are_refused_before_they_run():
+    from rfprobe.errors import UsageError
+    from rfprobe.runs.cost import CostEstimate
+    from rfprobe.runs.zoo import row_cost_check
+
+    check = row_cost_check("big", time_limit_s=None, started=0.0, memory_budget_bytes=1 << 30)
+    check(CostEstimate(parameter_bytes=1 << 20, activation_bytes=1 << 20, largest_step="the gradient probe"))
+    with pytest.raises(UsageError, match="above the 1 GiB budget"):
+        check(CostEstimate(parameter_bytes=1 << 20, activation_bytes=2 << 30, largest_step="the gradient probe"))
+
+
+def test_probes_predicted_past_the_time_limit_are_refused_before_they_run():
+    import time
+
+    from rfprobe.errors import UsageError
+    from rfprobe.runs.cost import CostEstimate
+    from rfprobe.runs.zoo import row_cost_check
+
+    check = row_cost_check("slow", time_limit_s=60.0, started=time.perf_counter(), memory_budget_bytes=1 << 40)
+    check(CostEstimate(parameter_bytes=0, activation_bytes=0, largest_step="x", seconds=10.0))
+    with pytest.raises(UsageError, match="would take about 120 s"):
+        check(CostEstimate(parameter_bytes=0, activation_bytes=0, largest_step="x", seconds=120.0))

@@ -16,6 +16,7 @@ so the trace holds no activations.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -136,6 +137,7 @@ class Trace:
     input_length: int
     output_length: int
     largest_tensor_bytes: int = 0  # the largest input-dependent tensor of the run
+    seconds: float = 0.0  # how long the traced run took (sizing predicts the next one from it)
 
     @property
     def quadratic(self) -> bool:
@@ -159,6 +161,7 @@ def trace_module(module: nn.Module, channels: int, length_samples: int,
     generator = torch.Generator().manual_seed(length_samples)
     inputs = torch.randn(1, channels, length_samples, generator=generator, dtype=dtype).to(device)
     recording.start(inputs, time_dim=2)
+    started = time.perf_counter()
     try:
         with torch.no_grad(), _CallRecorder(recording), _AtenRecorder(recording):
             output = module(inputs)
@@ -178,4 +181,5 @@ def trace_module(module: nn.Module, channels: int, length_samples: int,
     if info.time_dim != 2:
         recording.graph.reach(info.node, ((0, 0),))  # names the op that lost the time axis, if one did
         raise NotUnderstood(f"the output's time axis is dim {info.time_dim}, not the last dim")
-    return Trace(recording.graph, info.node, length_samples, output.shape[2], recording.largest_bytes)
+    return Trace(recording.graph, info.node, length_samples, output.shape[2], recording.largest_bytes,
+                 time.perf_counter() - started)

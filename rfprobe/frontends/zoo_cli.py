@@ -1,6 +1,7 @@
 """`rfprobe zoo` / `python scripts/zoo.py`: the codec zoo table.
 
-Exit codes: 0 every row PASSes or is UNAVAILABLE here (a row says why); 1 a row FAILs or
+Exit codes: 0 every row PASSes, is UNAVAILABLE here or is REFUSED as too large or too long for
+its limit (a row says why, before running it); 1 a row FAILs or
 errors; 2 bad input (one line naming the problem and the fix). Cross-implementation
 differences are findings: printed with both values, not errors.
 """

@@ -8,6 +8,7 @@ failing that, from the input lengths at which the number of output frames steps 
 from __future__ import annotations
 
 import importlib
+import time
 import os
 import sys
 from dataclasses import dataclass
@@ -216,16 +217,37 @@ def check_module(module: nn.Module, where: str, *, channels: Optional[int] = Non
     return ModuleShape(channels=channels, hop_samples=hop, estimate=estimate, walk=walk)
 
 
+def _probe_cost(subject: nn.Module, channels: int, guess: ReceptiveField, exact_guess: bool, device: torch.device,
+                dtype: torch.dtype, length_multiple: int) -> CostEstimate:
+    """The probes' peak memory and time, from one timed forward pass on the probe window (or on
+    8192 samples of it, scaled up linearly: attention over the whole input grows faster, so it
+    is measured at the window's own length whenever the window is that short)."""
+    window = plan_window(guess.left.samples, guess.right.samples, guess.hop_samples, length_multiple=length_multiple)
+    short = round_up(min(1 << 13, window.length_samples), length_multiple)
+    started = time.perf_counter()
+    _, per_sample, widest_per_sample = _activations_per_sample(subject, channels, short, device, dtype)
+    forward_seconds_per_sample = (time.perf_counter() - started) / (2 * short)  # a batch of 2
+    unbounded = guess.left.unbounded or guess.right.unbounded
+    parameters = sum(t.numel() for t in [*subject.parameters(), *subject.buffers()])
+    return module_cost(parameters, per_sample, window.length_samples, torch.empty((), dtype=dtype).element_size(),
+                       growth=2 if unbounded or not exact_guess else 1, widest_per_sample=widest_per_sample,
+                       forward_seconds_per_sample=forward_seconds_per_sample)
+
+
 def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_samples: Optional[int] = None,
                  name: Optional[str] = None, sample_rate: Optional[int] = None, device: torch.device | str = "cpu",
                  dtype: torch.dtype = torch.float64, seeds: Sequence[int] = DEFAULT_SEEDS,
-                 length_multiple: int = 1, walk: Optional[MethodResult] = None) -> Verification:
+                 length_multiple: int = 1, walk: Optional[MethodResult] = None,
+                 check_cost: Optional[Callable[[CostEstimate], None]] = None) -> Verification:
     """Walk and probe `module` (a copy of it: the caller's module is left untouched).
 
     `length_multiple`: the module accepts only input lengths that are multiples of it
     (moshi's SEANet asserts on this); every trace and probe window is rounded up to one.
     `walk`: the module walk :func:`check_module` already ran on this module (same device
     and dtype), so that a long sizing trace is not run twice.
+    `check_cost`: given, it gets the probes' estimated peak memory and time after the walk and
+    before any probe runs (it raises to refuse them); a walk stopped by a time limit
+    (:func:`rfprobe.core.budget.time_limit`) is then refused too, with its reason.
     """
     device = torch.device(device)
     subject = probe_subject(module, device, dtype)
@@ -240,6 +262,11 @@ def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_sampl
         if _frames(subject, channels, check_length, device, dtype) < 2:
             raise UsageError(f"an input of {check_length} samples gave fewer than 2 frames: is the hop {hop} right?")
     guess = walk.receptive_field if walk.ran else ReceptiveField(left=Side(0), right=Side(0), hop_samples=hop)
+    if check_cost is not None:
+        stopped = str(walk.evidence.get("sizing_stopped", ""))
+        if "time limit" in stopped:
+            raise UsageError(f"the module walk stopped: {stopped}")
+        check_cost(_probe_cost(subject, channels, guess, walk.ran, device, dtype, length_multiple))
     modules = dict.fromkeys(seeds, subject)  # fixed weights: seeds vary the inputs and projections
     gradient, impulse = run_probes(modules, guess, channels=channels, device=device, dtype=dtype,
                                    length_multiple=length_multiple)

@@ -14,6 +14,7 @@ crash or hang belong to that row alone.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -29,11 +30,14 @@ from typing import Callable, Optional, Sequence
 import torch
 
 from rfprobe.arithmetic.methods import EMPIRICAL, MODULE_WALK
-from rfprobe.errors import first_line
+from rfprobe.core import budget
+from rfprobe.errors import UsageError, first_line
+from rfprobe.runs.cost import CostEstimate, gib
 from rfprobe.families import Unavailable, ZooModel, find, package_version
 from rfprobe.arithmetic.lookahead import lookahead_of
 
 PASS, FAIL, UNAVAILABLE, ERROR = "PASS", "FAIL", "UNAVAILABLE", "ERROR"
+REFUSED = "REFUSED"  # not run: its estimate was over the memory budget or the time limit (the reason says)
 WORKER_MARK = "rfprobe-zoo-row:"
 EDGE_LENGTH_HOPS = 20  # cross-check clip: 20 hops, rounded up to both implementations' length rule
 
@@ -169,8 +173,39 @@ def edge_supports(module: torch.nn.Module, model: ZooModel, hop_samples: int) ->
                          for frame, support in zip(frames, supports)}}
 
 
-def run_row(model: ZooModel, tiny: bool, device: str = "cpu") -> ZooRow:
-    """Build and probe one zoo model in this process; never raises for a model's own failure."""
+def _available_bytes() -> int:
+    """Free memory now (MemAvailable on Linux; 8 GiB where it cannot be read)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 << 30
+
+
+def row_cost_check(name: str, time_limit_s: Optional[float], started: float,
+                   memory_budget_bytes: int) -> Callable[[CostEstimate], None]:
+    """Refuses a row's probes, before they run, when their estimate is over the memory budget
+    or would end past the row's time limit: the reason in GiB or seconds, never a time-out."""
+    def check(estimate: CostEstimate) -> None:
+        if estimate.peak_bytes > memory_budget_bytes:
+            raise UsageError(f"{name}: the probes need about {estimate.describe()}, above the "
+                             f"{gib(memory_budget_bytes)} GiB budget (90 % of the free memory); --tiny gives the same "
+                             "receptive field")
+        if time_limit_s is not None and estimate.seconds is not None:
+            left = time_limit_s - (time.perf_counter() - started)
+            if estimate.seconds > left:
+                raise UsageError(f"{name}: the probes would take about {estimate.seconds:.0f} s (one timed forward "
+                                 f"pass, scaled to the probe window), past the {max(left, 0):.0f} s left of its "
+                                 f"{time_limit_s:.0f} s limit; --tiny gives the same receptive field, --timeout more time")
+    return check
+
+
+def run_row(model: ZooModel, tiny: bool, device: str = "cpu", time_limit_s: Optional[float] = None) -> ZooRow:
+    """Build and probe one zoo model in this process; never raises for a model's own failure.
+    With `time_limit_s`, a row whose walk or probes would end past it is REFUSED up front."""
     from rfprobe.runs.module_probe import probe_module
 
     row = ZooRow(name=model.name, family=model.family, source=model.source(), kind=model.kind,
@@ -182,11 +217,15 @@ def run_row(model: ZooModel, tiny: bool, device: str = "cpu") -> ZooRow:
     try:
         torch.manual_seed(0)
         module = model.build(tiny)
-        verification = probe_module(module, channels=model.channels, hop_samples=model.hop_samples,
-                                    name=model.name, sample_rate=model.sample_rate, device=device,
-                                    length_multiple=model.length_multiple)
+        check = row_cost_check(model.name, time_limit_s, started, int(0.9 * _available_bytes()))
+        with budget.time_limit(time_limit_s) if time_limit_s is not None else contextlib.nullcontext():
+            verification = probe_module(module, channels=model.channels, hop_samples=model.hop_samples,
+                                        name=model.name, sample_rate=model.sample_rate, device=device,
+                                        length_multiple=model.length_multiple, check_cost=check)
     except Unavailable as error:
         row.verdict, row.reason = UNAVAILABLE, str(error)
+    except UsageError as error:  # refused before its probes ran: too large or too long for the limit
+        row.verdict, row.reason = REFUSED, str(error)
     except Exception as error:  # a model's own failure is its row's verdict, never the zoo's crash
         first = first_line(error)
         row.verdict, row.reason = ERROR, f"{type(error).__name__}: {first}"
@@ -220,7 +259,9 @@ def run_isolated(model: ZooModel, tiny: bool, timeout_s: float, device: str = "c
     """`run_row` in a fresh Python process: per-model peak memory, and a crash or hang stays in its row."""
     root = str(Path(__file__).resolve().parents[2])
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "rfprobe.runs.zoo", model.name, "--device", device] + (["--tiny"] if tiny else [])
+    # The row's own limit stops it, with its reason, before the process is killed at timeout_s.
+    command = [sys.executable, "-m", "rfprobe.runs.zoo", model.name, "--device", device,
+               "--time-limit", f"{0.9 * timeout_s:g}"] + (["--tiny"] if tiny else [])
     started = time.perf_counter()
     try:
         finished = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=environment)
@@ -324,8 +365,9 @@ def _worker(argv: Sequence[str]) -> int:
     parser.add_argument("name")
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--time-limit", type=float, default=None)
     arguments = parser.parse_args(argv)
-    row = run_row(find(arguments.name), arguments.tiny, arguments.device)
+    row = run_row(find(arguments.name), arguments.tiny, arguments.device, arguments.time_limit)
     print(WORKER_MARK + json.dumps(asdict(row), default=str), flush=True)
     return 0
 
