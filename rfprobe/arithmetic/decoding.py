@@ -19,7 +19,7 @@ latency one hop (the encoder emits a frame once per hop); the brief's total is t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 from rfprobe.arithmetic.geometry import Side
@@ -114,7 +114,7 @@ class RoundTrip:
     quantizer: str  # "skipped (latents decoded as encoded)" or what ran
     reads_by_phase: dict[int, Span]
     measured_reads: dict[int, Span]
-    methods: tuple[str, ...] = field(default=("module walk", "gradient"))
+    undecided: str = ""  # a method that could not decide, by name, and why (then never `agrees`)
 
     @property
     def left_samples(self) -> Optional[int]:
@@ -138,4 +138,4 @@ class RoundTrip:
 
     @property
     def agrees(self) -> bool:
-        return reads_agree(self.reads_by_phase, self.measured_reads)
+        return not self.undecided and reads_agree(self.reads_by_phase, self.measured_reads)

@@ -34,6 +34,10 @@ START_FRAMES = 16
 MAX_FRAMES = 1 << 12
 SKIPPED = "skipped: the encoder's latents decoded as they are"
 
+class CannotDecide(RuntimeError):
+    """A method cannot decide here; the message names the method and why."""
+
+
 # reference(anchor frame, phase) -> the input position a read is reported relative to
 Reference = Callable[[int, int], int]
 
@@ -112,6 +116,8 @@ def gradient_reads(module: nn.Module, channels: int, hop: int, input_per_frame: 
     last = inputs.shape[-1] - 1
     for row, phase in enumerate(phases):
         used = (gradient[row] != 0).any(dim=0).nonzero().flatten().tolist()
+        if not used:  # e.g. integer codes between encoder and decoder carry no gradient
+            raise CannotDecide(f"gradient: output sample at phase {phase} has no gradient to any input")
         origin = reference(middle, phase)
         reads[phase] = Span(used[0] - origin, used[-1] - origin, low_unbounded=used[0] == 0,
                             high_unbounded=used[-1] == last)
@@ -197,9 +203,12 @@ def probe_round_trip(module: nn.Module, channels: int, hop: int, name: str = "ro
     module = fold_weight_norms(module.to(device=device, dtype=dtype).eval())
     reference = _sample_reference(hop)
     reads, _ = core_reads(module, channels, hop, hop, reference, device, dtype)
-    measured = measured_reads(module, channels, hop, hop, reference, reads, device, dtype)
+    try:
+        measured, undecided = measured_reads(module, channels, hop, hop, reference, reads, device, dtype), ""
+    except CannotDecide as why:  # integer codes (no straight-through): the gradient sees nothing
+        measured, undecided = {}, str(why)
     return RoundTrip(name=name, hop_samples=hop, sample_rate=sample_rate, quantizer=quantizer,
-                     reads_by_phase=reads, measured_reads=measured)
+                     reads_by_phase=reads, measured_reads=measured, undecided=undecided)
 
 
 def codec_decoder_field(name: str, tiny: bool = True, device: torch.device | str = "cpu") -> DecoderField:
