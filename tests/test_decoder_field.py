@@ -152,3 +152,25 @@ def test_encodec_lstm_decoder_past_is_unbounded_in_both_methods():
 def test_encodec_round_trip_through_integer_codes_is_undecided_by_the_gradient():
     trip = codec_round_trip("encodec_24khz", quantized=True)
     assert trip.undecided.startswith("gradient:") and not trip.agrees
+
+
+def test_the_decoder_table_names_unbounded_sides():
+    from rfprobe.output.decoder_table import decoder_table
+    from rfprobe.runs.decoder_field import DecoderZooRow
+
+    row = DecoderZooRow("x", 4, 16000, None, 0, 0, None, True, None, 3, 0.1875, 0.25, 0.4375, True, "skipped")
+    line = decoder_table([row]).splitlines()[1]
+    assert line.split()[2] == "unbounded" and "[+0 .. unbounded]" in line and "decoder yes, rt yes" in line
+
+
+@pytest.mark.slow
+def test_zoo_decoder_cli_writes_agreeing_rows(tmp_path, capsys):
+    import json
+
+    from rfprobe.frontends.zoo_cli import main
+
+    out = tmp_path / "d.json"
+    assert main(["--decoder", "--tiny", "--only", "dac_16khz", "--json", str(out)]) == 0
+    assert "dec past fr" in capsys.readouterr().out
+    row = json.loads(out.read_text())["decoders"][0]
+    assert row["decoder_agrees"] and row["round_trip_agrees"]
