@@ -111,7 +111,11 @@ def gradient_reads(module: nn.Module, channels: int, hop: int, input_per_frame: 
         output = module(inputs)
         rows = torch.arange(len(phases), device=output.device)
         picked = output[rows, :, torch.tensor([middle * hop + p for p in phases], device=output.device)]
-        (gradient,) = torch.autograd.grad(picked.sum(), inputs)
+        if not picked.requires_grad:  # e.g. integer codes between encoder and decoder carry no gradient
+            raise CannotDecide("gradient: the output has no gradient path to the input")
+        (gradient,) = torch.autograd.grad(picked.sum(), inputs, allow_unused=True)
+    if gradient is None:
+        raise CannotDecide("gradient: the output has no gradient path to the input")
     reads = {}
     last = inputs.shape[-1] - 1
     for row, phase in enumerate(phases):
