@@ -8,7 +8,8 @@ Layers, lowest first; a module imports only from its own layer or those below it
 :mod:`rfprobe.errors`:
 
 * :mod:`rfprobe.arithmetic` — torch-free records and rules: geometry (sides, receptive
-  fields, method results), the method names, the verdict, lookahead.
+  fields, method results), the method names, the verdict, lookahead, decoder fields and
+  round trips (:mod:`rfprobe.arithmetic.decoding`).
 * :mod:`rfprobe.core` — the analytic core: the trace records the ops a model runs, the
   rule registry (:mod:`rfprobe.core.registry`, rules in :mod:`rfprobe.core.rules`) maps each
   op to a reader, the graph walks a frame back to its input samples; sizing, hop, the layer
@@ -19,7 +20,8 @@ Layers, lowest first; a module imports only from its own layer or those below it
   (:mod:`rfprobe.families.seanet`) and one file per codec of the zoo.
 * :mod:`rfprobe.runs` — runs that combine the layers: a config verified four ways, any
   module, the context map, cost estimates, the zoo, the transformers cross-check, the
-  SEANet decoder, fuzzing.
+  SEANet decoder, decoder fields and round trips of the zoo's codecs
+  (:mod:`rfprobe.runs.decoder_field`, parts built by :mod:`rfprobe.families.codecs`), fuzzing.
 * :mod:`rfprobe.output` — the answer block, tables, the JSON report, plots, safe files.
 * :mod:`rfprobe.frontends` — the command lines (``rfprobe``, ``rfprobe zoo``) and the pytest
   helper (:mod:`rfprobe.frontends.testing`).

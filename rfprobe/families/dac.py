@@ -66,3 +66,6 @@ MODELS = [
                  build=lambda tiny, rate=rate: descript_encoder(rate, tiny), note="dac.model.dac.Encoder"),
     )
 ]
+
+# Public for the codec builders (rfprobe.families.codecs), which load the same files.
+audiotools_placeholders = _audiotools_placeholders

@@ -85,3 +85,7 @@ MODELS = [
              kind="conv", hop_samples=SEANET_HOP, twin_of="mimi_moshi", length_multiple=SEANET_HOP,
              build=moshi_seanet, note="conv-only twin: moshi SEANetEncoder"),
 ]
+
+# Public for the codec builders (rfprobe.families.codecs): the same config and latents call.
+transformers_config = _config
+latents_of = _latents

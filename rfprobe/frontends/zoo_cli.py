@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="merge these rows into the zoo data file PATH (JSON, as --json writes it; rows of "
                              "models not run now are kept): docs/data/zoo_tiny.json renders the docs' tables")
     parser.add_argument("--timeout", type=float, default=900.0, metavar="S", help="per-model limit (default 900 s)")
+    parser.add_argument("--decoder", action="store_true",
+                        help="the decoders and latent round trips of the codecs that have one (rfprobe.families.codecs)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="torch intra-op threads, here and in each model's process (default: torch's choice; "
@@ -93,6 +95,8 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     from rfprobe.probes.device import resolve_device
 
     device = str(resolve_device(arguments.device))
+    if arguments.decoder:
+        return run_decoders(arguments, device)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     rows = run_zoo(models, arguments.tiny, arguments.timeout, device, isolated=not arguments.in_process,
@@ -116,6 +120,27 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     if arguments.plot:
         print(f"plot: {write_zoo_plot(rows, Path(arguments.plot))}")
     return 1 if any(row.verdict in (FAIL, ERROR) for row in rows) else 0
+
+
+def run_decoders(arguments: argparse.Namespace, device: str) -> int:
+    """`rfprobe zoo --decoder`: one DecoderZooRow per codec with a decoder, in this process."""
+    from dataclasses import asdict
+
+    from rfprobe.families.codecs import CODECS, find_codec
+    from rfprobe.output.decoder_table import decoder_table
+    from rfprobe.runs.decoder_field import decoder_zoo_row
+
+    codecs = [find_codec(name) for name in arguments.only] if arguments.only else CODECS
+    rows = []
+    for codec in codecs:
+        rows.append(decoder_zoo_row(codec.name, arguments.tiny, device))
+        print(f"{codec.name}: done", flush=True)
+    print(decoder_table(rows))
+    if arguments.json:
+        from rfprobe.output.files import write_json_atomically
+
+        write_json_atomically(Path(arguments.json), {"decoders": [asdict(row) for row in rows]})
+    return 0 if all(row.decoder_agrees and row.round_trip_agrees for row in rows) else 1
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 import torch
 
 from rfprobe.families.seanet.config import EncoderConfig
-from rfprobe.arithmetic.geometry import Side
+from rfprobe.arithmetic.decoding import Span, reach_from_reads  # noqa: F401  (Span: re-exported)
 from rfprobe.core.sizing import frame_reach
 from rfprobe.core.trace import trace_module
 from rfprobe.probes.device import exact_zeros
@@ -26,32 +26,6 @@ from rfprobe.probes.subject import fold_weight_norms
 
 START_FRAMES = 16
 MAX_FRAMES = 1 << 12
-
-
-@dataclass(frozen=True)
-class Span:
-    """An interval with possibly unbounded ends."""
-
-    low: int
-    high: int
-    low_unbounded: bool = False
-    high_unbounded: bool = False
-
-    @property
-    def count(self) -> Optional[int]:
-        return None if self.low_unbounded or self.high_unbounded else self.high - self.low + 1
-
-    def agrees_with(self, other: Optional["Span"]) -> bool:
-        """Equal ends; an unbounded end only has to be unbounded in both."""
-        if other is None:
-            return False
-        return Side(self.low, self.low_unbounded).agrees_with(Side(other.low, other.low_unbounded)) and \
-            Side(self.high, self.high_unbounded).agrees_with(Side(other.high, other.high_unbounded))
-
-    def describe(self, unit: str) -> str:
-        low = "unbounded past" if self.low_unbounded else f"{self.low:+d}"
-        high = "unbounded future" if self.high_unbounded else f"{self.high:+d}"
-        return f"[{low} .. {high}] {unit}"
 
 
 @dataclass(frozen=True)
@@ -92,15 +66,6 @@ def core_reads_by_phase(decoder: torch.nn.Module, dimension: int, hop: int,
         if 2 * frames > MAX_FRAMES:
             raise ValueError(f"an output sample's read still meets an end of {frames} latent frames")
         frames *= 2
-
-
-def reach_from_reads(reads: dict[int, Span], hop: int) -> Span:
-    """Output samples one latent frame influences, relative to its anchor: the inverse of the
-    reads (sample m x hop + p is reached when -high_p <= m <= -low_p)."""
-    low = min(-span.high * hop + phase for phase, span in reads.items())
-    high = max(-span.low * hop + phase for phase, span in reads.items())
-    return Span(low, high, low_unbounded=any(s.high_unbounded for s in reads.values()),
-                high_unbounded=any(s.low_unbounded for s in reads.values()))
 
 
 def analytic_decoder(config: EncoderConfig, trim_right_ratio: float = 1.0, device: torch.device | str = "cpu",

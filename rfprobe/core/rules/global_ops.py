@@ -17,11 +17,13 @@ def reduction(call: Call) -> list[Output]:
     tensor, info = call.single()
     if info.time_dim is None:
         return [Output(None, 1, [timeless_read(info)]) for _ in call.outputs]
-    dims = call.arg(1, "dim", None)
+    # norm and linalg_vector_norm take the order first: (self, ord, dim, keepdim)
+    first = 2 if call.name.startswith(("aten.norm", "aten.linalg_vector_norm")) else 1
+    dims = call.arg(first, "dim", None)
     if isinstance(dims, int):
         dims = [dims]
-    keepdim = bool(call.arg(2, "keepdim", False)) if not call.name.startswith(("aten.var", "aten.std")) else \
-        bool(call.kwargs.get("keepdim", call.arg(3, "keepdim", False)))
+    keepdim = bool(call.arg(first + 1, "keepdim", False)) if not call.name.startswith(("aten.var", "aten.std")) \
+        else bool(call.kwargs.get("keepdim", call.arg(3, "keepdim", False)))
     reduced = set(range(tensor.dim())) if not dims else {normalized_dim(d, tensor.dim()) for d in dims}
     if info.time_dim in reduced:
         return [Output(None, 1, [(info.node, Everything(info.length, f"{call.name} over time"))])

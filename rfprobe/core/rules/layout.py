@@ -231,3 +231,15 @@ def view_as_real(call: Call) -> list[Output]:
 def glu(call: Call) -> list[Output]:
     """GLU halves its dim: along channels it is elementwise; along time it is refused."""
     return along_time(call, 1, "dim", lambda *_: call.refuse("a GLU that halves the time axis"))
+
+@register_rule("embedding")
+def embedding(call: Call) -> list[Output]:
+    """A codebook lookup, embedding(weight, indices): output position t is row indices[t] of a
+    fixed table, so it reads indices position for position (a quantizer's codes -> vectors)."""
+    if call.tracked(call.arg(0, "weight")) is not None:
+        return call.refuse("an embedding table that depends on the input")
+    indices = call.arg(1, "indices")
+    info = call.tracked(indices)
+    if info.time_dim is None:
+        return [Output(None, 1, [timeless_read(info)])]
+    return [Output(info.time_dim, info.length, [(info.node, Same(info.length))])]

@@ -1,0 +1,178 @@
+"""Whole codecs: encoder, decoder and quantizer built together from one config.
+
+A `ZooModel` builds an encoder alone. A `CodecModel` (one per codec with a decoder) builds
+the three parts of one model instance, so the decoder reads exactly the latents the encoder
+writes (same config, same widths): `build(tiny)` returns `CodecParts`.
+
+* `encoder`: (batch, channels, samples) -> (batch, latent_dim, frames), the latents before
+  quantization (the zoo's encoder call).
+* `decoder`: (batch, latent_dim, frames) -> (batch, channels, samples); output sample n is
+  aligned with input sample n (the codec trims any extra samples at the end).
+* `quantize`: latents -> dequantized latents through the codec's own quantizer, or None
+  when its code path cannot run on a plain latent tensor here.
+
+Widths follow the encoder rows (rfprobe.families.<family>); the decoders' tiny widths keep
+every kernel, stride, dilation, padding, LSTM and attention window, and shrink only channels.
+
+    >>> [codec.name for codec in CODECS][:2]
+    ['dac_16khz', 'dac_16khz_descript']
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from torch import nn
+
+from rfprobe.errors import UsageError
+from rfprobe.families import Adapter, ZooModel, find, require_transformers_class
+from rfprobe.families import dac as dac_family
+from rfprobe.families import encodec as encodec_family
+from rfprobe.families import mimi as mimi_family
+
+
+@dataclass
+class CodecParts:
+    """The parts of one codec instance (see the module docstring for their calls)."""
+
+    encoder: nn.Module
+    decoder: nn.Module
+    latent_dim: int
+    hop_samples: int
+    quantize: Optional[nn.Module] = None
+    quantizer_note: str = ""  # why `quantize` is None, or what it runs
+
+
+@dataclass(frozen=True)
+class CodecModel:
+    """A zoo codec with a decoder: `encoder_row` names its `ZooModel` (rate, channels, hop, package)."""
+
+    encoder_row: str
+    build: Callable[[bool], CodecParts] = field(repr=False)
+    decoder_kind: str  # conv | conv+lstm | conv+attention
+    note: str = ""
+
+    @property
+    def row(self) -> ZooModel:
+        return find(self.encoder_row)
+
+    @property
+    def name(self) -> str:
+        return self.encoder_row
+
+
+def _eval(parts: CodecParts) -> CodecParts:
+    for module in (parts.encoder, parts.decoder, parts.quantize):
+        if module is not None:
+            module.eval()
+    return parts
+
+
+# --- DAC ------------------------------------------------------------------------------------
+# Published decoders: width 1536, rates [8, 5, 4, 2] (16 and 24 kHz), [8, 8, 4, 2] (44 kHz).
+DAC_DECODER_WIDTH, DAC_TINY_DECODER_WIDTH = 1536, 16  # 16: the width halves at each of 4 blocks
+
+
+def _dac_rates(rate_khz: int) -> list[int]:
+    return list(reversed(dac_family.PUBLISHED[rate_khz]))
+
+
+def _dequantized(quantizer: nn.Module, latents):
+    return quantizer(latents)[0]
+
+
+def dac_transformers(rate_khz: int, tiny: bool) -> CodecParts:
+    """transformers' `DacModel(config)`: `.encoder`, `.decoder`, `.quantizer` (quantized_representation)."""
+    config_class, model_class = require_transformers_class("DacConfig"), require_transformers_class("DacModel")
+    width = dac_family.TINY_WIDTH if tiny else dac_family.FULL_WIDTH
+    config = config_class(encoder_hidden_size=width, downsampling_ratios=list(dac_family.PUBLISHED[rate_khz]),
+                          upsampling_ratios=_dac_rates(rate_khz), hidden_size=width * 16,
+                          decoder_hidden_size=DAC_TINY_DECODER_WIDTH if tiny else DAC_DECODER_WIDTH,
+                          sampling_rate=dac_family.SAMPLE_RATES[rate_khz])
+    model = model_class(config)
+    return _eval(CodecParts(model.encoder, model.decoder, width * 16, math.prod(dac_family.PUBLISHED[rate_khz]), Adapter(model.quantizer, _dequantized),
+                            "DacResidualVectorQuantizer: quantized_representation (straight-through)"))
+
+
+def dac_descript(rate_khz: int, tiny: bool) -> CodecParts:
+    """descript-audio-codec's `Encoder`, `Decoder` and `ResidualVectorQuantize`, as `DAC.__init__` builds them."""
+    from rfprobe.families.installed_files import load_files
+
+    try:
+        from dac.model.dac import Decoder  # noqa: F401  (the normal import, when audiotools is installed)
+        from dac.nn.quantize import ResidualVectorQuantize
+    except Exception:
+        loaded = load_files("dac", "_rfprobe_dac", ["nn.layers", "nn.quantize", "model.dac"],
+                            placeholders=dac_family.audiotools_placeholders())
+        Decoder, ResidualVectorQuantize = loaded["model.dac"].Decoder, loaded["nn.quantize"].ResidualVectorQuantize
+    width = dac_family.TINY_WIDTH if tiny else dac_family.FULL_WIDTH
+    latent = width * 16
+    decoder = Decoder(latent, DAC_TINY_DECODER_WIDTH if tiny else DAC_DECODER_WIDTH, _dac_rates(rate_khz))
+    quantizer = ResidualVectorQuantize(input_dim=latent, n_codebooks=9, codebook_size=1024, codebook_dim=8)
+    return _eval(CodecParts(dac_family.descript_encoder(rate_khz, tiny), decoder, latent, math.prod(dac_family.PUBLISHED[rate_khz]),
+                            Adapter(quantizer, _dequantized), "ResidualVectorQuantize: z (straight-through)"))
+
+
+# --- EnCodec --------------------------------------------------------------------------------
+def _encodec_quantize(model: nn.Module, latents):
+    bandwidth = model.config.target_bandwidths[-1]
+    return model.quantizer.decode(model.quantizer.encode(latents, bandwidth))
+
+
+def encodec_transformers(rate_khz: int, tiny: bool) -> CodecParts:
+    """transformers' `EncodecModel(config)`: `.encoder`, `.decoder`, its quantizer's encode then decode."""
+    config_class, model_class = require_transformers_class("EncodecConfig"), require_transformers_class("EncodecModel")
+    path = encodec_family.CONFIGS / "transformers" / f"encodec_{rate_khz}khz.json"
+    values = json.loads(path.read_text(encoding="utf-8"))
+    values.pop("model_type", None)
+    if tiny:
+        values.update(num_filters=encodec_family.TINY_FILTERS, hidden_size=encodec_family.TINY_DIMENSION,
+                      codebook_dim=encodec_family.TINY_DIMENSION)
+    model = model_class(config_class(**values))
+    return _eval(CodecParts(model.encoder, model.decoder, model.config.hidden_size,
+                            math.prod(model.config.upsampling_ratios), Adapter(model, _encodec_quantize), "EncodecResidualVectorQuantizer encode -> decode "
+                            "(integer codes: no gradient flows through them)"))
+
+
+# --- Mimi -----------------------------------------------------------------------------------
+def _mimi_audio(inner: nn.Module, latents):
+    return inner(latents).audio_values
+
+
+def _mimi_quantize(model: nn.Module, latents):
+    # MimiModel.encode and .decode transpose the codes to (quantizers, batch, frames) and back
+    return model.quantizer.decode(model.quantizer.encode(latents).transpose(0, 1))
+
+
+def mimi_transformers(tiny: bool) -> CodecParts:
+    """transformers' `MimiModel(config)`: `.encoder` latents, `.decoder` (upsample, decoder
+    transformer, SEANet decoder) audio values, the split RVQ's encode then decode."""
+    model = require_transformers_class("MimiModel")(mimi_family.transformers_config(tiny))
+    return _eval(CodecParts(Adapter(model.encoder, mimi_family.latents_of), Adapter(model.decoder, _mimi_audio),
+                            model.config.hidden_size, mimi_family.FULL_HOP, Adapter(model, _mimi_quantize),
+                            "MimiSplitResidualVectorQuantizer encode -> decode (integer codes: no gradient)"))
+
+
+CODECS: list[CodecModel] = [
+    *[codec for rate in (16, 24, 44) for codec in (
+        CodecModel(f"dac_{rate}khz", lambda tiny, rate=rate: dac_transformers(rate, tiny), "conv",
+                   note=f"DacModel decoder, rates {_dac_rates(rate)}"),
+        CodecModel(f"dac_{rate}khz_descript", lambda tiny, rate=rate: dac_descript(rate, tiny), "conv",
+                   note=f"dac.model.dac.Decoder, rates {_dac_rates(rate)}"))],
+    *[CodecModel(f"encodec_{rate}khz", lambda tiny, rate=rate: encodec_transformers(rate, tiny), "conv+lstm",
+                 note="EncodecModel(config).decoder") for rate in (24, 32, 48)],
+    CodecModel("mimi", mimi_transformers, "conv+attention",
+               note="MimiModel.decoder: upsample, 8 sliding-window (250) layers, SEANet decoder; not yet "
+                    "measured: its tiny trace did not finish in 15 min on 2 shared CPU cores"),
+]
+
+
+def find_codec(name: str) -> CodecModel:
+    """The codec whose encoder row is `name`, or a UsageError listing them."""
+    for codec in CODECS:
+        if codec.name == name:
+            return codec
+    raise UsageError(f"{name}: no decoder for this zoo model; choose from {', '.join(c.name for c in CODECS)}")
+

@@ -1,0 +1,176 @@
+"""Decoder fields and round trips: the analytic core against the gradient and forward-mode probes.
+
+Fast tests use a two-layer decoder built here; the zoo codecs run at tiny width (slow). No
+measured number is written down: every check is analytic == empirical, and the mutation
+tests show that a wrong analytic answer (one frame off, a wrong phase) is caught.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from rfprobe.arithmetic.decoding import DecoderField, RoundTrip, Span
+from rfprobe.core.sizing import frame_reach
+from rfprobe.core.trace import trace_module
+from rfprobe.runs.decoder_field import (RoundTripModule, codec_decoder_field, codec_round_trip, decoder_zoo_row,
+                                        probe_decoder, probe_phases, probe_round_trip)
+
+HOP = 2
+
+
+def small_decoder() -> nn.Module:
+    torch.manual_seed(0)
+    # stride-2 transposed conv (kernel 2: output 2 x frames) then a 3-tap conv, so that the
+    # two phases read different frames
+    return nn.Sequential(nn.ConvTranspose1d(3, 2, 2, stride=2), nn.Tanh(), nn.Conv1d(2, 1, 3, padding=1))
+
+
+def small_encoder() -> nn.Module:
+    torch.manual_seed(1)
+    return nn.Sequential(nn.Conv1d(1, 3, 5, padding=2), nn.Tanh(), nn.Conv1d(3, 3, 4, stride=2, padding=1))
+
+
+@pytest.fixture(scope="module")
+def field() -> DecoderField:
+    return probe_decoder(small_decoder(), 3, HOP, "small")
+
+
+@pytest.fixture(scope="module")
+def trip() -> RoundTrip:
+    return probe_round_trip(RoundTripModule(small_encoder(), small_decoder()), 1, HOP, "small", 16000)
+
+
+def test_small_decoder_analytic_equals_both_probes(field):
+    assert field.agrees
+    assert set(field.measured_reads) == {0, 1}
+    assert field.past_frames is not None and field.future_frames is not None
+
+
+def shifted(span: Span, low: int = 0, high: int = 0) -> Span:
+    return replace(span, low=span.low + low, high=span.high + high)
+
+
+@pytest.mark.parametrize("low, high", [(-1, 0), (1, 0), (0, -1), (0, 1)])
+def test_a_decoder_read_one_frame_off_is_caught(field, low, high):
+    wrong = {**field.reads_by_phase, 1: shifted(field.reads_by_phase[1], low, high)}
+    assert not replace(field, reads_by_phase=wrong).agrees
+
+
+def test_reads_given_to_the_wrong_phase_are_caught(field):
+    reads = field.reads_by_phase
+    assert reads[0] != reads[1]  # otherwise the swap below would prove nothing
+    assert not replace(field, reads_by_phase={0: reads[1], 1: reads[0]}).agrees
+
+
+def test_an_influence_one_sample_off_is_caught(field):
+    assert not replace(field, influence=shifted(field.influence, high=1)).agrees
+    assert not replace(field, influence=shifted(field.influence, low=-1)).agrees
+
+
+def test_round_trip_analytic_equals_gradient_and_latency_is_right_extent_plus_hop(trip):
+    assert trip.agrees
+    assert trip.algorithmic_latency_samples == trip.right_samples
+    assert trip.total_latency_samples == trip.right_samples + HOP
+    assert trip.ms(trip.hop_samples) == 1000.0 * HOP / 16000
+
+
+def test_a_round_trip_one_sample_off_or_on_the_wrong_phase_is_caught(trip):
+    reads = trip.reads_by_phase
+    assert not replace(trip, reads_by_phase={**reads, 0: shifted(reads[0], low=-1)}).agrees
+    assert not replace(trip, reads_by_phase={0: reads[1], 1: reads[0]}).agrees
+    assert not replace(trip, undecided="gradient: no gradient").agrees
+
+
+def test_probe_phases_take_the_round_trip_span_relative_to_the_anchor():
+    # relative to the sample a round trip's span moves with the phase; relative to the
+    # anchor it is constant here, so only the ends of the hop are probed
+    reads = {p: Span(-10 - p, 5 - p) for p in range(8)}
+    assert probe_phases(reads, lambda anchor, phase: anchor * 8 + phase) == [0, 7]
+    assert probe_phases(reads) == list(range(8))
+
+
+def test_a_vector_norm_over_channels_is_per_frame_and_over_time_global():
+    class OverChannels(nn.Module):
+        def forward(self, x):
+            return x / torch.linalg.vector_norm(x, 2, dim=1, keepdim=True)
+
+    class OverTime(nn.Module):
+        def forward(self, x):
+            return x / x.norm(2, dim=2, keepdim=True)
+
+    assert frame_reach(trace_module(OverChannels(), 3, 20, dtype=torch.float64), 10).intervals == ((10, 10),)
+    assert frame_reach(trace_module(OverTime(), 3, 20, dtype=torch.float64), 10).intervals == ((0, 19),)
+
+
+def test_a_codebook_lookup_reads_its_codes_position_for_position():
+    class Quantize(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.codebook = nn.Parameter(torch.randn(5, 3, dtype=torch.float64))
+
+        def forward(self, x):  # nearest codeword per frame, looked up again
+            codes = (x.transpose(1, 2) @ self.codebook.T).argmax(-1)
+            return nn.functional.embedding(codes, self.codebook).transpose(1, 2)
+
+    module = nn.Sequential(nn.Conv1d(3, 3, 3, padding=1), Quantize()).double()
+    trace = trace_module(module, 3, 20, dtype=torch.float64)
+    assert frame_reach(trace, 10).intervals == ((9, 11),)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["dac_16khz", "dac_44khz_descript"])
+def test_dac_decoder_and_round_trip_agree(name):
+    field = codec_decoder_field(name)
+    assert field.agrees and field.past_frames is not None and field.future_frames is not None
+    trip = codec_round_trip(name)
+    assert trip.agrees and trip.right_samples is not None
+
+
+@pytest.mark.slow
+def test_dac_transformers_and_descript_decoders_read_the_same_frames():
+    assert codec_decoder_field("dac_24khz").reads_by_phase == codec_decoder_field("dac_24khz_descript").reads_by_phase
+
+
+@pytest.mark.slow
+def test_dac_round_trip_through_its_quantizer_agrees():
+    trip = codec_round_trip("dac_16khz", quantized=True)
+    assert trip.agrees and "straight-through" in trip.quantizer
+
+
+@pytest.mark.slow
+def test_encodec_lstm_decoder_past_is_unbounded_in_both_methods():
+    row = decoder_zoo_row("encodec_24khz")
+    assert row.decoder_agrees and row.round_trip_agrees
+    assert row.decoder_past_frames is None and row.round_trip_left_samples is None
+    assert row.decoder_future_frames is not None and row.total_latency_ms is not None
+
+
+@pytest.mark.slow
+def test_encodec_round_trip_through_integer_codes_is_undecided_by_the_gradient():
+    trip = codec_round_trip("encodec_24khz", quantized=True)
+    assert trip.undecided.startswith("gradient:") and not trip.agrees
+
+
+def test_the_decoder_table_names_unbounded_sides():
+    from rfprobe.output.decoder_table import decoder_table
+    from rfprobe.runs.decoder_field import DecoderZooRow
+
+    row = DecoderZooRow("x", 4, 16000, None, 0, 0, None, True, None, 3, 0.1875, 0.25, 0.4375, True, "skipped")
+    line = decoder_table([row]).splitlines()[1]
+    assert line.split()[2] == "unbounded" and "[+0 .. unbounded]" in line and "decoder yes, rt yes" in line
+
+
+@pytest.mark.slow
+def test_zoo_decoder_cli_writes_agreeing_rows(tmp_path, capsys):
+    import json
+
+    from rfprobe.frontends.zoo_cli import main
+
+    out = tmp_path / "d.json"
+    assert main(["--decoder", "--tiny", "--only", "dac_16khz", "--json", str(out)]) == 0
+    assert "dec past fr" in capsys.readouterr().out
+    row = json.loads(out.read_text())["decoders"][0]
+    assert row["decoder_agrees"] and row["round_trip_agrees"]
