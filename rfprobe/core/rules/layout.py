@@ -239,7 +239,7 @@ def embedding(call: Call) -> list[Output]:
     if call.tracked(call.arg(0, "weight")) is not None:
         return call.refuse("an embedding table that depends on the input")
     indices = call.arg(1, "indices")
-    info = call.tracked(indices)
+    info = call.required(indices)
     if info.time_dim is None:
         return [Output(None, 1, [timeless_read(info)])]
     return [Output(info.time_dim, info.length, [(info.node, Same(info.length))])]
