@@ -322,6 +322,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from rfprobe.frontends.zoo_cli import main as zoo_main
 
             return zoo_main(arguments[1:])
+        if arguments[:1] == ["chunk"]:  # `rfprobe chunk NAME ...`: chunk plans proven by running
+            from rfprobe.frontends.chunk_cli import main as chunk_main
+
+            return chunk_main(arguments[1:])
         return run(arguments)
     except UsageError as error:
         print(f"rfprobe: error: {error}", file=sys.stderr)

@@ -1,0 +1,68 @@
+"""`rfprobe chunk NAME`: exact chunk plans for a zoo codec, proven by running it.
+
+Exit codes: 0 every plan is exact and proven (or the reason none can be is named); 1 a plan
+failed its proof; 2 bad input (one line naming the problem and the fix).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from rfprobe.errors import UsageError
+from rfprobe.families import ZOO, find
+from rfprobe.frontends.parsing import OneLineParser
+from rfprobe.output.files import write_json_atomically
+
+DEFAULT_CHUNK_SECONDS = 0.5
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser("chunk: ", "rfprobe chunk --help", prog="rfprobe chunk",
+                           description="Exact chunk plans for encoding and decoding a zoo codec in pieces, each "
+                                       "proven bit for bit against the whole-file result (float64).")
+    parser.add_argument("name", help=f"a zoo model: {', '.join(model.name for model in ZOO)}")
+    parser.add_argument("--tiny", action="store_true", help="tiny width (same kernels, strides, windows)")
+    parser.add_argument("--chunk-seconds", type=float, default=DEFAULT_CHUNK_SECONDS, metavar="S",
+                        help=f"chunk length in seconds, rounded to whole frames (default {DEFAULT_CHUNK_SECONDS})")
+    parser.add_argument("--json", metavar="PATH", help="write the plans and every proof run here")
+    return parser
+
+
+def chunk_frames_for(seconds: float, sample_rate: int, hop_samples: int) -> int:
+    """Whole frames in `seconds`; a chunk shorter than one frame is refused."""
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UsageError(f"--chunk-seconds {seconds:g}: must be a positive number of seconds")
+    frames = round(seconds * sample_rate / hop_samples)
+    if frames < 1:
+        raise UsageError(f"--chunk-seconds {seconds:g}: shorter than one frame ({hop_samples} samples, "
+                         f"{1000 * hop_samples / sample_rate:.2f} ms); pass at least {hop_samples / sample_rate:.4g}")
+    return frames
+
+
+def run(argv: Sequence[str]) -> int:
+    from rfprobe.runs.chunking import codec_chunking
+
+    arguments = build_parser().parse_args(argv)
+    model = find(arguments.name)
+    if arguments.json and not Path(arguments.json).parent.is_dir():
+        raise UsageError(f"--json {arguments.json}: directory {Path(arguments.json).parent} does not exist; create it")
+    if model.hop_samples is None:
+        raise UsageError(f"{model.name}: its hop is not known ahead of a run; chunk plans need a zoo row with a hop")
+    frames = chunk_frames_for(arguments.chunk_seconds, model.sample_rate, model.hop_samples)
+    result = codec_chunking(model.name, arguments.tiny, frames)
+    print("\n".join(result.describe()))
+    if arguments.json:
+        write_json_atomically(Path(arguments.json), dataclasses.asdict(result))
+    proofs = [proof for proof in (result.encode, result.decode) if proof is not None]
+    return 1 if any(not proof.no_exact_plan and not proof.exact for proof in proofs) else 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        return run(list(sys.argv[1:] if argv is None else argv))
+    except UsageError as error:
+        print(f"rfprobe: error: {error}", file=sys.stderr)
+        return 2

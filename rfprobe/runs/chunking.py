@@ -1,0 +1,281 @@
+"""Chunk plans proven by running: the chunked result equals the whole-file result bit for bit.
+
+A plan (:mod:`rfprobe.arithmetic.chunking`) is built from the exact receptive field the
+analytic core reads off the encoder (and the decoder's reads per phase); then the model runs on
+the whole input and on every chunk, at two input lengths that are not multiples of the hop and
+two chunk sizes, and the joined chunks must be ``torch.equal`` to the whole result (float64).
+The plan is also shown minimal: one frame less of context on either side (one latent frame
+less of overlap for decoding) must break equality somewhere, and the proof says where. A side that is unbounded (an LSTM, attention without a window, a norm
+over time) has no exact plan: the plan says so by name and nothing is called exact.
+
+The proofs run torch on one intra-op thread. With several, torch's CPU kernels split their
+work by the input's length, so a chunk and the whole file can round differently (by about
+1e-16 in float64) even where the chunk holds every sample a frame reads; each proof also
+runs the plan once with the threads torch had, and says whether that was bit for bit too.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Optional, Sequence
+
+import torch
+from torch import nn
+
+from rfprobe.arithmetic.chunking import DecodePlan, EncodePlan
+from rfprobe.arithmetic.geometry import ReceptiveField
+from rfprobe.probes.subject import probe_subject
+
+Run = Callable[[torch.Tensor], torch.Tensor]
+
+
+@contextmanager
+def one_thread() -> Iterator[int]:
+    """torch on one intra-op thread within the block; yields the count it had."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield before
+    finally:
+        torch.set_num_threads(before)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One chunked run against the whole-file run."""
+
+    length: int  # input samples (encode) or latent frames (decode)
+    chunk_frames: int
+    equal: bool
+    first_difference: Optional[int] = None  # the first frame (encode) or sample (decode) that differs
+    differing: int = 0  # how many frames or samples differ
+    total: int = 0
+
+    def describe(self) -> str:
+        what = f"{self.length} long in chunks of {self.chunk_frames} frames"
+        if self.equal:
+            return f"{what}: equal bit for bit ({self.total} values)"
+        return f"{what}: differs at {self.differing} of {self.total}, first at {self.first_difference}"
+
+
+@dataclass(frozen=True)
+class PlanProof:
+    """A plan, its runs, and the one-less plans that must break."""
+
+    kind: str  # "encode" | "decode"
+    plan: Optional[object]  # EncodePlan | DecodePlan, or None when no exact plan exists
+    comparisons: tuple[Comparison, ...] = ()
+    minimality: dict[str, Optional[Comparison]] = field(default_factory=dict)  # side -> first breaking run
+    no_exact_plan: str = ""  # why no exact plan exists, by name
+    threads: int = 1  # the proof's intra-op threads
+    with_default_threads: Optional[Comparison] = None  # the plan's first run again, on torch's own thread count
+    default_threads: int = 1
+
+    @property
+    def exact(self) -> bool:
+        """Every chunked run equal, and every one-less plan broke somewhere."""
+        return (not self.no_exact_plan and bool(self.comparisons) and all(c.equal for c in self.comparisons)
+                and bool(self.minimality) and all(c is not None for c in self.minimality.values()))
+
+    def describe(self) -> list[str]:
+        if self.no_exact_plan:
+            return [f"{self.kind}: no exact plan: {self.no_exact_plan}"]
+        lines = [f"{self.kind}: {self.plan}"] + [f"  {c.describe()}" for c in self.comparisons]
+        for side, broken in self.minimality.items():
+            lines.append(f"  one less on the {side}: " + (broken.describe() if broken else "STILL EQUAL (not minimal)"))
+        if self.with_default_threads is not None and self.default_threads != self.threads:
+            lines.append(f"  on {self.default_threads} threads: {self.with_default_threads.describe()}"
+                         + ("" if self.with_default_threads.equal else " (rounding: the kernels split work by length)"))
+        return lines
+
+
+def _first_difference(chunked: torch.Tensor, whole: torch.Tensor) -> tuple[Optional[int], int, int]:
+    """(first differing position along time, how many differ, how many in all)."""
+    if chunked.shape != whole.shape:
+        return 0, whole.shape[-1], whole.shape[-1]
+    differs = (chunked != whole).flatten(0, -2).any(dim=0)
+    positions = torch.nonzero(differs).flatten()
+    return (int(positions[0]) if len(positions) else None), int(differs.sum()), whole.shape[-1]
+
+
+def encode_in_chunks(encode: Run, inputs: torch.Tensor, plan: EncodePlan, total_frames: int,
+                     chunk_frames: int) -> torch.Tensor:
+    """The frames of `inputs`, encoded chunk by chunk as `plan` says, joined."""
+    pieces = []
+    for chunk in plan.chunks(inputs.shape[-1], total_frames, chunk_frames):
+        output = encode(inputs[..., chunk.input_start_samples:chunk.input_end_samples])
+        pieces.append(output[..., chunk.drop_frames:chunk.drop_frames + chunk.keep_frames])
+    return torch.cat(pieces, dim=-1)
+
+
+def decode_in_chunks(decode: Run, latents: torch.Tensor, plan: DecodePlan, total_samples: int,
+                     chunk_frames: int) -> torch.Tensor:
+    """The samples of `latents`, decoded chunk by chunk as `plan` says, joined."""
+    pieces = []
+    for chunk in plan.chunks(latents.shape[-1], total_samples, chunk_frames):
+        output = decode(latents[..., chunk.latent_start_frames:chunk.latent_end_frames])
+        pieces.append(output[..., chunk.crop_samples:chunk.crop_samples + chunk.keep_samples])
+    return torch.cat(pieces, dim=-1)
+
+
+def _compare(whole: torch.Tensor, chunked: torch.Tensor, length: int, chunk_frames: int) -> Comparison:
+    first, differing, total = _first_difference(chunked, whole)
+    return Comparison(length, chunk_frames, first is None and differing == 0, first, differing, total)
+
+
+def encode_plan(field: ReceptiveField) -> tuple[Optional[EncodePlan], str]:
+    """The encode plan of an exact receptive field, or why there is none."""
+    if field.global_in_time:
+        return None, "every frame reads the whole input (a norm or attention over all of time)"
+    if field.left.unbounded or field.right.unbounded:
+        side = "past" if field.left.unbounded else "future"
+        return None, f"the {side} is unbounded (a recurrence or unwindowed attention carries all of it)"
+    if field.left.at_least or field.right.at_least:
+        return None, "the receptive field is only a lower bound (not proven)"
+    return EncodePlan(field.hop_samples, field.left.samples, field.right.samples), ""
+
+
+def prove_encode_plan(encoder: nn.Module, channels: int, plan: EncodePlan, lengths: Sequence[int],
+                      chunk_sizes: Sequence[int], seed: int = 0, dtype: torch.dtype = torch.float64) -> PlanProof:
+    """Run the whole input and the chunks of `plan` at each length and chunk size; then the
+    one-less plans, which must break equality in at least one of those runs."""
+    subject = probe_subject(encoder, "cpu", dtype)
+
+    def encode(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return subject(x)
+
+    generator = torch.Generator().manual_seed(seed)
+    cases = [(length, torch.randn(1, channels, length, generator=generator, dtype=dtype)) for length in lengths]
+    wholes = [(length, inputs, encode(inputs)) for length, inputs in cases]
+
+    def runs(candidate: EncodePlan) -> list[Comparison]:
+        return [_compare(whole, encode_in_chunks(encode, inputs, candidate, whole.shape[-1], size), length, size)
+                for length, inputs, whole in wholes for size in chunk_sizes]
+
+    default_run = runs(plan)[0]
+    with one_thread() as default_threads:
+        wholes = [(length, inputs, encode(inputs)) for length, inputs in cases]
+        comparisons = runs(plan)
+        minimality: dict[str, Optional[Comparison]] = {}
+        for side in ("left", "right"):
+            if (side == "left" and plan.context_frames == 0) or (side == "right" and plan.right_context_frames == 0):
+                continue  # nothing to take away on this side
+            minimality[side] = next((c for c in runs(plan.one_less(side)) if not c.equal), None)
+    return PlanProof("encode", plan, tuple(comparisons), minimality, with_default_threads=default_run,
+                     default_threads=default_threads)
+
+
+def prove_decode_plan(decoder: nn.Module, latent_dim: int, plan: DecodePlan, frame_counts: Sequence[int],
+                      chunk_sizes: Sequence[int], seed: int = 0, dtype: torch.dtype = torch.float64) -> PlanProof:
+    """As :func:`prove_encode_plan`, for decoding latent frames in chunks with overlap."""
+    subject = probe_subject(decoder, "cpu", dtype)
+
+    def decode(latents: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return subject(latents)
+
+    generator = torch.Generator().manual_seed(seed)
+    cases = [(frames, torch.randn(1, latent_dim, frames, generator=generator, dtype=dtype)) for frames in frame_counts]
+    wholes = [(frames, latents, decode(latents)) for frames, latents in cases]
+
+    def runs(candidate: DecodePlan) -> list[Comparison]:
+        return [_compare(whole, decode_in_chunks(decode, latents, candidate, whole.shape[-1], size), frames, size)
+                for frames, latents, whole in wholes for size in chunk_sizes]
+
+    default_run = runs(plan)[0]
+    with one_thread() as default_threads:
+        wholes = [(frames, latents, decode(latents)) for frames, latents in cases]
+        comparisons = runs(plan)
+        minimality: dict[str, Optional[Comparison]] = {}
+        for side, extent in (("past", plan.past_frames), ("future", plan.future_frames)):
+            if extent > 0:
+                minimality[side] = next((c for c in runs(plan.one_less(side)) if not c.equal), None)
+    return PlanProof("decode", plan, tuple(comparisons), minimality, with_default_threads=default_run,
+                     default_threads=default_threads)
+
+
+@dataclass(frozen=True)
+class CodecChunking:
+    """A zoo codec's encode and decode plans, each proven by running (or why none is exact)."""
+
+    name: str
+    sample_rate: int
+    hop_samples: int
+    chunk_frames: int
+    encode: PlanProof
+    decode: Optional[PlanProof]  # None: the zoo has no decoder for this codec
+    decode_note: str = ""
+
+    def describe(self) -> list[str]:
+        hop_ms = 1000 * self.hop_samples / self.sample_rate
+        lines = [f"{self.name}: hop {self.hop_samples} samples ({hop_ms:.2f} ms), chunks of {self.chunk_frames} frames"]
+        lines += self.encode.describe()
+        if isinstance(self.encode.plan, EncodePlan):
+            plan = self.encode.plan
+            lines.append(f"  encode each chunk with {plan.left_context_samples} samples ({plan.context_frames} frames) "
+                         f"before its first frame and {plan.right_context_samples} samples "
+                         f"({plan.right_context_frames} frames) after its last frame's hop; drop "
+                         f"{plan.context_frames} frames at the start of each chunk's output (none at the file's start)")
+        if self.decode is None:
+            lines.append(f"decode: {self.decode_note}")
+        else:
+            lines += self.decode.describe()
+            if isinstance(self.decode.plan, DecodePlan):
+                plan = self.decode.plan
+                lines.append(f"  decode each chunk with {plan.past_frames} latent frames before it and "
+                             f"{plan.future_frames} after; crop {plan.past_frames * plan.hop_samples} samples at the "
+                             "start of each chunk's output (none at the file's start)")
+        return lines
+
+
+def proof_lengths(plan: EncodePlan, chunk_frames: int) -> list[int]:
+    """Two input lengths, neither a multiple of the hop, each long enough for interior chunks."""
+    reach = plan.left_context_samples + plan.right_context_samples
+    base = reach + 3 * chunk_frames * plan.hop_samples
+    return [base + plan.hop_samples // 3 + 1, base + 2 * chunk_frames * plan.hop_samples + plan.hop_samples - 1]
+
+
+def codec_chunking(name: str, tiny: bool, chunk_frames: int) -> CodecChunking:
+    """Plans for zoo model `name`: the encoder's from its exact receptive field (the module walk),
+    the decoder's from its reads per phase (where the zoo has its decoder); both proven."""
+    from rfprobe.core.walk import walk_receptive_field
+    from rfprobe.families import find
+    from rfprobe.families.codecs import CODECS
+    from rfprobe.runs.decoder_field import probe_decoder
+
+    model = find(name)
+    torch.manual_seed(0)
+    encoder = probe_subject(model.build(tiny), "cpu", torch.float64)
+    walk = walk_receptive_field(encoder, model.channels, length_multiple=model.length_multiple,
+                                hop_samples=model.hop_samples)
+    if walk.receptive_field is None:
+        encode = PlanProof("encode", None, no_exact_plan=f"the module walk cannot read it ({walk.unavailable_reason})")
+        hop = model.hop_samples or 0
+    else:
+        hop = walk.receptive_field.hop_samples
+        plan, why = encode_plan(walk.receptive_field)
+        if plan is None or model.length_multiple > 1:
+            why = why or f"it accepts only inputs of a multiple of {model.length_multiple} samples"
+            encode = PlanProof("encode", None, no_exact_plan=why)
+        else:
+            encode = prove_encode_plan(encoder, model.channels, plan, proof_lengths(plan, chunk_frames),
+                                       [chunk_frames, chunk_frames + 3])
+    codec = next((c for c in CODECS if c.encoder_row == name), None)
+    if codec is None:
+        return CodecChunking(name, model.sample_rate, hop, chunk_frames, encode, None,
+                             "the zoo has no decoder for this model")
+    torch.manual_seed(0)
+    parts = codec.build(tiny)
+    field = probe_decoder(parts.decoder, parts.latent_dim, parts.hop_samples, name, model.sample_rate)
+    if field.past_frames is None or field.future_frames is None:
+        side = "past" if field.past_frames is None else "future"
+        decode = PlanProof("decode", None, no_exact_plan=f"the decoder's {side} is unbounded")
+    elif not field.agrees:
+        decode = PlanProof("decode", None, no_exact_plan="the decoder's analytic reads and its probes disagree")
+    else:
+        plan = DecodePlan(parts.hop_samples, field.past_frames, field.future_frames)
+        frames = [plan.past_frames + plan.future_frames + 3 * chunk_frames + 1,
+                  plan.past_frames + plan.future_frames + 5 * chunk_frames + 2]
+        decode = prove_decode_plan(parts.decoder, parts.latent_dim, plan, frames, [chunk_frames, chunk_frames + 3])
+    return CodecChunking(name, model.sample_rate, hop, chunk_frames, encode, decode)

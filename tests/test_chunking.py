@@ -1,0 +1,120 @@
+"""Chunk plans, proven by running: joined chunks equal the whole file bit for bit, one frame less
+of context breaks it, a plan one sample short is caught, and no plan is exact past an unbounded side."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from rfprobe.arithmetic.chunking import DecodePlan, EncodePlan
+from rfprobe.arithmetic.geometry import ReceptiveField, Side
+from rfprobe.core.walk import walk_receptive_field
+from rfprobe.frontends.cli import main
+from rfprobe.runs.chunking import codec_chunking, encode_plan, prove_decode_plan, prove_encode_plan
+
+
+class StridedStack(nn.Module):
+    """Two zero-padded convs (kernel 5 stride 2, kernel 3 stride 2): a small encoder."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = nn.Conv1d(1, 3, kernel_size=5, stride=2, padding=2)
+        self.second = nn.Conv1d(3, 2, kernel_size=3, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.second(torch.tanh(self.first(x)))
+
+
+class Upsampler(nn.Module):
+    """A small decoder: a transposed conv of stride 4 then a conv of kernel 3."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose1d(2, 2, kernel_size=8, stride=4, padding=2)
+        self.out = nn.Conv1d(2, 1, kernel_size=3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.tanh(self.up(x)))
+
+
+def _stack() -> tuple[nn.Module, EncodePlan]:
+    torch.manual_seed(0)
+    module = StridedStack().double()
+    plan, why = encode_plan(walk_receptive_field(module, channels=1).receptive_field)
+    assert plan is not None, why
+    return module, plan
+
+
+def test_an_encode_plan_from_the_exact_field_is_equal_bit_for_bit_and_minimal_on_both_sides():
+    module, plan = _stack()
+    proof = prove_encode_plan(module, 1, plan, lengths=[203, 131], chunk_sizes=[5, 8])
+    assert all(run.equal for run in proof.comparisons) and len(proof.comparisons) == 4
+    assert set(proof.minimality) == {"left", "right"} and proof.exact
+
+
+def test_an_encode_plan_one_sample_short_on_the_right_is_caught(monkeypatch):
+    module, plan = _stack()
+    real = EncodePlan.chunks
+
+    def one_sample_short(self, total_samples, total_frames, chunk_frames):
+        # Each interior chunk ends one sample before the last sample its last frame reads.
+        needed = [(chunk.first_frame + chunk.keep_frames - 1) * self.hop_samples + self.right_samples
+                  for chunk in real(self, total_samples, total_frames, chunk_frames)]
+        return [dataclasses.replace(chunk, input_end_samples=end) if end < total_samples else chunk
+                for chunk, end in zip(real(self, total_samples, total_frames, chunk_frames), needed)]
+
+    monkeypatch.setattr(EncodePlan, "chunks", one_sample_short)
+    proof = prove_encode_plan(module, 1, plan, lengths=[203, 131], chunk_sizes=[5, 8])
+    assert not proof.exact and not all(run.equal for run in proof.comparisons)
+
+
+def test_a_decode_plan_from_the_decoders_reads_is_equal_and_minimal_and_one_sample_off_is_caught(monkeypatch):
+    from rfprobe.runs.decoder_field import probe_decoder
+
+    torch.manual_seed(0)
+    decoder = Upsampler().double()
+    field = probe_decoder(decoder, 2, 4)
+    plan = DecodePlan(4, field.past_frames, field.future_frames)
+    assert prove_decode_plan(decoder, 2, plan, frame_counts=[41, 29], chunk_sizes=[6, 9]).exact
+    real = DecodePlan.chunks
+
+    def cropped_one_sample_late(self, total_frames, total_samples, chunk_frames):
+        return [dataclasses.replace(chunk, crop_samples=chunk.crop_samples + 1) if chunk.crop_samples else chunk
+                for chunk in real(self, total_frames, total_samples, chunk_frames)]
+
+    monkeypatch.setattr(DecodePlan, "chunks", cropped_one_sample_late)
+    assert not prove_decode_plan(decoder, 2, plan, frame_counts=[41, 29], chunk_sizes=[6, 9]).exact
+
+
+def test_no_plan_is_exact_past_an_unbounded_side_and_the_reason_is_named():
+    lstm_past = ReceptiveField(left=Side(0, unbounded=True), right=Side(319), hop_samples=320)
+    plan, why = encode_plan(lstm_past)
+    assert plan is None and "past is unbounded" in why
+    global_field = ReceptiveField(left=Side(0, unbounded=True), right=Side(0, unbounded=True), hop_samples=320,
+                                  global_in_time=True)
+    assert "whole input" in encode_plan(global_field)[1]
+
+
+def test_a_zoo_codec_gets_exact_encode_and_decode_plans_at_tiny_width():
+    result = codec_chunking("dac_16khz", tiny=True, chunk_frames=6)
+    assert result.encode.exact and result.decode is not None and result.decode.exact
+
+
+def test_a_recurrent_zoo_encoder_says_no_exact_plan():
+    result = codec_chunking("audiogen_16khz", tiny=True, chunk_frames=6)
+    assert not result.encode.exact and "unbounded" in result.encode.no_exact_plan
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan", "0.001"])
+def test_a_chunk_shorter_than_one_frame_or_not_a_positive_duration_is_one_line_and_exit_2(seconds, capsys):
+    assert main(["chunk", "dac_16khz", "--tiny", "--chunk-seconds", seconds]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "--chunk-seconds" in error
+
+
+def test_an_unknown_codec_name_is_one_line_and_exit_2(capsys):
+    assert main(["chunk", "no_such_codec"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "no_such_codec" in error
