@@ -26,17 +26,27 @@ Layers, lowest first; a module imports only from its own layer or those below it
 * :mod:`rfprobe.frontends` — the command lines (``rfprobe``, ``rfprobe zoo``) and the pytest
   helper (:mod:`rfprobe.frontends.testing`).
 """
+
 __version__ = "0.1.0"
 
 # The public names load lazily, so that importing a torch-free layer (rfprobe.arithmetic)
 # does not import torch through this package's own import.
 _PUBLIC = {
-    "LayerRow": "arithmetic.geometry", "MethodResult": "arithmetic.geometry", "ReceptiveField": "arithmetic.geometry",
-    "Side": "arithmetic.geometry", "walk_receptive_field": "core.walk", "UsageError": "errors",
-    "EncoderConfig": "families.seanet.config", "load_config": "families.seanet.config_files",
-    "formula_receptive_field": "families.seanet.formula", "probe_module": "runs.module_probe",
-    "Verification": "runs.verify", "verify_config": "runs.verify", "register_rule": "core.registry",
-    "assert_receptive_field": "frontends.testing", "UNBOUNDED": "frontends.testing",
+    "LayerRow": "arithmetic.geometry",
+    "MethodResult": "arithmetic.geometry",
+    "ReceptiveField": "arithmetic.geometry",
+    "Side": "arithmetic.geometry",
+    "walk_receptive_field": "core.walk",
+    "UsageError": "errors",
+    "EncoderConfig": "families.seanet.config",
+    "load_config": "families.seanet.config_files",
+    "formula_receptive_field": "families.seanet.formula",
+    "probe_module": "runs.module_probe",
+    "Verification": "runs.verify",
+    "verify_config": "runs.verify",
+    "register_rule": "core.registry",
+    "assert_receptive_field": "frontends.testing",
+    "UNBOUNDED": "frontends.testing",
 }
 __all__ = ["__version__", *sorted(_PUBLIC)]
 

@@ -5,6 +5,7 @@ run too large for the memory budget) is raised as :class:`UsageError`. The CLI p
 message as one line and exits 2; anything else escaping is a bug in rfprobe: exit 3, the
 traceback saved to a file (see :mod:`rfprobe.frontends.cli`).
 """
+
 from __future__ import annotations
 
 import os
@@ -39,7 +40,7 @@ def shown(value: Any, limit: int = SHOWN_CHARACTERS) -> str:
     "'xxxxxx..."
     """
     text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def first_line(error: BaseException, fallback: str = "") -> str:
@@ -60,5 +61,6 @@ def is_out_of_memory(error: BaseException) -> bool:
     if isinstance(error, MemoryError):
         return True
     message = str(error)
-    return isinstance(error, RuntimeError) and ("can't allocate memory" in message or "out of memory" in message
-                                                or "not enough memory" in message)
+    return isinstance(error, RuntimeError) and (
+        "can't allocate memory" in message or "out of memory" in message or "not enough memory" in message
+    )

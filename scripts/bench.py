@@ -19,6 +19,7 @@ module walk, gradient probe on seed 0, impulse probe on seed 1) against its floo
 forward + backward of the same module at the gradient probe's first input length, and against
 its folded floor (the same for the folded copy verification runs).
 """
+
 import argparse
 import json
 import os
@@ -54,6 +55,7 @@ REPEATS = 3
 
 def timed(function, device: torch.device, repeats: int) -> float:
     """Median wall seconds of `function()` after one warm-up run."""
+
     def once() -> float:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -67,9 +69,11 @@ def timed(function, device: torch.device, repeats: int) -> float:
     return statistics.median(once() for _ in range(repeats))
 
 
-def forward_backward_seconds(module: torch.nn.Module, inputs: torch.Tensor, device: torch.device,
-                             repeats: int) -> float:
+def forward_backward_seconds(
+    module: torch.nn.Module, inputs: torch.Tensor, device: torch.device, repeats: int
+) -> float:
     """Median wall seconds of one forward + backward of `module` on `inputs`."""
+
     def forward_backward() -> None:
         with exact_zeros():
             module(inputs).sum().backward()
@@ -77,13 +81,16 @@ def forward_backward_seconds(module: torch.nn.Module, inputs: torch.Tensor, devi
     return timed(forward_backward, device, repeats)
 
 
-def floors(module: torch.nn.Module, channels: int, length: int, device: torch.device,
-           repeats: int) -> tuple[float, float]:
+def floors(
+    module: torch.nn.Module, channels: int, length: int, device: torch.device, repeats: int
+) -> tuple[float, float]:
     """The floor of `module` as given, and the folded floor: the same for the copy verification
     runs (weight norms folded, rfprobe.probes.subject: cheaper, so the stricter yardstick)."""
     inputs = torch.randn(1, channels, length, dtype=torch.float64, device=device, requires_grad=True)
-    return (forward_backward_seconds(module, inputs, device, repeats),
-            forward_backward_seconds(fold_weight_norms(copy_module(module)), inputs, device, repeats))
+    return (
+        forward_backward_seconds(module, inputs, device, repeats),
+        forward_backward_seconds(fold_weight_norms(copy_module(module)), inputs, device, repeats),
+    )
 
 
 def floor_seconds(config: EncoderConfig, device: torch.device, repeats: int) -> tuple[float, float, int]:
@@ -105,8 +112,9 @@ def method_seconds(config: EncoderConfig, device: torch.device, repeats: int) ->
         measure_probe(method, {seed: modules[seed] for seed in seeds}, guess, **options)
 
     return {
-        "build": timed(lambda: [fold_weight_norms(build_encoder(config, seed, device)) for seed in DEFAULT_SEEDS],
-                       device, repeats),
+        "build": timed(
+            lambda: [fold_weight_norms(build_encoder(config, seed, device)) for seed in DEFAULT_SEEDS], device, repeats
+        ),
         "formula": timed(lambda: formula_receptive_field(config), device, repeats),
         "module walk": timed(lambda: walk_receptive_field(modules[DEFAULT_SEEDS[0]]), device, repeats),
         "gradient": timed(lambda: probe(GRADIENT, gradient_seeds), device, repeats),
@@ -127,7 +135,7 @@ def naive_seconds(config: EncoderConfig, device: torch.device) -> float:
         with torch.no_grad(), exact_zeros():
             reference = encoder(base)[0, :, window.frame]
             for start in range(0, len(samples), 64):
-                chunk = samples[start:start + 64]
+                chunk = samples[start : start + 64]
                 batch = base.repeat(len(chunk), 1, 1)
                 for row, sample in enumerate(chunk):
                     batch[row, :, sample] += 1.0
@@ -142,7 +150,7 @@ def zoo_rows(names: list[str], device: torch.device, repeats: int) -> tuple[list
     from rfprobe.runs.module_probe import probe_module
 
     results, cells = [], []
-    for model in ([find(name) for name in names] if names else ZOO):
+    for model in [find(name) for name in names] if names else ZOO:
         try:
             torch.manual_seed(0)
             module = model.build(True)
@@ -151,8 +159,15 @@ def zoo_rows(names: list[str], device: torch.device, repeats: int) -> tuple[list
             continue
 
         def verify(module=module, model=model):
-            return probe_module(module, channels=model.channels, hop_samples=model.hop_samples, name=model.name,
-                                sample_rate=model.sample_rate, device=device, length_multiple=model.length_multiple)
+            return probe_module(
+                module,
+                channels=model.channels,
+                hop_samples=model.hop_samples,
+                name=model.name,
+                sample_rate=model.sample_rate,
+                device=device,
+                length_multiple=model.length_multiple,
+            )
 
         verification = verify()  # also the warm-up of `timed` below, and the probe length
         gradient = verification.result("gradient")
@@ -164,14 +179,34 @@ def zoo_rows(names: list[str], device: torch.device, repeats: int) -> tuple[list
         seconds = timed(verify, device, repeats)
         subject = copy_module(module).to(device=device, dtype=torch.float64).eval()
         floor, folded_floor = floors(subject, model.channels, length, device, repeats)
-        results.append({"model": model.name, "verdict": verification.verdict.label, "input_length": length,
-                        "floor_s": floor, "folded_floor_s": folded_floor, "verification_s": seconds,
-                        "ratio": seconds / floor, "ratio_to_folded_floor": seconds / folded_floor})
-        cells.append([model.name, verification.verdict.label, f"{length} {model.input_unit}", f"{floor * 1000:.0f}",
-                      f"{folded_floor * 1000:.0f}", f"{seconds * 1000:.0f}", f"{seconds / floor:.0f}x",
-                      f"{seconds / folded_floor:.0f}x"])
-        print(f"{model.name}: floor {floor * 1000:.0f} ms, verification {seconds * 1000:.0f} ms, "
-              f"{seconds / floor:.0f}x", flush=True)
+        results.append(
+            {
+                "model": model.name,
+                "verdict": verification.verdict.label,
+                "input_length": length,
+                "floor_s": floor,
+                "folded_floor_s": folded_floor,
+                "verification_s": seconds,
+                "ratio": seconds / floor,
+                "ratio_to_folded_floor": seconds / folded_floor,
+            }
+        )
+        cells.append(
+            [
+                model.name,
+                verification.verdict.label,
+                f"{length} {model.input_unit}",
+                f"{floor * 1000:.0f}",
+                f"{folded_floor * 1000:.0f}",
+                f"{seconds * 1000:.0f}",
+                f"{seconds / floor:.0f}x",
+                f"{seconds / folded_floor:.0f}x",
+            ]
+        )
+        print(
+            f"{model.name}: floor {floor * 1000:.0f} ms, verification {seconds * 1000:.0f} ms, {seconds / floor:.0f}x",
+            flush=True,
+        )
     return results, cells
 
 
@@ -180,8 +215,12 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", default=str(REPOSITORY / "bench.json"))
     parser.add_argument("--repeats", type=int, default=REPEATS, help="timed runs per figure, after one warm-up")
-    parser.add_argument("--readme", action="store_true", help="write the tables into docs/proof_and_speed.md's benchmark blocks")
-    parser.add_argument("--zoo", action="store_true", help="the zoo models at tiny width instead of the shipped configs")
+    parser.add_argument(
+        "--readme", action="store_true", help="write the tables into docs/proof_and_speed.md's benchmark blocks"
+    )
+    parser.add_argument(
+        "--zoo", action="store_true", help="the zoo models at tiny width instead of the shipped configs"
+    )
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="with --zoo: only this model")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's own choice)")
     arguments = parser.parse_args()
@@ -194,25 +233,42 @@ def main() -> int:
     keep_freed_memory()  # as the command lines do
     # Timings depend on what else runs: the load average before and after is part of the figure.
     load_before = os.getloadavg()[0]
-    machine = f"{device_description(device)}; {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, " \
-              f"{torch.get_num_threads()} torch threads; torch {torch.__version__}"
+    machine = (
+        f"{device_description(device)}; {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+        f"{torch.get_num_threads()} torch threads; torch {torch.__version__}"
+    )
     print(f"machine: {machine}")
     if arguments.zoo:
         import warnings
 
         warnings.simplefilter("ignore")
         zoo, cells = zoo_rows(arguments.only, device, arguments.repeats)
-        table = format_table(["zoo model (tiny)", "verdict", "probe input", "floor ms", "folded floor ms",
-                              "verification ms", "verification / floor", "verification / folded floor"], cells)
+        table = format_table(
+            [
+                "zoo model (tiny)",
+                "verdict",
+                "probe input",
+                "floor ms",
+                "folded floor ms",
+                "verification ms",
+                "verification / floor",
+                "verification / folded floor",
+            ],
+            cells,
+        )
         load = f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
         print(f"\n{table}\n\n{load}")
         if arguments.readme:
             from update_docs import SPEED_PAGE, replace_block
 
             repeats = "" if arguments.repeats == REPEATS else f" --repeats {arguments.repeats}"
-            replace_block(SPEED_PAGE, "benchzoo", f"Machine: {machine}; {load}; verification timed {arguments.repeats} "
-                                             f"time(s) after a warm-up run. Reproduce with `python scripts/bench.py "
-                                             f"--zoo --readme{repeats}`.\n\n```\n{table}\n```")
+            replace_block(
+                SPEED_PAGE,
+                "benchzoo",
+                f"Machine: {machine}; {load}; verification timed {arguments.repeats} "
+                f"time(s) after a warm-up run. Reproduce with `python scripts/bench.py "
+                f"--zoo --readme{repeats}`.\n\n```\n{table}\n```",
+            )
         Path(arguments.json).write_text(json.dumps({"machine": machine, "zoo": zoo}, indent=2) + "\n", encoding="utf-8")
         print(f"\nwrote {arguments.json}")
         return 0
@@ -222,58 +278,113 @@ def main() -> int:
         config = load_config(path)
         floor, folded_floor, length = floor_seconds(config, device, arguments.repeats)
         methods = method_seconds(config, device, arguments.repeats)
-        results["configs"][config.name] = {"floor_s": floor, "folded_floor_s": folded_floor,
-                                           "input_length_samples": length, **methods}
+        results["configs"][config.name] = {
+            "floor_s": floor,
+            "folded_floor_s": folded_floor,
+            "input_length_samples": length,
+            **methods,
+        }
         probing = methods["full verification"] - methods["build"]
-        rows.append([config.name, str(length), f"{floor * 1000:.0f}", f"{folded_floor * 1000:.0f}",
-                     *(f"{methods[m] * 1000:.0f}" for m in ("build", "module walk", "gradient", "impulse",
-                                                            "full verification")),
-                     f"{methods['full verification'] / floor:.1f}x", f"{probing / floor:.1f}x",
-                     f"{probing / folded_floor:.1f}x"])
-    config_table = format_table(["config", "input samples", "floor ms", "folded floor ms", "build ms", "walk ms",
-                                 "gradient ms", "impulse ms", "verification ms", "verification / floor",
-                                 "without build / floor", "without build / folded floor"], rows)
+        rows.append(
+            [
+                config.name,
+                str(length),
+                f"{floor * 1000:.0f}",
+                f"{folded_floor * 1000:.0f}",
+                *(
+                    f"{methods[m] * 1000:.0f}"
+                    for m in ("build", "module walk", "gradient", "impulse", "full verification")
+                ),
+                f"{methods['full verification'] / floor:.1f}x",
+                f"{probing / floor:.1f}x",
+                f"{probing / folded_floor:.1f}x",
+            ]
+        )
+    config_table = format_table(
+        [
+            "config",
+            "input samples",
+            "floor ms",
+            "folded floor ms",
+            "build ms",
+            "walk ms",
+            "gradient ms",
+            "impulse ms",
+            "verification ms",
+            "verification / floor",
+            "without build / floor",
+            "without build / folded floor",
+        ],
+        rows,
+    )
     print(config_table)
 
     smallest = load_config(REPOSITORY / "configs" / "encodec_24khz_causal_conv.yaml")
     naive = naive_seconds(smallest, device)
     ours = results["configs"][smallest.name]["full verification"]
     results["naive"] = {"config": smallest.name, "naive_s": naive, "rfprobe_s": ours, "ratio": naive / ours}
-    naive_line = (f"naive per-sample perturbation on {smallest.name}: {naive:.2f} s; rfprobe's full verification "
-                  f"(4 methods): {ours:.2f} s; naive / rfprobe = {naive / ours:.1f}x")
+    naive_line = (
+        f"naive per-sample perturbation on {smallest.name}: {naive:.2f} s; rfprobe's full verification "
+        f"(4 methods): {ours:.2f} s; naive / rfprobe = {naive / ours:.1f}x"
+    )
     print("\n" + naive_line)
 
     scaling = []
     for depth in range(1, 6):
-        config = EncoderConfig(sample_rate=16000, name=f"ratios [4]*{depth}", ratios=(4,) * depth, n_filters=4,
-                               dimension=4, lstm=0)
+        config = EncoderConfig(
+            sample_rate=16000, name=f"ratios [4]*{depth}", ratios=(4,) * depth, n_filters=4, dimension=4, lstm=0
+        )
         field = formula_receptive_field(config).receptive_field
         floor, _, _ = floor_seconds(config, device, arguments.repeats)
         seconds = timed(lambda config=config: verify_config(config, device=device), device, arguments.repeats)
-        scaling.append({"ratios": list(config.ratios), "receptive_field_samples": field.samples,
-                        "verification_s": seconds, "floor_s": floor})
+        scaling.append(
+            {
+                "ratios": list(config.ratios),
+                "receptive_field_samples": field.samples,
+                "verification_s": seconds,
+                "floor_s": floor,
+            }
+        )
     results["scaling"] = scaling
     scaling_table = format_table(
         ["ratios", "RF samples", "verification ms", "floor ms", "verification / floor"],
-        [[str(s["ratios"]), str(s["receptive_field_samples"]), f"{s['verification_s'] * 1000:.0f}",
-          f"{s['floor_s'] * 1000:.1f}", f"{s['verification_s'] / s['floor_s']:.1f}x"] for s in scaling])
+        [
+            [
+                str(s["ratios"]),
+                str(s["receptive_field_samples"]),
+                f"{s['verification_s'] * 1000:.0f}",
+                f"{s['floor_s'] * 1000:.1f}",
+                f"{s['verification_s'] / s['floor_s']:.1f}x",
+            ]
+            for s in scaling
+        ],
+    )
     print("\ncost as the RF grows (n_filters 4):")
     print(scaling_table)
     started = time.perf_counter()
-    subprocess.run([sys.executable, str(REPOSITORY / "scripts" / "probe.py"), "--quiet", "--device", arguments.device],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(REPOSITORY / "scripts" / "probe.py"), "--quiet", "--device", arguments.device],
+        check=True,
+        capture_output=True,
+    )
     cli_seconds = time.perf_counter() - started
     results["probe_py_all_configs_s"] = cli_seconds
-    cli_line = (f"python scripts/probe.py over all {len(rows)} shipped configs (verification, context map, "
-                f"process start): {cli_seconds:.1f} s wall")
+    cli_line = (
+        f"python scripts/probe.py over all {len(rows)} shipped configs (verification, context map, "
+        f"process start): {cli_seconds:.1f} s wall"
+    )
     print("\n" + cli_line)
     if arguments.readme:
         from update_docs import SPEED_PAGE, replace_block
 
         load = f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
-        replace_block(SPEED_PAGE, "bench", f"Machine: {machine}; {load}. Reproduce with `python scripts/bench.py --readme` "
-                                      f"(an idle machine gives the lowest figures).\n\n```\n{config_table}\n\n{naive_line}\n{cli_line}\n\n"
-                                      f"cost as the RF grows (n_filters 4):\n{scaling_table}\n```")
+        replace_block(
+            SPEED_PAGE,
+            "bench",
+            f"Machine: {machine}; {load}. Reproduce with `python scripts/bench.py --readme` "
+            f"(an idle machine gives the lowest figures).\n\n```\n{config_table}\n\n{naive_line}\n{cli_line}\n\n"
+            f"cost as the RF grows (n_filters 4):\n{scaling_table}\n```",
+        )
     Path(arguments.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {arguments.json}")
     return 0

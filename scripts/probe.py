@@ -1,4 +1,5 @@
 """Verify the receptive field of the shipped SEANet encoder configs (see `--help`)."""
+
 import sys
 from pathlib import Path
 

@@ -7,6 +7,7 @@
 The text between `<!-- rfprobe:NAME:start -->` and `<!-- rfprobe:NAME:end -->` markers is
 replaced; tests/test_readme.py and tests/test_zoo.py fail when a table and its data disagree.
 """
+
 import argparse
 import json
 import sys
@@ -38,15 +39,20 @@ def replace_block(path: Path, name: str, body: str) -> None:
 def zoo_rows(path: Path = ZOO_DATA) -> tuple[str, list[ZooRow], list[ImplementationComparison]]:
     """The machine line, rows and comparisons of a zoo data file."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    return (data["machine"], [ZooRow.from_json(row) for row in data["rows"]],
-            [ImplementationComparison.from_json(check) for check in data["cross_checks"]])
+    return (
+        data["machine"],
+        [ZooRow.from_json(row) for row in data["rows"]],
+        [ImplementationComparison.from_json(check) for check in data["cross_checks"]],
+    )
 
 
 def zoo_blocks(path: Path = ZOO_DATA) -> dict[str, str]:
     """The README's compact zoo table and the zoo page's full table with its notes."""
     machine, rows, checks = zoo_rows(path)
-    return {"zoo-summary": f"```\n{zoo_summary_table(rows)}\n```",
-            "zoo": f"Machine: {machine}.\n\n```\n{zoo_table(rows)}\n```\n\n```\n{zoo_notes(rows, checks)}\n```"}
+    return {
+        "zoo-summary": f"```\n{zoo_summary_table(rows)}\n```",
+        "zoo": f"Machine: {machine}.\n\n```\n{zoo_table(rows)}\n```\n\n```\n{zoo_notes(rows, checks)}\n```",
+    }
 
 
 def summary_block() -> str:

@@ -2,6 +2,7 @@
 
 Same as `rfprobe zoo`; see `python scripts/zoo.py --help`.
 """
+
 import sys
 from pathlib import Path
 

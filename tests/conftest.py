@@ -7,6 +7,7 @@ work OpenMP's barriers made the whole suite 3.6x slower (1049 s against 291 s on
 2-core machine, load average about 5 in both runs). On an idle 2-core machine: 95 s in one
 process, 57-62 s in two.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,8 +44,11 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     """`-n 2` unless -n was given, as an addopts entry would, except that without xdist
     (`-p no:xdist`) the suite still runs instead of failing on an unknown option. Not in
     the workers: xdist starts them with no -n, and they must not start workers of their own."""
-    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput") \
-            and config.getoption("numprocesses", None) is None:
+    if (
+        config.pluginmanager.hasplugin("xdist")
+        and not hasattr(config, "workerinput")
+        and config.getoption("numprocesses", None) is None
+    ):
         config.option.numprocesses = WORKERS
 
 
@@ -77,8 +81,8 @@ def _remove_orphaned_caches() -> None:
     """A run killed before pytest_unconfigure leaves its cache behind; its name holds the pid
     of the run that made it, so a later run removes those whose run is gone."""
     for directory in Path(tempfile.gettempdir()).glob(f"{_CACHE_PREFIX}*"):
-        pid = directory.name[len(_CACHE_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and "-" in directory.name[len(_CACHE_PREFIX):]:
+        pid = directory.name[len(_CACHE_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and "-" in directory.name[len(_CACHE_PREFIX) :]:
             orphaned = not _process_alive(int(pid))
         else:  # named before runs put their pid in the name: orphaned once a day old
             orphaned = time.time() - directory.stat().st_mtime > 24 * 3600
@@ -117,6 +121,7 @@ def verified(name: str) -> Verification:
 @pytest.fixture
 def write_config(tmp_path: Path):
     """Write YAML text to a config file and return its path."""
+
     def write(text: str, name: str = "candidate.yaml") -> Path:
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")

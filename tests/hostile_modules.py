@@ -1,4 +1,5 @@
 """Factories for --module that misbehave on purpose (see test_bad_input_catalogue.py)."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Small hand-built modules whose receptive fields are known by construction."""
+
 from __future__ import annotations
 
 import torch
@@ -24,8 +25,9 @@ class WideSideBranch(nn.Module):
         super().__init__()
         self.main = nn.Conv1d(1, 2, kernel_size=3, padding=1)
         # Offsets: k5 padded 1 reads [-1, 3]; then k3 padded 2 reads [-2, 0] of that: [-3, 3].
-        self.side = nn.Sequential(nn.Conv1d(1, 2, kernel_size=5, padding=1), nn.Tanh(),
-                                  nn.Conv1d(2, 2, kernel_size=3, padding=2))
+        self.side = nn.Sequential(
+            nn.Conv1d(1, 2, kernel_size=5, padding=1), nn.Tanh(), nn.Conv1d(2, 2, kernel_size=3, padding=2)
+        )
         self.down = nn.Conv1d(2, 2, kernel_size=4, stride=4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -41,8 +43,6 @@ class Flipper(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.roll(self.conv(x), shifts=1, dims=-1)
-
-
 
 
 class StreamableRecurrent(nn.Module):

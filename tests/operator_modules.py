@@ -1,4 +1,5 @@
 """Hand-built modules, one per class of op the analytic core reads, with answers derived by hand."""
+
 from __future__ import annotations
 
 import torch
@@ -12,8 +13,9 @@ class CausalDilatedStack(nn.Module):
 
     def __init__(self, layers: int = 16) -> None:
         super().__init__()
-        self.convs = nn.ModuleList(nn.Conv1d(1 if i == 0 else 2, 2, kernel_size=2, dilation=2 ** i)
-                                   for i in range(layers))
+        self.convs = nn.ModuleList(
+            nn.Conv1d(1 if i == 0 else 2, 2, kernel_size=2, dilation=2**i) for i in range(layers)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for conv in self.convs:
@@ -77,7 +79,7 @@ class CroppingResidual(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv(x)
         crop = (x.shape[-1] - y.shape[-1]) // 2
-        return x[..., crop:crop + y.shape[-1]] + y
+        return x[..., crop : crop + y.shape[-1]] + y
 
 
 class ReflectPadConv(nn.Module):
@@ -154,7 +156,7 @@ class EagerSlidingWindowStack(nn.Module):
         mask = torch.where(allowed, torch.zeros((), dtype=h.dtype), lowest)[None, None]
         for projection in self.projections:
             q, k, v = (part.unsqueeze(1) for part in projection(h).chunk(3, dim=-1))  # (batch, 1, frames, dim)
-            scores = torch.matmul(q, k.transpose(2, 3)) * self.dim ** -0.5 + mask
+            scores = torch.matmul(q, k.transpose(2, 3)) * self.dim**-0.5 + mask
             weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(h.dtype)
             h = h + torch.matmul(weights, v).squeeze(1)
         return h.transpose(1, 2)
@@ -221,7 +223,7 @@ class WindowPooledAttention(nn.Module):
         self.project = nn.Conv1d(1, dim, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x[..., :x.shape[-1] - x.shape[-1] % self.window]
+        x = x[..., : x.shape[-1] - x.shape[-1] % self.window]
         h = self.project(x).transpose(1, 2)  # (batch, time, dim)
         h = h.reshape(h.shape[0], -1, self.window, h.shape[2])  # (batch, windows, window, dim)
         h = F.scaled_dot_product_attention(h, h, h)
@@ -240,7 +242,7 @@ class WindowedAttention(nn.Module):
         self.project = nn.Conv1d(1, dim, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x[..., :x.shape[-1] - x.shape[-1] % self.window]
+        x = x[..., : x.shape[-1] - x.shape[-1] % self.window]
         h = self.project(x).transpose(1, 2)
         batch, time, dim = h.shape
         h = h.reshape(batch, time // self.window, self.window, dim)

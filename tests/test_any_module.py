@@ -1,4 +1,5 @@
 """Any module: walk and probes without a config; the one-line pytest helper."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """audiocraft's own YAML and compression checkpoints, built exactly as audiocraft's builders do."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -105,7 +106,8 @@ def test_trained_weights_are_the_ones_probed_and_change_the_effective_rf(checkpo
     loaded = load_checkpoint(checkpoint)
     trained = verify_config(loaded.audiocraft.config, encoder_state=loaded.encoder_state)
     module = next(iter(trained.modules.values()))
-    # The probed module's weight norms are folded (rfprobe.probes.subject): its weight is g * v / |v| of the checkpoint's.
+    # The probed module's weight norms are folded (rfprobe.probes.subject): its weight is
+    # g * v / |v| of the checkpoint's.
     g, v = (loaded.encoder_state[f"model.0.conv.conv.weight_{part}"].double() for part in "gv")
     assert torch.equal(module.state_dict()["model.0.conv.conv.weight"], torch._weight_norm(v, g, 0))
     random = verify_config(load_config(write(tmp_path / "same.yaml", XP_CFG)))

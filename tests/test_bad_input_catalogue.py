@@ -4,6 +4,7 @@
 one case per line of issue 11 and per earlier bad input, then the exit codes 0/1/3, the output files,
 and a fuzz of configs and arguments.)
 """
+
 from __future__ import annotations
 
 import os
@@ -56,8 +57,10 @@ def write_bytes(tmp_path, name, data):
 
 
 def audiocraft_yaml(seanet_extra: str = "", top: str = "") -> str:
-    return (f"sample_rate: 8000\nchannels: 1\n{top}seanet:\n  channels: ${{channels}}\n  n_filters: 2\n"
-            f"  dimension: 2\n  ratios: [2, 2]\n  lstm: 0\n{seanet_extra}")
+    return (
+        f"sample_rate: 8000\nchannels: 1\n{top}seanet:\n  channels: ${{channels}}\n  n_filters: 2\n"
+        f"  dimension: 2\n  ratios: [2, 2]\n  lstm: 0\n{seanet_extra}"
+    )
 
 
 def tiny_state(**overrides) -> dict:
@@ -70,8 +73,13 @@ def tiny_state(**overrides) -> dict:
 
 def checkpoint(tmp_path, xp_cfg=None, best_state=None, name="compression_state_dict.bin") -> str:
     path = tmp_path / name
-    torch.save({"xp.cfg": audiocraft_yaml() if xp_cfg is None else xp_cfg,
-                "best_state": tiny_state() if best_state is None else best_state}, path)
+    torch.save(
+        {
+            "xp.cfg": audiocraft_yaml() if xp_cfg is None else xp_cfg,
+            "best_state": tiny_state() if best_state is None else best_state,
+        },
+        path,
+    )
     return str(path)
 
 
@@ -100,18 +108,34 @@ def big(ratios: str, n_filters: int) -> str:
 CASES = {
     # earlier catalogue
     "malformed yaml": (lambda t: ["--config", write(t, "a.yaml", "sample_rate: [1, 2\n")], "malformed YAML"),
-    "unknown key": (lambda t: ["--config", write(t, "a.yaml", "sample_rate: 16000\nratio: [2]\n")], "unknown key 'ratio'"),
-    "wrong type": (lambda t: ["--config", write(t, "a.yaml", "sample_rate: fast\n")], "'sample_rate' must be an integer"),
+    "unknown key": (
+        lambda t: ["--config", write(t, "a.yaml", "sample_rate: 16000\nratio: [2]\n")],
+        "unknown key 'ratio'",
+    ),
+    "wrong type": (
+        lambda t: ["--config", write(t, "a.yaml", "sample_rate: fast\n")],
+        "'sample_rate' must be an integer",
+    ),
     "empty ratios": (lambda t: ["--config", write(t, "a.yaml", "sample_rate: 16000\nratios: []\n")], "'ratios'"),
-    "zero kernel": (lambda t: ["--config", write(t, "a.yaml", "sample_rate: 16000\nkernel_size: 0\n")], "'kernel_size'"),
-    "negative kernel": (lambda t: ["--config", write(t, "a.yaml", "sample_rate: 16000\nlast_kernel_size: -3\n")],
-                        "'last_kernel_size'"),
+    "zero kernel": (
+        lambda t: ["--config", write(t, "a.yaml", "sample_rate: 16000\nkernel_size: 0\n")],
+        "'kernel_size'",
+    ),
+    "negative kernel": (
+        lambda t: ["--config", write(t, "a.yaml", "sample_rate: 16000\nlast_kernel_size: -3\n")],
+        "'last_kernel_size'",
+    ),
     "clip shorter than one hop (stride larger than the input)": (
-        lambda t: ["--config", SMALL, "--clip-seconds", "0.01"], "shorter than its receptive field"),
+        lambda t: ["--config", SMALL, "--clip-seconds", "0.01"],
+        "shorter than its receptive field",
+    ),
     "clip shorter than the RF": (lambda t: ["--config", SMALL, "--clip-seconds", "0.05"], "use at least"),
     "unknown device": (lambda t: ["--config", SMALL, "--device", "gpu"], "unknown device"),
     "unknown dtype": (lambda t: ["--config", SMALL, "--dtype", "half"], "unknown dtype"),
-    "unreadable checkpoint": (lambda t: ["--checkpoint", write(t, "c.bin", "garbage")], "not a readable torch checkpoint"),
+    "unreadable checkpoint": (
+        lambda t: ["--checkpoint", write(t, "c.bin", "garbage")],
+        "not a readable torch checkpoint",
+    ),
     "missing checkpoint": (lambda t: ["--checkpoint", str(t / "absent.bin")], "no such file"),
     "bad module spec": (lambda t: ["--module", "no_colon_here"], "expected package.module:factory"),
     "unimportable module": (lambda t: ["--module", "surely_not_a_module_xyz:make"], "cannot import"),
@@ -120,108 +144,177 @@ CASES = {
     "bad trim ratio": (lambda t: ["--config", SMALL, "--decoder", "--trim-right-ratio", "2"], "[0, 1]"),
     # issue 11: environment variables never reach a report
     "oc.env in norm_params (--config)": (
-        lambda t: ["--config", write(t, "a.yaml", audiocraft_yaml("  norm_params: {leaked: '${oc.env:RFPROBE_SECRET}'}\n"))],
-        "unsupported interpolation ${oc.env:RFPROBE_SECRET}"),
+        lambda t: [
+            "--config",
+            write(t, "a.yaml", audiocraft_yaml("  norm_params: {leaked: '${oc.env:RFPROBE_SECRET}'}\n")),
+        ],
+        "unsupported interpolation ${oc.env:RFPROBE_SECRET}",
+    ),
     "oc.env in a checkpoint's xp.cfg": (
-        lambda t: ["--checkpoint", checkpoint(t, xp_cfg=audiocraft_yaml("  norm_params: {leaked: '${oc.env:RFPROBE_SECRET}'}\n"))],
-        "only key references such as ${sample_rate}"),
+        lambda t: [
+            "--checkpoint",
+            checkpoint(t, xp_cfg=audiocraft_yaml("  norm_params: {leaked: '${oc.env:RFPROBE_SECRET}'}\n")),
+        ],
+        "only key references such as ${sample_rate}",
+    ),
     "oc.env in activation": (
         lambda t: ["--config", write(t, "a.yaml", audiocraft_yaml("  activation: 'x${oc.env:RFPROBE_SECRET}'\n"))],
-        "no environment variables"),
+        "no environment variables",
+    ),
     # issue 11: YAML anchor bombs
     "anchor bomb in an audiocraft config": (
-        lambda t: ["--config", write(t, "a.yaml", anchor_bomb() + audiocraft_yaml())], "expands to more than"),
+        lambda t: ["--config", write(t, "a.yaml", anchor_bomb() + audiocraft_yaml())],
+        "expands to more than",
+    ),
     "anchor bomb under claims.layers[].name": (
-        lambda t: ["--config", write(t, "a.yaml", anchor_bomb(leaf="n") + TINY + "claims:\n  layers:\n"
-                                     "    - {name: *l9, kernel: 3}\n")], "expands to more than"),
+        lambda t: [
+            "--config",
+            write(t, "a.yaml", anchor_bomb(leaf="n") + TINY + "claims:\n  layers:\n    - {name: *l9, kernel: 3}\n"),
+        ],
+        "expands to more than",
+    ),
     "anchor bomb under norm_params": (
         lambda t: ["--config", write(t, "a.yaml", anchor_bomb() + TINY + "norm_params: {x: *l9}\n")],
-        "expands to more than"),
+        "expands to more than",
+    ),
     "alias containing itself": (lambda t: ["--config", write(t, "a.yaml", "a: &a [*a]\n" + TINY)], "contains itself"),
     # issue 11: --json and --plot paths
     "--json at a symlink": (lambda t: ["--config", SMALL, "--json", str(symlink(t))], "a symlink"),
     "--json at a device": (lambda t: ["--config", SMALL, "--json", os.devnull], "a device"),
     "--json at an existing directory": (lambda t: ["--config", SMALL, "--json", str(t)], "a directory"),
     "--plot under a regular file": (
-        lambda t: ["--config", SMALL, "--plot", str(Path(write(t, "file.txt", "x")) / "plots")], "not a directory"),
+        lambda t: ["--config", SMALL, "--plot", str(Path(write(t, "file.txt", "x")) / "plots")],
+        "not a directory",
+    ),
     "--plot at a regular file": (lambda t: ["--config", SMALL, "--plot", write(t, "file.txt", "x")], "not a directory"),
     # issue 11: inputs that used to give tracebacks
-    "non-UTF-8 config": (lambda t: ["--config", write_bytes(t, "a.yaml", b"sample_rate: 16000\nname: \xff\xfe\n")],
-                         "not UTF-8"),
-    "non-UTF-8 transformers config": (lambda t: ["--hf-config", write_bytes(t, "c.json", b'{"num_filters": "\xff"}')],
-                                      "not UTF-8"),
+    "non-UTF-8 config": (
+        lambda t: ["--config", write_bytes(t, "a.yaml", b"sample_rate: 16000\nname: \xff\xfe\n")],
+        "not UTF-8",
+    ),
+    "non-UTF-8 transformers config": (
+        lambda t: ["--hf-config", write_bytes(t, "c.json", b'{"num_filters": "\xff"}')],
+        "not UTF-8",
+    ),
     "activation_params {bogus: 1}": (
         lambda t: ["--config", write(t, "a.yaml", TINY + "activation_params: {bogus: 1}\n")],
-        "'activation_params.bogus' is not a parameter of torch.nn.ELU"),
-    "activation: Conv1d": (lambda t: ["--config", write(t, "a.yaml", TINY + "activation: Conv1d\n")],
-                           "not a torch.nn activation"),
+        "'activation_params.bogus' is not a parameter of torch.nn.ELU",
+    ),
+    "activation: Conv1d": (
+        lambda t: ["--config", write(t, "a.yaml", TINY + "activation: Conv1d\n")],
+        "not a torch.nn activation",
+    ),
     "group norm with norm_params {bogus: 1}": (
         lambda t: ["--config", write(t, "a.yaml", TINY + "norm: time_group_norm\nnorm_params: {bogus: 1}\n")],
-        "'norm_params.bogus' is not a GroupNorm parameter"),
-    "alpha: .nan": (lambda t: ["--config", write(t, "a.yaml", TINY + "activation_params: {alpha: .nan}\n")],
-                    "must be a finite number"),
+        "'norm_params.bogus' is not a GroupNorm parameter",
+    ),
+    "alpha: .nan": (
+        lambda t: ["--config", write(t, "a.yaml", TINY + "activation_params: {alpha: .nan}\n")],
+        "must be a finite number",
+    ),
     "all-zero checkpoint weights": (
         lambda t: ["--checkpoint", checkpoint(t, best_state={k: torch.zeros_like(v) for k, v in tiny_state().items()})],
-        "every encoder weight is zero"),
+        "every encoder weight is zero",
+    ),
     "int64 checkpoint weights": (
         lambda t: ["--checkpoint", checkpoint(t, best_state={k: v.long() for k, v in tiny_state().items()})],
-        "has dtype int64"),
+        "has dtype int64",
+    ),
     "best_state is a list": (lambda t: ["--checkpoint", checkpoint(t, best_state=[1, 2])], "best_state is a list"),
     "best_state holds a non-tensor": (
         lambda t: ["--checkpoint", checkpoint(t, best_state={**tiny_state(), "encoder.model.0.conv.conv.bias": "x"})],
-        "is a str, not a tensor"),
+        "is a str, not a tensor",
+    ),
     "xp.cfg is a dict": (lambda t: ["--checkpoint", checkpoint(t, xp_cfg={"seanet": {}})], "its xp.cfg is a dict"),
     "transformers config with a wrong type": (
-        lambda t: ["--hf-config", write(t, "c.json", '{"num_filters": "32"}')], "expected int, got str"),
+        lambda t: ["--hf-config", write(t, "c.json", '{"num_filters": "32"}')],
+        "expected int, got str",
+    ),
     "transformers config nested 100k deep": (
         lambda t: ["--hf-config", write(t, "c.json", '{"x": ' + "[" * 100_000 + "]" * 100_000 + "}")],
-        "nested too deeply"),
+        "nested too deeply",
+    ),
     "--clip-seconds inf": (lambda t: ["--config", SMALL, "--clip-seconds", "inf"], "--clip-seconds inf"),
     "--clip-seconds nan": (lambda t: ["--config", SMALL, "--clip-seconds", "nan"], "--clip-seconds nan"),
-    "--seed 2**64-1": (lambda t: ["--config", SMALL, "--seed", str(2 ** 64 - 1)], "--seed"),
+    "--seed 2**64-1": (lambda t: ["--config", SMALL, "--seed", str(2**64 - 1)], "--seed"),
     # issue 11: resource bombs, refused with the estimate before anything runs
     "ratios [10]*6, n_filters 512, 300 s clip": (
         lambda t: ["--config", write(t, "a.yaml", big("[10, 10, 10, 10, 10, 10]", 512)), "--clip-seconds", "300"],
-        "estimated peak memory"),
+        "estimated peak memory",
+    ),
     "ratios [10]*6, n_filters 4, 300 s clip": (
         lambda t: ["--config", write(t, "a.yaml", big("[10, 10, 10, 10, 10, 10]", 4)), "--clip-seconds", "300"],
-        "above the --max-memory budget of 8 GiB"),
+        "above the --max-memory budget of 8 GiB",
+    ),
     "n_filters 100000": (lambda t: ["--config", write(t, "a.yaml", big("[2]", 100_000))], "estimated peak memory"),
-    "dimension 1e11": (lambda t: ["--config", write(t, "a.yaml", TINY.replace("dimension: 2", "dimension: 100000000000"))],
-                       "'dimension' is 100000000000; rfprobe accepts at most"),
-    "n_residual_layers 100000": (lambda t: ["--config", write(t, "a.yaml", TINY + "n_residual_layers: 100000\n")],
-                                 "accepts at most 64"),
-    "--module with --hop 1e12": (lambda t: ["--module", "modules:Flipper", "--hop", str(10 ** 12)],
-                                 "estimated peak memory"),
+    "dimension 1e11": (
+        lambda t: ["--config", write(t, "a.yaml", TINY.replace("dimension: 2", "dimension: 100000000000"))],
+        "'dimension' is 100000000000; rfprobe accepts at most",
+    ),
+    "n_residual_layers 100000": (
+        lambda t: ["--config", write(t, "a.yaml", TINY + "n_residual_layers: 100000\n")],
+        "accepts at most 64",
+    ),
+    "--module with --hop 1e12": (
+        lambda t: ["--module", "modules:Flipper", "--hop", str(10**12)],
+        "estimated peak memory",
+    ),
     "over a small --max-memory": (lambda t: ["--config", SMALL, "--max-memory", "0.01"], "pass --max-memory"),
     "--max-memory nan": (lambda t: ["--config", SMALL, "--max-memory", "nan"], "--max-memory nan"),
     # issue 11: partial output
     "good config then a checkpoint that does not fit": (
-        lambda t: ["--config", SMALL, "--plot", str(t / "plots"), "--checkpoint",
-                   checkpoint(t, best_state={k: v[..., :1] if v.dim() == 3 else v for k, v in tiny_state().items()})],
-        "do not fit"),
+        lambda t: [
+            "--config",
+            SMALL,
+            "--plot",
+            str(t / "plots"),
+            "--checkpoint",
+            checkpoint(t, best_state={k: v[..., :1] if v.dim() == 3 else v for k, v in tiny_state().items()}),
+        ],
+        "do not fit",
+    ),
     "--clip-seconds 1e9 with --plot": (
-        lambda t: ["--config", SMALL, "--plot", str(t / "plots"), "--clip-seconds", "1e9"], "--clip-seconds 1e+09"),
+        lambda t: ["--config", SMALL, "--plot", str(t / "plots"), "--clip-seconds", "1e9"],
+        "--clip-seconds 1e+09",
+    ),
     # issue 11: silent or misleading
     "factory calling sys.exit(0)": (lambda t: ["--module", "hostile_modules:exits"], "called sys.exit(0)"),
-    "checkpoint pickling code": (lambda t: ["--checkpoint", evil_checkpoint(t)], "refused: it holds pickled Python objects"),
-    "!!python/object tag": (lambda t: ["--config", write(t, "a.yaml", TINY + "name: !!python/object:os.system {}\n")],
-                            "unsupported YAML tag '!!python/object:os.system'"),
-    "duplicate keys": (lambda t: ["--config", write(t, "a.yaml", TINY + "n_filters: 4\n")],
-                       "duplicate key 'n_filters' at line 6"),
+    "checkpoint pickling code": (
+        lambda t: ["--checkpoint", evil_checkpoint(t)],
+        "refused: it holds pickled Python objects",
+    ),
+    "!!python/object tag": (
+        lambda t: ["--config", write(t, "a.yaml", TINY + "name: !!python/object:os.system {}\n")],
+        "unsupported YAML tag '!!python/object:os.system'",
+    ),
+    "duplicate keys": (
+        lambda t: ["--config", write(t, "a.yaml", TINY + "n_filters: 4\n")],
+        "duplicate key 'n_filters' at line 6",
+    ),
     "claims.receptive_field_ms: .nan": (
         lambda t: ["--config", write(t, "a.yaml", TINY + "claims: {receptive_field_ms: .nan}\n")],
-        "'claims.receptive_field_ms' must be a positive finite number"),
-    "module with NaN output": (lambda t: ["--module", "hostile_modules:NotFinite"], "the module's output is not finite"),
-    "constant-length module with --hop 4": (lambda t: ["--module", "hostile_modules:ConstantLength", "--hop", "4"],
-                                            "its output does not grow with its input"),
-    "module the walk cannot read, with a wrong --hop": (lambda t: ["--module", "modules:Flipper", "--hop", "3"],
-                                                        "6 more input samples should give 2 more frames"),
-    "module with a wrong --hop": (lambda t: ["--module", "modules:WideSideBranch", "--hop", "3"],
-                                  "the module walk reads a hop of 4 samples, not 3: pass --hop 4"),
+        "'claims.receptive_field_ms' must be a positive finite number",
+    ),
+    "module with NaN output": (
+        lambda t: ["--module", "hostile_modules:NotFinite"],
+        "the module's output is not finite",
+    ),
+    "constant-length module with --hop 4": (
+        lambda t: ["--module", "hostile_modules:ConstantLength", "--hop", "4"],
+        "its output does not grow with its input",
+    ),
+    "module the walk cannot read, with a wrong --hop": (
+        lambda t: ["--module", "modules:Flipper", "--hop", "3"],
+        "6 more input samples should give 2 more frames",
+    ),
+    "module with a wrong --hop": (
+        lambda t: ["--module", "modules:WideSideBranch", "--hop", "3"],
+        "the module walk reads a hop of 4 samples, not 3: pass --hop 4",
+    ),
     "module with a --hop the frame counts cannot tell from the true one": (
         lambda t: ["--module", "modules:WideSideBranch", "--hop", "5"],
-        "the module walk reads a hop of 4 samples, not 5: pass --hop 4"),
+        "the module walk reads a hop of 4 samples, not 5: pass --hop 4",
+    ),
     "--quiet with --verbose": (lambda t: ["--quiet", "--verbose"], "not allowed with argument --quiet"),
 }
 
@@ -266,13 +359,21 @@ def test_nan_weights_in_a_checkpoint(capsys, tmp_path):
 def test_plot_names_stay_inside_the_plot_directory(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     plots = tmp_path / "deep" / "plots"
-    configs = [write(tmp_path, f"c{index}.yaml", TINY + f"name: '{name}'\n")
-               for index, name in enumerate(("../../../elsewhere/x", str(tmp_path / "absolute")))]
-    assert main(["--config", configs[0], "--config", configs[1], "--plot", str(plots), "--quiet",
-                 "--clip-seconds", "0.1"]) == 0
+    configs = [
+        write(tmp_path, f"c{index}.yaml", TINY + f"name: '{name}'\n")
+        for index, name in enumerate(("../../../elsewhere/x", str(tmp_path / "absolute")))
+    ]
+    assert (
+        main(["--config", configs[0], "--config", configs[1], "--plot", str(plots), "--quiet", "--clip-seconds", "0.1"])
+        == 0
+    )
     assert sorted(p.name for p in plots.iterdir()) == sorted(
         [f"elsewhere_x_{kind}.png" for kind in ("receptive_field", "edges")]
-        + [f"{str(tmp_path / 'absolute').strip('/').replace('/', '_')}_{kind}.png" for kind in ("receptive_field", "edges")])
+        + [
+            f"{str(tmp_path / 'absolute').strip('/').replace('/', '_')}_{kind}.png"
+            for kind in ("receptive_field", "edges")
+        ]
+    )
     assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "absolute_edges.png").exists()
     capsys.readouterr()
 
@@ -290,18 +391,28 @@ def test_an_existing_json_keeps_its_permissions_and_is_replaced_whole(tmp_path, 
     config = write(tmp_path, "a.yaml", TINY)
     assert main(["--config", config, "--quiet", "--clip-seconds", "0.1", "--json", str(report)]) == 0
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
-    assert report.read_text().startswith("{") and sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "report.json"]
+    assert report.read_text().startswith("{") and sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.yaml",
+        "report.json",
+    ]
     capsys.readouterr()
 
 
 def test_sigterm_during_the_write_leaves_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "report.json"
     target.write_text("old")
-    script = ("import os, signal; from pathlib import Path; from rfprobe.output.files import write_atomically\n"
-              "def write(stream):\n    stream.write('half'); stream.flush(); os.kill(os.getpid(), signal.SIGTERM)\n"
-              f"write_atomically(Path({str(target)!r}), write)\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "PYTHONPATH": str(REPOSITORY)})
+    script = (
+        "import os, signal; from pathlib import Path; from rfprobe.output.files import write_atomically\n"
+        "def write(stream):\n    stream.write('half'); stream.flush(); os.kill(os.getpid(), signal.SIGTERM)\n"
+        f"write_atomically(Path({str(target)!r}), write)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+    )
     assert result.returncode == -signal.SIGTERM  # died of the signal, as without rfprobe's handler
     assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
 
@@ -383,27 +494,102 @@ def test_running_out_of_memory_exits_two_not_as_a_fail(monkeypatch, tmp_path, ca
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 import yaml  # noqa: E402
 
-ANY_VALUE = st.one_of(st.integers(-3, 2 ** 40), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
-                      st.none(), st.text(max_size=6), st.lists(st.integers(-2, 9), max_size=3),
-                      st.dictionaries(st.text(max_size=4), st.one_of(st.integers(-1, 3), st.floats()), max_size=2))
-CONFIG_KEYS = st.sampled_from(["channels", "dimension", "n_filters", "n_residual_layers", "ratios", "activation",
-                               "activation_params", "norm", "norm_params", "kernel_size", "last_kernel_size",
-                               "residual_kernel_size", "dilation_base", "causal", "pad_mode", "true_skip", "compress",
-                               "lstm", "disable_norm_outer_blocks", "name", "claims", "sample_rate", "bogus"])
-TINY_CONFIG = st.fixed_dictionaries({
-    "sample_rate": st.sampled_from([4000, 8000]), "n_filters": st.sampled_from([1, 2, 4]),
-    "dimension": st.sampled_from([1, 2]), "ratios": st.lists(st.integers(1, 3), min_size=1, max_size=2),
-    "lstm": st.sampled_from([0, 1]), "n_residual_layers": st.sampled_from([0, 1]),
-    "causal": st.booleans(), "pad_mode": st.sampled_from(["constant", "reflect", "replicate"])})
+ANY_VALUE = st.one_of(
+    st.integers(-3, 2**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=6),
+    st.lists(st.integers(-2, 9), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.one_of(st.integers(-1, 3), st.floats()), max_size=2),
+)
+CONFIG_KEYS = st.sampled_from(
+    [
+        "channels",
+        "dimension",
+        "n_filters",
+        "n_residual_layers",
+        "ratios",
+        "activation",
+        "activation_params",
+        "norm",
+        "norm_params",
+        "kernel_size",
+        "last_kernel_size",
+        "residual_kernel_size",
+        "dilation_base",
+        "causal",
+        "pad_mode",
+        "true_skip",
+        "compress",
+        "lstm",
+        "disable_norm_outer_blocks",
+        "name",
+        "claims",
+        "sample_rate",
+        "bogus",
+    ]
+)
+TINY_CONFIG = st.fixed_dictionaries(
+    {
+        "sample_rate": st.sampled_from([4000, 8000]),
+        "n_filters": st.sampled_from([1, 2, 4]),
+        "dimension": st.sampled_from([1, 2]),
+        "ratios": st.lists(st.integers(1, 3), min_size=1, max_size=2),
+        "lstm": st.sampled_from([0, 1]),
+        "n_residual_layers": st.sampled_from([0, 1]),
+        "causal": st.booleans(),
+        "pad_mode": st.sampled_from(["constant", "reflect", "replicate"]),
+    }
+)
 FUZZED_CONFIG = st.tuples(TINY_CONFIG, st.dictionaries(CONFIG_KEYS, ANY_VALUE, max_size=2)).map(
-    lambda pair: {**pair[0], **pair[1]})
-OPTION_VALUES = st.one_of(st.sampled_from(["nan", "inf", "-inf", "-1", "0", "1e9", "1e-9", "1", "2", "0.3", "1e400",
-                                           str(2 ** 64 - 1), "cuda:99", "float32", "cpu", "", "x"]),
-                          st.integers(-2, 40).map(str))
-OPTIONS = st.lists(st.one_of(
-    st.tuples(st.sampled_from(["--seed", "--clip-seconds", "--max-memory", "--trim-right-ratio", "--dtype",
-                               "--device", "--channels", "--hop"]), OPTION_VALUES),
-    st.sampled_from([("--decoder",), ("--strict-claims",), ("--bogus-flag",)])), max_size=3)
+    lambda pair: {**pair[0], **pair[1]}
+)
+OPTION_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "nan",
+            "inf",
+            "-inf",
+            "-1",
+            "0",
+            "1e9",
+            "1e-9",
+            "1",
+            "2",
+            "0.3",
+            "1e400",
+            str(2**64 - 1),
+            "cuda:99",
+            "float32",
+            "cpu",
+            "",
+            "x",
+        ]
+    ),
+    st.integers(-2, 40).map(str),
+)
+OPTIONS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.sampled_from(
+                [
+                    "--seed",
+                    "--clip-seconds",
+                    "--max-memory",
+                    "--trim-right-ratio",
+                    "--dtype",
+                    "--device",
+                    "--channels",
+                    "--hop",
+                ]
+            ),
+            OPTION_VALUES,
+        ),
+        st.sampled_from([("--decoder",), ("--strict-claims",), ("--bogus-flag",)]),
+    ),
+    max_size=3,
+)
 
 
 def exits_cleanly(arguments: list[str], capsys) -> int:
@@ -416,8 +602,13 @@ def exits_cleanly(arguments: list[str], capsys) -> int:
     return code
 
 
-FUZZ_SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                         suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ_SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 def test_fuzzed_configs_exit_zero_one_or_two_without_a_traceback_and_some_run(capsys, tmp_path):
@@ -442,8 +633,9 @@ def test_fuzzed_arguments_exit_zero_one_or_two_without_a_traceback_and_reach_run
     @FUZZ_SETTINGS
     @given(options=OPTIONS)
     def run(options):
-        seen.append(exits_cleanly(["--config", str(path), "--quiet", *(part for option in options for part in option)],
-                                  capsys))
+        seen.append(
+            exits_cleanly(["--config", str(path), "--quiet", *(part for option in options for part in option)], capsys)
+        )
 
     run()
     assert {0, 2} <= set(seen), sorted(seen)

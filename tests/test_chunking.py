@@ -1,5 +1,6 @@
 """Chunk plans, proven by running: joined chunks equal the whole file bit for bit, one frame less
 of context breaks it, a plan one sample short is caught, and no plan is exact past an unbounded side."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -60,10 +61,14 @@ def test_an_encode_plan_one_sample_short_on_the_right_is_caught(monkeypatch):
 
     def one_sample_short(self, total_samples, total_frames, chunk_frames):
         # Each interior chunk ends one sample before the last sample its last frame reads.
-        needed = [(chunk.first_frame + chunk.keep_frames - 1) * self.hop_samples + self.right_samples
-                  for chunk in real(self, total_samples, total_frames, chunk_frames)]
-        return [dataclasses.replace(chunk, input_end_samples=end) if end < total_samples else chunk
-                for chunk, end in zip(real(self, total_samples, total_frames, chunk_frames), needed)]
+        needed = [
+            (chunk.first_frame + chunk.keep_frames - 1) * self.hop_samples + self.right_samples
+            for chunk in real(self, total_samples, total_frames, chunk_frames)
+        ]
+        return [
+            dataclasses.replace(chunk, input_end_samples=end) if end < total_samples else chunk
+            for chunk, end in zip(real(self, total_samples, total_frames, chunk_frames), needed)
+        ]
 
     monkeypatch.setattr(EncodePlan, "chunks", one_sample_short)
     proof = prove_encode_plan(module, 1, plan, lengths=[203, 131], chunk_sizes=[5, 8])
@@ -81,8 +86,10 @@ def test_a_decode_plan_from_the_decoders_reads_is_equal_and_minimal_and_one_samp
     real = DecodePlan.chunks
 
     def cropped_one_sample_late(self, total_frames, total_samples, chunk_frames):
-        return [dataclasses.replace(chunk, crop_samples=chunk.crop_samples + 1) if chunk.crop_samples else chunk
-                for chunk in real(self, total_frames, total_samples, chunk_frames)]
+        return [
+            dataclasses.replace(chunk, crop_samples=chunk.crop_samples + 1) if chunk.crop_samples else chunk
+            for chunk in real(self, total_frames, total_samples, chunk_frames)
+        ]
 
     monkeypatch.setattr(DecodePlan, "chunks", cropped_one_sample_late)
     assert not prove_decode_plan(decoder, 2, plan, frame_counts=[41, 29], chunk_sizes=[6, 9]).exact
@@ -92,8 +99,9 @@ def test_no_plan_is_exact_past_an_unbounded_side_and_the_reason_is_named():
     lstm_past = ReceptiveField(left=Side(0, unbounded=True), right=Side(319), hop_samples=320)
     plan, why = encode_plan(lstm_past)
     assert plan is None and "past is unbounded" in why
-    global_field = ReceptiveField(left=Side(0, unbounded=True), right=Side(0, unbounded=True), hop_samples=320,
-                                  global_in_time=True)
+    global_field = ReceptiveField(
+        left=Side(0, unbounded=True), right=Side(0, unbounded=True), hop_samples=320, global_in_time=True
+    )
     assert "whole input" in encode_plan(global_field)[1]
 
 

@@ -1,4 +1,5 @@
 """The hand analysis's figures are reproduced as claims, and flagged where the real module differs."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -37,7 +38,10 @@ def test_the_seed_hop_and_frame_rate_are_right(name):
 
 def test_the_seed_downsampling_layers_are_named_with_what_the_module_has():
     departures = [str(d) for d in verified("seanet_s320_32khz_conv").claims.layer_departures]
-    assert "layer 'block 1 downsampling conv': claimed kernel 7 stride 8, module model.3 has kernel 4 stride 2" in departures
+    assert (
+        "layer 'block 1 downsampling conv': claimed kernel 7 stride 8, module model.3 has kernel 4 stride 2"
+        in departures
+    )
     assert any("residual conv 2': claimed kernel 3" in d and "has kernel 1" in d for d in departures)
 
 
@@ -52,10 +56,18 @@ def test_a_claim_equal_to_the_truth_matches():
     verification = verified("musicgen_32khz_conv")
     truth, rate = verification.truth, verification.config.sample_rate
     true_ms = float(f"{samples_to_ms(truth.samples, rate):.4f}")
-    claims = Claims(receptive_field_samples=truth.samples, left_samples=truth.left.samples,
-                    right_samples=truth.right.samples, hop_samples=truth.hop_samples, receptive_field_ms=true_ms,
-                    layers=tuple(ClaimedLayer(r.name, r.kernel, r.stride, r.dilation)
-                                 for r in verification.result("module walk").layers if r.kind == "conv"))
+    claims = Claims(
+        receptive_field_samples=truth.samples,
+        left_samples=truth.left.samples,
+        right_samples=truth.right.samples,
+        hop_samples=truth.hop_samples,
+        receptive_field_ms=true_ms,
+        layers=tuple(
+            ClaimedLayer(r.name, r.kernel, r.stride, r.dilation)
+            for r in verification.result("module walk").layers
+            if r.kind == "conv"
+        ),
+    )
     report = check_claims(claims, truth, rate, verification.result("module walk").layers)
     assert report.all_match, report
 
@@ -81,8 +93,9 @@ def test_a_claimed_table_with_a_missing_layer_is_reported():
     rows = [r for r in verification.result("module walk").layers if r.kind == "conv"]
     layers = tuple(ClaimedLayer(r.name, r.kernel, r.stride, r.dilation) for r in rows[:-1])
     report = check_claims(Claims(layers=layers), verification.truth, 32000, rows)
-    assert [str(d) for d in report.layer_departures] == [f"module layer {rows[-1].name} (kernel {rows[-1].kernel} stride 1 dilation 1) "
-                                       "is missing from the claim"]
+    assert [str(d) for d in report.layer_departures] == [
+        f"module layer {rows[-1].name} (kernel {rows[-1].kernel} stride 1 dilation 1) is missing from the claim"
+    ]
 
 
 def test_a_float_claim_matches_at_its_own_precision():

@@ -1,4 +1,5 @@
 """The command line: exit codes, one-line errors, JSON output, nothing half-written."""
+
 from __future__ import annotations
 
 import json
@@ -83,8 +84,9 @@ def test_verbose_does_not_point_to_verbose(capsys):
 
 
 def test_python_dash_m_rfprobe_runs_the_command_line():
-    result = subprocess.run([sys.executable, "-m", "rfprobe", "--help"], capture_output=True, text=True, timeout=120,
-                            cwd=REPOSITORY)
+    result = subprocess.run(
+        [sys.executable, "-m", "rfprobe", "--help"], capture_output=True, text=True, timeout=120, cwd=REPOSITORY
+    )
     assert result.returncode == 0 and "--verbose" in result.stdout
 
 
@@ -157,8 +159,11 @@ def test_json_into_a_missing_directory_is_refused_before_any_work(tmp_path, caps
 
 def test_missing_audiocraft_names_the_install_command(monkeypatch, capsys):
     real_find_spec = audiocraft_source.importlib.util.find_spec
-    monkeypatch.setattr(audiocraft_source.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "audiocraft" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        audiocraft_source.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "audiocraft" else real_find_spec(name, *a),
+    )
     audiocraft_source.load_audiocraft.cache_clear()
     try:
         assert main(["--config", SMALL]) == 2
@@ -168,23 +173,32 @@ def test_missing_audiocraft_names_the_install_command(monkeypatch, capsys):
 
 
 def test_script_help_runs_without_installing():
-    result = subprocess.run([sys.executable, str(REPOSITORY / "scripts" / "probe.py"), "--help"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(REPOSITORY / "scripts" / "probe.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and "--device" in result.stdout
 
 
 def test_script_bad_config_has_no_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("sample_rate: 32000\nkernel_size: -1\n")
-    result = subprocess.run([sys.executable, str(REPOSITORY / "scripts" / "probe.py"), "--config", str(bad)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(REPOSITORY / "scripts" / "probe.py"), "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "kernel_size" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.skipif(not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"),
-                    reason="the setting is glibc's")
+@pytest.mark.skipif(
+    not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"), reason="the setting is glibc's"
+)
 def test_freed_memory_is_kept_by_glibc():
     from rfprobe.probes.device import keep_freed_memory
 
@@ -206,8 +220,9 @@ def test_a_reader_closing_the_output_early_is_not_an_internal_error():
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        process = subprocess.Popen([sys.executable, str(script), "--config", SMALL], stdout=write_end,
-                                   stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            [sys.executable, str(script), "--config", SMALL], stdout=write_end, stderr=subprocess.PIPE
+        )
     finally:
         os.close(write_end)
     _, error = process.communicate(timeout=120)

@@ -1,4 +1,5 @@
 """Bad config files are refused with one line naming the file and the key."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,7 +39,9 @@ def test_unknown_key_is_named(write_config):
 
 
 def test_unknown_claims_key_is_named(write_config):
-    assert "claims.receptive_field" in refused(write_config, VALID.replace("  hop_samples:", "  receptive_field: 3\n  hop_samples:"))
+    assert "claims.receptive_field" in refused(
+        write_config, VALID.replace("  hop_samples:", "  receptive_field: 3\n  hop_samples:")
+    )
 
 
 def test_wrong_type_is_named(write_config):

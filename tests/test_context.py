@@ -1,4 +1,5 @@
 """Context map: edge frames and padding, lookahead, taint-proven unbounded sides, effective RF."""
+
 from __future__ import annotations
 
 import itertools
@@ -37,7 +38,9 @@ def measured_supports(config, length: int, frames: list[int]):
     return supports
 
 
-@pytest.mark.parametrize("causal, pad_mode", list(itertools.product([False, True], ["constant", "reflect", "replicate"])))
+@pytest.mark.parametrize(
+    "causal, pad_mode", list(itertools.product([False, True], ["constant", "reflect", "replicate"]))
+)
 @pytest.mark.parametrize("length", [650, 3333, 5120])
 def test_edge_frame_supports_from_the_core_equal_the_gradient_supports(causal, pad_mode, length):
     config = replace(SMALL, causal=causal, pad_mode=pad_mode, n_residual_layers=2)
@@ -56,8 +59,10 @@ def test_padded_frame_counts_equal_analytic_and_measured(pad_mode, length):
     frames, k, m = edges.frames, edges.left_padded_frames, edges.right_padded_frames
     field = verified("seanet_s320_32khz_conv").truth
     supports = measured_supports(config, length, list(range(frames)))
-    interior = [s == ((f * field.hop_samples - field.left.samples, f * field.hop_samples + field.right.samples),)
-                for f, s in enumerate(supports)]
+    interior = [
+        s == ((f * field.hop_samples - field.left.samples, f * field.hop_samples + field.right.samples),)
+        for f, s in enumerate(supports)
+    ]
     measured_k = next(i for i, ok in enumerate(interior) if ok)
     measured_m = next(i for i, ok in enumerate(reversed(interior)) if ok)
     assert (k, m) == (measured_k, measured_m)
@@ -72,8 +77,10 @@ def test_a_clips_edges_read_on_a_shorter_input_equal_the_core_on_the_clip_itself
     short = core_edges(config, 12 * hop + 77, clip_samples=clip)
     whole = core_edges(config, clip)
     assert short.trace.input_length < clip and short.frames == whole.frames
-    assert (short.left_padded_frames, short.right_padded_frames) == (whole.left_padded_frames,
-                                                                     whole.right_padded_frames)
+    assert (short.left_padded_frames, short.right_padded_frames) == (
+        whole.left_padded_frames,
+        whole.right_padded_frames,
+    )
     for frame in [0, 1, 2, whole.frames - 3, whole.frames - 2, whole.frames - 1]:
         assert short.support(frame) == whole.support(frame), frame
 
@@ -250,4 +257,6 @@ def test_a_causal_lstm_config_whose_every_frame_reads_the_left_padding_passes_wi
         field = method["receptive_field"]
         assert field["left_unbounded"] and field["right_samples"] == formula.right.samples
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
-        "lstm_causal_replicate_ratios_5_6_5_3_edges.png", "lstm_causal_replicate_ratios_5_6_5_3_receptive_field.png"]
+        "lstm_causal_replicate_ratios_5_6_5_3_edges.png",
+        "lstm_causal_replicate_ratios_5_6_5_3_receptive_field.png",
+    ]

@@ -1,5 +1,6 @@
 """Random operator graphs: the analytic core, the gradient and the impulse must agree exactly,
 and a side is unbounded exactly when a recurrence is on its path."""
+
 from __future__ import annotations
 
 import torch
@@ -23,8 +24,11 @@ class RandomGraph(nn.Module):
         for kind, *parameters in steps:
             if kind == "conv":
                 kernel, stride, dilation, padding, mode = parameters
-                self.layers.append(nn.Conv1d(CHANNELS, CHANNELS, kernel, stride=stride, dilation=dilation,
-                                             padding=padding, padding_mode=mode))
+                self.layers.append(
+                    nn.Conv1d(
+                        CHANNELS, CHANNELS, kernel, stride=stride, dilation=dilation, padding=padding, padding_mode=mode
+                    )
+                )
             elif kind == "gru":
                 self.layers.append(nn.GRU(CHANNELS, CHANNELS, batch_first=True))
             elif kind == "branch":
@@ -52,18 +56,23 @@ class RandomGraph(nn.Module):
             elif kind == "branch":  # DAC-style cropping residual
                 y = layer(x)
                 crop = (x.shape[-1] - y.shape[-1]) // 2
-                x = x[..., crop:crop + y.shape[-1]] + y
+                x = x[..., crop : crop + y.shape[-1]] + y
         return x
 
 
 def _pad_mode_padding(kernel: int) -> st.SearchStrategy:
-    return st.tuples(st.integers(0, max(kernel // 2, 0)), st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
+    return st.tuples(
+        st.integers(0, max(kernel // 2, 0)), st.sampled_from(["zeros", "reflect", "replicate", "circular"])
+    )
 
 
 step = st.one_of(
     st.tuples(st.just("conv"), st.integers(1, 5), st.integers(1, 3), st.integers(1, 3)).flatmap(
-        lambda t: _pad_mode_padding(t[1]).map(lambda p: (t[0], t[1], t[2], t[3], p[0], p[1]))),
-    st.tuples(st.just("pad"), st.integers(0, 3), st.integers(0, 3), st.sampled_from(["constant", "reflect", "replicate"])),
+        lambda t: _pad_mode_padding(t[1]).map(lambda p: (t[0], t[1], t[2], t[3], p[0], p[1]))
+    ),
+    st.tuples(
+        st.just("pad"), st.integers(0, 3), st.integers(0, 3), st.sampled_from(["constant", "reflect", "replicate"])
+    ),
     st.tuples(st.just("upsample"), st.sampled_from(["nearest", "linear"])),
     st.tuples(st.just("attention"), st.integers(1, 4), st.integers(0, 2)),
     st.tuples(st.just("gru")),

@@ -1,4 +1,5 @@
 """The analytic core can fail: fed a wrong rule, the verdict (or the edge check) catches it."""
+
 from __future__ import annotations
 
 import functools
@@ -22,8 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from operator_modules import (EagerSlidingWindowStack, ReflectPadConv, SlidingWindowAttention, UpsampleThenStride,
-                              build)
+from operator_modules import EagerSlidingWindowStack, ReflectPadConv, SlidingWindowAttention, UpsampleThenStride, build
 
 
 class ReflectedPast(nn.Module):
@@ -78,8 +78,14 @@ def test_eager_attention_weights_taken_as_never_zero_fail_the_verdict(monkeypatc
         walk = walk_receptive_field(module, channels=1)
     assert walk.receptive_field.left.at_least
     # The gradient probe alone (the impulse probe's bisection over the walk's wide guess is slow).
-    gradient = measure(gradient_probe.METHOD, functools.partial(gradient_probe.gradient_observation, channels=1,
-                       device=torch.device("cpu"), dtype=torch.float64), {0: module}, walk.receptive_field)
+    gradient = measure(
+        gradient_probe.METHOD,
+        functools.partial(
+            gradient_probe.gradient_observation, channels=1, device=torch.device("cpu"), dtype=torch.float64
+        ),
+        {0: module},
+        walk.receptive_field,
+    )
     assert gradient.receptive_field.left.samples == 8  # by hand: one layer of window 3, hop 4
     assert not judge([walk, gradient], required=(walk.method, gradient.method)).passed
 

@@ -1,5 +1,6 @@
 """The analytic core on one hand-built module per op class: exact answers derived by hand,
 agreed by the gradient and impulse probes, and refusals by name."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,12 +12,28 @@ from rfprobe.core import budget
 from rfprobe.core.analysis import operator_receptive_field
 from rfprobe.core.walk import walk_receptive_field
 
-from operator_modules import (BiasedAttention, BidirectionalGRU, CausalDilatedStack, CircularPadThenRecurrence,
-                              CroppingResidual,
-                              EagerAttention, EagerMaskedFillWindow, EagerRelativeKeyBias, EagerSlidingWindowStack,
-                              LinearUpsampleThenStride, MaskOnlyWhenLonger, ReflectPadConv, RollAlongTime, SlidingWindowAttention,
-                              ReflectStartThroughRecurrence, UpsampleThenStride, WideConvThenRecurrent,
-                              WindowedAttention, WindowPooledAttention, build)
+from operator_modules import (
+    BiasedAttention,
+    BidirectionalGRU,
+    CausalDilatedStack,
+    CircularPadThenRecurrence,
+    CroppingResidual,
+    EagerAttention,
+    EagerMaskedFillWindow,
+    EagerRelativeKeyBias,
+    EagerSlidingWindowStack,
+    LinearUpsampleThenStride,
+    MaskOnlyWhenLonger,
+    ReflectPadConv,
+    RollAlongTime,
+    SlidingWindowAttention,
+    ReflectStartThroughRecurrence,
+    UpsampleThenStride,
+    WideConvThenRecurrent,
+    WindowedAttention,
+    WindowPooledAttention,
+    build,
+)
 
 HAND_DERIVED = {  # (left, right, hop)
     "sliding window attention": (SlidingWindowAttention, (8, 0, 1)),
@@ -58,8 +75,9 @@ def test_a_causal_dilated_stack_has_a_past_of_exactly_65535_samples_never_unboun
 def test_the_causal_dilated_stack_is_measured_not_called_unbounded_by_the_probes():
     verification = probe_module(build(lambda: CausalDilatedStack(layers=12)), channels=1)
     assert verification.verdict.passed, verification.verdict.reasons()
-    assert all(r.receptive_field.left.samples == 4095 and not r.receptive_field.left.unbounded
-               for r in verification.results)
+    assert all(
+        r.receptive_field.left.samples == 4095 and not r.receptive_field.left.unbounded for r in verification.results
+    )
 
 
 def test_a_bidirectional_gru_makes_both_sides_unbounded_and_names_the_recurrence():
@@ -131,8 +149,9 @@ def test_without_an_analytic_method_a_module_does_not_pass():
 
 
 def test_an_open_sides_finite_part_wider_than_the_sized_input_is_read_on_a_longer_one():
-    result = operator_receptive_field(build(WideConvThenRecurrent), channels=1, dtype=torch.float64,
-                                      start_length_samples=64)
+    result = operator_receptive_field(
+        build(WideConvThenRecurrent), channels=1, dtype=torch.float64, start_length_samples=64
+    )
     field = result.receptive_field
     assert (field.left, field.right, field.hop_samples) == (Side(60, unbounded=True), Side(4), 1)
     assert result.evidence["trace_lengths_samples"][-1] > 64
@@ -141,8 +160,10 @@ def test_an_open_sides_finite_part_wider_than_the_sized_input_is_read_on_a_longe
 def test_probes_leave_an_open_past_room_for_the_padding_it_carries_in():
     verification = probe_module(build(ReflectStartThroughRecurrence), channels=1)
     assert verification.verdict.passed, verification.verdict.reasons()
-    assert all(result.receptive_field.right == Side(0) and result.receptive_field.left.unbounded
-               for result in verification.results)
+    assert all(
+        result.receptive_field.right == Side(0) and result.receptive_field.left.unbounded
+        for result in verification.results
+    )
 
 
 def test_circular_padding_wrapped_by_a_recurrence_is_refused_by_name_not_sized_forever():

@@ -1,4 +1,5 @@
 """SEANetDecoder: the analytic core's reads against gradient and forward-mode probes."""
+
 from __future__ import annotations
 
 import json
@@ -67,5 +68,7 @@ def test_cli_decoder_section_and_json(tmp_path, capsys):
 
 
 def test_trim_right_ratio_on_a_non_causal_decoder_is_refused(capsys):
-    assert main(["--config", str(CONFIG_DIR / "musicgen_32khz_conv.yaml"), "--decoder", "--trim-right-ratio", "0.5"]) == 2
+    assert (
+        main(["--config", str(CONFIG_DIR / "musicgen_32khz_conv.yaml"), "--decoder", "--trim-right-ratio", "0.5"]) == 2
+    )
     assert "only for causal" in capsys.readouterr().err

@@ -4,6 +4,7 @@ Fast tests use a two-layer decoder built here; the zoo codecs run at tiny width 
 measured number is written down: every check is analytic == empirical, and the mutation
 tests show that a wrong analytic answer (one frame off, a wrong phase) is caught.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -15,8 +16,15 @@ from torch import nn
 from rfprobe.arithmetic.decoding import DecoderField, RoundTrip, Span
 from rfprobe.core.sizing import frame_reach
 from rfprobe.core.trace import trace_module
-from rfprobe.runs.decoder_field import (RoundTripModule, codec_decoder_field, codec_round_trip, decoder_zoo_row,
-                                        probe_decoder, probe_phases, probe_round_trip)
+from rfprobe.runs.decoder_field import (
+    RoundTripModule,
+    codec_decoder_field,
+    codec_round_trip,
+    decoder_zoo_row,
+    probe_decoder,
+    probe_phases,
+    probe_round_trip,
+)
 
 HOP = 2
 

@@ -1,4 +1,5 @@
 """The examples in the package's docstrings run, and print what they show."""
+
 from __future__ import annotations
 
 import doctest
@@ -12,8 +13,11 @@ import rfprobe
 
 PACKAGE = Path(rfprobe.__file__).parent
 MODULES_WITH_EXAMPLES = sorted(
-    info.name for info in pkgutil.walk_packages([str(PACKAGE)], prefix="rfprobe.")
-    if ">>> " in (PACKAGE.parent / (info.name.replace(".", "/") + ("/__init__.py" if info.ispkg else ".py"))).read_text())
+    info.name
+    for info in pkgutil.walk_packages([str(PACKAGE)], prefix="rfprobe.")
+    if ">>> "
+    in (PACKAGE.parent / (info.name.replace(".", "/") + ("/__init__.py" if info.ispkg else ".py"))).read_text()
+)
 
 
 def test_the_package_has_docstring_examples():

@@ -2,6 +2,7 @@
 measured by both probes: transformers' own Mimi transformer with a short sliding window,
 and the full Mimi encoder (slow: its ~80 s past is probed end to end), also with
 transformers' default SDPA attention."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,9 +22,15 @@ class FramesIn(nn.Module):
 
     def __init__(self, layers: int, window: int) -> None:
         super().__init__()
-        config = transformers.MimiConfig(hidden_size=8, num_attention_heads=2, num_key_value_heads=2,
-                                         intermediate_size=16, num_hidden_layers=layers, sliding_window=window,
-                                         attn_implementation="eager")
+        config = transformers.MimiConfig(
+            hidden_size=8,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            intermediate_size=16,
+            num_hidden_layers=layers,
+            sliding_window=window,
+            attn_implementation="eager",
+        )
         self.transformer = transformers.models.mimi.modeling_mimi.MimiTransformerModel(config)
         self.embed = nn.Conv1d(1, 8, kernel_size=16, stride=16)
 
@@ -47,8 +54,9 @@ def test_mimi_sliding_window_layers_reach_layers_times_window_minus_one_frames_b
     assert verification.verdict.passed, verification.verdict.reasons()
     for result in verification.results:
         field = result.receptive_field
-        assert (field.left.samples, field.right.samples, field.hop_samples) == (16 * layers * (window - 1), 15, 16), \
+        assert (field.left.samples, field.right.samples, field.hop_samples) == (16 * layers * (window - 1), 15, 16), (
             result.method
+        )
         assert not field.left.unbounded and not field.left.at_least
 
 
@@ -106,9 +114,16 @@ def test_mimi_with_transformers_default_sdpa_gets_the_same_finite_past():
     # past open. The answer must be the eager row's, by every method.
     from rfprobe.families import Adapter, mimi
 
-    config = transformers.MimiConfig(num_filters=2, hidden_size=16, num_attention_heads=2, num_key_value_heads=2,
-                                     intermediate_size=32, codebook_dim=8, vector_quantization_hidden_dimension=8,
-                                     upsample_groups=16)
+    config = transformers.MimiConfig(
+        num_filters=2,
+        hidden_size=16,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        intermediate_size=32,
+        codebook_dim=8,
+        vector_quantization_hidden_dimension=8,
+        upsample_groups=16,
+    )
     torch.manual_seed(0)
     encoder = Adapter(transformers.MimiEncoderModel(config.encoder_config).eval(), mimi._latents).eval()
     assert encoder.inner.config._attn_implementation == "sdpa"

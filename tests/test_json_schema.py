@@ -1,4 +1,5 @@
 """Every --json report validates against the shipped JSON Schema (schema version 1)."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,16 @@ def test_the_schema_is_itself_a_valid_json_schema():
 
 
 def test_a_report_with_an_lstm_claims_and_the_decoder_validates(tmp_path):
-    report = report_of(["--config", str(CONFIG_DIR / "encodec_24khz_causal.yaml"),
-                        "--config", str(CONFIG_DIR / "seanet_s320_32khz_conv.yaml"), "--decoder"], tmp_path)
+    report = report_of(
+        [
+            "--config",
+            str(CONFIG_DIR / "encodec_24khz_causal.yaml"),
+            "--config",
+            str(CONFIG_DIR / "seanet_s320_32khz_conv.yaml"),
+            "--decoder",
+        ],
+        tmp_path,
+    )
     assert_valid(report)
     lstm = report["configs"]["encodec_24khz_causal"]["receptive_field"]
     assert lstm["left_unbounded"] and lstm["left_samples"] is None and lstm["unbounded"]

@@ -6,6 +6,7 @@ the front ends. An import of a higher layer from a lower one, an import cycle be
 (lazy imports inside functions included) and a private name imported from another module
 all fail here.
 """
+
 from __future__ import annotations
 
 import ast
@@ -72,16 +73,17 @@ def upward_imports(graph: dict[str, list[tuple[str, str, int]]]) -> list[str]:
 
 def cycles(graph: dict[str, list[tuple[str, str, int]]]) -> list[list[str]]:
     """Every import cycle between modules (a package importing its own submodules aside)."""
-    targets = {module: sorted({t for t, _, _ in imported if t in MODULES and not module.startswith(t + ".")
-                               and t != module})
-               for module, imported in graph.items()}
+    targets = {
+        module: sorted({t for t, _, _ in imported if t in MODULES and not module.startswith(t + ".") and t != module})
+        for module, imported in graph.items()
+    }
     found, state = [], {}
 
     def visit(module: str, stack: list[str]) -> None:
         state[module] = "open"
         for target in targets[module]:
             if state.get(target) == "open":
-                found.append(stack[stack.index(target):] + [target])
+                found.append(stack[stack.index(target) :] + [target])
             elif target not in state:
                 visit(target, stack + [target])
         state[module] = "done"
@@ -93,9 +95,12 @@ def cycles(graph: dict[str, list[tuple[str, str, int]]]) -> list[list[str]]:
 
 
 def private_imports(graph: dict[str, list[tuple[str, str, int]]]) -> list[str]:
-    return [f"{module}:{line} imports {name} from {target}"
-            for module, imported in graph.items() for target, name, line in imported
-            if name.startswith("_") and not name.startswith("__")]
+    return [
+        f"{module}:{line} imports {name} from {target}"
+        for module, imported in graph.items()
+        for target, name, line in imported
+        if name.startswith("_") and not name.startswith("__")
+    ]
 
 
 def test_the_package_root_holds_only_its_entry_points_and_error_types():
@@ -117,8 +122,10 @@ def test_no_private_name_is_imported_across_modules():
 
 
 def test_the_layer_check_catches_an_upward_import_a_cycle_and_a_private_name():
-    graph = {"rfprobe.core.graph": [("rfprobe.runs.verify", "", 3)],
-             "rfprobe.runs.verify": [("rfprobe.core.graph", "_hidden", 5)]}
+    graph = {
+        "rfprobe.core.graph": [("rfprobe.runs.verify", "", 3)],
+        "rfprobe.runs.verify": [("rfprobe.core.graph", "_hidden", 5)],
+    }
     assert upward_imports(graph) == ["rfprobe.core.graph:3 imports rfprobe.runs.verify (runs is above core)"]
     assert private_imports(graph) == ["rfprobe.runs.verify:5 imports _hidden from rfprobe.core.graph"]
     saved = dict(MODULES)

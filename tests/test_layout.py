@@ -1,11 +1,18 @@
 """The package's layers keep their roles: the arithmetic and the core's position logic need no torch."""
+
 from __future__ import annotations
 
 import subprocess
 import sys
 
-TORCH_FREE = ["rfprobe.arithmetic.geometry", "rfprobe.arithmetic.verdict", "rfprobe.arithmetic.lookahead",
-              "rfprobe.core.intervals", "rfprobe.core.readers", "rfprobe.arithmetic.methods"]
+TORCH_FREE = [
+    "rfprobe.arithmetic.geometry",
+    "rfprobe.arithmetic.verdict",
+    "rfprobe.arithmetic.lookahead",
+    "rfprobe.core.intervals",
+    "rfprobe.core.readers",
+    "rfprobe.arithmetic.methods",
+]
 
 # Any attempt to import torch raises, so an import anywhere below the listed modules fails.
 BLOCK_TORCH = """

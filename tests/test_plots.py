@@ -1,4 +1,5 @@
 """--plot writes two readable PNGs per config; without matplotlib it says how to get it."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,7 +10,9 @@ from rfprobe.frontends.cli import main
 
 def test_plot_writes_two_pngs_per_config(tmp_path):
     pytest.importorskip("matplotlib", reason='matplotlib is an optional extra: pip install -e ".[plot]"')
-    assert main(["--config", str(CONFIG_DIR / "encodec_24khz_causal_conv.yaml"), "--plot", str(tmp_path), "--quiet"]) == 0
+    assert (
+        main(["--config", str(CONFIG_DIR / "encodec_24khz_causal_conv.yaml"), "--plot", str(tmp_path), "--quiet"]) == 0
+    )
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["encodec_24khz_causal_conv_edges.png", "encodec_24khz_causal_conv_receptive_field.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000 for p in tmp_path.iterdir())

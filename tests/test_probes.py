@@ -1,4 +1,5 @@
 """Gradient and impulse probes measure what the module does, whatever the guess."""
+
 from __future__ import annotations
 
 import functools
@@ -23,10 +24,15 @@ CPU = dict(device=torch.device("cpu"), dtype=torch.float64)
 
 def run_probes(factory, guess: ReceptiveField, channels: int = 1):
     modules = {seed: build(factory, seed) for seed in (0, 1)}
-    gradient = measure("gradient", functools.partial(gradient_probe.gradient_observation, channels=channels, **CPU),
-                       modules, guess)
-    impulse = measure("impulse", functools.partial(impulse_probe.impulse_observation, channels=channels, guess=guess,
-                                                   **CPU), modules, guess)
+    gradient = measure(
+        "gradient", functools.partial(gradient_probe.gradient_observation, channels=channels, **CPU), modules, guess
+    )
+    impulse = measure(
+        "impulse",
+        functools.partial(impulse_probe.impulse_observation, channels=channels, guess=guess, **CPU),
+        modules,
+        guess,
+    )
     return gradient, impulse
 
 
@@ -39,8 +45,11 @@ def test_probes_agree_with_the_walk_on_hand_built_modules(factory):
         assert (field.left, field.right, field.hop_samples) == (walk.left, walk.right, walk.hop_samples), result.method
 
 
-@pytest.mark.parametrize("factory, channels", [(HoledStack, 1), (conv_then_recurrent, 1), (NormedFeatures, 4)],
-                         ids=["conv", "recurrent", "norm-over-channels"])
+@pytest.mark.parametrize(
+    "factory, channels",
+    [(HoledStack, 1), (conv_then_recurrent, 1), (NormedFeatures, 4)],
+    ids=["conv", "recurrent", "norm-over-channels"],
+)
 def test_gradient_of_two_frames_is_one_batched_backward_of_one_row(factory, channels):
     module = build(factory)
     inputs = gradient_probe.probe_input(channels, 40, 0, **CPU)
@@ -65,8 +74,10 @@ def test_gradient_falls_back_to_a_row_per_frame_when_the_backward_cannot_be_batc
         gradient_probe._frame_gradients(module, inputs, [5, 6], 1, batched_backward=True)
     gradient, _, how = gradient_probe.frame_gradients_and_how(module, inputs, [5, 6], projection_seed=1)
     assert how.startswith("one row per frame (the backward could not be batched")
-    assert [tuple((row != 0).any(dim=0).nonzero().flatten().tolist()) for row in gradient] == \
-        [(10, 11, 12), (12, 13, 14)]  # by hand: kernel 3, stride 2
+    assert [tuple((row != 0).any(dim=0).nonzero().flatten().tolist()) for row in gradient] == [
+        (10, 11, 12),
+        (12, 13, 14),
+    ]  # by hand: kernel 3, stride 2
 
 
 def test_impulse_sees_through_a_norm_over_channels():
@@ -122,8 +133,9 @@ def test_a_bounded_side_wider_than_the_window_is_not_mistaken_for_unbounded():
     config = shipped_config("encodec_24khz_causal_conv")
     modules = {0: build_encoder(config, 0)}
     zero = ReceptiveField(left=Side(0), right=Side(0), hop_samples=config.hop_samples)
-    result = measure("gradient", functools.partial(gradient_probe.gradient_observation, channels=1, **CPU),
-                     modules, zero)
+    result = measure(
+        "gradient", functools.partial(gradient_probe.gradient_observation, channels=1, **CPU), modules, zero
+    )
     formula = formula_receptive_field(config).receptive_field
     assert not result.receptive_field.left.unbounded
     assert result.receptive_field.left == formula.left
@@ -132,8 +144,13 @@ def test_a_bounded_side_wider_than_the_window_is_not_mistaken_for_unbounded():
 def test_seeds_that_disagree_make_the_method_fail():
     def probe(module, window: ProbeWindow, seed: int) -> Observation:
         last = window.anchor + 3 + seed  # seed 1 sees one more sample
-        return Observation(window, seed, FrameSupport(window.anchor - 2, last),
-                           FrameSupport(window.anchor - 2 + window.hop_samples, last + window.hop_samples), 100)
+        return Observation(
+            window,
+            seed,
+            FrameSupport(window.anchor - 2, last),
+            FrameSupport(window.anchor - 2 + window.hop_samples, last + window.hop_samples),
+            100,
+        )
 
     result = measure("fake", probe, {0: None, 1: None}, ReceptiveField(Side(2), Side(3), 4))
     assert not result.ran and "seeds disagree" in result.unavailable_reason
@@ -141,8 +158,9 @@ def test_seeds_that_disagree_make_the_method_fail():
 
 def test_each_probe_runs_on_its_own_seed():
     modules = {seed: build(HoledStack, seed) for seed in (0, 1)}
-    gradient, impulse = run_probes_on_seeds(modules, walk_receptive_field(modules[0]).receptive_field,
-                                            channels=1, **CPU)
+    gradient, impulse = run_probes_on_seeds(
+        modules, walk_receptive_field(modules[0]).receptive_field, channels=1, **CPU
+    )
     assert (gradient.evidence["seeds"], impulse.evidence["seeds"]) == ([0], [1])
 
 
@@ -182,9 +200,14 @@ def test_float32_probes_agree_with_float64():
     config = replace(shipped_config("seanet_s320_32khz_conv"), n_filters=8)
     formula = formula_receptive_field(config).receptive_field
     modules = {0: build_encoder(config, 0, dtype=torch.float32)}
-    result = measure("gradient", functools.partial(gradient_probe.gradient_observation, channels=1,
-                                                   device=torch.device("cpu"), dtype=torch.float32),
-                     modules, formula)
+    result = measure(
+        "gradient",
+        functools.partial(
+            gradient_probe.gradient_observation, channels=1, device=torch.device("cpu"), dtype=torch.float32
+        ),
+        modules,
+        formula,
+    )
     assert (result.receptive_field.left, result.receptive_field.right) == (formula.left, formula.right)
 
 
@@ -193,16 +216,22 @@ def test_time_group_norm_is_global_for_both_probes():
     formula = formula_receptive_field(config).receptive_field
     modules = {seed: build_encoder(config, seed) for seed in (0, 1)}
     start = formula
-    for result in (measure("gradient", functools.partial(gradient_probe.gradient_observation, channels=1, **CPU),
-                           modules, start),
-                   measure("impulse", functools.partial(impulse_probe.impulse_observation, channels=1,
-                                                        guess=formula, **CPU), modules, start)):
+    for result in (
+        measure("gradient", functools.partial(gradient_probe.gradient_observation, channels=1, **CPU), modules, start),
+        measure(
+            "impulse",
+            functools.partial(impulse_probe.impulse_observation, channels=1, guess=formula, **CPU),
+            modules,
+            start,
+        ),
+    ):
         assert result.receptive_field.global_in_time
         assert result.receptive_field.hop_samples == config.hop_samples
 
 
 def test_a_forward_mode_failure_switches_the_impulse_probe_to_exact_differences():
     """A module whose forward works but whose JVP cannot run: the impulse probe falls back and says so."""
+
     class NoForwardAD(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x):

@@ -1,4 +1,5 @@
 """The README and docs/ tell the truth: their numbers come from the tool, the test command is CI's."""
+
 from __future__ import annotations
 
 import re
@@ -62,8 +63,10 @@ def test_readme_lookahead_numbers_for_musicgen_are_the_measured_ones():
     from rfprobe.arithmetic.lookahead import lookahead_of
 
     lookahead = lookahead_of(verified("musicgen_32khz").truth)
-    assert (f"needs {lookahead.after_anchor.samples} samples after the anchor, "
-            f"{lookahead.after_hop_end_samples} after its hop") in _page("context_map.md")
+    assert (
+        f"needs {lookahead.after_anchor.samples} samples after the anchor, "
+        f"{lookahead.after_hop_end_samples} after its hop"
+    ) in _page("context_map.md")
 
 
 def test_readme_pytest_example_runs_as_written_without_warnings(tmp_path):
@@ -75,8 +78,13 @@ def test_readme_pytest_example_runs_as_written_without_warnings(tmp_path):
     assert block.startswith("# tests/test_tokenizer_receptive_field.py\n")
     example = tmp_path / "test_example.py"
     example.write_text(block, encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(example)],
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(example)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "warning" not in result.stdout.lower(), result.stdout[-2000:]
 

@@ -1,12 +1,21 @@
 """The rule registry: one key per op, duplicates refused, a broken rule is rfprobe's bug."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 from torch import nn
 
-from rfprobe.core.registry import (DuplicateRule, RuleError, op_key, register_rule, registered_keys, replaced_rule,
-                                   rule_for, unregister_rule)
+from rfprobe.core.registry import (
+    DuplicateRule,
+    RuleError,
+    op_key,
+    register_rule,
+    registered_keys,
+    replaced_rule,
+    rule_for,
+    unregister_rule,
+)
 from rfprobe.core.rules.elementwise import elementwise
 from rfprobe.core.trace import TraceError, trace_module
 from rfprobe.core.walk import walk_receptive_field
@@ -69,7 +78,10 @@ def test_a_broken_rule_is_not_retried_as_a_model_failure_by_the_walk():
 
 
 def test_a_rule_returning_the_wrong_number_of_outputs_is_refused():
-    with replaced_rule("convolution", lambda call: []), pytest.raises(RuleError, match="returned 0 outputs for the op's 1"):
+    with (
+        replaced_rule("convolution", lambda call: []),
+        pytest.raises(RuleError, match="returned 0 outputs for the op's 1"),
+    ):
         trace_module(_conv(), 1, 64, dtype=torch.float64)
 
 
@@ -77,7 +89,8 @@ def test_a_broken_rule_ends_the_command_line_in_an_internal_error(tmp_path, monk
     from rfprobe.frontends.cli import main
 
     (tmp_path / "user_model.py").write_text(
-        "import torch\ndef build():\n    return torch.nn.Conv1d(1, 4, kernel_size=5, stride=2)\n")
+        "import torch\ndef build():\n    return torch.nn.Conv1d(1, 4, kernel_size=5, stride=2)\n"
+    )
     monkeypatch.chdir(tmp_path)
     with replaced_rule("convolution", lambda call: 1 / 0):
         code = main(["--module", "user_model:build", "--quiet"])

@@ -1,4 +1,5 @@
 """Every shipped config: the four methods agree exactly, and the structural facts hold."""
+
 from __future__ import annotations
 
 import pytest

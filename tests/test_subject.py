@@ -1,5 +1,6 @@
 """The module a probe runs: a private copy whose weight norms are folded, computing exactly
 what the caller's module computes."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,7 +24,9 @@ def _weight_norms(module: nn.Module) -> int:
     """Weight norms still recomputed before a forward pass (hooks and parametrizations)."""
     from torch.nn.utils.weight_norm import WeightNorm
 
-    hooks = sum(isinstance(hook, WeightNorm) for layer in module.modules() for hook in layer._forward_pre_hooks.values())
+    hooks = sum(
+        isinstance(hook, WeightNorm) for layer in module.modules() for hook in layer._forward_pre_hooks.values()
+    )
     parametrized = sum(1 for layer in module.modules() if type(layer).__name__.startswith("Parametrized"))
     return hooks + parametrized
 
@@ -33,10 +36,15 @@ def _every_kind_of_weight_norm() -> nn.Module:
     far from |v| (as after training), so a fold that dropped g or normed over the wrong dim
     would compute different weights."""
     torch.manual_seed(0)
-    layers = [nn.utils.weight_norm(nn.Conv1d(1, 3, 5, stride=2)), nn.ELU(),
-              nn.utils.parametrizations.weight_norm(nn.Conv1d(3, 4, 3, dilation=2)), nn.ELU(),
-              nn.utils.parametrizations.weight_norm(nn.ConvTranspose1d(4, 3, 4, stride=2), dim=1), nn.ELU(),
-              nn.utils.weight_norm(nn.Conv1d(3, 2, 3), dim=None)]
+    layers = [
+        nn.utils.weight_norm(nn.Conv1d(1, 3, 5, stride=2)),
+        nn.ELU(),
+        nn.utils.parametrizations.weight_norm(nn.Conv1d(3, 4, 3, dilation=2)),
+        nn.ELU(),
+        nn.utils.parametrizations.weight_norm(nn.ConvTranspose1d(4, 3, 4, stride=2), dim=1),
+        nn.ELU(),
+        nn.utils.weight_norm(nn.Conv1d(3, 2, 3), dim=None),
+    ]
     module = nn.Sequential(*layers).double().eval()
     with torch.no_grad():
         for name, parameter in module.named_parameters():

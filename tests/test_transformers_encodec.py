@@ -1,4 +1,5 @@
 """transformers' EncodecEncoder sees exactly what audiocraft's SEANetEncoder sees."""
+
 from __future__ import annotations
 
 from dataclasses import replace

@@ -1,4 +1,5 @@
 """The verdict fails whenever one method disagrees; the hand analysis's wrong layer lists are caught one by one."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -36,20 +37,28 @@ def test_ratios_in_the_given_order_are_caught():
 
 def test_downsampling_kernel_equal_to_kernel_size_is_caught():
     config = shipped_config("musicgen_32khz_conv")
-    layers = [replace(layer, kernel=config.kernel_size) if isinstance(layer, ConvSpec) and layer.stride > 1 else layer
-              for layer in encoder_layers(config)]
+    layers = [
+        replace(layer, kernel=config.kernel_size) if isinstance(layer, ConvSpec) and layer.stride > 1 else layer
+        for layer in encoder_layers(config)
+    ]
     assert not judged_with_formula("musicgen_32khz_conv", layers).passed
 
 
 def test_two_kernel_3_residual_convs_are_caught():
     config = shipped_config("musicgen_32khz_conv")
-    layers = [replace(layer, branch=tuple(replace(conv, kernel=config.residual_kernel_size) for conv in layer.branch))
-              if isinstance(layer, ResidualSpec) else layer for layer in encoder_layers(config)]
+    layers = [
+        replace(layer, branch=tuple(replace(conv, kernel=config.residual_kernel_size) for conv in layer.branch))
+        if isinstance(layer, ResidualSpec)
+        else layer
+        for layer in encoder_layers(config)
+    ]
     assert not judged_with_formula("musicgen_32khz_conv", layers).passed
 
 
 def test_ignoring_the_lstm_is_caught():
-    layers = [layer for layer in encoder_layers(shipped_config("musicgen_32khz")) if not isinstance(layer, RecurrentSpec)]
+    layers = [
+        layer for layer in encoder_layers(shipped_config("musicgen_32khz")) if not isinstance(layer, RecurrentSpec)
+    ]
     verdict = judged_with_formula("musicgen_32khz", layers)
     assert not verdict.passed
     assert [d.quantity for d in verdict.disagreements] == ["left"]
@@ -102,6 +111,10 @@ def test_analytic_methods_alone_do_not_pass():
 def test_ignoring_the_residual_dilations_is_caught():
     config = shipped_config("seanet_init_defaults_24khz")
     assert config.n_residual_layers > 1 and config.dilation_base > 1
-    layers = [replace(layer, branch=tuple(replace(conv, dilation=1) for conv in layer.branch))
-              if isinstance(layer, ResidualSpec) else layer for layer in encoder_layers(config)]
+    layers = [
+        replace(layer, branch=tuple(replace(conv, dilation=1) for conv in layer.branch))
+        if isinstance(layer, ResidualSpec)
+        else layer
+        for layer in encoder_layers(config)
+    ]
     assert not judged_with_formula("seanet_init_defaults_24khz", layers).passed

@@ -1,4 +1,5 @@
 """The module walk reads the real layers, combines branches as unions, and refuses what it does not know."""
+
 from __future__ import annotations
 
 from conftest import shipped_config, verified

@@ -1,5 +1,6 @@
 """The whole path a user runs (command line, answer, JSON, plots), fuzzed: PASS with the
 formula's numbers or a named refusal, never an internal error; and the checker can fail."""
+
 from __future__ import annotations
 
 import itertools
@@ -13,17 +14,18 @@ from rfprobe.core.readers import Same
 from rfprobe.core.registry import replaced_rule
 from rfprobe.families.seanet.config_files import load_config
 from rfprobe.frontends import whole_path
-from rfprobe.runs.fuzzing import architectures, stack_specs
+from rfprobe.runs.fuzzing import PAD_MODES, architectures, stack_specs
 
 SMALL = Path(__file__).parent.parent / "configs" / "seanet_s320_32khz_conv.yaml"
-FUZZ = settings(max_examples=40, deadline=None, database=None, derandomize=True,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=40, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 NAMES = (f"fuzzed_model_{index}" for index in itertools.count())
 
 
 @pytest.mark.slow
 @FUZZ
-@given(config=architectures())
+@given(config=architectures(pad_modes=PAD_MODES))
 def test_random_seanet_configs_pass_with_the_formulas_numbers_or_are_refused_by_name(config, tmp_path_factory):
     assert whole_path.config_problems(config, tmp_path_factory.mktemp("config")) == []
 
@@ -66,8 +68,12 @@ def test_the_checker_catches_numbers_that_differ_from_the_formula(tmp_path, monk
     def one_sample_short(config):
         result = real(config)
         field = result.receptive_field
-        return dataclasses.replace(result, receptive_field=dataclasses.replace(
-            field, left=dataclasses.replace(field.left, samples=field.left.samples - 1)))
+        return dataclasses.replace(
+            result,
+            receptive_field=dataclasses.replace(
+                field, left=dataclasses.replace(field.left, samples=field.left.samples - 1)
+            ),
+        )
 
     monkeypatch.setattr(whole_path, "formula_receptive_field", one_sample_short)
     problems = whole_path.config_problems(load_config(SMALL), tmp_path)

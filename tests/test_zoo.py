@@ -1,5 +1,6 @@
 """The codec zoo: every family runs at tiny width, tiny equals full width, cross-checks can fail,
 and the docs' zoo tables are what the tool measures (docs/data/zoo_tiny.json)."""
+
 from __future__ import annotations
 
 import sys
@@ -20,9 +21,15 @@ sys.path.insert(0, str(REPOSITORY / "scripts"))
 # One tiny model per family (the cheapest that shows the family's temporal structure), all in
 # the fast tier; the rest of the zoo runs under the `slow` marker and in `python scripts/zoo.py --tiny`.
 REPRESENTATIVES = {
-    "EnCodec": "encodec_24khz", "DAC": "dac_24khz", "Mimi": "mimi_seanet", "WavTokenizer": "wavtokenizer",
-    "X-codec": "xcodec_acoustic", "X-codec 2": "xcodec2_acoustic", "NeuCodec": "neucodec_acoustic",
-    "SNAC": "snac_24khz", "PocketTTS": "pocket_tts_seanet",
+    "EnCodec": "encodec_24khz",
+    "DAC": "dac_24khz",
+    "Mimi": "mimi_seanet",
+    "WavTokenizer": "wavtokenizer",
+    "X-codec": "xcodec_acoustic",
+    "X-codec 2": "xcodec2_acoustic",
+    "NeuCodec": "neucodec_acoustic",
+    "SNAC": "snac_24khz",
+    "PocketTTS": "pocket_tts_seanet",
 }
 FAMILY_PARAMETERS = sorted(REPRESENTATIVES)
 # Semantic branches: global in time (self-attention over the whole input), each its own row.
@@ -68,8 +75,9 @@ def test_semantic_branch_is_its_own_row_global_with_its_proof(family):
     walk = row.proof.split("; ")[0]
     assert walk.startswith("module walk: ") and "attention" in walk, row.proof
     for method in ("gradient", "impulse"):
-        assert f"{method}: support reached the input's end" in row.proof and "past" in row.proof \
-            and "future" in row.proof, row.proof
+        assert (
+            f"{method}: support reached the input's end" in row.proof and "past" in row.proof and "future" in row.proof
+        ), row.proof
 
 
 def test_acoustic_rows_keep_their_finite_extents_beside_a_global_semantic_row():
@@ -122,8 +130,10 @@ def test_snac_windowed_attention_is_refused_as_position_dependent_not_given_one_
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [model.name for model in ZOO if model.name not in REPRESENTATIVES.values()
-                                  and model.name not in SEMANTIC.values()])
+@pytest.mark.parametrize(
+    "name",
+    [model.name for model in ZOO if model.name not in REPRESENTATIVES.values() and model.name not in SEMANTIC.values()],
+)
 def test_every_zoo_model_runs_at_tiny_width(name):
     row = zoo_row(name)
     if name in EXPECTED_NOT_TO_PASS:
@@ -133,8 +143,14 @@ def test_every_zoo_model_runs_at_tiny_width(name):
 
 
 def _extents(row: ZooRow) -> tuple:
-    return (row.left_samples, row.left_unbounded, row.right_samples, row.right_unbounded, row.hop_samples,
-            row.global_in_time)
+    return (
+        row.left_samples,
+        row.left_unbounded,
+        row.right_samples,
+        row.right_unbounded,
+        row.hop_samples,
+        row.global_in_time,
+    )
 
 
 def test_tiny_and_full_width_give_the_same_receptive_field_for_a_conv_family():
@@ -166,9 +182,19 @@ def test_transformers_and_original_implementation_read_the_same_samples(pair):
 
 
 def _row(name: str, **values) -> ZooRow:
-    base = dict(name=name, family="f", source="s", kind="conv", width="tiny", sample_rate=16000, hop_samples=320,
-                left_samples=10, right_samples=20, verdict=PASS,
-                edge_supports={"length_samples": 6400, "frames_total": 20, "supports": {"0": [[0, 30]]}})
+    base = dict(
+        name=name,
+        family="f",
+        source="s",
+        kind="conv",
+        width="tiny",
+        sample_rate=16000,
+        hop_samples=320,
+        left_samples=10,
+        right_samples=20,
+        verdict=PASS,
+        edge_supports={"length_samples": 6400, "frames_total": 20, "supports": {"0": [[0, 30]]}},
+    )
     return ZooRow(**{**base, **values})
 
 
@@ -182,8 +208,9 @@ def test_cross_check_reports_a_different_edge_support_with_both_values():
     theirs, original = CROSS_CHECKS[0]
     other = _row(original, edge_supports={"length_samples": 6400, "frames_total": 20, "supports": {"0": [[0, 31]]}})
     (check,) = cross_checks([_row(theirs), other])
-    assert check.differences == (f"frame 0 of a 6400-sample clip: {theirs} reads [[0, 30]], {original} reads "
-                                 "[[0, 31]]",)
+    assert check.differences == (
+        f"frame 0 of a 6400-sample clip: {theirs} reads [[0, 30]], {original} reads [[0, 31]]",
+    )
 
 
 def test_cross_check_reports_a_different_left_extent():
@@ -245,8 +272,7 @@ def _data_rows() -> dict[str, ZooRow]:
 
 
 def test_zoo_data_lists_every_zoo_model():
-    assert list(_data_rows()) == [model.name for model in ZOO], \
-        "run rfprobe zoo --tiny --data docs/data/zoo_tiny.json"
+    assert list(_data_rows()) == [model.name for model in ZOO], "run rfprobe zoo --tiny --data docs/data/zoo_tiny.json"
 
 
 def test_the_docs_zoo_tables_are_rendered_from_the_data():
@@ -262,7 +288,9 @@ def test_the_docs_zoo_tables_are_rendered_from_the_data():
 @pytest.mark.parametrize("family", FAMILY_PARAMETERS)
 def test_readme_zoo_row_is_what_the_tool_measures(family):
     row = zoo_row(REPRESENTATIVES[family])
-    assert table_cells(_data_rows()[row.name]) == table_cells(row), "run rfprobe zoo --tiny --data docs/data/zoo_tiny.json"
+    assert table_cells(_data_rows()[row.name]) == table_cells(row), (
+        "run rfprobe zoo --tiny --data docs/data/zoo_tiny.json"
+    )
 
 
 def test_a_row_too_long_for_its_time_limit_is_refused_up_front_with_the_reason_in_seconds():

@@ -29,6 +29,7 @@ samples at its start.
     ...  for c in decode.chunks(total_frames=10, total_samples=40, chunk_frames=4)]
     [(0, 6, 0, 16), (3, 10, 4, 16), (7, 10, 4, 8)]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

@@ -17,6 +17,7 @@ latency one hop (the encoder emits a frame once per hop); the brief's total is t
     >>> field.past_frames, field.future_frames
     (1, 1)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,8 +43,9 @@ class Span:
         """Equal ends; an unbounded end only has to be unbounded in both."""
         if other is None:
             return False
-        return Side(self.low, self.low_unbounded).agrees_with(Side(other.low, other.low_unbounded)) and \
-            Side(self.high, self.high_unbounded).agrees_with(Side(other.high, other.high_unbounded))
+        return Side(self.low, self.low_unbounded).agrees_with(Side(other.low, other.low_unbounded)) and Side(
+            self.high, self.high_unbounded
+        ).agrees_with(Side(other.high, other.high_unbounded))
 
     def describe(self, unit: str) -> str:
         low = "unbounded past" if self.low_unbounded else f"{self.low:+d}"
@@ -56,8 +58,12 @@ def reach_from_reads(reads: dict[int, Span], hop: int) -> Span:
     reads (sample m x hop + p is reached when -high_p <= m <= -low_p)."""
     low = min(-span.high * hop + phase for phase, span in reads.items())
     high = max(-span.low * hop + phase for phase, span in reads.items())
-    return Span(low, high, low_unbounded=any(s.high_unbounded for s in reads.values()),
-                high_unbounded=any(s.low_unbounded for s in reads.values()))
+    return Span(
+        low,
+        high,
+        low_unbounded=any(s.high_unbounded for s in reads.values()),
+        high_unbounded=any(s.low_unbounded for s in reads.values()),
+    )
 
 
 def reads_agree(analytic: dict[int, Span], measured: dict[int, Span]) -> bool:
@@ -98,7 +104,8 @@ class DecoderField:
     @property
     def agrees(self) -> bool:
         return reads_agree(self.reads_by_phase, self.measured_reads) and self.influence.agrees_with(
-            self.measured_influence)
+            self.measured_influence
+        )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ its left extent is how many samples before the anchor it depends on, its right e
 how many after. RF = left + 1 + right. A side made unbounded by a non-local layer (an
 LSTM's past, a norm over time) has no finite extent; we never report a number for it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -77,8 +78,13 @@ class ReceptiveField:
         if self.global_in_time:
             return "global"
         if not self.bounded:
-            return "unbounded " + ("past" if self.left.unbounded and not self.right.unbounded
-                                   else "future" if not self.left.unbounded else "past and future")
+            return "unbounded " + (
+                "past"
+                if self.left.unbounded and not self.right.unbounded
+                else "future"
+                if not self.left.unbounded
+                else "past and future"
+            )
         return str(self.samples)
 
 

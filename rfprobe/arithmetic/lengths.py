@@ -1,4 +1,5 @@
 """Length arithmetic a model's input rules need (torch-free)."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Causal lookahead: how much future audio a frame needs before it can be emitted."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

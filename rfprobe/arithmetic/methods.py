@@ -3,6 +3,7 @@
 `FORMULA` is the hand method the mission checks (arithmetic over a config); `MODULE_WALK` the
 analytic core reading the real module; `GRADIENT` and `IMPULSE` the two probes.
 """
+
 FORMULA = "formula"
 MODULE_WALK = "module walk"
 GRADIENT = "gradient"

@@ -3,6 +3,7 @@
 Agreement is equality of integers, never closeness. A method that could not run is a
 failure too when it was expected to run; the verdict names it and the reason.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,8 +57,11 @@ def judge(results: Sequence[MethodResult], required: Sequence[str]) -> Verdict:
     """PASS iff every required method ran, an analytic method and both probes ran, and all
     methods that ran agree exactly."""
     by_method = {result.method: result for result in results}
-    not_run = tuple((method, by_method[method].unavailable_reason if method in by_method else "not run")
-                    for method in required if method not in by_method or not by_method[method].ran)
+    not_run = tuple(
+        (method, by_method[method].unavailable_reason if method in by_method else "not run")
+        for method in required
+        if method not in by_method or not by_method[method].ran
+    )
     ran = [result for result in results if result.ran]
     fields = [(result.method, result.receptive_field) for result in ran if result.receptive_field is not None]
     disagreements = []
@@ -78,11 +82,15 @@ def judge(results: Sequence[MethodResult], required: Sequence[str]) -> Verdict:
     # agreeing with each other are not yet a check against what the layers say.
     ran_methods = {result.method for result in ran}
     if not ran_methods & set(ANALYTIC_METHODS):
-        not_run += tuple((r.method, f"{r.unavailable_reason} (PASS needs an analytic method)") for r in results
-                         if r.method in ANALYTIC_METHODS and not r.ran and r.method not in dict(not_run))
+        not_run += tuple(
+            (r.method, f"{r.unavailable_reason} (PASS needs an analytic method)")
+            for r in results
+            if r.method in ANALYTIC_METHODS and not r.ran and r.method not in dict(not_run)
+        )
         if not any(r.method in ANALYTIC_METHODS for r in results):
             not_run += (("an analytic method", "none was run (PASS needs one)"),)
-    not_run += tuple((method, "not run") for method in EMPIRICAL_METHODS
-                     if method not in ran_methods and method not in dict(not_run))
+    not_run += tuple(
+        (method, "not run") for method in EMPIRICAL_METHODS if method not in ran_methods and method not in dict(not_run)
+    )
     passed = not not_run and not disagreements
     return Verdict(passed=passed, disagreements=tuple(disagreements), not_run=not_run)

@@ -20,6 +20,7 @@ reads the sized frame's left, right and holes.
     >>> result.receptive_field.left, result.receptive_field.right, result.receptive_field.hop_samples
     (Side(samples=2, unbounded=False, at_least=False), Side(samples=2, unbounded=False, at_least=False), 2)
 """
+
 from __future__ import annotations
 
 import time
@@ -45,8 +46,9 @@ __all__ = ["MAX_LENGTH_SAMPLES", "METHOD", "operator_receptive_field"]
 METHOD = MODULE_WALK
 
 
-def _open_sides_reach(trace: Trace, frame: int, hop: int, open_start: bool,
-                      open_end: bool) -> tuple[Optional[int], Optional[int]]:
+def _open_sides_reach(
+    trace: Trace, frame: int, hop: int, open_start: bool, open_end: bool
+) -> tuple[Optional[int], Optional[int]]:
     """(left, right) finite parts of the open sides (None for a side that is not open): the
     local ops' reach alone, as a table of convs would give it, taken at a frame where the local
     read meets no end of the input on that side (`frame` itself, else one nearer the other end).
@@ -56,6 +58,7 @@ def _open_sides_reach(trace: Trace, frame: int, hop: int, open_start: bool,
     left = _local_reach(trace, hop, [frame, *range(frames - 2, frame, -1)], start_side=True) if open_start else None
     right = _local_reach(trace, hop, [frame, *range(1, frame)], start_side=False) if open_end else None
     return left, right
+
 
 def _local_reach(trace: Trace, hop: int, candidates: list[int], start_side: bool) -> Optional[int]:
     """The local ops' reach on one side, from the first candidate frame whose local read does
@@ -70,22 +73,44 @@ def _local_reach(trace: Trace, hop: int, candidates: list[int], start_side: bool
             return local.intervals[-1][1] - anchor
     return None
 
-def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.device | str = "cpu",
-                             dtype: torch.dtype = torch.float32, length_multiple: int = 1,
-                             start_length_samples: int = START_LENGTH_SAMPLES,
-                             max_length_samples: int = MAX_LENGTH_SAMPLES) -> MethodResult:
+
+def operator_receptive_field(
+    module: nn.Module,
+    channels: int,
+    *,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+    length_multiple: int = 1,
+    start_length_samples: int = START_LENGTH_SAMPLES,
+    max_length_samples: int = MAX_LENGTH_SAMPLES,
+) -> MethodResult:
     """Left, right, hop and holes of `module`'s frames, read off the ops it runs; or why not."""
     started = time.perf_counter()
     try:
         with ModuleNames(module) as names:
+
             def size(start_length: int) -> Sizing:
-                return size_trace(module, channels, torch.device(device), dtype, length_multiple, start_length,
-                             max_length_samples, names.current)
-            sizing = open_at_two_lengths(size(start_length_samples), size, length_multiple, max_length_samples,
-                                          torch.device(device))
+                return size_trace(
+                    module,
+                    channels,
+                    torch.device(device),
+                    dtype,
+                    length_multiple,
+                    start_length,
+                    max_length_samples,
+                    names.current,
+                )
+
+            sizing = open_at_two_lengths(
+                size(start_length_samples), size, length_multiple, max_length_samples, torch.device(device)
+            )
         longer = round_up(2 * sizing.traces[-1][0], length_multiple)
-        if sizing.this.open_start and sizing.this.open_end and len(sizing.traces) < 2 \
-                and not budget.over_budget(sizing.trace, longer, torch.device(device)):
+        if (
+            sizing.this.open_start
+            and sizing.this.open_end
+            and len(sizing.traces) < 2
+            and not budget.over_budget(sizing.trace, longer, torch.device(device))
+        ):
             sizing.traces.append((longer, trace_module(module, channels, longer, device, dtype).output_length))
         hop = hop_of(sizing)
     except (NotUnderstood, TraceError) as error:
@@ -112,8 +137,9 @@ def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.
             local_reach_cut = True
             break
         sizing.traces.append((longer, trace.output_length))
-        open_left, open_right = _open_sides_reach(trace, trace.output_length // 2 - 1, hop,
-                                                  finite_left is None, finite_right is None)
+        open_left, open_right = _open_sides_reach(
+            trace, trace.output_length // 2 - 1, hop, finite_left is None, finite_right is None
+        )
         finite_left = finite_left if open_left is None else open_left
         finite_right = finite_right if open_right is None else open_right
     if local_reach_cut:  # no input was long enough: the frame's own local read, cut by the input's ends
@@ -124,13 +150,21 @@ def operator_receptive_field(module: nn.Module, channels: int, *, device: torch.
     left = Side(finite_left, unbounded=this.open_start, at_least=cut_start)
     right = Side(finite_right, unbounded=this.open_end, at_least=cut_end)
     holes = tuple((low - anchor, high - anchor) for low, high in holes_between(this.intervals))
-    field = ReceptiveField(left=left, right=right, hop_samples=hop, holes=holes,
-                           global_in_time=this.open_start and this.open_end)
+    field = ReceptiveField(
+        left=left, right=right, hop_samples=hop, holes=holes, global_in_time=this.open_start and this.open_end
+    )
     return MethodResult(
-        method=METHOD, receptive_field=field, layers=layer_rows(sizing.trace, names.by_node(sizing.trace), sizing.frame),
-        evidence={"trace_lengths_samples": [length for length, _ in sizing.traces],
-                  "frames_at_trace_length": sizing.trace.output_length, "frame": sizing.frame,
-                  "unbounded_because": list(this.via), "ops_recorded": len(sizing.trace.graph.nodes),
-                  **({"sizing_stopped": sizing.stopped} if sizing.stopped else {}),
-                  **({"open_side_local_reach_cut": True} if local_reach_cut else {}),
-                  "seconds": round(time.perf_counter() - started, 3)})
+        method=METHOD,
+        receptive_field=field,
+        layers=layer_rows(sizing.trace, names.by_node(sizing.trace), sizing.frame),
+        evidence={
+            "trace_lengths_samples": [length for length, _ in sizing.traces],
+            "frames_at_trace_length": sizing.trace.output_length,
+            "frame": sizing.frame,
+            "unbounded_because": list(this.via),
+            "ops_recorded": len(sizing.trace.graph.nodes),
+            **({"sizing_stopped": sizing.stopped} if sizing.stopped else {}),
+            **({"open_side_local_reach_cut": True} if local_reach_cut else {}),
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )

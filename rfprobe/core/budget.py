@@ -1,6 +1,7 @@
 """The budget of a sizing trace: how large a tensor the next, longer trace may make, and, under
 a :func:`time_limit`, how long it may take (predicted from the last trace, so that a run too
 long for its limit stops with the reason in seconds instead of running into it)."""
+
 from __future__ import annotations
 
 import time
@@ -26,6 +27,7 @@ def memory_budget_bytes(device: torch.device) -> int:
         pass
     return 1 << 29
 
+
 _DEADLINES: list[float] = []  # time.monotonic() values, innermost last
 
 
@@ -48,16 +50,23 @@ def over_budget(trace: Trace, longer: int, device: torch.device) -> str:
     """Why a trace `longer` samples long is not run (its predicted largest tensor is over
     the budget), or "" when it may run."""
     growth = longer / trace.input_length
-    predicted = trace.largest_tensor_bytes * (growth ** 2 if trace.quadratic else growth)
+    predicted = trace.largest_tensor_bytes * (growth**2 if trace.quadratic else growth)
     budget = memory_budget_bytes(device)
     left = seconds_left()
-    needed_s = trace.seconds * (growth ** 2 if trace.quadratic else growth)
+    needed_s = trace.seconds * (growth**2 if trace.quadratic else growth)
     if left is not None and needed_s > left:
-        return (f"a trace of {longer} samples would take about {needed_s:.0f} s (the last, of {trace.input_length} "
-                f"samples, took {trace.seconds:.1f} s), past the {max(left, 0):.0f} s left of the time limit")
+        return (
+            f"a trace of {longer} samples would take about {needed_s:.0f} s (the last, of {trace.input_length} "
+            f"samples, took {trace.seconds:.1f} s), past the {max(left, 0):.0f} s left of the time limit"
+        )
     if predicted <= budget:
         return ""
-    why = "it has a tensor with two time axes (eager attention), growing with the length squared; " \
-        if trace.quadratic else ""
-    return (f"a trace of {longer} samples would make a tensor of about {predicted / 2**30:.1f} GiB "
-            f"({why}the budget is {budget / 2**30:.2f} GiB, 1/32 of the free memory)")
+    why = (
+        "it has a tensor with two time axes (eager attention), growing with the length squared; "
+        if trace.quadratic
+        else ""
+    )
+    return (
+        f"a trace of {longer} samples would make a tensor of about {predicted / 2**30:.1f} GiB "
+        f"({why}the budget is {budget / 2**30:.2f} GiB, 1/32 of the free memory)"
+    )

@@ -5,6 +5,7 @@ really called with, its output tensors, and for every input-dependent tensor arg
 :class:`Tracked` node and time axis. It returns one :class:`Output` per output tensor: where
 that output's time axis is and how each input-dependent argument is read.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -55,8 +56,15 @@ class Output:
 class Call:
     """One op call, with helpers to find the input-dependent arguments."""
 
-    def __init__(self, function: Any, name: str, args: tuple, kwargs: dict, outputs: list[torch.Tensor],
-                 tracked: Callable[[Any], Optional[Tracked]]) -> None:
+    def __init__(
+        self,
+        function: Any,
+        name: str,
+        args: tuple,
+        kwargs: dict,
+        outputs: list[torch.Tensor],
+        tracked: Callable[[Any], Optional[Tracked]],
+    ) -> None:
         self.function, self.name, self.args, self.kwargs = function, name, args, kwargs
         self.outputs, self.tracked = outputs, tracked
 
@@ -68,7 +76,7 @@ class Call:
     def tracked_args(self) -> list[tuple[torch.Tensor, Tracked]]:
         found = []
         for value in list(self.args) + list(self.kwargs.values()):
-            for item in (value if isinstance(value, (list, tuple)) else (value,)):
+            for item in value if isinstance(value, (list, tuple)) else (value,):
                 info = self.tracked(item) if isinstance(item, torch.Tensor) else None
                 if info is not None:
                     found.append((item, info))

@@ -18,6 +18,7 @@ A read that reaches an end of the input because a recurrence or a global op is o
     >>> edges.support(0).intervals, edges.support(499).intervals
     (((0, 1),), ((997, 999),))
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -124,8 +125,10 @@ class ClipEdges:
             return frame, False
         if frame >= self.frames - (self.trace.output_length - self._start_frames):
             return frame - self.shift_frames, True
-        raise ValueError(f"frame {frame} is not near an end of the clip (frames 0..{self._start_frames - 1} "
-                         f"and {self.frames - self.end_frames}..{self.frames - 1} are)")
+        raise ValueError(
+            f"frame {frame} is not near an end of the clip (frames 0..{self._start_frames - 1} "
+            f"and {self.frames - self.end_frames}..{self.frames - 1} are)"
+        )
 
     def traced_support(self, traced: int) -> FrameSupport:
         """What frame `traced` of the traced (shorter) input reads."""
@@ -145,23 +148,36 @@ class ClipEdges:
         longer_frame = traced + 1 if from_end else traced
         seen = self.longer.graph.reach(self.longer.output_node, ((longer_frame, longer_frame),))
         expected = _moved(reach, self.trace.input_length, self.hop_samples, from_end)
-        if seen.intervals != expected or (seen.padding_start, seen.padding_end) != (reach.padding_start,
-                                                                                     reach.padding_end):
+        if seen.intervals != expected or (seen.padding_start, seen.padding_end) != (
+            reach.padding_start,
+            reach.padding_end,
+        ):
             raise NotUnderstood(
                 f"frame {traced} of a {self.trace.input_length}-sample input reads {list(reach.intervals)}, but one "
                 f"hop longer the same frame{' counted from the end' if from_end else ''} reads "
                 f"{list(seen.intervals)}, not {list(expected)}: the model is not periodic in its hop, so its "
-                f"edges cannot be mapped to a {self.clip_samples}-sample clip")
+                f"edges cannot be mapped to a {self.clip_samples}-sample clip"
+            )
 
 
-def clip_edges(module: nn.Module, channels: int, clip_samples: int, hop_samples: int, minimum_length_samples: int,
-               *, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64) -> ClipEdges:
+def clip_edges(
+    module: nn.Module,
+    channels: int,
+    clip_samples: int,
+    hop_samples: int,
+    minimum_length_samples: int,
+    *,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> ClipEdges:
     """Trace `module` on an input equivalent to the clip at its ends (and one hop longer, to check
     the equivalence), ready to read the frames near both ends."""
     length = probe_length(clip_samples, hop_samples, minimum_length_samples)
     trace = trace_module(module, channels, length, device, dtype)
     longer = trace_module(module, channels, length + hop_samples, device, dtype) if length < clip_samples else None
     if longer is not None and longer.output_length != trace.output_length + 1:
-        raise NotUnderstood(f"one hop more input ({length} -> {length + hop_samples} samples) gives "
-                            f"{longer.output_length - trace.output_length} more frames, not 1")
+        raise NotUnderstood(
+            f"one hop more input ({length} -> {length + hop_samples} samples) gives "
+            f"{longer.output_length - trace.output_length} more frames, not 1"
+        )
     return ClipEdges(trace, longer, clip_samples, hop_samples)

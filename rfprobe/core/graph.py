@@ -7,6 +7,7 @@ reduced over time, or one step picked out of it; eager attention's scores and we
 have a second one (`keys`), and are read entry by entry. Each node lists, per input node it
 depends on, the reader that maps its positions to that input's. Python and numpy; no torch.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -103,9 +104,12 @@ def _refuse_a_wrapped_open_side(node: Node, reader: object, read: Reach, request
     if not (isinstance(reader, Pad) and reader.mode == "circular"):
         return
     # Open on both sides already (a global op), the frame reads everything: the wrap adds nothing.
-    if (request.open_start and read.padding_start and not request.open_end) or \
-            (request.open_end and read.padding_end and not request.open_start):
+    if (request.open_start and read.padding_start and not request.open_end) or (
+        request.open_end and read.padding_end and not request.open_start
+    ):
         opened = ", ".join(request.via) or "a recurrence"
-        raise NotUnderstood(f"circular padding ({node.op}) wraps what {opened} carries from one end of the input "
-                            "to the other: every frame reads samples at both ends, at any length, so no (left, "
-                            "right) receptive field describes it (use another pad mode)")
+        raise NotUnderstood(
+            f"circular padding ({node.op}) wraps what {opened} carries from one end of the input "
+            "to the other: every frame reads samples at both ends, at any length, so no (left, "
+            "right) receptive field describes it (use another pad mode)"
+        )

@@ -1,5 +1,6 @@
 """The hop: how many input samples one output frame advances, read off two neighbouring
 frames of a sized trace (or, where every frame reads everything, the product of the strides)."""
+
 from __future__ import annotations
 
 from rfprobe.core.readers import Merge, NotUnderstood, TransposedWindow, Window
@@ -22,25 +23,32 @@ def hop_of(sizing: Sizing) -> int:
         uneven = after is not None and after.intervals and end(after) - end(following) != hop
         if uneven or hop < 1:
             frames = f"{sizing.frame}, {sizing.frame + 1}" + (f", {sizing.frame + 2}" if after is not None else "")
-            ends = ", ".join(str(end(reach)) for reach in (this, following, after) if reach is not None and reach.intervals)
+            ends = ", ".join(
+                str(end(reach)) for reach in (this, following, after) if reach is not None and reach.intervals
+            )
             jump = strides_so_far(sizing.trace)[sizing.trace.output_node]
             frames_fit = sizing.trace.output_length * jump <= sizing.trace.input_length + jump
             if jump >= 1 and jump == int(jump) and frames_fit:
-                raise NotUnderstood(f"frames {frames} {'start' if not this.open_start else 'end'} at samples {ends}, "
-                                    f"not {int(jump)} samples apart as the strides say: which samples a frame reads "
-                                    "depends on its position (attention within fixed windows of frames?), so no one "
-                                    "receptive field holds for every frame")
+                raise NotUnderstood(
+                    f"frames {frames} {'start' if not this.open_start else 'end'} at samples {ends}, "
+                    f"not {int(jump)} samples apart as the strides say: which samples a frame reads "
+                    "depends on its position (attention within fixed windows of frames?), so no one "
+                    "receptive field holds for every frame"
+                )
             if uneven:
-                raise NotUnderstood(f"frames {frames} do not advance by a whole number of samples "
-                                    "(more frames than samples?)")
-            raise NotUnderstood(f"frames {sizing.frame} and {sizing.frame + 1} start at the same sample "
-                                "(more frames than samples?)")
+                raise NotUnderstood(
+                    f"frames {frames} do not advance by a whole number of samples (more frames than samples?)"
+                )
+            raise NotUnderstood(
+                f"frames {sizing.frame} and {sizing.frame + 1} start at the same sample (more frames than samples?)"
+            )
         return hop
     # Global (or cut) both ways: every frame reads everything; the hop is the product of the strides.
     jump = strides_so_far(sizing.trace)[sizing.trace.output_node]
     if jump < 1 or jump != int(jump):
         raise NotUnderstood(f"every frame reads the whole input and the strides multiply to {jump:g} samples a frame")
     return int(jump)
+
 
 def strides_so_far(trace: Trace) -> dict[int, float]:
     """Input samples per position of every node: the product of the strides before it."""

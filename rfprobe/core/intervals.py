@@ -7,6 +7,7 @@ Python and numpy, no torch: every receptive-field rule in rfprobe is arithmetic 
 >>> holes_between(((0, 3), (5, 7)))
 ((4, 4),)
 """
+
 from __future__ import annotations
 
 from typing import Iterable, Sequence
@@ -31,8 +32,7 @@ def clip_intervals(intervals: Intervals, length: int) -> tuple[Intervals, bool, 
     """Keep the parts inside [0, length - 1]; also say whether anything lay before / after."""
     before = bool(intervals) and intervals[0][0] < 0
     after = bool(intervals) and intervals[-1][1] > length - 1
-    kept = tuple((max(low, 0), min(high, length - 1)) for low, high in intervals
-                 if high >= 0 and low <= length - 1)
+    kept = tuple((max(low, 0), min(high, length - 1)) for low, high in intervals if high >= 0 and low <= length - 1)
     return kept, before, after
 
 

@@ -1,5 +1,6 @@
 """The layer table: the convolutions, recurrences and global ops a trace ran, in order, with
 the stride product before each and the receptive field so far (the module walk's layers)."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -27,23 +28,51 @@ def layer_rows(trace: Trace, names: dict[int, str], frame: Optional[int] = None)
             if isinstance(reader, Window) and "convolution" in node.op:
                 pad_start, pad_end = _pad_before(trace, source)
                 increment = int((reader.kernel - 1) * reader.dilation * jump_in)
-                so_far = (rows[-1].cumulative_rf + increment if after_open and rows
-                          else _span_so_far(trace, index, min(int(where * node.length), node.length - 1)))
-                rows.append(LayerRow(
-                    name=names.get(index, node.op), kind="conv", kernel=reader.kernel, stride=reader.stride,
-                    dilation=reader.dilation, pad_left=reader.pad_start + pad_start,
-                    pad_right=reader.pad_start + pad_end,
-                    jump_in=int(jump_in), rf_increment=increment, cumulative_rf=so_far, jump_out=int(jumps[index])))
+                so_far = (
+                    rows[-1].cumulative_rf + increment
+                    if after_open and rows
+                    else _span_so_far(trace, index, min(int(where * node.length), node.length - 1))
+                )
+                rows.append(
+                    LayerRow(
+                        name=names.get(index, node.op),
+                        kind="conv",
+                        kernel=reader.kernel,
+                        stride=reader.stride,
+                        dilation=reader.dilation,
+                        pad_left=reader.pad_start + pad_start,
+                        pad_right=reader.pad_start + pad_end,
+                        jump_in=int(jump_in),
+                        rf_increment=increment,
+                        cumulative_rf=so_far,
+                        jump_out=int(jumps[index]),
+                    )
+                )
             elif isinstance(reader, Recurrence) or (isinstance(reader, Everything) and source != 0):
                 if not rows or rows[-1].note != reader.op:
-                    rows.append(LayerRow(name=names.get(index, node.op), kind="lstm" if isinstance(reader, Recurrence)
-                                         else "global", jump_in=int(jump_in), jump_out=int(jump_in), note=reader.op,
-                                         cumulative_rf=rows[-1].cumulative_rf if rows else 1))
+                    rows.append(
+                        LayerRow(
+                            name=names.get(index, node.op),
+                            kind="lstm" if isinstance(reader, Recurrence) else "global",
+                            jump_in=int(jump_in),
+                            jump_out=int(jump_in),
+                            note=reader.op,
+                            cumulative_rf=rows[-1].cumulative_rf if rows else 1,
+                        )
+                    )
                 after_open = True
             elif isinstance(reader, PairSoftmax) and reader.unmasked:
-                rows.append(LayerRow(name=names.get(index, node.op), kind="global", jump_in=int(jump_in),
-                                     jump_out=int(jump_in), note=reader.op))
+                rows.append(
+                    LayerRow(
+                        name=names.get(index, node.op),
+                        kind="global",
+                        jump_in=int(jump_in),
+                        jump_out=int(jump_in),
+                        note=reader.op,
+                    )
+                )
     return rows
+
 
 def _pad_before(trace: Trace, index: int) -> tuple[int, int]:
     """Padding a pad op applied just before a convolution (as SEANet's convs pad in their
@@ -59,6 +88,7 @@ def _pad_before(trace: Trace, index: int) -> tuple[int, int]:
             return 0, 0
         index = source
     return 0, 0
+
 
 def _span_so_far(trace: Trace, index: int, position: int) -> int:
     reach = trace.graph.reach(index, ((position, position),))

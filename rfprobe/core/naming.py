@@ -1,4 +1,5 @@
 """Which module was running when each op was recorded: names for the layer table."""
+
 from __future__ import annotations
 
 import torch
@@ -26,8 +27,10 @@ class ModuleNames:
             if self.stack:
                 self.stack.pop()
 
-        self.handles = [torch.nn.modules.module.register_module_forward_pre_hook(enter),
-                        torch.nn.modules.module.register_module_forward_hook(leave)]
+        self.handles = [
+            torch.nn.modules.module.register_module_forward_pre_hook(enter),
+            torch.nn.modules.module.register_module_forward_hook(leave),
+        ]
         return self
 
     def current(self) -> str:

@@ -5,11 +5,13 @@ One reader per kind of time-axis arithmetic an operator can do; the operator tab
 is told the output positions (intervals on the output's time axis) and answers with a
 :class:`Reach` on one input's time axis. Pure Python and numpy; no torch.
 
->>> Window(input_length=10, kernel=3, stride=1, dilation=1, pad_start=1).read(((0, 0),))
-Reach(intervals=((0, 1),), padding_start=True, padding_end=False, open_start=False, open_end=False, via=(), edge_start=False, edge_end=False)
+>>> reach = Window(input_length=10, kernel=3, stride=1, dilation=1, pad_start=1).read(((0, 0),))
+>>> reach.intervals, reach.padding_start, reach.padding_end, reach.open_start
+(((0, 1),), True, False, False)
 >>> Pad(input_length=4, pad_start=2, pad_end=0, mode="reflect").read(((0, 1),)).intervals
 ((1, 2),)
 """
+
 from __future__ import annotations
 
 import functools
@@ -69,18 +71,37 @@ class Reach:
     def _flags(self) -> tuple[bool, ...]:
         return (self.padding_start, self.padding_end, self.open_start, self.open_end, self.edge_start, self.edge_end)
 
-    def _with(self, intervals: Intervals, flags: tuple[bool, ...], via: tuple[str, ...],
-              entries: Optional[np.ndarray] = None) -> "Reach":
+    def _with(
+        self, intervals: Intervals, flags: tuple[bool, ...], via: tuple[str, ...], entries: Optional[np.ndarray] = None
+    ) -> "Reach":
         padding_start, padding_end, open_start, open_end, edge_start, edge_end = flags
-        return Reach(intervals, padding_start, padding_end, open_start, open_end, via,
-                     edge_start or padding_start, edge_end or padding_end, entries)
+        return Reach(
+            intervals,
+            padding_start,
+            padding_end,
+            open_start,
+            open_end,
+            via,
+            edge_start or padding_start,
+            edge_end or padding_end,
+            entries,
+        )
 
     def union(self, other: "Reach") -> "Reach":
         flags = tuple(a or b for a, b in zip(self._flags(), other._flags()))
-        entries = self.entries if other.entries is None else other.entries if self.entries is None \
+        entries = (
+            self.entries
+            if other.entries is None
+            else other.entries
+            if self.entries is None
             else self.entries | other.entries
-        return self._with(merge_intervals(self.intervals + other.intervals), flags,
-                          tuple(dict.fromkeys(self.via + other.via)), entries)
+        )
+        return self._with(
+            merge_intervals(self.intervals + other.intervals),
+            flags,
+            tuple(dict.fromkeys(self.via + other.via)),
+            entries,
+        )
 
     def carrying(self, earlier: "Reach") -> "Reach":
         """This reach, also flagged with what the path up to here already met."""
@@ -88,8 +109,9 @@ class Reach:
         return self._with(self.intervals, flags, tuple(dict.fromkeys(earlier.via + self.via)), self.entries)
 
     def meeting_ends(self, start: bool, end: bool) -> "Reach":
-        return self._with(self.intervals, self._flags()[:4] + (self.edge_start or start, self.edge_end or end),
-                          self.via, self.entries)
+        return self._with(
+            self.intervals, self._flags()[:4] + (self.edge_start or start, self.edge_end or end), self.via, self.entries
+        )
 
 
 def _strided(low: int, high: int, stride: int, offsets: tuple[int, ...]) -> Intervals:
@@ -103,8 +125,11 @@ def _strided(low: int, high: int, stride: int, offsets: tuple[int, ...]) -> Inte
     if len({c % stride for c in offsets}) == stride and (high - low) * stride > 2 * (largest - smallest):
         middle = (low * stride + largest, high * stride + smallest)
         span = -(-(largest - smallest) // stride)
-        ends = [(o * stride + c, o * stride + c) for o in list(range(low, min(low + span, high) + 1))
-                + list(range(max(high - span, low), high + 1)) for c in offsets]
+        ends = [
+            (o * stride + c, o * stride + c)
+            for o in list(range(low, min(low + span, high) + 1)) + list(range(max(high - span, low), high + 1))
+            for c in offsets
+        ]
         return merge_intervals([middle] + ends)
     if (high - low + 1) * len(offsets) > ENUMERATION_LIMIT:
         raise NotUnderstood(f"a strided read with gaps over {high - low + 1} positions is too long to list")
@@ -186,12 +211,17 @@ class Pad:
         for low, high in shifted:
             if low < 0:  # the part before the input
                 a, b = low, min(high, -1)
-                pieces += {"constant": [], "replicate": [(0, 0)], "reflect": [(-b, -a)],
-                           "circular": [(a + n, b + n)]}[self.mode]
+                pieces += {"constant": [], "replicate": [(0, 0)], "reflect": [(-b, -a)], "circular": [(a + n, b + n)]}[
+                    self.mode
+                ]
             if high > n - 1:  # the part after it
                 a, b = max(low, n), high
-                pieces += {"constant": [], "replicate": [(n - 1, n - 1)],
-                           "reflect": [(2 * (n - 1) - b, 2 * (n - 1) - a)], "circular": [(a - n, b - n)]}[self.mode]
+                pieces += {
+                    "constant": [],
+                    "replicate": [(n - 1, n - 1)],
+                    "reflect": [(2 * (n - 1) - b, 2 * (n - 1) - a)],
+                    "circular": [(a - n, b - n)],
+                }[self.mode]
         return Reach(merge_intervals(pieces), before, after)
 
 
@@ -207,7 +237,9 @@ class Shift:
         if self.step == 1:
             raw = tuple((low + self.start, high + self.start) for low, high in positions)
         else:
-            raw = merge_intervals(piece for low, high in positions for piece in _strided(low, high, self.step, (self.start,)))
+            raw = merge_intervals(
+                piece for low, high in positions for piece in _strided(low, high, self.step, (self.start,))
+            )
         kept, _, _ = clip_intervals(raw, self.input_length)  # outside: another input of a cat
         return Reach(kept)
 
@@ -253,7 +285,7 @@ class Gather:
     sources: tuple[np.ndarray, ...] = field(compare=False)
 
     def read(self, positions: Intervals) -> Reach:
-        picked = [source[low:high + 1] for source in self.sources for low, high in positions]
+        picked = [source[low : high + 1] for source in self.sources for low, high in positions]
         values = np.unique(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
         values = values[values >= 0]
         if values.size == 0:
@@ -299,14 +331,14 @@ class AttentionMask:
     def read(self, positions: Intervals) -> Reach:
         rows = np.zeros(self.allowed.shape[1], dtype=bool)
         for low, high in positions:
-            rows |= self.allowed[low:high + 1].any(axis=0)
+            rows |= self.allowed[low : high + 1].any(axis=0)
         return Reach(mask_intervals(rows))
 
 
 def _rows(positions: Intervals, count: int) -> np.ndarray:
     rows = np.zeros(count, dtype=bool)
     for low, high in positions:
-        rows[max(low, 0):high + 1] = True
+        rows[max(low, 0) : high + 1] = True
     return rows
 
 

@@ -43,6 +43,7 @@ A user can teach rfprobe an op of their own without editing it:
     rfprobe.core.registry.DuplicateRule: a rule for 'gain' is already registered (gain in ...)
     >>> unregister_rule("gain")
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -71,8 +72,9 @@ class Rule:
         """The rule's function as ``name in module`` (for messages naming a broken rule)."""
         if self.function is None:
             return self.kind
-        return f"{getattr(self.function, '__name__', repr(self.function))} in " \
-               f"{getattr(self.function, '__module__', '?')}"
+        return (
+            f"{getattr(self.function, '__name__', repr(self.function))} in {getattr(self.function, '__module__', '?')}"
+        )
 
 
 class DuplicateRule(ValueError):
@@ -120,8 +122,9 @@ def _set_pointwise_default(pairs: bool, function: RuleFunction) -> None:
     _POINTWISE_DEFAULT[pairs] = function
 
 
-def register_rule(*keys: str, high_level: Any = None,
-                  pointwise_default: bool = False) -> Callable[[RuleFunction], RuleFunction]:
+def register_rule(
+    *keys: str, high_level: Any = None, pointwise_default: bool = False
+) -> Callable[[RuleFunction], RuleFunction]:
     """Decorator: `function` reads the ops `keys`. With `high_level` (a Python function such
     as ``F.pad``), calls of that function are recorded whole under the first key, not as the
     aten ops they decompose into. With `pointwise_default`, it also reads every op torch tags
@@ -145,6 +148,7 @@ def register_rule(*keys: str, high_level: Any = None,
 
 def register_pair_rule(*keys: str, pointwise_default: bool = False) -> Callable[[RuleFunction], RuleFunction]:
     """Decorator: `function` reads the ops `keys` when an argument has two time axes."""
+
     def decorate(function: RuleFunction) -> RuleFunction:
         for key in keys:
             _add(_PAIR_RULES, Rule(key, READS, function))
@@ -240,8 +244,9 @@ def apply(rule: Rule, call: Call) -> list[Output]:
         raise RuleError(f"the rule {rule.name} for {call.name} raised {type(error).__name__}: {error}") from error
     if not isinstance(produced, list) or len(produced) != len(call.outputs):
         count = len(produced) if isinstance(produced, list) else type(produced).__name__
-        raise RuleError(f"the rule {rule.name} for {call.name} returned {count} outputs for the op's "
-                        f"{len(call.outputs)}")
+        raise RuleError(
+            f"the rule {rule.name} for {call.name} returned {count} outputs for the op's {len(call.outputs)}"
+        )
     return produced
 
 

@@ -7,6 +7,7 @@ input doubles, up to `max_length`, or until the next trace would hold a tensor o
 memory budget (:mod:`rfprobe.core.budget`). A side is open only if it is open at two
 trace lengths (:func:`open_at_two_lengths`).
 """
+
 from __future__ import annotations
 
 import math
@@ -32,9 +33,11 @@ def frame_reach(trace: Trace, frame: int) -> Reach:
     """Exactly which input samples output `frame` reads, with how the read met the edges."""
     return trace.graph.reach(trace.output_node, ((frame, frame),))
 
+
 def cut(reach: Reach) -> tuple[bool, bool]:
     """(start, end): the read met that end of some axis on a side that is not open."""
     return reach.edge_start and not reach.open_start, reach.edge_end and not reach.open_end
+
 
 @dataclass
 class Sizing:
@@ -45,6 +48,7 @@ class Sizing:
     following: Reach
     interior: bool
     stopped: str = ""  # why the input stopped growing before the frame was interior
+
 
 def frames_cut(trace: Trace, frame: int, this: Reach, following: Reach) -> tuple[bool, bool]:
     """(start, end): frame `frame` or the next one is too near that end of the input to be read.
@@ -65,6 +69,7 @@ def frames_cut(trace: Trace, frame: int, this: Reach, following: Reach) -> tuple
             cut_start = cut_start or (this.open_start and local.edge_start and not local.open_start)
             cut_end = cut_end or (this.open_end and local.edge_end and not local.open_end)
     return cut_start, cut_end
+
 
 def choose_frame(trace: Trace) -> Optional[tuple[int, Reach, Reach, bool]]:
     """An interior frame of this trace, if there is one; else the best candidate, not interior."""
@@ -95,8 +100,17 @@ def choose_frame(trace: Trace) -> Optional[tuple[int, Reach, Reach, bool]]:
     frame, (this, following) = next(iter(tried.items()))
     return frame, this, following, False
 
-def size_trace(module: nn.Module, channels: int, device: torch.device, dtype: torch.dtype, length_multiple: int,
-          start_length: int, max_length: int, label: Optional[Callable[[], str]] = None) -> Sizing:
+
+def size_trace(
+    module: nn.Module,
+    channels: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    length_multiple: int,
+    start_length: int,
+    max_length: int,
+    label: Optional[Callable[[], str]] = None,
+) -> Sizing:
     length = round_up(start_length, length_multiple)
     traces: list[tuple[int, int]] = []
     best: Optional[Sizing] = None
@@ -126,12 +140,15 @@ def size_trace(module: nn.Module, channels: int, device: torch.device, dtype: to
             return best
         length = longer
 
+
 def opened_by_attention_only(reach: Reach) -> bool:
     """Every op that opened a side is attention (is_causal, no mask, a bias from the input)."""
     return bool(reach.via) and all("attention" in op for op in reach.via)
 
-def open_at_two_lengths(sizing: Sizing, size: Callable[[int], Sizing], length_multiple: int,
-                         max_length: int, device: torch.device) -> Sizing:
+
+def open_at_two_lengths(
+    sizing: Sizing, size: Callable[[int], Sizing], length_multiple: int, max_length: int, device: torch.device
+) -> Sizing:
     """A side is open only if it is open at two trace lengths, as the probes call a side
     unbounded only when it grows at two lengths. One trace can be fooled by a layout: a
     reshape of time into (windows, frames) with a single window reads as a time axis kept
@@ -149,8 +166,9 @@ def open_at_two_lengths(sizing: Sizing, size: Callable[[int], Sizing], length_mu
             break  # no second trace fits the memory budget: the side stays as one trace read it
         longer = size(length)
         same = (longer.this.open_start, longer.this.open_end) == (sizing.this.open_start, sizing.this.open_end)
-        if same and (longer.trace.output_length >= ATTENTION_HORIZON_FRAMES
-                     or not opened_by_attention_only(longer.this)):
+        if same and (
+            longer.trace.output_length >= ATTENTION_HORIZON_FRAMES or not opened_by_attention_only(longer.this)
+        ):
             sizing.traces.extend(longer.traces)
             return sizing
         longer.traces[:0] = sizing.traces  # open no more (size again from there), or open by attention: look longer

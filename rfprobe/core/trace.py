@@ -14,6 +14,7 @@ and friends, which on CPU decompose into one op per step).
 Only tensors that depend on the input get nodes; they are tracked in a weak dictionary,
 so the trace holds no activations.
 """
+
 from __future__ import annotations
 
 import time
@@ -60,38 +61,58 @@ class _Recording:
         index = self.graph.add(Node("input", inputs.shape[time_dim], time_dim))
         self.nodes[inputs] = Tracked(index, time_dim, inputs.shape[time_dim])
 
-    def record(self, function: Any, name: str, args: tuple, kwargs: dict, result: Any,
-               rule: Optional[Rule]) -> None:
+    def record(self, function: Any, name: str, args: tuple, kwargs: dict, result: Any, rule: Optional[Rule]) -> None:
         if not any(self.tracked(leaf) is not None for leaf in tree_leaves((args, kwargs))):
             return
         if rule is not None and rule.kind != READS:
             if rule.kind == VALUE_TO_PYTHON:
-                self.graph.refusal = (f"{name} reads values of the input into Python: the model's control flow "
-                                      "may depend on the audio, so one trace does not describe it")
+                self.graph.refusal = (
+                    f"{name} reads values of the input into Python: the model's control flow "
+                    "may depend on the audio, so one trace does not describe it"
+                )
             return  # shape only: nothing of the input's values reaches the output
         outputs = [leaf for leaf in tree_leaves(result) if isinstance(leaf, torch.Tensor)]
         if not outputs:
             return
         self.largest_bytes = max(self.largest_bytes, *(t.numel() * t.element_size() for t in outputs))
         target = args[0] if args and isinstance(args[0], torch.Tensor) else None
-        if isinstance(function, torch._ops.OpOverload) and function._schema.is_mutable and target is not None \
-                and target._base is not None:
+        if (
+            isinstance(function, torch._ops.OpOverload)
+            and function._schema.is_mutable
+            and target is not None
+            and target._base is not None
+        ):
             self.graph.refusal = f"{name}: an in-place write into a view of another tensor is not understood"
             return
         call = Call(function, name, args, kwargs, outputs, self.tracked)
         if any(info.keys for _, info in call.tracked_args()):
             pair_rule = pair_rule_for(function)  # an argument with two time axes (eager attention's weights)
-            produced = apply(pair_rule, call) if pair_rule is not None else call.refuse(
-                "no rule for this op on a tensor with two time axes (eager attention's queries x keys)")
+            produced = (
+                apply(pair_rule, call)
+                if pair_rule is not None
+                else call.refuse(
+                    "no rule for this op on a tensor with two time axes (eager attention's queries x keys)"
+                )
+            )
         elif rule is None:
             produced = call.refuse("no rule for this op on a tensor that depends on the input")
         else:
             produced = apply(rule, call)
         for tensor, output in zip(outputs, produced):
-            index = self.graph.add(Node(name, output.length, output.time_dim, output.reads, output.refusal,
-                                        self.label() if self.label else "", output.keys))
-            self.nodes[tensor] = Tracked(index, output.time_dim, output.length, output.key_dim, output.keys,
-                                         output.excluded, output.zeros)
+            index = self.graph.add(
+                Node(
+                    name,
+                    output.length,
+                    output.time_dim,
+                    output.reads,
+                    output.refusal,
+                    self.label() if self.label else "",
+                    output.keys,
+                )
+            )
+            self.nodes[tensor] = Tracked(
+                index, output.time_dim, output.length, output.key_dim, output.keys, output.excluded, output.zeros
+            )
 
 
 class _AtenRecorder(TorchDispatchMode):
@@ -116,8 +137,11 @@ class _CallRecorder(TorchFunctionMode):
         kwargs = kwargs or {}
         name = high_level_key(func)
         recording = self.recording
-        if name is None or recording.paused or not any(
-                recording.tracked(leaf) is not None for leaf in tree_leaves((args, kwargs))):
+        if (
+            name is None
+            or recording.paused
+            or not any(recording.tracked(leaf) is not None for leaf in tree_leaves((args, kwargs)))
+        ):
             return func(*args, **kwargs)
         recording.paused = True  # one node for the whole call, not its decomposition
         try:
@@ -149,9 +173,14 @@ class TraceError(Exception):
     """The model raised on an input of this length (perhaps too short for it)."""
 
 
-def trace_module(module: nn.Module, channels: int, length_samples: int,
-                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                 label: Optional[Callable[[], str]] = None) -> Trace:
+def trace_module(
+    module: nn.Module,
+    channels: int,
+    length_samples: int,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+    label: Optional[Callable[[], str]] = None,
+) -> Trace:
     """Run `module` on a (1, channels, length) input and record every op on the way.
 
     The output must be a (1, dim, frames) tensor whose last axis is time. `label` names
@@ -169,8 +198,9 @@ def trace_module(module: nn.Module, channels: int, length_samples: int,
         raise  # a bug in a rule of rfprobe's: an internal error, never the model's failure
     except Exception as error:  # the model's own complaint, e.g. an input too short for it
         first = first_line(error)
-        raise TraceError(f"the model failed on a (1, {channels}, {length_samples}) input: "
-                         f"{type(error).__name__}: {first}") from None
+        raise TraceError(
+            f"the model failed on a (1, {channels}, {length_samples}) input: {type(error).__name__}: {first}"
+        ) from None
     if not isinstance(output, torch.Tensor) or output.dim() != 3:
         raise NotUnderstood("the model must return a (batch, dim, frames) tensor")
     if recording.graph.refusal:
@@ -181,5 +211,11 @@ def trace_module(module: nn.Module, channels: int, length_samples: int,
     if info.time_dim != 2:
         recording.graph.reach(info.node, ((0, 0),))  # names the op that lost the time axis, if one did
         raise NotUnderstood(f"the output's time axis is dim {info.time_dim}, not the last dim")
-    return Trace(recording.graph, info.node, length_samples, output.shape[2], recording.largest_bytes,
-                 time.perf_counter() - started)
+    return Trace(
+        recording.graph,
+        info.node,
+        length_samples,
+        output.shape[2],
+        recording.largest_bytes,
+        time.perf_counter() - started,
+    )

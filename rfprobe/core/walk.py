@@ -6,6 +6,7 @@ output frame to the input samples it reads. Nothing SEANet-specific: any PyTorch
 that maps (batch, channels, time) to (batch, dim, frames) is read the same way, and an
 op on the time axis without a rule stops the walk by its name.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -34,20 +35,29 @@ def input_channels(module: nn.Module) -> Optional[int]:
 START_HOPS = 32
 
 
-def walk_receptive_field(module: nn.Module, channels: Optional[int] = None, *,
-                         device: torch.device | str = "cpu", length_multiple: int = 1,
-                         max_length_samples: Optional[int] = None,
-                         hop_samples: Optional[int] = None) -> MethodResult:
+def walk_receptive_field(
+    module: nn.Module,
+    channels: Optional[int] = None,
+    *,
+    device: torch.device | str = "cpu",
+    length_multiple: int = 1,
+    max_length_samples: Optional[int] = None,
+    hop_samples: Optional[int] = None,
+) -> MethodResult:
     """The module's receptive field from the ops it executes, or why the walk could not say.
 
     `hop_samples`, when known, sizes the first trace in frames (START_HOPS of them)."""
     channels = channels or input_channels(module)
     if channels is None:
-        return MethodResult(method=METHOD, receptive_field=None,
-                            unavailable_reason="cannot tell the input channels (no nn.Conv1d): pass channels")
+        return MethodResult(
+            method=METHOD,
+            receptive_field=None,
+            unavailable_reason="cannot tell the input channels (no nn.Conv1d): pass channels",
+        )
     dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
     options = {"max_length_samples": max_length_samples} if max_length_samples else {}
     if hop_samples and START_HOPS * hop_samples <= (max_length_samples or MAX_LENGTH_SAMPLES):
         options["start_length_samples"] = START_HOPS * hop_samples
-    return operator_receptive_field(module, channels, device=device, dtype=dtype,
-                                    length_multiple=length_multiple, **options)
+    return operator_receptive_field(
+        module, channels, device=device, dtype=dtype, length_multiple=length_multiple, **options
+    )

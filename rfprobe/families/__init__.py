@@ -12,6 +12,7 @@ Nothing is ever downloaded.
     >>> len({model.name for model in ZOO}) == len(ZOO)
     True
 """
+
 from __future__ import annotations
 
 import importlib.metadata

@@ -17,6 +17,7 @@ every kernel, stride, dilation, padding, LSTM and attention window, and shrink o
     >>> [codec.name for codec in CODECS][:2]
     ['dac_16khz', 'dac_16khz_descript']
 """
+
 from __future__ import annotations
 
 import json
@@ -87,13 +88,25 @@ def dac_transformers(rate_khz: int, tiny: bool) -> CodecParts:
     """transformers' `DacModel(config)`: `.encoder`, `.decoder`, `.quantizer` (quantized_representation)."""
     config_class, model_class = require_transformers_class("DacConfig"), require_transformers_class("DacModel")
     width = dac_family.TINY_WIDTH if tiny else dac_family.FULL_WIDTH
-    config = config_class(encoder_hidden_size=width, downsampling_ratios=list(dac_family.PUBLISHED[rate_khz]),
-                          upsampling_ratios=_dac_rates(rate_khz), hidden_size=width * 16,
-                          decoder_hidden_size=DAC_TINY_DECODER_WIDTH if tiny else DAC_DECODER_WIDTH,
-                          sampling_rate=dac_family.SAMPLE_RATES[rate_khz])
+    config = config_class(
+        encoder_hidden_size=width,
+        downsampling_ratios=list(dac_family.PUBLISHED[rate_khz]),
+        upsampling_ratios=_dac_rates(rate_khz),
+        hidden_size=width * 16,
+        decoder_hidden_size=DAC_TINY_DECODER_WIDTH if tiny else DAC_DECODER_WIDTH,
+        sampling_rate=dac_family.SAMPLE_RATES[rate_khz],
+    )
     model = model_class(config)
-    return _eval(CodecParts(model.encoder, model.decoder, width * 16, math.prod(dac_family.PUBLISHED[rate_khz]), Adapter(model.quantizer, _dequantized),
-                            "DacResidualVectorQuantizer: quantized_representation (straight-through)"))
+    return _eval(
+        CodecParts(
+            model.encoder,
+            model.decoder,
+            width * 16,
+            math.prod(dac_family.PUBLISHED[rate_khz]),
+            Adapter(model.quantizer, _dequantized),
+            "DacResidualVectorQuantizer: quantized_representation (straight-through)",
+        )
+    )
 
 
 def dac_descript(rate_khz: int, tiny: bool) -> CodecParts:
@@ -104,15 +117,27 @@ def dac_descript(rate_khz: int, tiny: bool) -> CodecParts:
         from dac.model.dac import Decoder  # noqa: F401  (the normal import, when audiotools is installed)
         from dac.nn.quantize import ResidualVectorQuantize
     except Exception:
-        loaded = load_files("dac", "_rfprobe_dac", ["nn.layers", "nn.quantize", "model.dac"],
-                            placeholders=dac_family.audiotools_placeholders())
+        loaded = load_files(
+            "dac",
+            "_rfprobe_dac",
+            ["nn.layers", "nn.quantize", "model.dac"],
+            placeholders=dac_family.audiotools_placeholders(),
+        )
         Decoder, ResidualVectorQuantize = loaded["model.dac"].Decoder, loaded["nn.quantize"].ResidualVectorQuantize
     width = dac_family.TINY_WIDTH if tiny else dac_family.FULL_WIDTH
     latent = width * 16
     decoder = Decoder(latent, DAC_TINY_DECODER_WIDTH if tiny else DAC_DECODER_WIDTH, _dac_rates(rate_khz))
     quantizer = ResidualVectorQuantize(input_dim=latent, n_codebooks=9, codebook_size=1024, codebook_dim=8)
-    return _eval(CodecParts(dac_family.descript_encoder(rate_khz, tiny), decoder, latent, math.prod(dac_family.PUBLISHED[rate_khz]),
-                            Adapter(quantizer, _dequantized), "ResidualVectorQuantize: z (straight-through)"))
+    return _eval(
+        CodecParts(
+            dac_family.descript_encoder(rate_khz, tiny),
+            decoder,
+            latent,
+            math.prod(dac_family.PUBLISHED[rate_khz]),
+            Adapter(quantizer, _dequantized),
+            "ResidualVectorQuantize: z (straight-through)",
+        )
+    )
 
 
 # --- EnCodec --------------------------------------------------------------------------------
@@ -128,12 +153,22 @@ def encodec_transformers(rate_khz: int, tiny: bool) -> CodecParts:
     values = json.loads(path.read_text(encoding="utf-8"))
     values.pop("model_type", None)
     if tiny:
-        values.update(num_filters=encodec_family.TINY_FILTERS, hidden_size=encodec_family.TINY_DIMENSION,
-                      codebook_dim=encodec_family.TINY_DIMENSION)
+        values.update(
+            num_filters=encodec_family.TINY_FILTERS,
+            hidden_size=encodec_family.TINY_DIMENSION,
+            codebook_dim=encodec_family.TINY_DIMENSION,
+        )
     model = model_class(config_class(**values))
-    return _eval(CodecParts(model.encoder, model.decoder, model.config.hidden_size,
-                            math.prod(model.config.upsampling_ratios), Adapter(model, _encodec_quantize), "EncodecResidualVectorQuantizer encode -> decode "
-                            "(integer codes: no gradient flows through them)"))
+    return _eval(
+        CodecParts(
+            model.encoder,
+            model.decoder,
+            model.config.hidden_size,
+            math.prod(model.config.upsampling_ratios),
+            Adapter(model, _encodec_quantize),
+            "EncodecResidualVectorQuantizer encode -> decode (integer codes: no gradient flows through them)",
+        )
+    )
 
 
 # --- Mimi -----------------------------------------------------------------------------------
@@ -150,22 +185,53 @@ def mimi_transformers(tiny: bool) -> CodecParts:
     """transformers' `MimiModel(config)`: `.encoder` latents, `.decoder` (upsample, decoder
     transformer, SEANet decoder) audio values, the split RVQ's encode then decode."""
     model = require_transformers_class("MimiModel")(mimi_family.transformers_config(tiny))
-    return _eval(CodecParts(Adapter(model.encoder, mimi_family.latents_of), Adapter(model.decoder, _mimi_audio),
-                            model.config.hidden_size, mimi_family.FULL_HOP, Adapter(model, _mimi_quantize),
-                            "MimiSplitResidualVectorQuantizer encode -> decode (integer codes: no gradient)"))
+    return _eval(
+        CodecParts(
+            Adapter(model.encoder, mimi_family.latents_of),
+            Adapter(model.decoder, _mimi_audio),
+            model.config.hidden_size,
+            mimi_family.FULL_HOP,
+            Adapter(model, _mimi_quantize),
+            "MimiSplitResidualVectorQuantizer encode -> decode (integer codes: no gradient)",
+        )
+    )
 
 
 CODECS: list[CodecModel] = [
-    *[codec for rate in (16, 24, 44) for codec in (
-        CodecModel(f"dac_{rate}khz", lambda tiny, rate=rate: dac_transformers(rate, tiny), "conv",
-                   note=f"DacModel decoder, rates {_dac_rates(rate)}"),
-        CodecModel(f"dac_{rate}khz_descript", lambda tiny, rate=rate: dac_descript(rate, tiny), "conv",
-                   note=f"dac.model.dac.Decoder, rates {_dac_rates(rate)}"))],
-    *[CodecModel(f"encodec_{rate}khz", lambda tiny, rate=rate: encodec_transformers(rate, tiny), "conv+lstm",
-                 note="EncodecModel(config).decoder") for rate in (24, 32, 48)],
-    CodecModel("mimi", mimi_transformers, "conv+attention",
-               note="MimiModel.decoder: upsample, 8 sliding-window (250) layers, SEANet decoder; not yet "
-                    "measured: its tiny trace did not finish in 15 min on 2 shared CPU cores"),
+    *[
+        codec
+        for rate in (16, 24, 44)
+        for codec in (
+            CodecModel(
+                f"dac_{rate}khz",
+                lambda tiny, rate=rate: dac_transformers(rate, tiny),
+                "conv",
+                note=f"DacModel decoder, rates {_dac_rates(rate)}",
+            ),
+            CodecModel(
+                f"dac_{rate}khz_descript",
+                lambda tiny, rate=rate: dac_descript(rate, tiny),
+                "conv",
+                note=f"dac.model.dac.Decoder, rates {_dac_rates(rate)}",
+            ),
+        )
+    ],
+    *[
+        CodecModel(
+            f"encodec_{rate}khz",
+            lambda tiny, rate=rate: encodec_transformers(rate, tiny),
+            "conv+lstm",
+            note="EncodecModel(config).decoder",
+        )
+        for rate in (24, 32, 48)
+    ],
+    CodecModel(
+        "mimi",
+        mimi_transformers,
+        "conv+attention",
+        note="MimiModel.decoder: upsample, 8 sliding-window (250) layers, SEANet decoder; not yet "
+        "measured: its tiny trace did not finish in 15 min on 2 shared CPU cores",
+    ),
 ]
 
 
@@ -175,4 +241,3 @@ def find_codec(name: str) -> CodecModel:
         if codec.name == name:
             return codec
     raise UsageError(f"{name}: no decoder for this zoo model; choose from {', '.join(c.name for c in CODECS)}")
-

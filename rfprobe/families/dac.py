@@ -5,6 +5,7 @@ Published encoders: 16 kHz and 24 kHz use rates [2, 4, 5, 8] (hop 320), 44 kHz u
 use dilations 1, 3, 9 with kernel 7, Snake activations, and crop their input to the
 output's length (DAC's centred residual). Tiny width: encoder width 2 (latent 32).
 """
+
 from __future__ import annotations
 
 import math
@@ -25,15 +26,20 @@ def transformers_encoder(rate_khz: int, tiny: bool) -> nn.Module:
     require_transformers_class("DacModel")
     from transformers.models.dac.modeling_dac import DacEncoder
 
-    config = config_class(encoder_hidden_size=TINY_WIDTH if tiny else FULL_WIDTH,
-                          downsampling_ratios=list(PUBLISHED[rate_khz]), sampling_rate=SAMPLE_RATES[rate_khz])
+    config = config_class(
+        encoder_hidden_size=TINY_WIDTH if tiny else FULL_WIDTH,
+        downsampling_ratios=list(PUBLISHED[rate_khz]),
+        sampling_rate=SAMPLE_RATES[rate_khz],
+    )
     return DacEncoder(config).eval()
 
 
 def _audiotools_placeholders() -> dict:
     """`dac/model/dac.py` imports audiotools for its `DAC` wrapper class (file I/O, loudness);
     Encoder, EncoderBlock and ResidualUnit never touch it."""
-    audiotools, ml, base = (types.ModuleType(name) for name in ("audiotools", "audiotools.ml", "_rfprobe_dac.model.base"))
+    audiotools, ml, base = (
+        types.ModuleType(name) for name in ("audiotools", "audiotools.ml", "_rfprobe_dac.model.base")
+    )
     audiotools.AudioSignal = object
     ml.BaseModel = nn.Module
     audiotools.ml = ml
@@ -49,21 +55,39 @@ def descript_encoder(rate_khz: int, tiny: bool) -> nn.Module:
     except Exception:
         from rfprobe.families.installed_files import load_files
 
-        Encoder = load_files("dac", "_rfprobe_dac", ["nn.layers", "nn.quantize", "model.dac"],
-                             placeholders=_audiotools_placeholders())["model.dac"].Encoder
+        Encoder = load_files(
+            "dac", "_rfprobe_dac", ["nn.layers", "nn.quantize", "model.dac"], placeholders=_audiotools_placeholders()
+        )["model.dac"].Encoder
     width = TINY_WIDTH if tiny else FULL_WIDTH
     return Encoder(d_model=width, strides=list(PUBLISHED[rate_khz]), d_latent=width * 16).eval()
 
 
 MODELS = [
-    row for rate in (16, 24, 44) for row in (
-        ZooModel(name=f"dac_{rate}khz", family="DAC", package="transformers", sample_rate=SAMPLE_RATES[rate],
-                 channels=1, kind="conv", hop_samples=math.prod(PUBLISHED[rate]),
-                 build=lambda tiny, rate=rate: transformers_encoder(rate, tiny),
-                 note="DacEncoder (DacModel's encoder)"),
-        ZooModel(name=f"dac_{rate}khz_descript", family="DAC", package="descript-audio-codec",
-                 sample_rate=SAMPLE_RATES[rate], channels=1, kind="conv", hop_samples=math.prod(PUBLISHED[rate]),
-                 build=lambda tiny, rate=rate: descript_encoder(rate, tiny), note="dac.model.dac.Encoder"),
+    row
+    for rate in (16, 24, 44)
+    for row in (
+        ZooModel(
+            name=f"dac_{rate}khz",
+            family="DAC",
+            package="transformers",
+            sample_rate=SAMPLE_RATES[rate],
+            channels=1,
+            kind="conv",
+            hop_samples=math.prod(PUBLISHED[rate]),
+            build=lambda tiny, rate=rate: transformers_encoder(rate, tiny),
+            note="DacEncoder (DacModel's encoder)",
+        ),
+        ZooModel(
+            name=f"dac_{rate}khz_descript",
+            family="DAC",
+            package="descript-audio-codec",
+            sample_rate=SAMPLE_RATES[rate],
+            channels=1,
+            kind="conv",
+            hop_samples=math.prod(PUBLISHED[rate]),
+            build=lambda tiny, rate=rate: descript_encoder(rate, tiny),
+            note="dac.model.dac.Encoder",
+        ),
     )
 ]
 

@@ -5,6 +5,7 @@ audiocraft rows use the same hyperparameters (rfprobe.families.seanet.hf_config.
 and MusicGen / AudioGen the shipped audiocraft configs. Tiny width: 2 filters and an
 8-wide latent; kernels, ratios, dilations, padding, norm and LSTM layers are unchanged.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,8 +39,9 @@ def transformers_encoder(rate_khz: int, tiny: bool) -> nn.Module:
 def _audiocraft_config(rate_khz: int):
     from rfprobe.families.seanet.hf_config import audiocraft_equivalent
 
-    return audiocraft_equivalent(require_transformers_class("EncodecConfig")(**_hf_values(rate_khz)),
-                                 f"encodec_{rate_khz}khz")
+    return audiocraft_equivalent(
+        require_transformers_class("EncodecConfig")(**_hf_values(rate_khz)), f"encodec_{rate_khz}khz"
+    )
 
 
 def audiocraft_encoder(config, tiny: bool) -> nn.Module:
@@ -64,8 +66,9 @@ def facebook_encoder(rate_khz: int, tiny: bool) -> nn.Module:
     try:
         from encodec.modules import SEANetEncoder  # the normal import, when torchaudio is installed
     except Exception:
-        SEANetEncoder = load_files("encodec", "_rfprobe_encodec", ["modules.norm", "modules.conv", "modules.lstm",
-                                                                   "modules.seanet"])["modules.seanet"].SEANetEncoder
+        SEANetEncoder = load_files(
+            "encodec", "_rfprobe_encodec", ["modules.norm", "modules.conv", "modules.lstm", "modules.seanet"]
+        )["modules.seanet"].SEANetEncoder
     channels, norm, causal = {24: (1, "weight_norm", True), 48: (2, "time_group_norm", False)}[rate_khz]
     widths = dict(n_filters=TINY_FILTERS, dimension=TINY_DIMENSION) if tiny else {}
     return SEANetEncoder(channels=channels, norm=norm, causal=causal, **widths).eval()
@@ -82,29 +85,72 @@ def _rows() -> list[ZooModel]:
     channels = {24: 1, 32: 1, 48: 2}
     for rate in (24, 32, 48):
         kind = "conv+lstm"
-        rows.append(ZooModel(
-            name=f"encodec_{rate}khz", family="EnCodec", package="transformers", sample_rate=rate * 1000,
-            channels=channels[rate], kind=kind, build=lambda tiny, rate=rate: transformers_encoder(rate, tiny),
-            note="EncodecModel(config).encoder" + (", GroupNorm over time" if rate == 48 else "")))
-        rows.append(ZooModel(
-            name=f"encodec_{rate}khz_audiocraft", family="EnCodec", package="audiocraft", sample_rate=rate * 1000,
-            channels=channels[rate], kind=kind,
-            build=lambda tiny, rate=rate: audiocraft_encoder(_audiocraft_config(rate), tiny),
-            note=f"SEANetEncoder with encodec_{rate}khz's hyperparameters"))
+        rows.append(
+            ZooModel(
+                name=f"encodec_{rate}khz",
+                family="EnCodec",
+                package="transformers",
+                sample_rate=rate * 1000,
+                channels=channels[rate],
+                kind=kind,
+                build=lambda tiny, rate=rate: transformers_encoder(rate, tiny),
+                note="EncodecModel(config).encoder" + (", GroupNorm over time" if rate == 48 else ""),
+            )
+        )
+        rows.append(
+            ZooModel(
+                name=f"encodec_{rate}khz_audiocraft",
+                family="EnCodec",
+                package="audiocraft",
+                sample_rate=rate * 1000,
+                channels=channels[rate],
+                kind=kind,
+                build=lambda tiny, rate=rate: audiocraft_encoder(_audiocraft_config(rate), tiny),
+                note=f"SEANetEncoder with encodec_{rate}khz's hyperparameters",
+            )
+        )
     for rate, channels_ in ((24, 1), (48, 2)):
-        rows.append(ZooModel(
-            name=f"encodec_{rate}khz_facebook", family="EnCodec", package="encodec", sample_rate=rate * 1000,
-            channels=channels_, kind="conv+lstm", build=lambda tiny, rate=rate: facebook_encoder(rate, tiny),
-            note=f"facebook encodec, encodec_model_{rate}khz's SEANetEncoder"))
-    for name, rate, note in (("musicgen_32khz", 32000, "MusicGen's compression model (configs/musicgen_32khz.yaml)"),
-                             ("audiogen_16khz", 16000, "AudioGen's compression model (configs/audiogen_16khz.yaml)")):
-        rows.append(ZooModel(name=name, family="EnCodec", package="audiocraft", sample_rate=rate, channels=1,
-                             kind="conv+lstm", build=lambda tiny, name=name: audiocraft_encoder(_shipped(name), tiny),
-                             note=note))
-        rows.append(ZooModel(name=f"{name}_conv", family="EnCodec", package="audiocraft", sample_rate=rate, channels=1,
-                             kind="conv", twin_of=name,
-                             build=lambda tiny, name=name: audiocraft_encoder(_shipped(f"{name}_conv"), tiny),
-                             note="conv-only twin (lstm: 0)"))
+        rows.append(
+            ZooModel(
+                name=f"encodec_{rate}khz_facebook",
+                family="EnCodec",
+                package="encodec",
+                sample_rate=rate * 1000,
+                channels=channels_,
+                kind="conv+lstm",
+                build=lambda tiny, rate=rate: facebook_encoder(rate, tiny),
+                note=f"facebook encodec, encodec_model_{rate}khz's SEANetEncoder",
+            )
+        )
+    for name, rate, note in (
+        ("musicgen_32khz", 32000, "MusicGen's compression model (configs/musicgen_32khz.yaml)"),
+        ("audiogen_16khz", 16000, "AudioGen's compression model (configs/audiogen_16khz.yaml)"),
+    ):
+        rows.append(
+            ZooModel(
+                name=name,
+                family="EnCodec",
+                package="audiocraft",
+                sample_rate=rate,
+                channels=1,
+                kind="conv+lstm",
+                build=lambda tiny, name=name: audiocraft_encoder(_shipped(name), tiny),
+                note=note,
+            )
+        )
+        rows.append(
+            ZooModel(
+                name=f"{name}_conv",
+                family="EnCodec",
+                package="audiocraft",
+                sample_rate=rate,
+                channels=1,
+                kind="conv",
+                twin_of=name,
+                build=lambda tiny, name=name: audiocraft_encoder(_shipped(f"{name}_conv"), tiny),
+                note="conv-only twin (lstm: 0)",
+            )
+        )
     return rows
 
 

@@ -7,6 +7,7 @@ files themselves under a private package name, so the code that runs is the pack
 byte for byte. Names a file imports but the encoder never uses (`audiotools` for the DAC
 wrapper class) can be given as `placeholders`; they exist only while the files load.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -25,8 +26,9 @@ def installed_package_dir(distribution_package: str) -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def load_files(package: str, private: str, files: Sequence[str],
-               placeholders: Mapping[str, types.ModuleType] = {}) -> dict[str, types.ModuleType]:
+def load_files(
+    package: str, private: str, files: Sequence[str], placeholders: Mapping[str, types.ModuleType] = {}
+) -> dict[str, types.ModuleType]:
     """Execute `package/<file>.py` for each dotted `file` ("nn.layers") as `private.<file>`.
 
     `package.<x>` imports inside those files are served by the already-loaded private
@@ -60,8 +62,9 @@ def load_files(package: str, private: str, files: Sequence[str],
                 spec.loader.exec_module(module)
             except Exception as error:
                 del sys.modules[full_name]
-                raise Unavailable(f"{package}/{dotted.replace('.', '/')}.py failed to load "
-                                  f"({type(error).__name__}: {error})") from None
+                raise Unavailable(
+                    f"{package}/{dotted.replace('.', '/')}.py failed to load ({type(error).__name__}: {error})"
+                ) from None
             loaded[dotted] = module
             # What a package __init__ re-exports (encodec's `from . import SConv1d`), from the files loaded so far.
             parent = sys.modules[full_name.rsplit(".", 1)[0]]

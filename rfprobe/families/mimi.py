@@ -6,6 +6,7 @@ downsample (12.5 Hz, hop 1920). Its conv-only twin is the SEANet part alone. Tin
 2 filters, hidden size 16, 2 heads; ratios, kernels, sliding window and the number of
 layers are unchanged. Attention is eager so that forward-mode AD (the impulse probe) runs.
 """
+
 from __future__ import annotations
 
 import copy
@@ -22,9 +23,16 @@ def _config(tiny: bool):
     config_class = require_transformers_class("MimiConfig")
     values = dict(attn_implementation="eager")
     if tiny:
-        values.update(num_filters=2, hidden_size=16, num_attention_heads=2, num_key_value_heads=2,
-                      intermediate_size=32, codebook_dim=8, vector_quantization_hidden_dimension=8,
-                      upsample_groups=16)
+        values.update(
+            num_filters=2,
+            hidden_size=16,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            intermediate_size=32,
+            codebook_dim=8,
+            vector_quantization_hidden_dimension=8,
+            upsample_groups=16,
+        )
     return config_class(**values)
 
 
@@ -52,8 +60,9 @@ def _moshi_mimi(tiny: bool):
     config = copy.deepcopy(loaders._mimi_config)
     if tiny:
         config["seanet"].update(n_filters=2, dimension=16)
-        config["transformer"].update(d_model=16, num_heads=2, dim_feedforward=32, input_dimension=16,
-                                     output_dimensions=[16])
+        config["transformer"].update(
+            d_model=16, num_heads=2, dim_feedforward=32, input_dimension=16, output_dimensions=[16]
+        )
         config["quantizer"].update(dimension=8, input_dimension=16, output_dimension=16)
     return loaders.get_mimi(None, config)
 
@@ -72,18 +81,54 @@ def moshi_seanet(tiny: bool) -> nn.Module:
 
 
 MODELS = [
-    ZooModel(name="mimi", family="Mimi", package="transformers", sample_rate=SAMPLE_RATE, channels=1,
-             kind="conv+attention", hop_samples=FULL_HOP, build=transformers_encoder,
-             note="MimiEncoderModel(...).latents: SEANet + 8 sliding-window (250) layers + stride-2 downsample"),
-    ZooModel(name="mimi_seanet", family="Mimi", package="transformers", sample_rate=SAMPLE_RATE, channels=1,
-             kind="conv", hop_samples=SEANET_HOP, twin_of="mimi", build=transformers_seanet,
-             note="conv-only twin: MimiEncoderModel.encoder_seanet"),
-    ZooModel(name="mimi_moshi", family="Mimi", package="moshi", sample_rate=SAMPLE_RATE, channels=1,
-             kind="conv+attention", hop_samples=FULL_HOP, length_multiple=FULL_HOP, build=moshi_encoder,
-             note="moshi MimiModel, unquantized latents"),
-    ZooModel(name="mimi_seanet_moshi", family="Mimi", package="moshi", sample_rate=SAMPLE_RATE, channels=1,
-             kind="conv", hop_samples=SEANET_HOP, twin_of="mimi_moshi", length_multiple=SEANET_HOP,
-             build=moshi_seanet, note="conv-only twin: moshi SEANetEncoder"),
+    ZooModel(
+        name="mimi",
+        family="Mimi",
+        package="transformers",
+        sample_rate=SAMPLE_RATE,
+        channels=1,
+        kind="conv+attention",
+        hop_samples=FULL_HOP,
+        build=transformers_encoder,
+        note="MimiEncoderModel(...).latents: SEANet + 8 sliding-window (250) layers + stride-2 downsample",
+    ),
+    ZooModel(
+        name="mimi_seanet",
+        family="Mimi",
+        package="transformers",
+        sample_rate=SAMPLE_RATE,
+        channels=1,
+        kind="conv",
+        hop_samples=SEANET_HOP,
+        twin_of="mimi",
+        build=transformers_seanet,
+        note="conv-only twin: MimiEncoderModel.encoder_seanet",
+    ),
+    ZooModel(
+        name="mimi_moshi",
+        family="Mimi",
+        package="moshi",
+        sample_rate=SAMPLE_RATE,
+        channels=1,
+        kind="conv+attention",
+        hop_samples=FULL_HOP,
+        length_multiple=FULL_HOP,
+        build=moshi_encoder,
+        note="moshi MimiModel, unquantized latents",
+    ),
+    ZooModel(
+        name="mimi_seanet_moshi",
+        family="Mimi",
+        package="moshi",
+        sample_rate=SAMPLE_RATE,
+        channels=1,
+        kind="conv",
+        hop_samples=SEANET_HOP,
+        twin_of="mimi_moshi",
+        length_multiple=SEANET_HOP,
+        build=moshi_seanet,
+        note="conv-only twin: moshi SEANetEncoder",
+    ),
 ]
 
 # Public for the codec builders (rfprobe.families.codecs): the same config and latents call.

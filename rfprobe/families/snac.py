@@ -15,6 +15,7 @@ Two rows:
 
 Tiny width: encoder_dim 4 (one 64-wide attention head at the end of the windowed one).
 """
+
 from __future__ import annotations
 
 import math
@@ -25,9 +26,19 @@ from rfprobe.families import Unavailable, ZooModel
 
 RATES, WINDOW = (3, 3, 7, 7), 32
 # hubertsiuzdak/snac_24khz config.json, encoder part (the decoder does not change the encoder).
-SNAC_24KHZ = dict(sampling_rate=24000, encoder_dim=48, encoder_rates=[2, 4, 8, 8], decoder_dim=1024,
-                  decoder_rates=[8, 8, 4, 2], attn_window_size=None, codebook_size=4096, codebook_dim=8,
-                  vq_strides=[4, 2, 1], noise=True, depthwise=True)
+SNAC_24KHZ = dict(
+    sampling_rate=24000,
+    encoder_dim=48,
+    encoder_rates=[2, 4, 8, 8],
+    decoder_dim=1024,
+    decoder_rates=[8, 8, 4, 2],
+    attn_window_size=None,
+    codebook_size=4096,
+    codebook_dim=8,
+    vq_strides=[4, 2, 1],
+    noise=True,
+    depthwise=True,
+)
 
 
 def _snac(**config):
@@ -47,10 +58,27 @@ def snac_24khz_encoder(tiny: bool) -> nn.Module:
 
 
 MODELS = [
-    ZooModel(name="snac_24khz", family="SNAC", package="snac", sample_rate=24000, channels=1, kind="conv",
-             hop_samples=math.prod(SNAC_24KHZ["encoder_rates"]), build=snac_24khz_encoder,
-             note="hubertsiuzdak/snac_24khz config (speech); no attention"),
-    ZooModel(name="snac_init_defaults", family="SNAC", package="snac", sample_rate=44100, channels=1,
-             kind="conv+attention", hop_samples=math.prod(RATES), length_multiple=math.prod(RATES) * WINDOW,
-             build=snac_encoder, note="SNAC() constructor defaults; local attention in windows of 32 frames"),
+    ZooModel(
+        name="snac_24khz",
+        family="SNAC",
+        package="snac",
+        sample_rate=24000,
+        channels=1,
+        kind="conv",
+        hop_samples=math.prod(SNAC_24KHZ["encoder_rates"]),
+        build=snac_24khz_encoder,
+        note="hubertsiuzdak/snac_24khz config (speech); no attention",
+    ),
+    ZooModel(
+        name="snac_init_defaults",
+        family="SNAC",
+        package="snac",
+        sample_rate=44100,
+        channels=1,
+        kind="conv+attention",
+        hop_samples=math.prod(RATES),
+        length_multiple=math.prod(RATES) * WINDOW,
+        build=snac_encoder,
+        note="SNAC() constructor defaults; local attention in windows of 32 frames",
+    ),
 ]

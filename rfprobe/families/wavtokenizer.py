@@ -2,6 +2,7 @@
 LSTM, reflect padding, non-causal; ratios 4, 5, 5, 6: hop 600 at 24 kHz, 40 tokens/s).
 Tiny width: 2 filters, 8-wide latent; kernels, ratios, padding and LSTM layers unchanged.
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -17,6 +18,15 @@ def transformers_encoder(tiny: bool) -> nn.Module:
     return WavTokenizerEncoder(config_class(**values)).eval()
 
 
-MODELS = [ZooModel(name="wavtokenizer", family="WavTokenizer", package="transformers", sample_rate=24000,
-                   channels=1, kind="conv+lstm", build=transformers_encoder,
-                   note="WavTokenizerEncoder (the part of encode() before the quantizer)")]
+MODELS = [
+    ZooModel(
+        name="wavtokenizer",
+        family="WavTokenizer",
+        package="transformers",
+        sample_rate=24000,
+        channels=1,
+        kind="conv+lstm",
+        build=transformers_encoder,
+        note="WavTokenizerEncoder (the part of encode() before the quantizer)",
+    )
+]

@@ -10,6 +10,7 @@
 Tiny width: DAC width 2; HuBERT hidden 16, 2 heads, 8-wide feature convs (kernels, strides
 and the 12 layers unchanged).
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,8 +26,9 @@ TINY_SEMANTIC = {"hidden_size": 16, "num_attention_heads": 2, "intermediate_size
 def build_model(tiny: bool):
     config_class = require_transformers_class("XcodecConfig")
     model_class = require_transformers_class("XcodecModel")
-    config = config_class(**(dict(acoustic_model_config=TINY_ACOUSTIC, semantic_model_config=TINY_SEMANTIC)
-                             if tiny else {}))
+    config = config_class(
+        **(dict(acoustic_model_config=TINY_ACOUSTIC, semantic_model_config=TINY_SEMANTIC) if tiny else {})
+    )
     # transformers' default attention (SDPA), which the analytic core reads; eager attention's
     # query x key product has two time axes, which it refuses.
     config.semantic_model_config._attn_implementation = "sdpa"
@@ -49,9 +51,26 @@ def semantic_branch(tiny: bool) -> nn.Module:
 
 
 MODELS = [
-    ZooModel(name="xcodec_acoustic", family="X-codec", package="transformers", sample_rate=16000, channels=1,
-             kind="conv", hop_samples=320, build=acoustic_encoder, note="XcodecModel.acoustic_encoder (DAC)"),
-    ZooModel(name="xcodec_semantic", family="X-codec", package="transformers", sample_rate=16000, channels=1,
-             kind="attention", hop_samples=320, build=semantic_branch,
-             note="HuBERT (mean of hidden states) + SemanticEncoder"),
+    ZooModel(
+        name="xcodec_acoustic",
+        family="X-codec",
+        package="transformers",
+        sample_rate=16000,
+        channels=1,
+        kind="conv",
+        hop_samples=320,
+        build=acoustic_encoder,
+        note="XcodecModel.acoustic_encoder (DAC)",
+    ),
+    ZooModel(
+        name="xcodec_semantic",
+        family="X-codec",
+        package="transformers",
+        sample_rate=16000,
+        channels=1,
+        kind="attention",
+        hop_samples=320,
+        build=semantic_branch,
+        note="HuBERT (mean of hidden states) + SemanticEncoder",
+    ),
 ]

@@ -8,16 +8,24 @@
 
 Tiny width: encoder width 2, hidden 16, 2 heads; rates, kernels, layers unchanged.
 """
+
 from __future__ import annotations
 
 from torch import nn
 
 from rfprobe.families import ZooModel, require_transformers_class
 
-TINY = dict(encoder_hidden_size=2, hidden_size=16, num_attention_heads=2, num_key_value_heads=2, head_dim=8,
-            intermediate_size=32)
-TINY_SEMANTIC = dict(hidden_size=16, num_attention_heads=2, intermediate_size=32, output_hidden_size=16,
-                     num_hidden_layers=16)
+TINY = dict(
+    encoder_hidden_size=2,
+    hidden_size=16,
+    num_attention_heads=2,
+    num_key_value_heads=2,
+    head_dim=8,
+    intermediate_size=32,
+)
+TINY_SEMANTIC = dict(
+    hidden_size=16, num_attention_heads=2, intermediate_size=32, output_hidden_size=16, num_hidden_layers=16
+)
 
 
 def _config(config_name: str, tiny: bool):
@@ -62,14 +70,29 @@ def family_models(family: str, name: str, prefix: str, module_path: str) -> list
     """The acoustic and semantic rows of a codec with X-codec 2's layout (X-codec 2, NeuCodec):
     transformers classes `{prefix}Config`, `{prefix}Encoder` and `{prefix}SemanticAdapter`."""
     return [
-        ZooModel(name=f"{name}_acoustic", family=family, package="transformers", sample_rate=16000, channels=1,
-                 kind="conv", hop_samples=320,
-                 build=lambda tiny: acoustic(f"{prefix}Config", module_path, f"{prefix}Encoder", tiny),
-                 note=f"{prefix}Encoder ({prefix}Model.acoustic_encoder)"),
-        ZooModel(name=f"{name}_semantic", family=family, package="transformers", sample_rate=16000, channels=160,
-                 kind="attention", hop_samples=1, input_unit="feature frames",
-                 build=lambda tiny: semantic(f"{prefix}Config", module_path, f"{prefix}SemanticAdapter", tiny),
-                 note="wav2vec2-BERT on 160-dim stacked mel features + semantic adapter"),
+        ZooModel(
+            name=f"{name}_acoustic",
+            family=family,
+            package="transformers",
+            sample_rate=16000,
+            channels=1,
+            kind="conv",
+            hop_samples=320,
+            build=lambda tiny: acoustic(f"{prefix}Config", module_path, f"{prefix}Encoder", tiny),
+            note=f"{prefix}Encoder ({prefix}Model.acoustic_encoder)",
+        ),
+        ZooModel(
+            name=f"{name}_semantic",
+            family=family,
+            package="transformers",
+            sample_rate=16000,
+            channels=160,
+            kind="attention",
+            hop_samples=1,
+            input_unit="feature frames",
+            build=lambda tiny: semantic(f"{prefix}Config", module_path, f"{prefix}SemanticAdapter", tiny),
+            note="wav2vec2-BERT on 160-dim stacked mel features + semantic adapter",
+        ),
     ]
 
 

@@ -3,6 +3,7 @@
 Exit codes: 0 every plan is exact and proven (or the reason none can be is named); 1 a plan
 failed its proof; 2 bad input (one line naming the problem and the fix).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,13 +21,22 @@ DEFAULT_CHUNK_SECONDS = 0.5
 
 
 def build_parser() -> OneLineParser:
-    parser = OneLineParser("chunk: ", "rfprobe chunk --help", prog="rfprobe chunk",
-                           description="Exact chunk plans for encoding and decoding a zoo codec in pieces, each "
-                                       "proven bit for bit against the whole-file result (float64).")
+    parser = OneLineParser(
+        "chunk: ",
+        "rfprobe chunk --help",
+        prog="rfprobe chunk",
+        description="Exact chunk plans for encoding and decoding a zoo codec in pieces, each "
+        "proven bit for bit against the whole-file result (float64).",
+    )
     parser.add_argument("name", help=f"a zoo model: {', '.join(model.name for model in ZOO)}")
     parser.add_argument("--tiny", action="store_true", help="tiny width (same kernels, strides, windows)")
-    parser.add_argument("--chunk-seconds", type=float, default=DEFAULT_CHUNK_SECONDS, metavar="S",
-                        help=f"chunk length in seconds, rounded to whole frames (default {DEFAULT_CHUNK_SECONDS})")
+    parser.add_argument(
+        "--chunk-seconds",
+        type=float,
+        default=DEFAULT_CHUNK_SECONDS,
+        metavar="S",
+        help=f"chunk length in seconds, rounded to whole frames (default {DEFAULT_CHUNK_SECONDS})",
+    )
     parser.add_argument("--json", metavar="PATH", help="write the plans and every proof run here")
     return parser
 
@@ -37,8 +47,10 @@ def chunk_frames_for(seconds: float, sample_rate: int, hop_samples: int) -> int:
         raise UsageError(f"--chunk-seconds {seconds:g}: must be a positive number of seconds")
     frames = round(seconds * sample_rate / hop_samples)
     if frames < 1:
-        raise UsageError(f"--chunk-seconds {seconds:g}: shorter than one frame ({hop_samples} samples, "
-                         f"{1000 * hop_samples / sample_rate:.2f} ms); pass at least {hop_samples / sample_rate:.4g}")
+        raise UsageError(
+            f"--chunk-seconds {seconds:g}: shorter than one frame ({hop_samples} samples, "
+            f"{1000 * hop_samples / sample_rate:.2f} ms); pass at least {hop_samples / sample_rate:.4g}"
+        )
     return frames
 
 

@@ -6,6 +6,7 @@ claim mismatches; 2 bad input or an unusable environment (one line on stderr nam
 problem and the fix); 3 an internal error, a bug in rfprobe (one line; the traceback is
 saved to a file, and printed with --debug).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,53 +45,95 @@ from rfprobe.runs.verify import Verification, verify_config
 
 REPOSITORY_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 MAX_CLIP_SECONDS = 3600.0
-MAX_SEED = 2 ** 31 - 2  # the seeds used are seed and seed + 1, and derived ones stay within torch's range
+MAX_SEED = 2**31 - 2  # the seeds used are seed and seed + 1, and derived ones stay within torch's range
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser("", "--help",
+    parser = OneLineParser(
+        "",
+        "--help",
         prog="rfprobe",
         description="Measure the receptive field of audiocraft's real SEANetEncoder four ways "
-                    "(config formula, module walk, gradient, impulse) and check they agree to the sample.",
+        "(config formula, module walk, gradient, impulse) and check they agree to the sample.",
         epilog="`rfprobe zoo --help`: the codec zoo (every pip-installable codec, one row each). "
-               "exit codes: 0 every subject PASSes (mismatching claims are printed findings); 1 a subject FAILs, "
-               "or --strict-claims and a claim mismatches; 2 bad input or an unusable environment (one line naming "
-               "the problem and the fix); 3 an internal error (a bug: one line and the file holding the traceback). "
-               "--module imports and runs Python code (the current directory first on sys.path): pass only code "
-               "you trust.")
-    parser.add_argument("--config", action="append", metavar="PATH",
-                        help="a config YAML (repeatable); default: every configs/*.yaml of this checkout")
+        "exit codes: 0 every subject PASSes (mismatching claims are printed findings); 1 a subject FAILs, "
+        "or --strict-claims and a claim mismatches; 2 bad input or an unusable environment (one line naming "
+        "the problem and the fix); 3 an internal error (a bug: one line and the file holding the traceback). "
+        "--module imports and runs Python code (the current directory first on sys.path): pass only code "
+        "you trust.",
+    )
+    parser.add_argument(
+        "--config",
+        action="append",
+        metavar="PATH",
+        help="a config YAML (repeatable); default: every configs/*.yaml of this checkout",
+    )
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     parser.add_argument("--dtype", default="float64", help="float64 (default, exact) or float32")
-    parser.add_argument("--seed", type=int, default=0, help="the gradient probe's seed (weights, input, projection); the impulse probe uses seed + 1")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="the gradient probe's seed (weights, input, projection); the impulse probe uses seed + 1",
+    )
     parser.add_argument("--json", metavar="PATH", help="write every number, provenance and verdict here")
     amount = parser.add_mutually_exclusive_group()  # one amount of output: both at once is a usage error
     amount.add_argument("--quiet", action="store_true", help="print only the summary table and failures")
-    amount.add_argument("--verbose", action="store_true",
-                        help="after each answer, the per-layer table, every method's numbers, the edge frames and "
-                             "the evidence")
+    amount.add_argument(
+        "--verbose",
+        action="store_true",
+        help="after each answer, the per-layer table, every method's numbers, the edge frames and the evidence",
+    )
     parser.add_argument("--strict-claims", action="store_true", help="exit 1 when a claim mismatches")
-    parser.add_argument("--checkpoint", action="append", metavar="PATH",
-                        help="an audiocraft compression_state_dict.bin: its config and trained encoder weights (repeatable)")
-    parser.add_argument("--hf-config", action="append", metavar="JSON",
-                        help="a transformers EncodecConfig config.json: probe transformers' encoder and cross-check "
-                             "it against audiocraft's with the same hyperparameters (repeatable; needs the hf extra)")
-    parser.add_argument("--module", action="append", metavar="PKG.MOD:FACTORY",
-                        help="probe any nn.Module a factory returns (walk + both probes; repeatable). This IMPORTS "
-                             "AND RUNS that Python code, with the current directory first on sys.path (like "
-                             "python -m): pass only code you trust")
+    parser.add_argument(
+        "--checkpoint",
+        action="append",
+        metavar="PATH",
+        help="an audiocraft compression_state_dict.bin: its config and trained encoder weights (repeatable)",
+    )
+    parser.add_argument(
+        "--hf-config",
+        action="append",
+        metavar="JSON",
+        help="a transformers EncodecConfig config.json: probe transformers' encoder and cross-check "
+        "it against audiocraft's with the same hyperparameters (repeatable; needs the hf extra)",
+    )
+    parser.add_argument(
+        "--module",
+        action="append",
+        metavar="PKG.MOD:FACTORY",
+        help="probe any nn.Module a factory returns (walk + both probes; repeatable). This IMPORTS "
+        "AND RUNS that Python code, with the current directory first on sys.path (like "
+        "python -m): pass only code you trust",
+    )
     parser.add_argument("--channels", type=int, help="input channels of --module (default: detected)")
     parser.add_argument("--hop", type=int, help="samples per output frame of --module (default: detected)")
-    parser.add_argument("--decoder", action="store_true",
-                        help="also analyse each config's SEANetDecoder: latent frames per output sample and back")
-    parser.add_argument("--trim-right-ratio", type=float, default=1.0,
-                        help="the decoder's trim_right_ratio (causal configs only; default 1.0)")
-    parser.add_argument("--clip-seconds", type=float, default=10.0,
-                        help="clip length for the edge/padding analysis (default 10 s, at most 3600)")
+    parser.add_argument(
+        "--decoder",
+        action="store_true",
+        help="also analyse each config's SEANetDecoder: latent frames per output sample and back",
+    )
+    parser.add_argument(
+        "--trim-right-ratio",
+        type=float,
+        default=1.0,
+        help="the decoder's trim_right_ratio (causal configs only; default 1.0)",
+    )
+    parser.add_argument(
+        "--clip-seconds",
+        type=float,
+        default=10.0,
+        help="clip length for the edge/padding analysis (default 10 s, at most 3600)",
+    )
     parser.add_argument("--plot", metavar="DIR", help="write two PNGs per config here (needs matplotlib)")
-    parser.add_argument("--max-memory", type=float, default=DEFAULT_BUDGET_GIB, metavar="GIB",
-                        help="refuse, before running, a subject whose estimated peak memory is above this many GiB "
-                             f"(default {DEFAULT_BUDGET_GIB:g}); the refusal shows the estimate")
+    parser.add_argument(
+        "--max-memory",
+        type=float,
+        default=DEFAULT_BUDGET_GIB,
+        metavar="GIB",
+        help="refuse, before running, a subject whose estimated peak memory is above this many GiB "
+        f"(default {DEFAULT_BUDGET_GIB:g}); the refusal shows the estimate",
+    )
     parser.add_argument("--debug", action="store_true", help="on an internal error, print the traceback")
     parser.add_argument("--version", action="version", version=f"rfprobe {__version__}")
     return parser
@@ -110,8 +153,10 @@ def _check_clip(clip_seconds: float, config: EncoderConfig) -> None:
     width = local.left.samples + 1 + local.right.samples
     clip_samples = round(clip_seconds * config.sample_rate)
     if clip_samples < width:
-        raise UsageError(f"--clip-seconds {clip_seconds:g} gives {clip_samples} samples for {config.name}, shorter than "
-                         f"its receptive field ({width} samples); use at least {width / config.sample_rate:.3f} s")
+        raise UsageError(
+            f"--clip-seconds {clip_seconds:g} gives {clip_samples} samples for {config.name}, shorter than "
+            f"its receptive field ({width} samples); use at least {width / config.sample_rate:.3f} s"
+        )
 
 
 @dataclass
@@ -145,8 +190,10 @@ def _check_numbers(arguments: argparse.Namespace) -> None:
     if not 0.0 <= arguments.trim_right_ratio <= 1.0:
         raise UsageError(f"--trim-right-ratio {arguments.trim_right_ratio:g}: must lie in [0, 1]")
     if not math.isfinite(arguments.clip_seconds) or not 0 < arguments.clip_seconds <= MAX_CLIP_SECONDS:
-        raise UsageError(f"--clip-seconds {arguments.clip_seconds:g}: must be a number of seconds in "
-                         f"(0, {MAX_CLIP_SECONDS:g}]; the edges of a longer clip are those of this one")
+        raise UsageError(
+            f"--clip-seconds {arguments.clip_seconds:g}: must be a number of seconds in "
+            f"(0, {MAX_CLIP_SECONDS:g}]; the edges of a longer clip are those of this one"
+        )
     if not 0 <= arguments.seed <= MAX_SEED:
         raise UsageError(f"--seed {arguments.seed}: must lie in [0, {MAX_SEED}]")
     if not math.isfinite(arguments.max_memory) or not 0 < arguments.max_memory <= 1 << 20:
@@ -160,8 +207,11 @@ def _check_costs(arguments: argparse.Namespace, plan: dict) -> None:
         check_budget(config_cost(config, arguments.clip_seconds, itemsize), arguments.max_memory, path)
     for hf_config, name in plan["hf_configs"]:
         estimate = config_cost(audiocraft_equivalent(hf_config, name), arguments.clip_seconds, itemsize)
-        estimate = CostEstimate(estimate.parameter_bytes + hf_extra_parameters(hf_config) * 8,
-                                2 * estimate.activation_bytes, estimate.largest_step + ", twice (both implementations)")
+        estimate = CostEstimate(
+            estimate.parameter_bytes + hf_extra_parameters(hf_config) * 8,
+            2 * estimate.activation_bytes,
+            estimate.largest_step + ", twice (both implementations)",
+        )
         check_budget(estimate, arguments.max_memory, f"--hf-config {name}")
 
 
@@ -197,18 +247,32 @@ def _validate(arguments: argparse.Namespace) -> dict:
     for path, checkpoint in checkpoints:
         check_trained_weights(checkpoint, f"--checkpoint {path}", device, dtype)
     budget = arguments.max_memory
-    plan["modules"] = [(module, spec, check_module(
-        module, f"--module {spec}", channels=arguments.channels, hop_samples=arguments.hop, device=device, dtype=dtype,
-        check_cost=lambda estimate: check_budget(estimate, budget, smaller="the module or --hop")))
-        for module, spec in plan["modules"]]
+    plan["modules"] = [
+        (
+            module,
+            spec,
+            check_module(
+                module,
+                f"--module {spec}",
+                channels=arguments.channels,
+                hop_samples=arguments.hop,
+                device=device,
+                dtype=dtype,
+                check_cost=lambda estimate: check_budget(estimate, budget, smaller="the module or --hop"),
+            ),
+        )
+        for module, spec in plan["modules"]
+    ]
     for config, path, _ in plan["configs"] + plan["checkpoints"]:
         for warning in ignored_parameters(config):
             print(f"rfprobe: warning: {path}: {warning}", file=sys.stderr)
     for config, _, _ in plan["configs"] + plan["checkpoints"]:
         _check_clip(arguments.clip_seconds, config)
         if arguments.decoder and arguments.trim_right_ratio != 1.0 and not config.causal:
-            raise UsageError(f"--trim-right-ratio {arguments.trim_right_ratio:g}: {config.name} is not causal and "
-                             "audiocraft allows trim_right_ratio != 1 only for causal decoders")
+            raise UsageError(
+                f"--trim-right-ratio {arguments.trim_right_ratio:g}: {config.name} is not causal and "
+                "audiocraft allows trim_right_ratio != 1 only for causal decoders"
+            )
     return plan
 
 
@@ -233,10 +297,15 @@ def _print(outcome: Outcome, arguments: argparse.Namespace) -> None:
     if outcome.cross_check is not None:
         check = outcome.cross_check
         print()
-        print("transformers vs audiocraft: " + (
-            f"identical (RF, left, right, hop, and supports of frames {list(check.edge_frames)} "
-            f"of a {check.length_samples}-sample input)" if check.identical else
-            "DIFFERENT: " + "; ".join(check.differences)))
+        print(
+            "transformers vs audiocraft: "
+            + (
+                f"identical (RF, left, right, hop, and supports of frames {list(check.edge_frames)} "
+                f"of a {check.length_samples}-sample input)"
+                if check.identical
+                else "DIFFERENT: " + "; ".join(check.differences)
+            )
+        )
 
 
 def run(argv: Optional[Sequence[str]] = None) -> int:
@@ -245,7 +314,9 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     device, dtype = resolve_device(arguments.device), resolve_dtype(arguments.dtype)
     seeds = (arguments.seed, arguments.seed + 1)
     source = load_audiocraft()
-    print(f"rfprobe {__version__}, {device_description(device)}, {str(dtype).replace('torch.', '')}; {source.describe()}")
+    print(
+        f"rfprobe {__version__}, {device_description(device)}, {str(dtype).replace('torch.', '')}; {source.describe()}"
+    )
     if not arguments.quiet:
         print(LEGEND)
         if not arguments.verbose:
@@ -267,8 +338,20 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         _print(outcome, arguments)
         verification.modules = {}  # measured, plotted and printed: free the encoders before the next config
     for module, spec, shape in plan["modules"]:
-        outcomes.append(Outcome(probe_module(module, channels=shape.channels, hop_samples=shape.hop_samples,
-                                             name=spec, device=device, dtype=dtype, seeds=seeds, walk=shape.walk)))
+        outcomes.append(
+            Outcome(
+                probe_module(
+                    module,
+                    channels=shape.channels,
+                    hop_samples=shape.hop_samples,
+                    name=spec,
+                    device=device,
+                    dtype=dtype,
+                    seeds=seeds,
+                    walk=shape.walk,
+                )
+            )
+        )
         _print(outcomes[-1], arguments)
     for hf_config, name in plan["hf_configs"]:
         check = cross_check(hf_config, name, device=device, dtype=dtype)
@@ -279,16 +362,27 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         print()
         print(summary_table([outcome.verification for outcome in outcomes]))
     if arguments.json:
-        write_json_atomically(plan["json"], run_json(
-            [subject_json(o.verification, o.context, o.decoder, o.cross_check) for o in outcomes],
-            source.provenance()))
+        write_json_atomically(
+            plan["json"],
+            run_json(
+                [subject_json(o.verification, o.context, o.decoder, o.cross_check) for o in outcomes],
+                source.provenance(),
+            ),
+        )
         print(f"wrote {arguments.json} (JSON report, schema version 1)")
     failed = [outcome for outcome in outcomes if outcome.failures]
-    mismatched = [o.verification.name for o in outcomes
-                  if o.verification.claims is not None and not o.verification.claims.all_match]
+    mismatched = [
+        o.verification.name
+        for o in outcomes
+        if o.verification.claims is not None and not o.verification.claims.all_match
+    ]
     print()
-    print(wrapped(f"verdict: {len(outcomes) - len(failed)} PASS (the methods agree), {len(failed)} FAIL"
-                  + (f"; wrong claims (MISMATCH): {', '.join(mismatched)}" if mismatched else "")))
+    print(
+        wrapped(
+            f"verdict: {len(outcomes) - len(failed)} PASS (the methods agree), {len(failed)} FAIL"
+            + (f"; wrong claims (MISMATCH): {', '.join(mismatched)}" if mismatched else "")
+        )
+    )
     if mismatched and arguments.strict_claims and not failed:
         print("exit 1: a claim mismatches, and --strict-claims makes that a failure")
     if failed or (mismatched and arguments.strict_claims):
@@ -309,8 +403,11 @@ def _internal_error(error: BaseException, debug: bool) -> int:
     if debug:
         print(text, file=sys.stderr, end="")
     first = first_line(error)[:200]
-    print(f"rfprobe: internal error (a bug in rfprobe, not in your input): {type(error).__name__}: {first}; {where}"
-          f"{'' if debug else ' (run with --debug to print it)'}; please report it", file=sys.stderr)
+    print(
+        f"rfprobe: internal error (a bug in rfprobe, not in your input): {type(error).__name__}: {first}; {where}"
+        f"{'' if debug else ' (run with --debug to print it)'}; please report it",
+        file=sys.stderr,
+    )
     return 3
 
 
@@ -337,10 +434,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return output_closed()
     except Exception as error:
         if is_out_of_memory(error):
-            print(f"rfprobe: error: out of memory ({type(error).__name__}); the run needed more than this machine "
-                  f"has: lower --max-memory below the free memory (now {gib(_free_bytes())} GiB free) so that "
-                  "oversized runs are refused up front, or shrink the architecture or --clip-seconds",
-                  file=sys.stderr)
+            print(
+                f"rfprobe: error: out of memory ({type(error).__name__}); the run needed more than this machine "
+                f"has: lower --max-memory below the free memory (now {gib(_free_bytes())} GiB free) so that "
+                "oversized runs are refused up front, or shrink the architecture or --clip-seconds",
+                file=sys.stderr,
+            )
             return 2
         return _internal_error(error, "--debug" in arguments)
 

@@ -1,5 +1,6 @@
 """The command lines' argument parser: a usage error is one line and exit 2, never argparse's
 usage block (the CLI prints a :class:`~rfprobe.errors.UsageError` as one line)."""
+
 from __future__ import annotations
 
 import argparse

@@ -8,6 +8,7 @@ random operator graph through ``--module`` (:func:`rfprobe.runs.fuzzing.random_s
 with a PASS, or exit 1 with the walk refusing an op by name (never the methods disagreeing),
 or exit 2. Never exit 3, and nothing written outside the chosen outputs.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,9 +25,24 @@ from rfprobe.families.seanet.config import EncoderConfig
 from rfprobe.families.seanet.formula import formula_receptive_field
 from rfprobe.frontends.cli import main
 
-CONFIG_KEYS = ("sample_rate", "channels", "dimension", "n_filters", "n_residual_layers", "ratios", "kernel_size",
-               "last_kernel_size", "residual_kernel_size", "dilation_base", "causal", "pad_mode", "true_skip",
-               "compress", "lstm", "norm")
+CONFIG_KEYS = (
+    "sample_rate",
+    "channels",
+    "dimension",
+    "n_filters",
+    "n_residual_layers",
+    "ratios",
+    "kernel_size",
+    "last_kernel_size",
+    "residual_kernel_size",
+    "dilation_base",
+    "causal",
+    "pad_mode",
+    "true_skip",
+    "compress",
+    "lstm",
+    "norm",
+)
 
 
 def _run(arguments: list[str]) -> tuple[int, str]:
@@ -52,8 +68,11 @@ def _outputs_problems(directory: Path, expected: set[str]) -> list[str]:
 
 def config_problems(config: EncoderConfig, directory: Path) -> list[str]:
     """Everything wrong with running the CLI on `config` (written as YAML into `directory`)."""
-    raw = {key: (list(value) if isinstance(value, tuple) else value)
-           for key, value in asdict(config).items() if key in CONFIG_KEYS}
+    raw = {
+        key: (list(value) if isinstance(value, tuple) else value)
+        for key, value in asdict(config).items()
+        if key in CONFIG_KEYS
+    }
     source = directory / "input.yaml"
     source.write_text(yaml.safe_dump(raw), encoding="utf-8")
     report, plots = directory / "report.json", directory / "plots"
@@ -68,11 +87,20 @@ def config_problems(config: EncoderConfig, directory: Path) -> list[str]:
     formula = formula_receptive_field(config).receptive_field
     for method, result in subject["methods"].items():
         field = result["receptive_field"]
-        seen = (field["left_samples"], field["left_unbounded"], field["right_samples"], field["right_unbounded"],
-                field["hop_samples"])
-        expected = (None if formula.left.unbounded else formula.left.samples, formula.left.unbounded,
-                    None if formula.right.unbounded else formula.right.samples, formula.right.unbounded,
-                    formula.hop_samples)
+        seen = (
+            field["left_samples"],
+            field["left_unbounded"],
+            field["right_samples"],
+            field["right_unbounded"],
+            field["hop_samples"],
+        )
+        expected = (
+            None if formula.left.unbounded else formula.left.samples,
+            formula.left.unbounded,
+            None if formula.right.unbounded else formula.right.samples,
+            formula.right.unbounded,
+            formula.hop_samples,
+        )
         if seen != expected:
             problems.append(f"{method} gives (left, unbounded, right, unbounded, hop) {seen}, the formula {expected}")
     if not any(plots.iterdir()):
@@ -83,8 +111,9 @@ def config_problems(config: EncoderConfig, directory: Path) -> list[str]:
 def module_problems(specs: list[dict], directory: Path, name: str) -> list[str]:
     """Everything wrong with running the CLI's ``--module`` on :func:`random_stack` of `specs`."""
     (directory / f"{name}.py").write_text(
-        "from rfprobe.runs.fuzzing import random_stack\n\n\n"
-        f"def build():\n    return random_stack({specs!r})\n", encoding="utf-8")
+        f"from rfprobe.runs.fuzzing import random_stack\n\n\ndef build():\n    return random_stack({specs!r})\n",
+        encoding="utf-8",
+    )
     report = directory / "report.json"
     sys.path.insert(0, str(directory))
     try:

@@ -5,6 +5,7 @@ its limit (a row says why, before running it); 1 a row FAILs or
 errors; 2 bad input (one line naming the problem and the fix). Cross-implementation
 differences are findings: printed with both values, not errors.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,36 +26,62 @@ from rfprobe.runs.zoo import ERROR, FAIL, ImplementationComparison, ZooRow, cros
 from rfprobe.probes.device import keep_freed_memory
 
 
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser("zoo: ", "rfprobe zoo --help", prog="rfprobe zoo", description="Probe every codec encoder of the zoo (random weights, "
-                                                     "nothing downloaded): one row per model.")
-    parser.add_argument("--only", action="append", metavar="NAME",
-                        help=f"only this model (repeatable): {', '.join(m.name for m in ZOO)}")
-    parser.add_argument("--tiny", action="store_true",
-                        help="tiny width: small hidden sizes, same kernels, strides, dilations, windows, layers")
+    parser = OneLineParser(
+        "zoo: ",
+        "rfprobe zoo --help",
+        prog="rfprobe zoo",
+        description="Probe every codec encoder of the zoo (random weights, nothing downloaded): one row per model.",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help=f"only this model (repeatable): {', '.join(m.name for m in ZOO)}",
+    )
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="tiny width: small hidden sizes, same kernels, strides, dilations, windows, layers",
+    )
     parser.add_argument("--json", metavar="PATH", help="write every row, proof and cross-check here")
     parser.add_argument("--plot", metavar="DIR", help="write zoo_receptive_fields.png here (needs matplotlib)")
-    parser.add_argument("--data", metavar="PATH",
-                        help="merge these rows into the zoo data file PATH (JSON, as --json writes it; rows of "
-                             "models not run now are kept): docs/data/zoo_tiny.json renders the docs' tables")
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        help="merge these rows into the zoo data file PATH (JSON, as --json writes it; rows of "
+        "models not run now are kept): docs/data/zoo_tiny.json renders the docs' tables",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, metavar="S", help="per-model limit (default 900 s)")
-    parser.add_argument("--decoder", action="store_true",
-                        help="the decoders and latent round trips of the codecs that have one (rfprobe.families.codecs)")
+    parser.add_argument(
+        "--decoder",
+        action="store_true",
+        help="the decoders and latent round trips of the codecs that have one (rfprobe.families.codecs)",
+    )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    parser.add_argument("--threads", type=int, metavar="N",
-                        help="torch intra-op threads, here and in each model's process (default: torch's choice; "
-                             "1 is fastest for --tiny on a busy machine)")
-    parser.add_argument("--in-process", action="store_true",
-                        help="run every model in this process (faster start; peak memory then accumulates)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="torch intra-op threads, here and in each model's process (default: torch's choice; "
+        "1 is fastest for --tiny on a busy machine)",
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run every model in this process (faster start; peak memory then accumulates)",
+    )
     return parser
 
 
-def zoo_data(rows: Sequence[ZooRow], checks: Sequence[ImplementationComparison], machine: str,
-             total_s: float) -> dict:
+def zoo_data(rows: Sequence[ZooRow], checks: Sequence[ImplementationComparison], machine: str, total_s: float) -> dict:
     """What `--json` and `--data` write: the machine, the time, every row and comparison."""
-    return {"machine": machine, "total_s": round(total_s, 1), "rows": [row.to_json() for row in rows],
-            "cross_checks": [check.to_json() for check in checks]}
+    return {
+        "machine": machine,
+        "total_s": round(total_s, 1),
+        "rows": [row.to_json() for row in rows],
+        "cross_checks": [check.to_json() for check in checks],
+    }
 
 
 def merged_data(path: Path, rows: Sequence[ZooRow], machine: str, total_s: float) -> dict:
@@ -66,8 +93,9 @@ def merged_data(path: Path, rows: Sequence[ZooRow], machine: str, total_s: float
             old = json.loads(path.read_text(encoding="utf-8"))
             kept = {row["name"]: ZooRow.from_json(row) for row in old["rows"]}
         except (ValueError, KeyError, TypeError) as error:
-            raise UsageError(f"--data {path}: not a zoo data file ({type(error).__name__}); remove it or pick "
-                             "another path") from None
+            raise UsageError(
+                f"--data {path}: not a zoo data file ({type(error).__name__}); remove it or pick another path"
+            ) from None
     kept.update({row.name: row for row in rows})
     merged = [kept[model.name] for model in ZOO if model.name in kept]
     return zoo_data(merged, cross_checks(merged), machine, total_s)
@@ -99,8 +127,14 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         return run_decoders(arguments, device)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    rows = run_zoo(models, arguments.tiny, arguments.timeout, device, isolated=not arguments.in_process,
-                   progress=lambda line: print(line, flush=True))
+    rows = run_zoo(
+        models,
+        arguments.tiny,
+        arguments.timeout,
+        device,
+        isolated=not arguments.in_process,
+        progress=lambda line: print(line, flush=True),
+    )
     checks = cross_checks(rows)
     table, notes, machine = zoo_table(rows), zoo_notes(rows, checks), machine_line(arguments.tiny)
     print()
@@ -111,8 +145,10 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     total = time.perf_counter() - started
     print(f"\nzoo: {len(rows)} models in {total:.0f} s")
     # Timings depend on what else ran: the run's load average goes with them.
-    run_line = (f"{machine}; {os.cpu_count()} CPU cores, 1-minute load average {load_before:.1f} at the start, "
-                f"{os.getloadavg()[0]:.1f} at the end; one model per {'process' if not arguments.in_process else 'run'}")
+    run_line = (
+        f"{machine}; {os.cpu_count()} CPU cores, 1-minute load average {load_before:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end; one model per {'process' if not arguments.in_process else 'run'}"
+    )
     if arguments.json:
         write_json_atomically(Path(arguments.json), zoo_data(rows, checks, run_line, total))
     if arguments.data:

@@ -6,6 +6,7 @@
 
 Per-layer tables, edge tables and probe evidence are in :mod:`rfprobe.output.report` (`--verbose`).
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -25,14 +26,20 @@ if TYPE_CHECKING:
 INDENT = "  "
 LABEL_WIDTH = 11
 RF_QUANTITIES = ("receptive_field_samples", "receptive_field_ms", "receptive_field_tokens")
-QUANTITY_WORDS = {"left_samples": "left {} samples", "right_samples": "right {} samples",
-                  "hop_samples": "hop {} samples", "frame_rate_hz": "{} frames/s"}
+QUANTITY_WORDS = {
+    "left_samples": "left {} samples",
+    "right_samples": "right {} samples",
+    "hop_samples": "hop {} samples",
+    "frame_rate_hz": "{} frames/s",
+}
 CORRECT_WORDS = {"left_samples": "left", "right_samples": "right", "hop_samples": "hop", "frame_rate_hz": "frame rate"}
 LINE_WIDTH = 100  # the default output is read in a terminal: no line wider than this
-LEGEND = ("PASS = the methods (config formula, module walk, gradient, impulse) agree to the sample;\n"
-          "it says nothing about a claim. A claim MISMATCH means the claim is wrong. Effective RF: the\n"
-          "widths holding 50/90/99 % of the |gradient| mass, with random weights unless trained ones are given.\n"
-          "A frame's anchor is input sample frame x hop; tokens = RF samples / hop.")
+LEGEND = (
+    "PASS = the methods (config formula, module walk, gradient, impulse) agree to the sample;\n"
+    "it says nothing about a claim. A claim MISMATCH means the claim is wrong. Effective RF: the\n"
+    "widths holding 50/90/99 % of the |gradient| mass, with random weights unless trained ones are given.\n"
+    "A frame's anchor is input sample frame x hop; tokens = RF samples / hop."
+)
 VERBOSE_HINT = "Per-layer tables, edge frames and evidence: --verbose."
 
 
@@ -55,8 +62,11 @@ def verdict_words(verification: Verification) -> str:
     """PASS/FAIL in words: what agreed, or what did not."""
     ran = [result.method for result in verification.results if result.ran]
     if verification.verdict.passed:
-        return f"PASS, {len(ran)}/{len(ran)} methods agree" if len(ran) == len(verification.results) else \
-            f"PASS: {', '.join(ran)} agree"
+        return (
+            f"PASS, {len(ran)}/{len(ran)} methods agree"
+            if len(ran) == len(verification.results)
+            else f"PASS: {', '.join(ran)} agree"
+        )
     return "FAIL: " + "; ".join(verification.verdict.reasons() or ["the methods do not agree"])
 
 
@@ -67,8 +77,10 @@ def _title(verification: Verification) -> str:
         return f"{verification.name} ({rate}any module, no config formula): {verdict_words(verification)}"
     lstm = f"{config.lstm}-layer LSTM" if config.lstm else "no LSTM"
     ratios = ",".join(map(str, config.ratios))
-    return (f"{config.name} ({config.sample_rate / 1000:g} kHz, ratios [{ratios}], {lstm}, "
-            f"{'causal' if config.causal else 'non-causal'}): {verdict_words(verification)}")
+    return (
+        f"{config.name} ({config.sample_rate / 1000:g} kHz, ratios [{ratios}], {lstm}, "
+        f"{'causal' if config.causal else 'non-causal'}): {verdict_words(verification)}"
+    )
 
 
 def _unbounded_cause(verification: Verification) -> str:
@@ -84,6 +96,7 @@ def _unbounded_cause(verification: Verification) -> str:
 
 def rf_words(field: ReceptiveField, sample_rate: Optional[int], cause: str = "a non-local layer") -> str:
     """The receptive field in one phrase; never a finite number where a side is unbounded."""
+
     def samples(count: int, at_least: bool = False) -> str:
         bound = "at least " if at_least else ""  # a side a probe saw reach the input's end, unproven
         return f"{bound}{count} samples" + (f" ({format_ms(count, sample_rate)} ms)" if sample_rate else "")
@@ -93,31 +106,41 @@ def rf_words(field: ReceptiveField, sample_rate: Optional[int], cause: str = "a 
     if field.left.unbounded and field.right.unbounded:
         return f"unbounded both ways: every frame depends on all the audio ({cause})"
     if field.left.unbounded:
-        return (f"unbounded past ({cause}: all earlier audio); "
-                f"{samples(field.right.samples, field.right.at_least)} after its anchor")
+        return (
+            f"unbounded past ({cause}: all earlier audio); "
+            f"{samples(field.right.samples, field.right.at_least)} after its anchor"
+        )
     if field.right.unbounded:
-        return (f"unbounded future ({cause}: all later audio); "
-                f"{samples(field.left.samples, field.left.at_least)} before its anchor")
+        return (
+            f"unbounded future ({cause}: all later audio); "
+            f"{samples(field.left.samples, field.left.at_least)} before its anchor"
+        )
     total = field.samples
     ms = f" = {format_ms(total, sample_rate)} ms" if sample_rate else ""
     bound = "at least " if field.lower_bound_only else ""
-    return (f"{bound}{total} samples{ms} = {total / field.hop_samples:.2f} tokens: "
-            f"{'at least ' if field.left.at_least else ''}{field.left.samples} before the frame's anchor, "
-            f"{'at least ' if field.right.at_least else ''}{field.right.samples} after")
+    return (
+        f"{bound}{total} samples{ms} = {total / field.hop_samples:.2f} tokens: "
+        f"{'at least ' if field.left.at_least else ''}{field.left.samples} before the frame's anchor, "
+        f"{'at least ' if field.right.at_least else ''}{field.right.samples} after"
+    )
 
 
 def _hop_words(field: ReceptiveField, sample_rate: Optional[int], context: Optional["ContextMap"]) -> str:
     hop = field.hop_samples
-    text = f"{hop} samples" + (f" ({format_ms(hop, sample_rate)} ms, {sample_rate / hop:g} frames/s)"
-                               if sample_rate else "")
+    text = f"{hop} samples" + (
+        f" ({format_ms(hop, sample_rate)} ms, {sample_rate / hop:g} frames/s)" if sample_rate else ""
+    )
     if context is not None:
         lookahead = context.lookahead
         if lookahead.after_anchor.unbounded:
             text += "; lookahead unbounded (the frame depends on all future audio)"
         else:
             beyond = lookahead.after_hop_end_samples
-            text += (f"; lookahead {beyond} samples ({format_ms(beyond, sample_rate)} ms) past its own hop"
-                     if sample_rate else f"; lookahead {beyond} samples past its own hop")
+            text += (
+                f"; lookahead {beyond} samples ({format_ms(beyond, sample_rate)} ms) past its own hop"
+                if sample_rate
+                else f"; lookahead {beyond} samples past its own hop"
+            )
     return text
 
 
@@ -128,8 +151,10 @@ def effective_words(verification: Verification, context: "ContextMap") -> str:
     widths = [erf.widths_samples[f] for f in fractions]
     weights = "trained weights" if verification.settings.get("weights", "").startswith("trained") else "random weights"
     bound = "at least " if erf.lower_bound else ""
-    text = (f"{'/'.join(str(round(f * 100)) for f in fractions)} % of the mass within {bound}"
-            f"{'/'.join(map(str, widths))} samples ({'/'.join(f'{samples_to_ms(w, rate):.1f}' for w in widths)} ms)")
+    text = (
+        f"{'/'.join(str(round(f * 100)) for f in fractions)} % of the mass within {bound}"
+        f"{'/'.join(map(str, widths))} samples ({'/'.join(f'{samples_to_ms(w, rate):.1f}' for w in widths)} ms)"
+    )
     if weights != "random weights":
         text += f", {weights}"
     if erf.lower_bound:  # the window grew to its limit and the widths still moved
@@ -148,8 +173,7 @@ def claim_lines(report: ClaimsReport) -> list[str]:
     if rf_checks and not all(c.matches for c in rf_checks):
         units = ("samples", "ms", "tokens")
         claimed = ", ".join(f"{c.claimed_text} {units[RF_QUANTITIES.index(c.quantity)]}" for c in rf_checks)
-        true = (rf_checks[0].actual_text if rf_checks[0].actual is None
-                else ", ".join(c.actual_text for c in rf_checks))
+        true = rf_checks[0].actual_text if rf_checks[0].actual is None else ", ".join(c.actual_text for c in rf_checks)
         wrong.append(f"RF {claimed} (true: {true})")
     elif rf_checks:
         right.append("RF")
@@ -160,19 +184,27 @@ def claim_lines(report: ClaimsReport) -> list[str]:
                 right.append(CORRECT_WORDS[quantity])
             else:
                 wrong.append(words.format(check.claimed_text) + f" (true: {check.actual_text})")
-    parts = [part for part in ("says " + ", ".join(wrong) if wrong else "",
-                               "correct: " + ", ".join(right) if right else "") if part]
+    parts = [
+        part
+        for part in ("says " + ", ".join(wrong) if wrong else "", "correct: " + ", ".join(right) if right else "")
+        if part
+    ]
     together = _line("", "; ".join(parts))
     lines += [together] if len(together) <= LINE_WIDTH else [_line("", part) for part in parts]
     if report.errors:
-        lines.append(_line("", f"its layer table is wrong in {len(report.errors)} way"
-                               f"{'s' if len(report.errors) > 1 else ''}:"))
+        lines.append(
+            _line("", f"its layer table is wrong in {len(report.errors)} way{'s' if len(report.errors) > 1 else ''}:")
+        )
         lines += [_line("", f"{number}. {error}") for number, error in enumerate(report.errors, 1)]
     return lines
 
 
-def answer_block(verification: Verification, context: Optional["ContextMap"] = None,
-                 decoder: Optional["DecoderReport"] = None, cross_check: Optional["CrossCheck"] = None) -> str:
+def answer_block(
+    verification: Verification,
+    context: Optional["ContextMap"] = None,
+    decoder: Optional["DecoderReport"] = None,
+    cross_check: Optional["CrossCheck"] = None,
+) -> str:
     """A subject's answer: what it sees, whether the methods agree, whether the claim holds."""
     lines = [_title(verification)]
     truth = verification.truth
@@ -185,11 +217,22 @@ def answer_block(verification: Verification, context: Optional["ContextMap"] = N
     if decoder is not None:
         sample_line, frame_line = decoder_sentences(decoder, rate)
         lines.append(_line("decoder", sample_line))
-        lines.append(_line("", f"{frame_line}; " + ("arithmetic and probes agree" if decoder.agrees
-                                                    else "arithmetic and probes DISAGREE (FAIL)")))
+        lines.append(
+            _line(
+                "",
+                f"{frame_line}; "
+                + ("arithmetic and probes agree" if decoder.agrees else "arithmetic and probes DISAGREE (FAIL)"),
+            )
+        )
     if cross_check is not None:
-        lines.append(_line("vs audiocraft", "identical RF, left, right, hop and edge supports" if cross_check.identical
-                           else "DIFFERENT: " + "; ".join(cross_check.differences)))
+        lines.append(
+            _line(
+                "vs audiocraft",
+                "identical RF, left, right, hop and edge supports"
+                if cross_check.identical
+                else "DIFFERENT: " + "; ".join(cross_check.differences),
+            )
+        )
     if verification.claims is not None:
         lines += claim_lines(verification.claims)
     return "\n".join(wrapped(line) for line in lines)

@@ -5,14 +5,26 @@ sample rate. Columns: decoder past / future latent frames (max over phases), one
 frame's influence in samples relative to frame x hop, the round trip's left / right input
 samples (max over phases), algorithmic (right extent), buffering (hop) and total latency.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
 
 from rfprobe.runs.decoder_field import DecoderZooRow
 
-HEADERS = ("model", "hop", "dec past fr", "dec future fr", "1 frame -> samples", "rt left", "rt right",
-           "algo ms", "buffer ms", "total ms", "agree")
+HEADERS = (
+    "model",
+    "hop",
+    "dec past fr",
+    "dec future fr",
+    "1 frame -> samples",
+    "rt left",
+    "rt right",
+    "algo ms",
+    "buffer ms",
+    "total ms",
+    "agree",
+)
 
 
 def _n(value: Optional[int]) -> str:
@@ -28,9 +40,19 @@ def decoder_cells(row: DecoderZooRow) -> list[str]:
     low = "unbounded" if row.influence_low_samples is None else f"{row.influence_low_samples:+d}"
     high = "unbounded" if row.influence_high_samples is None else f"{row.influence_high_samples:+d}"
     agree = "decoder " + ("yes" if row.decoder_agrees else "NO") + ", rt " + ("yes" if row.round_trip_agrees else "NO")
-    return [row.name, str(row.hop_samples), _n(row.decoder_past_frames), _n(row.decoder_future_frames),
-            f"[{low} .. {high}]", _n(row.round_trip_left_samples), _n(row.round_trip_right_samples),
-            _ms(row.algorithmic_latency_ms), _ms(row.buffering_latency_ms), _ms(row.total_latency_ms), agree]
+    return [
+        row.name,
+        str(row.hop_samples),
+        _n(row.decoder_past_frames),
+        _n(row.decoder_future_frames),
+        f"[{low} .. {high}]",
+        _n(row.round_trip_left_samples),
+        _n(row.round_trip_right_samples),
+        _ms(row.algorithmic_latency_ms),
+        _ms(row.buffering_latency_ms),
+        _ms(row.total_latency_ms),
+        agree,
+    ]
 
 
 def decoder_table(rows: Sequence[DecoderZooRow]) -> str:

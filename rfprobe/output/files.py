@@ -11,6 +11,7 @@
     >>> safe_file_stem("../../../elsewhere/x")
     'elsewhere_x'
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -50,9 +51,19 @@ def _identity(status: os.stat_result) -> tuple[int, int, int]:
 
 
 def _kind(mode: int) -> str:
-    return ("a symlink" if stat.S_ISLNK(mode) else "a directory" if stat.S_ISDIR(mode)
-            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a FIFO" if stat.S_ISFIFO(mode)
-            else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    return (
+        "a symlink"
+        if stat.S_ISLNK(mode)
+        else "a directory"
+        if stat.S_ISDIR(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a FIFO"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
 
 
 def _writable_directory(directory: Path, option: str, path: Path) -> None:
@@ -71,8 +82,9 @@ def check_output_file(path: Path, option: str = "--json") -> OutputFile:
     except OSError as error:
         raise UsageError(f"{option} {path}: cannot inspect it ({error.strerror}); choose another path") from None
     if status is not None and not stat.S_ISREG(status.st_mode):
-        raise UsageError(f"{option} {path}: {_kind(status.st_mode)}; rfprobe replaces only regular files: "
-                         "choose a file path")
+        raise UsageError(
+            f"{option} {path}: {_kind(status.st_mode)}; rfprobe replaces only regular files: choose a file path"
+        )
     _writable_directory(path.parent, option, path)
     return OutputFile(path=path, seen=None if status is None else _identity(status))
 
@@ -127,8 +139,7 @@ def write_atomically(target: Path | OutputFile, write: Callable[[object], None],
     if existing is not None and not stat.S_ISREG(existing.st_mode):
         raise UsageError(f"{path}: became {_kind(existing.st_mode)} during the run; nothing written")
     if existing is not None and (output.seen is None or _identity(existing) != output.seen):
-        print(f"rfprobe: warning: {path} was changed by something else during this run; replacing it",
-              file=sys.stderr)
+        print(f"rfprobe: warning: {path} was changed by something else during this run; replacing it", file=sys.stderr)
     umask = os.umask(0)
     os.umask(umask)
     mode = stat.S_IMODE(existing.st_mode) if existing is not None else 0o666 & ~umask
@@ -155,6 +166,7 @@ def write_atomically(target: Path | OutputFile, write: Callable[[object], None],
 
 def write_json_atomically(target: Path | OutputFile, payload: dict) -> None:
     """The JSON report, written with :func:`write_atomically`."""
+
     def write(stream) -> None:
         json.dump(payload, stream, indent=2, default=str)
         stream.write("\n")

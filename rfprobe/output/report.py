@@ -1,4 +1,5 @@
 """Human-readable tables: the per-layer table, the edge-frame table and the summary table."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional, Sequence
@@ -14,8 +15,10 @@ if TYPE_CHECKING:
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip()
-             for line in [headers, ["-" * w for w in widths], *rows]]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip()
+        for line in [headers, ["-" * w for w in widths], *rows]
+    ]
     return "\n".join(lines)
 
 
@@ -27,9 +30,14 @@ def _quantity_cells(field: Optional[ReceptiveField], sample_rate: int) -> list[s
     if field is None:
         return ["n/a"] * 6
     samples = field.samples
-    return [field.describe_samples(), str(field.left), str(field.right), str(field.hop_samples),
-            _ms(samples, sample_rate) if samples is not None else field.describe_samples(),
-            f"{samples / field.hop_samples:.2f}" if samples is not None else field.describe_samples()]
+    return [
+        field.describe_samples(),
+        str(field.left),
+        str(field.right),
+        str(field.hop_samples),
+        _ms(samples, sample_rate) if samples is not None else field.describe_samples(),
+        f"{samples / field.hop_samples:.2f}" if samples is not None else field.describe_samples(),
+    ]
 
 
 def layer_table(walk: MethodResult, formula: MethodResult) -> str:
@@ -51,13 +59,40 @@ def layer_table(walk: MethodResult, formula: MethodResult) -> str:
     # After an LSTM (or a norm over time) the RF is unbounded: the running total is only the
     # convolutions' part and must not read as the RF.
     unbounded_from = next((i for i, row in enumerate(walk.layers) if row.kind in ("lstm", "global")), len(walk.layers))
-    rows = [[row.name, row.kind, str(row.kernel), str(row.stride), str(row.dilation),
-             f"{row.pad_left}/{row.pad_right}", str(row.jump_in), str(row.rf_increment),
-             str(row.cumulative_rf) if i < unbounded_from else f"unbounded (convs {row.cumulative_rf})",
-             str(row.jump_out), formula_cell(row), row.note]
-            for i, row in enumerate(walk.layers)]
-    return format_table(["layer", "kind", "kernel", "stride", "dilation", "pad L/R", "jump in", "+RF",
-                         "RF so far", "jump out", "formula", "note"], rows)
+    rows = [
+        [
+            row.name,
+            row.kind,
+            str(row.kernel),
+            str(row.stride),
+            str(row.dilation),
+            f"{row.pad_left}/{row.pad_right}",
+            str(row.jump_in),
+            str(row.rf_increment),
+            str(row.cumulative_rf) if i < unbounded_from else f"unbounded (convs {row.cumulative_rf})",
+            str(row.jump_out),
+            formula_cell(row),
+            row.note,
+        ]
+        for i, row in enumerate(walk.layers)
+    ]
+    return format_table(
+        [
+            "layer",
+            "kind",
+            "kernel",
+            "stride",
+            "dilation",
+            "pad L/R",
+            "jump in",
+            "+RF",
+            "RF so far",
+            "jump out",
+            "formula",
+            "note",
+        ],
+        rows,
+    )
 
 
 def _header(verification: Verification) -> list[str]:
@@ -66,7 +101,10 @@ def _header(verification: Verification) -> list[str]:
         truth = verification.truth
         hop = f"hop {truth.hop_samples} samples" if truth else "hop unknown"
         rate = f"{verification.sample_rate} Hz, " if verification.sample_rate else ""
-        return [f"== {verification.name}  ({verification.source_path})", f"   any module: {rate}{hop}; no config formula"]
+        return [
+            f"== {verification.name}  ({verification.source_path})",
+            f"   any module: {rate}{hop}; no config formula",
+        ]
     sample_rate, hop = config.sample_rate, config.hop_samples
     return [
         f"== {config.name}  ({verification.source_path})",
@@ -88,20 +126,35 @@ def config_report(verification: Verification) -> str:
     claims = config.claims if config else None
     claimed = ["-"] * 6
     if claims is not None:
+
         def show(value: object) -> str:
             return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
-        claimed = [show(claims.receptive_field_samples), show(claims.left_samples), show(claims.right_samples),
-                   show(claims.hop_samples), show(claims.receptive_field_ms), show(claims.receptive_field_tokens)]
-    columns = [claimed] + [_quantity_cells(r.receptive_field if r else None, sample_rate)
-                           for r in (verification.result(m) for m in METHODS)]
+
+        claimed = [
+            show(claims.receptive_field_samples),
+            show(claims.left_samples),
+            show(claims.right_samples),
+            show(claims.hop_samples),
+            show(claims.receptive_field_ms),
+            show(claims.receptive_field_tokens),
+        ]
+    columns = [claimed] + [
+        _quantity_cells(r.receptive_field if r else None, sample_rate)
+        for r in (verification.result(m) for m in METHODS)
+    ]
     for result in verification.results:
         if not result.ran:
             lines.append(f"   {result.method} could not run: {result.unavailable_reason}")
-    names = ["RF (samples)", "left of anchor (samples)", "right of anchor (samples)", "hop (samples)",
-             "RF (ms)", "RF (tokens = RF / hop)"]
+    names = [
+        "RF (samples)",
+        "left of anchor (samples)",
+        "right of anchor (samples)",
+        "hop (samples)",
+        "RF (ms)",
+        "RF (tokens = RF / hop)",
+    ]
     verdict = verification.verdict
-    rows = [[name, *(column[i] for column in columns), verdict.label if i == 0 else ""]
-            for i, name in enumerate(names)]
+    rows = [[name, *(column[i] for column in columns), verdict.label if i == 0 else ""] for i, name in enumerate(names)]
     lines += ["", format_table(["quantity", "claimed", *METHODS, "verdict"], rows)]
     gradient = verification.result(GRADIENT)
     if gradient is not None and gradient.ran:
@@ -117,12 +170,16 @@ def config_report(verification: Verification) -> str:
         if impulse.receptive_field.right.unbounded:
             moves[-1] += " (the input's end: the future is unbounded)"
         still = "; a random perturbation of every sample outside them does not" if "outside" in shown else ""
-        lines.append(f"impulse check (seed {run['seed']}, {run['length_samples']}-sample input, frame {run['frame']}, "
-                     f"anchor {run['anchor_sample']}): unit impulses at the ends of its support, samples "
-                     f"{' and '.join(moves)}, move the frame{still}")
+        lines.append(
+            f"impulse check (seed {run['seed']}, {run['length_samples']}-sample input, frame {run['frame']}, "
+            f"anchor {run['anchor_sample']}): unit impulses at the ends of its support, samples "
+            f"{' and '.join(moves)}, move the frame{still}"
+        )
     for seed, growth in (gradient.evidence.get("unbounded_growth", {}) if gradient else {}).items():
-        lines.append(f"unbounded side shown by growing the input (seed {seed}): lengths {growth['lengths_samples']} -> "
-                     f"left seen {growth['left_seen_samples']}, right seen {growth['right_seen_samples']} samples")
+        lines.append(
+            f"unbounded side shown by growing the input (seed {seed}): lengths {growth['lengths_samples']} -> "
+            f"left seen {growth['left_seen_samples']}, right seen {growth['right_seen_samples']} samples"
+        )
     for reason in verdict.reasons():
         lines.append(f"FAIL: {reason}")
     if verification.claims is not None:
@@ -131,7 +188,9 @@ def config_report(verification: Verification) -> str:
         if report.claimed_table_receptive_field is not None:
             lines.append(f"   the claimed layer table itself implies RF {report.claimed_table_receptive_field} samples")
         for check in report.checks:
-            lines.append(f"   {check.label:8s} {check.quantity}: claimed {check.claimed_text}, module {check.actual_text}")
+            lines.append(
+                f"   {check.label:8s} {check.quantity}: claimed {check.claimed_text}, module {check.actual_text}"
+            )
         for departure in report.layer_departures:
             lines.append(f"   MISMATCH {departure}")
     return "\n".join(line for line in lines if line is not None)
@@ -154,12 +213,14 @@ def summary_table(verifications: Sequence[Verification]) -> str:
         if truth is None:
             agreed = ["n/a"] * 4
         else:
-            agreed = [str(truth.left), str(truth.right), str(truth.hop_samples),
-                      _ms(truth.samples, sample_rate) if truth.samples is not None else "-"]
+            agreed = [
+                str(truth.left),
+                str(truth.right),
+                str(truth.hop_samples),
+                _ms(truth.samples, sample_rate) if truth.samples is not None else "-",
+            ]
         rows.append([verification.name, claimed, *cells, *agreed, verification.verdict.label])
     return format_table(["config", "claimed RF", *METHODS, "left", "right", "hop", "RF ms", "verdict"], rows)
-
-
 
 
 def _intervals(intervals: Sequence[Sequence[int]]) -> str:
@@ -171,52 +232,102 @@ def context_report(verification: Verification, context: "ContextMap") -> str:
     hop = verification.truth.hop_samples if verification.truth else verification.config.hop_samples
     edges = context.edges
     lookahead = context.lookahead
-    lines = [f"context for a {edges.clip_samples / rate:g} s clip ({edges.clip_samples} samples, {edges.frames} frames), "
-             f"pad_mode {edges.pad_mode}:"]
+    lines = [
+        f"context for a {edges.clip_samples / rate:g} s clip ({edges.clip_samples} samples, {edges.frames} frames), "
+        f"pad_mode {edges.pad_mode}:"
+    ]
     if lookahead.after_anchor.unbounded:
         lines.append("  lookahead: unbounded (the frame depends on all future audio)")
     else:
         after = lookahead.after_hop_end_samples
-        lines.append(f"  lookahead: {lookahead.after_anchor.samples} samples ({format_ms(lookahead.after_anchor.samples, rate)} ms) "
-                     f"after the frame's anchor; {after} samples ({format_ms(after, rate)} ms) after the end of its own hop "
-                     "= the encoder's minimum algorithmic latency beyond one hop")
+        lines.append(
+            f"  lookahead: {lookahead.after_anchor.samples} samples "
+            f"({format_ms(lookahead.after_anchor.samples, rate)} ms) "
+            f"after the frame's anchor; {after} samples ({format_ms(after, rate)} ms) after the end of its own hop "
+            "= the encoder's minimum algorithmic latency beyond one hop"
+        )
     k, m, frames = edges.left_padded_frames, edges.right_padded_frames, edges.frames
-    left = (f"all {frames} frames read the left padding (an unbounded past carries the signal's padded start "
-            "into every frame)" if k == frames else
-            f"frames 0..{k - 1} ({k} frames, {format_ms(k * hop, rate)} ms) read the left padding" if k else
-            "no frame reads the left padding")
-    right = (f"frames {frames - m}..{frames - 1} ({m} frames, {format_ms(m * hop, rate)} ms) read the right padding"
-             if m else "no frame reads the right padding")
+    left = (
+        f"all {frames} frames read the left padding (an unbounded past carries the signal's padded start "
+        "into every frame)"
+        if k == frames
+        else f"frames 0..{k - 1} ({k} frames, {format_ms(k * hop, rate)} ms) read the left padding"
+        if k
+        else "no frame reads the left padding"
+    )
+    right = (
+        f"frames {frames - m}..{frames - 1} ({m} frames, {format_ms(m * hop, rate)} ms) read the right padding"
+        if m
+        else "no frame reads the right padding"
+    )
     lines.append(f"  padding: {left}; {right}")
-    rows = [[row.role, str(row.frame), _intervals(row.analytic.intervals), str(row.probe_frame),
-             _intervals(row.measured), "yes" if row.agrees else "NO", str(row.future_beyond_hop_samples)]
-            for row in edges.edge_frames]
-    table = format_table(["frame", "index", "input samples it reads", f"same frame in a {edges.probe_length_samples}"
-                          "-sample test input", "samples it reads there (measured)", "as predicted",
-                          "reads past its own hop"], rows)
-    lines.append(f"  the edge frames, predicted for the {edges.clip_samples}-sample clip and checked by the gradient on a "
-                 f"shorter input with the same length modulo the hop:")
+    rows = [
+        [
+            row.role,
+            str(row.frame),
+            _intervals(row.analytic.intervals),
+            str(row.probe_frame),
+            _intervals(row.measured),
+            "yes" if row.agrees else "NO",
+            str(row.future_beyond_hop_samples),
+        ]
+        for row in edges.edge_frames
+    ]
+    table = format_table(
+        [
+            "frame",
+            "index",
+            "input samples it reads",
+            f"same frame in a {edges.probe_length_samples}-sample test input",
+            "samples it reads there (measured)",
+            "as predicted",
+            "reads past its own hop",
+        ],
+        rows,
+    )
+    lines.append(
+        f"  the edge frames, predicted for the {edges.clip_samples}-sample clip and checked by the gradient on a "
+        f"shorter input with the same length modulo the hop:"
+    )
     lines += ["  " + line for line in table.splitlines()]
     for proof in context.taint:
-        lengths = " and ".join(f"{distance} samples away at length {length}"
-                               for distance, length in zip(proof.distances_samples, proof.lengths_samples))
+        lengths = " and ".join(
+            f"{distance} samples away at length {length}"
+            for distance, length in zip(proof.distances_samples, proof.lengths_samples)
+        )
         where = "sample 0 reaches the last frame" if proof.side == "past" else "the last sample reaches frame 0"
-        lines.append(f"  {proof.side}: {proof.verdict}: a NaN at {where}, {lengths}; the local layers reach only "
-                     f"{proof.local_reach_samples} samples; {proof.control_note}")
+        lines.append(
+            f"  {proof.side}: {proof.verdict}: a NaN at {where}, {lengths}; the local layers reach only "
+            f"{proof.local_reach_samples} samples; {proof.control_note}"
+        )
     erf = context.erf
-    widths = ", ".join(f"{round(fraction * 100)} % within {width} samples ({format_ms(width, rate)} ms)"
-                       for fraction, width in erf.widths_samples.items())
-    weights = "random weights, not trained ones" if verification.config is None or \
-        verification.settings.get("weights", "").startswith("random") else "trained weights from the checkpoint"
+    widths = ", ".join(
+        f"{round(fraction * 100)} % within {width} samples ({format_ms(width, rate)} ms)"
+        for fraction, width in erf.widths_samples.items()
+    )
+    weights = (
+        "random weights, not trained ones"
+        if verification.config is None or verification.settings.get("weights", "").startswith("random")
+        else "trained weights from the checkpoint"
+    )
     truth = verification.truth
     grown = truth is not None and (not truth.bounded or truth.global_in_time)
-    window = (f"lower bounds: still growing at a {erf.window_samples}-sample window" if erf.lower_bound else
-              f"over a {erf.window_samples}-sample window" + (
-                  " grown on the unbounded side until dropping the farthest half of its margin moved no width by "
-                  f"1 % (windows tried: {list(erf.windows_tried_samples)})" if grown else " holding the whole RF"))
-    lines.append(f"  effective RF ({weights}): {widths} of the |d frame / d sample| mass; "
-                 f"centroid {erf.centroid_offset_samples:+.0f} samples ({erf.centroid_offset_samples * 1000 / rate:+.2f} ms) "
-                 f"from the anchor; {window}, {len(erf.per_seed_widths)} seeds x {erf.draws_per_seed} inputs")
+    window = (
+        f"lower bounds: still growing at a {erf.window_samples}-sample window"
+        if erf.lower_bound
+        else f"over a {erf.window_samples}-sample window"
+        + (
+            " grown on the unbounded side until dropping the farthest half of its margin moved no width by "
+            f"1 % (windows tried: {list(erf.windows_tried_samples)})"
+            if grown
+            else " holding the whole RF"
+        )
+    )
+    lines.append(
+        f"  effective RF ({weights}): {widths} of the |d frame / d sample| mass; "
+        f"centroid {erf.centroid_offset_samples:+.0f} samples ({erf.centroid_offset_samples * 1000 / rate:+.2f} ms) "
+        f"from the anchor; {window}, {len(erf.per_seed_widths)} seeds x {erf.draws_per_seed} inputs"
+    )
     return "\n".join(lines)
 
 
@@ -228,25 +339,36 @@ def decoder_sentences(report: "DecoderReport", sample_rate: int) -> tuple[str, s
     if None in counts:
         sample_line = "one output sample depends on every past latent frame (unbounded: LSTM)"
     else:
-        parts = ", ".join(f"{count} frames for {phases} of {report.hop_samples} positions in the hop"
-                          for count, phases in sorted(counts.items()))
-        sample_line = f"one output sample depends on {' or '.join(str(c) for c in sorted(counts))} latent frames ({parts})"
+        parts = ", ".join(
+            f"{count} frames for {phases} of {report.hop_samples} positions in the hop"
+            for count, phases in sorted(counts.items())
+        )
+        sample_line = (
+            f"one output sample depends on {' or '.join(str(c) for c in sorted(counts))} latent frames ({parts})"
+        )
     reach = report.reach
     if reach.count is None:
         frame_line = f"one latent frame influences output samples {reach.describe('relative to its anchor')}"
     else:
-        frame_line = (f"one latent frame influences {reach.count} output samples ({format_ms(reach.count, sample_rate)} ms): "
-                      f"from {-reach.low} before its anchor (frame x hop) to {reach.high} after")
+        frame_line = (
+            f"one latent frame influences {reach.count} output samples ({format_ms(reach.count, sample_rate)} ms): "
+            f"from {-reach.low} before its anchor (frame x hop) to {reach.high} after"
+        )
     return sample_line, frame_line
 
 
 def decoder_text(report: "DecoderReport", sample_rate: int, trim_right_ratio: float) -> str:
     sample_line, frame_line = decoder_sentences(report, sample_rate)
     measured = ", ".join(f"{phase}: {span.describe('frames')}" for phase, span in report.measured_reads.items())
-    return "\n".join([
-        f"decoder (SEANetDecoder with the same hyperparameters, trim_right_ratio {trim_right_ratio:g}):",
-        f"  {sample_line}", f"  {frame_line}",
-        f"  measured: gradient of output samples at hop positions {measured}; forward-mode AD of one latent frame "
-        f"{report.measured_reach.describe('samples') if report.measured_reach else 'n/a'}: "
-        f"{'agrees with the transposed-conv arithmetic' if report.agrees else 'DISAGREES with the arithmetic: FAIL'}",
-    ])
+    return "\n".join(
+        [
+            f"decoder (SEANetDecoder with the same hyperparameters, trim_right_ratio {trim_right_ratio:g}):",
+            f"  {sample_line}",
+            f"  {frame_line}",
+            f"  measured: gradient of output samples at hop positions {measured}; forward-mode AD of one latent frame "
+            f"{report.measured_reach.describe('samples') if report.measured_reach else 'n/a'}: "
+            + (
+                "agrees with the transposed-conv arithmetic" if report.agrees else "DISAGREES with the arithmetic: FAIL"
+            ),
+        ]
+    )

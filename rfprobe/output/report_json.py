@@ -1,13 +1,16 @@
 """The JSON report, schema version 1 (`rfprobe/output/schema/report.schema.json` writes it down).
 
-Rules the schema holds to: configs (every subject: config, checkpoint, module) keyed by name; snake_case keys (`module_walk`, never
-"module walk"); numbers as JSON numbers; an unbounded side is `null` samples plus an explicit
-`*_unbounded: true`; claim departures as data, not sentences.
+Rules the schema holds to: configs (every subject: config, checkpoint, module) keyed by name;
+snake_case keys (`module_walk`, never "module walk"); numbers as JSON numbers; an unbounded
+side is `null` samples plus an explicit `*_unbounded: true`; claim departures as data, not
+sentences.
 
     >>> report = run_json([], {"how_loaded": "installed_files"})
     >>> report["schema_version"], report["configs"]
     (1, {})
+
 """
+
 from __future__ import annotations
 
 import json
@@ -45,10 +48,14 @@ def field_json(field: Optional[ReceptiveField], sample_rate: Optional[int]) -> O
         return None
     samples = field.samples
     return {
-        "receptive_field_samples": samples, "unbounded": samples is None,
-        "left_samples": field.left.to_json(), "left_unbounded": field.left.unbounded,
-        "right_samples": field.right.to_json(), "right_unbounded": field.right.unbounded,
-        "global_in_time": field.global_in_time, "hop_samples": field.hop_samples,
+        "receptive_field_samples": samples,
+        "unbounded": samples is None,
+        "left_samples": field.left.to_json(),
+        "left_unbounded": field.left.unbounded,
+        "right_samples": field.right.to_json(),
+        "right_unbounded": field.right.unbounded,
+        "global_in_time": field.global_in_time,
+        "hop_samples": field.hop_samples,
         "frame_rate_hz": sample_rate / field.hop_samples if sample_rate else None,
         "receptive_field_ms": None if samples is None or not sample_rate else samples_to_ms(samples, sample_rate),
         "receptive_field_tokens": None if samples is None else samples / field.hop_samples,
@@ -57,32 +64,52 @@ def field_json(field: Optional[ReceptiveField], sample_rate: Optional[int]) -> O
 
 
 def _departure_json(departure: "LayerDeparture") -> dict:
-    return {"kind": departure.kind, "claimed_layer": departure.claimed_layer, "module_layer": departure.module_layer,
-            "claimed": None if departure.claimed is None else asdict(departure.claimed),
-            "module": None if departure.module is None else asdict(departure.module),
-            "module_note": departure.module_note or None, "text": str(departure)}
+    return {
+        "kind": departure.kind,
+        "claimed_layer": departure.claimed_layer,
+        "module_layer": departure.module_layer,
+        "claimed": None if departure.claimed is None else asdict(departure.claimed),
+        "module": None if departure.module is None else asdict(departure.module),
+        "module_note": departure.module_note or None,
+        "text": str(departure),
+    }
 
 
 def claims_json(report: "ClaimsReport") -> dict:
     return {
-        "source": report.source, "all_match": report.all_match,
+        "source": report.source,
+        "all_match": report.all_match,
         "claimed_table_receptive_field_samples": report.claimed_table_receptive_field,
-        "checks": [{"quantity": c.quantity, "claimed": c.claimed, "actual": c.actual,
-                    "actual_unbounded": c.actual is None, "matches": c.matches} for c in report.checks],
+        "checks": [
+            {
+                "quantity": c.quantity,
+                "claimed": c.claimed,
+                "actual": c.actual,
+                "actual_unbounded": c.actual is None,
+                "matches": c.matches,
+            }
+            for c in report.checks
+        ],
         "layer_departures": [_departure_json(d) for d in report.layer_departures],
         "errors": list(report.errors),
     }
 
 
 def _span_json(span: "Span") -> dict:
-    return {"low": None if span.low_unbounded else span.low, "high": None if span.high_unbounded else span.high,
-            "low_unbounded": span.low_unbounded, "high_unbounded": span.high_unbounded, "count": span.count}
+    return {
+        "low": None if span.low_unbounded else span.low,
+        "high": None if span.high_unbounded else span.high,
+        "low_unbounded": span.low_unbounded,
+        "high_unbounded": span.high_unbounded,
+        "count": span.count,
+    }
 
 
 def decoder_json(report: "DecoderReport") -> dict:
     return {
-        "latent_frames_read_by_hop_position": [{"hop_position": p, **_span_json(s)}
-                                               for p, s in sorted(report.reads_by_phase.items())],
+        "latent_frames_read_by_hop_position": [
+            {"hop_position": p, **_span_json(s)} for p, s in sorted(report.reads_by_phase.items())
+        ],
         "output_samples_reached_by_one_latent_frame": _span_json(report.reach),
         "measured_reads": [{"hop_position": p, **_span_json(s)} for p, s in sorted(report.measured_reads.items())],
         "measured_reach": _span_json(report.measured_reach) if report.measured_reach else None,
@@ -94,32 +121,61 @@ def context_json(context: "ContextMap", sample_rate: int, weights: str) -> dict:
     edges, lookahead, erf = context.edges, context.lookahead, context.erf
     after = lookahead.after_anchor
     return {
-        "lookahead": {"after_anchor_samples": after.to_json(), "after_anchor_unbounded": after.unbounded,
-                      "after_anchor_ms": None if after.unbounded else samples_to_ms(after.samples, sample_rate),
-                      "after_hop_end_samples": None if after.unbounded else lookahead.after_hop_end_samples},
-        "edges": {
-            "clip_samples": edges.clip_samples, "frames": edges.frames, "pad_mode": edges.pad_mode,
-            "left_padded_frames": edges.left_padded_frames, "right_padded_frames": edges.right_padded_frames,
-            "probe_length_samples": edges.probe_length_samples, "all_agree": edges.all_agree,
-            "edge_frames": [{
-                "role": row.role, "frame": row.frame, "support": [list(i) for i in row.analytic.intervals],
-                "reads_left_padding": row.analytic.reads_left_padding,
-                "reads_right_padding": row.analytic.reads_right_padding,
-                "probe_frame": row.probe_frame,
-                "support_at_probe_length": [list(i) for i in row.analytic_at_probe.intervals],
-                "measured_support_at_probe_length": [list(i) for i in row.measured], "agrees": row.agrees,
-                "samples_past_own_hop": row.future_beyond_hop_samples} for row in edges.edge_frames],
+        "lookahead": {
+            "after_anchor_samples": after.to_json(),
+            "after_anchor_unbounded": after.unbounded,
+            "after_anchor_ms": None if after.unbounded else samples_to_ms(after.samples, sample_rate),
+            "after_hop_end_samples": None if after.unbounded else lookahead.after_hop_end_samples,
         },
-        "unbounded_sides": [{
-            "side": proof.side, "verdict": proof.verdict, "proven": proof.proven,
-            "lengths_samples": list(proof.lengths_samples), "distances_samples": list(proof.distances_samples),
-            "reached": list(proof.reached), "local_reach_samples": proof.local_reach_samples,
-            "control_ok": proof.control_ok, "control_note": proof.control_note} for proof in context.taint],
+        "edges": {
+            "clip_samples": edges.clip_samples,
+            "frames": edges.frames,
+            "pad_mode": edges.pad_mode,
+            "left_padded_frames": edges.left_padded_frames,
+            "right_padded_frames": edges.right_padded_frames,
+            "probe_length_samples": edges.probe_length_samples,
+            "all_agree": edges.all_agree,
+            "edge_frames": [
+                {
+                    "role": row.role,
+                    "frame": row.frame,
+                    "support": [list(i) for i in row.analytic.intervals],
+                    "reads_left_padding": row.analytic.reads_left_padding,
+                    "reads_right_padding": row.analytic.reads_right_padding,
+                    "probe_frame": row.probe_frame,
+                    "support_at_probe_length": [list(i) for i in row.analytic_at_probe.intervals],
+                    "measured_support_at_probe_length": [list(i) for i in row.measured],
+                    "agrees": row.agrees,
+                    "samples_past_own_hop": row.future_beyond_hop_samples,
+                }
+                for row in edges.edge_frames
+            ],
+        },
+        "unbounded_sides": [
+            {
+                "side": proof.side,
+                "verdict": proof.verdict,
+                "proven": proof.proven,
+                "lengths_samples": list(proof.lengths_samples),
+                "distances_samples": list(proof.distances_samples),
+                "reached": list(proof.reached),
+                "local_reach_samples": proof.local_reach_samples,
+                "control_ok": proof.control_ok,
+                "control_note": proof.control_note,
+            }
+            for proof in context.taint
+        ],
         "effective_receptive_field": {
-            "mass": [{"fraction": fraction, "width_samples": width, "width_ms": samples_to_ms(width, sample_rate),
-                      "interval_from_anchor_samples": list(erf.intervals_samples[fraction]),
-                      "per_seed_width_samples": [widths[fraction] for widths in erf.per_seed_widths.values()]}
-                     for fraction, width in sorted(erf.widths_samples.items())],
+            "mass": [
+                {
+                    "fraction": fraction,
+                    "width_samples": width,
+                    "width_ms": samples_to_ms(width, sample_rate),
+                    "interval_from_anchor_samples": list(erf.intervals_samples[fraction]),
+                    "per_seed_width_samples": [widths[fraction] for widths in erf.per_seed_widths.values()],
+                }
+                for fraction, width in sorted(erf.widths_samples.items())
+            ],
             "centroid_offset_samples": erf.centroid_offset_samples,
             "window_samples": erf.window_samples,
             "windows_tried_samples": list(erf.windows_tried_samples),
@@ -130,29 +186,48 @@ def context_json(context: "ContextMap", sample_rate: int, weights: str) -> dict:
 
 
 def cross_check_json(check: "CrossCheck") -> dict:
-    return {"identical": check.identical, "length_samples": check.length_samples,
-            "edge_frames": list(check.edge_frames), "differences": list(check.differences),
-            "audiocraft_subject": check.audiocraft.name}
+    return {
+        "identical": check.identical,
+        "length_samples": check.length_samples,
+        "edge_frames": list(check.edge_frames),
+        "differences": list(check.differences),
+        "audiocraft_subject": check.audiocraft.name,
+    }
 
 
-def subject_json(verification: Verification, context: Optional["ContextMap"] = None,
-                 decoder: Optional["DecoderReport"] = None, cross_check: Optional["CrossCheck"] = None) -> dict:
+def subject_json(
+    verification: Verification,
+    context: Optional["ContextMap"] = None,
+    decoder: Optional["DecoderReport"] = None,
+    cross_check: Optional["CrossCheck"] = None,
+) -> dict:
     config = verification.config
     sample_rate = verification.sample_rate
     weights = "trained" if str(verification.settings.get("weights", "")).startswith("trained") else "random"
     return {
-        "name": verification.name, "source_path": verification.source_path, "sample_rate_hz": sample_rate,
+        "name": verification.name,
+        "source_path": verification.source_path,
+        "sample_rate_hz": sample_rate,
         "hyperparameters": None if config is None else {k: v for k, v in asdict(config).items() if k != "claims"},
-        "provenance": verification.provenance, "settings": {**verification.settings, "weights": weights},
-        "verdict": {"passed": verification.verdict.passed, "label": verification.verdict.label,
-                    "meaning": "PASS: the methods agree to the sample (it says nothing about a claim)",
-                    "reasons": verification.verdict.reasons()},
+        "provenance": verification.provenance,
+        "settings": {**verification.settings, "weights": weights},
+        "verdict": {
+            "passed": verification.verdict.passed,
+            "label": verification.verdict.label,
+            "meaning": "PASS: the methods agree to the sample (it says nothing about a claim)",
+            "reasons": verification.verdict.reasons(),
+        },
         "receptive_field": field_json(verification.truth, sample_rate),
-        "methods": {json_key(result.method): {
-            "ran": result.ran, "unavailable_reason": result.unavailable_reason or None,
-            "receptive_field": field_json(result.receptive_field, sample_rate),
-            "layers": [asdict(row) for row in result.layers], "evidence": result.evidence,
-        } for result in verification.results},
+        "methods": {
+            json_key(result.method): {
+                "ran": result.ran,
+                "unavailable_reason": result.unavailable_reason or None,
+                "receptive_field": field_json(result.receptive_field, sample_rate),
+                "layers": [asdict(row) for row in result.layers],
+                "evidence": result.evidence,
+            }
+            for result in verification.results
+        },
         "claims": None if verification.claims is None else claims_json(verification.claims),
         "context": None if context is None else context_json(context, sample_rate, weights),
         "decoder": None if decoder is None else decoder_json(decoder),
@@ -170,6 +245,10 @@ def run_json(subjects: Sequence[dict], provenance: dict) -> dict:
         by_name[name] = subject
     failed = [name for name, s in by_name.items() if not s["verdict"]["passed"]]
     wrong = [name for name, s in by_name.items() if s["claims"] is not None and not s["claims"]["all_match"]]
-    return {"schema_version": SCHEMA_VERSION, "rfprobe_version": __version__, "audiocraft": provenance,
-            "summary": {"passed": len(by_name) - len(failed), "failed": failed, "claims_mismatching": wrong},
-            "configs": by_name}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "rfprobe_version": __version__,
+        "audiocraft": provenance,
+        "summary": {"passed": len(by_name) - len(failed), "failed": failed, "claims_mismatching": wrong},
+        "configs": by_name,
+    }

@@ -1,4 +1,5 @@
 """The zoo as a table: one row per codec encoder, and the notes printed below it."""
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -16,10 +17,40 @@ def _ms_cell(value: Optional[int], row: ZooRow) -> str:
     return "-" if value is None or row.input_unit != "samples" else format_ms(value, row.sample_rate)
 
 
-HEADERS = ("model", "family", "source", "kind", "rate Hz", "hop", "frame Hz", "left", "right", "RF", "RF ms",
-           "RF frames", "left ms", "right ms", "lookahead", "lookahead ms", "unbounded", "methods", "verdict")
-SUMMARY_HEADERS = ("model", "family", "hop", "frame Hz", "left", "right", "RF", "RF ms", "RF frames", "lookahead ms",
-                   "verdict")
+HEADERS = (
+    "model",
+    "family",
+    "source",
+    "kind",
+    "rate Hz",
+    "hop",
+    "frame Hz",
+    "left",
+    "right",
+    "RF",
+    "RF ms",
+    "RF frames",
+    "left ms",
+    "right ms",
+    "lookahead",
+    "lookahead ms",
+    "unbounded",
+    "methods",
+    "verdict",
+)
+SUMMARY_HEADERS = (
+    "model",
+    "family",
+    "hop",
+    "frame Hz",
+    "left",
+    "right",
+    "RF",
+    "RF ms",
+    "RF frames",
+    "lookahead ms",
+    "verdict",
+)
 
 
 def _total_cells(row: ZooRow) -> list[str]:
@@ -41,22 +72,48 @@ def _frame_rate_cell(row: ZooRow) -> str:
 
 def table_cells(row: ZooRow) -> list[str]:
     """The deterministic cells of a row (everything but time and memory)."""
-    return [row.name, row.family, row.source, row.kind, str(row.sample_rate),
-            "-" if row.hop_samples is None else str(row.hop_samples), _frame_rate_cell(row),
-            _cell(row.left_samples, row.left_unbounded), _cell(row.right_samples, row.right_unbounded),
-            *_total_cells(row), _ms_cell(row.left_samples, row), _ms_cell(row.right_samples, row),
-            "-" if row.lookahead_samples is None else str(row.lookahead_samples),
-            _ms_cell(row.lookahead_samples, row), row.sides(),
-            f"{row.methods_agreeing}/{row.methods_total}" if row.methods_total else "-", row.verdict]
+    return [
+        row.name,
+        row.family,
+        row.source,
+        row.kind,
+        str(row.sample_rate),
+        "-" if row.hop_samples is None else str(row.hop_samples),
+        _frame_rate_cell(row),
+        _cell(row.left_samples, row.left_unbounded),
+        _cell(row.right_samples, row.right_unbounded),
+        *_total_cells(row),
+        _ms_cell(row.left_samples, row),
+        _ms_cell(row.right_samples, row),
+        "-" if row.lookahead_samples is None else str(row.lookahead_samples),
+        _ms_cell(row.lookahead_samples, row),
+        row.sides(),
+        f"{row.methods_agreeing}/{row.methods_total}" if row.methods_total else "-",
+        row.verdict,
+    ]
 
 
 def summary_cells(row: ZooRow) -> list[str]:
     """The front page's cells of a row: where a token's receptive field starts and ends, its total.
     A row that did not PASS shows no extents (its methods disagree: no number is the answer)."""
-    extents = ([_cell(row.left_samples, row.left_unbounded), _cell(row.right_samples, row.right_unbounded),
-                *_total_cells(row), _ms_cell(row.lookahead_samples, row)] if row.verdict == PASS else ["-"] * 6)
-    return [row.name, row.family, "-" if row.hop_samples is None else str(row.hop_samples), _frame_rate_cell(row),
-            *extents, row.verdict]
+    extents = (
+        [
+            _cell(row.left_samples, row.left_unbounded),
+            _cell(row.right_samples, row.right_unbounded),
+            *_total_cells(row),
+            _ms_cell(row.lookahead_samples, row),
+        ]
+        if row.verdict == PASS
+        else ["-"] * 6
+    )
+    return [
+        row.name,
+        row.family,
+        "-" if row.hop_samples is None else str(row.hop_samples),
+        _frame_rate_cell(row),
+        *extents,
+        row.verdict,
+    ]
 
 
 def zoo_summary_table(rows: Sequence[ZooRow]) -> str:
@@ -67,8 +124,15 @@ def zoo_summary_table(rows: Sequence[ZooRow]) -> str:
 def zoo_table(rows: Sequence[ZooRow], timings: bool = True) -> str:
     """Every measured cell of every row, with the time and peak memory when `timings`."""
     headers = list(HEADERS) + (["time s", "peak MiB"] if timings else [])
-    body = [table_cells(row) + ([f"{row.wall_s:.1f}", "-" if row.peak_memory_mib is None
-                                 else f"{row.peak_memory_mib:.0f}"] if timings else []) for row in rows]
+    body = [
+        table_cells(row)
+        + (
+            [f"{row.wall_s:.1f}", "-" if row.peak_memory_mib is None else f"{row.peak_memory_mib:.0f}"]
+            if timings
+            else []
+        )
+        for row in rows
+    ]
     return format_table(headers, body)
 
 

@@ -1,4 +1,5 @@
 """Device and dtype choice, and the arithmetic settings under which probes are exact."""
+
 from __future__ import annotations
 
 import contextlib
@@ -22,16 +23,23 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
-            built = "built without CUDA" if torch.version.cuda is None else f"CUDA {torch.version.cuda} build, no GPU visible"
-            raise UsageError(f"--device {name}: CUDA is not available (torch {torch.__version__}, {built}); "
-                             "use --device cpu or --device auto")
+            built = (
+                "built without CUDA"
+                if torch.version.cuda is None
+                else f"CUDA {torch.version.cuda} build, no GPU visible"
+            )
+            raise UsageError(
+                f"--device {name}: CUDA is not available (torch {torch.__version__}, {built}); "
+                "use --device cpu or --device auto"
+            )
         try:
             device = torch.device(name)
         except RuntimeError:
             raise UsageError(f"--device {name}: not a valid CUDA device name; use cuda or cuda:N") from None
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise UsageError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible; "
-                             "use cuda:0 or --device auto")
+            raise UsageError(
+                f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible; use cuda:0 or --device auto"
+            )
         return device
     raise UsageError(f"--device {name}: unknown device; use cpu, cuda, cuda:N or auto")
 

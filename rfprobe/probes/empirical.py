@@ -8,6 +8,7 @@ either wider than guessed or unbounded: the window grows on that side and the pr
 again. A side whose support reaches the input's end at two lengths, growing with it, is
 reported unbounded; a side that stops short of the end is bounded, whatever the guess was.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,9 +39,14 @@ class ProbeWindow:
         return self.frame * self.hop_samples
 
 
-def plan_window(left_samples: int, right_samples: int, hop_samples: int,
-                left_margin_hops: int = MARGIN_HOPS, right_margin_hops: int = MARGIN_HOPS,
-                length_multiple: int = 1) -> ProbeWindow:
+def plan_window(
+    left_samples: int,
+    right_samples: int,
+    hop_samples: int,
+    left_margin_hops: int = MARGIN_HOPS,
+    right_margin_hops: int = MARGIN_HOPS,
+    length_multiple: int = 1,
+) -> ProbeWindow:
     """Smallest window keeping frames n and n+1 `margin` hops clear of both input ends,
     its length rounded up to a multiple of `length_multiple` (extra room on the right)."""
     frame = math.ceil((left_samples + left_margin_hops * hop_samples) / hop_samples)
@@ -76,11 +82,15 @@ class Observation:
 
     def to_json(self) -> dict:
         return {
-            "length_samples": self.window.length_samples, "frame": self.window.frame, "seed": self.seed,
-            "anchor_sample": self.window.anchor, "output_frames": self.output_frames,
+            "length_samples": self.window.length_samples,
+            "frame": self.window.frame,
+            "seed": self.seed,
+            "anchor_sample": self.window.anchor,
+            "output_frames": self.output_frames,
             "frame_support": [self.this_frame.first, self.this_frame.last],
             "next_frame_support": [self.next_frame.first, self.next_frame.last],
-            "holes": [list(h) for h in self.this_frame.holes], **self.details,
+            "holes": [list(h) for h in self.this_frame.holes],
+            **self.details,
         }
 
 
@@ -95,8 +105,9 @@ class WindowTooShort(ProbeError):
     """The module returned too few frames for the window (e.g. unpadded convolutions)."""
 
 
-def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveField,
-                  length_multiple: int = 1) -> list[Observation]:
+def _measure_seed(
+    probe: Probe, module: nn.Module, seed: int, guess: ReceptiveField, length_multiple: int = 1
+) -> list[Observation]:
     """Run the probe, growing the window on a side whose support reaches the input's end.
 
     The guess decides only how hard to look, never the answer. A side the guess calls
@@ -105,6 +116,7 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
     end keeps doubling its room, up to GROWTH_ROUNDS runs, so that a wide bounded side is
     measured rather than mistaken for an unbounded one.
     """
+
     # An unbounded side beside a bounded one gets its finite part (the local ops' reach) as room:
     # the padding at that end of the input, carried to the frame by the recurrence, lands at most
     # that far in; with less room it would land right of the anchor and widen the bounded side
@@ -127,23 +139,30 @@ def _measure_seed(probe: Probe, module: nn.Module, seed: int, guess: ReceptiveFi
         except WindowTooShort:
             if window.length_samples > (1 << 22):
                 raise
-            window = ProbeWindow(length_samples=round_up(2 * window.length_samples + 2 * window.hop_samples,
-                                                         length_multiple),
-                                 frame=window.frame, hop_samples=window.hop_samples)
+            window = ProbeWindow(
+                length_samples=round_up(2 * window.length_samples + 2 * window.hop_samples, length_multiple),
+                frame=window.frame,
+                hop_samples=window.hop_samples,
+            )
             continue
         previous = observations[-1] if observations else None
         observations.append(observation)
         touched = (observation.touches_start(), observation.touches_end())
         touched_before = (previous.touches_start(), previous.touches_end()) if previous else (False, False)
-        if all(not now or (before and expected)
-               for now, before, expected in zip(touched, touched_before, expect_unbounded)):
+        if all(
+            not now or (before and expected) for now, before, expected in zip(touched, touched_before, expect_unbounded)
+        ):
             break
         frames = window.length_samples // window.hop_samples
-        grow = [(max(frames // 4, 2) if expected else max(frames, 4)) if now else 0
-                for now, expected in zip(touched, expect_unbounded)]
-        window = ProbeWindow(length_samples=round_up(window.length_samples + (grow[0] + grow[1]) * window.hop_samples,
-                                                     length_multiple),
-                             frame=window.frame + grow[0], hop_samples=window.hop_samples)
+        grow = [
+            (max(frames // 4, 2) if expected else max(frames, 4)) if now else 0
+            for now, expected in zip(touched, expect_unbounded)
+        ]
+        window = ProbeWindow(
+            length_samples=round_up(window.length_samples + (grow[0] + grow[1]) * window.hop_samples, length_multiple),
+            frame=window.frame + grow[0],
+            hop_samples=window.hop_samples,
+        )
     if not observations:
         raise ProbeError(f"the module returned too few frames even for {window.length_samples} input samples")
     return observations
@@ -157,6 +176,7 @@ def _side(observations: list[Observation], start_side: bool, hop: int, analytic:
     the path) *and* the support reached the end in the last two runs, at two lengths,
     growing with the input. Otherwise it is only "at least" what was seen.
     """
+
     def extent(obs: Observation) -> int:
         anchor = obs.window.frame * hop
         return anchor - obs.this_frame.first if start_side else obs.this_frame.last - anchor
@@ -191,8 +211,9 @@ def _hop_from_lengths(observations: list[Observation]) -> Optional[int]:
     return None
 
 
-def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module], guess: ReceptiveField,
-            length_multiple: int = 1) -> MethodResult:
+def measure(
+    method: str, probe: Probe, modules_by_seed: dict[int, nn.Module], guess: ReceptiveField, length_multiple: int = 1
+) -> MethodResult:
     """Run `probe` for every seed and reduce to one receptive field.
 
     The seeds must agree exactly on every quantity; if they do not, the method reports
@@ -205,27 +226,41 @@ def measure(method: str, probe: Probe, modules_by_seed: dict[int, nn.Module], gu
         try:
             observations = _measure_seed(probe, module, seed, guess, length_multiple)
         except ProbeError as error:
-            return MethodResult(method=method, receptive_field=None, evidence=evidence,
-                                unavailable_reason=f"seed {seed}: {error}")
+            return MethodResult(
+                method=method, receptive_field=None, evidence=evidence, unavailable_reason=f"seed {seed}: {error}"
+            )
         evidence["runs"].extend(obs.to_json() for obs in observations)
         last = observations[-1]
-        hop = (_measured_hop(last, not last.touches_start(), not last.touches_end())
-               or _hop_from_lengths(observations) or 0)
+        hop = (
+            _measured_hop(last, not last.touches_start(), not last.touches_end())
+            or _hop_from_lengths(observations)
+            or 0
+        )
         left, left_seen = _side(observations, True, hop, guess.left)
         right, right_seen = _side(observations, False, hop, guess.right)
         if left.unbounded or right.unbounded:
             evidence.setdefault("unbounded_growth", {})[seed] = {
                 "lengths_samples": [obs.window.length_samples for obs in observations],
-                "left_seen_samples": left_seen, "right_seen_samples": right_seen}
+                "left_seen_samples": left_seen,
+                "right_seen_samples": right_seen,
+            }
         per_seed[seed] = ReceptiveField(
-            left=left, right=right, hop_samples=hop, holes=_relative_holes(last, hop),
-            global_in_time=left.unbounded and right.unbounded)
+            left=left,
+            right=right,
+            hop_samples=hop,
+            holes=_relative_holes(last, hop),
+            global_in_time=left.unbounded and right.unbounded,
+        )
     first_seed, reference = next(iter(per_seed.items()))
     for seed, other in per_seed.items():
         if seed != first_seed and not _same(reference, other):
-            return MethodResult(method=method, receptive_field=None, evidence=evidence,
-                                unavailable_reason=f"seeds disagree: seed {first_seed} gives {_brief(reference)}, "
-                                                   f"seed {seed} gives {_brief(other)}")
+            return MethodResult(
+                method=method,
+                receptive_field=None,
+                evidence=evidence,
+                unavailable_reason=f"seeds disagree: seed {first_seed} gives {_brief(reference)}, "
+                f"seed {seed} gives {_brief(other)}",
+            )
     evidence["seeds"] = list(per_seed)
     return MethodResult(method=method, receptive_field=reference, evidence=evidence)
 
@@ -245,8 +280,12 @@ def _same_side(a: Side, b: Side) -> bool:
 
 
 def _same(a: ReceptiveField, b: ReceptiveField) -> bool:
-    return (_same_side(a.left, b.left) and _same_side(a.right, b.right) and a.hop_samples == b.hop_samples
-            and a.holes == b.holes)
+    return (
+        _same_side(a.left, b.left)
+        and _same_side(a.right, b.right)
+        and a.hop_samples == b.hop_samples
+        and a.holes == b.holes
+    )
 
 
 def _brief(field_: ReceptiveField) -> str:

@@ -12,6 +12,7 @@ past) the mass trails off without end: the window grows on that side until dropp
 farthest half of its extra margin moves no width by more than 1 %; if the largest window
 still moves them, the widths are reported as lower bounds.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,7 +51,9 @@ class EffectiveField:
     lower_bound: bool = False  # True: the widths were still growing at the largest window
 
 
-def mass_intervals(profile: Sequence[float], fractions: Sequence[float] = MASS_FRACTIONS) -> dict[float, tuple[int, int]]:
+def mass_intervals(
+    profile: Sequence[float], fractions: Sequence[float] = MASS_FRACTIONS
+) -> dict[float, tuple[int, int]]:
     """The central interval (inclusive indices) holding each fraction of the mass: from the
     (1-f)/2 to the (1+f)/2 quantile of the cumulative mass."""
     total = float(sum(profile))
@@ -79,53 +82,80 @@ def centroid(profile: Sequence[float]) -> float:
     return sum(i * value for i, value in enumerate(profile)) / total
 
 
-def _seed_profile(module: nn.Module, window: ProbeWindow, seed: int, channels: int, device: torch.device,
-                  dtype: torch.dtype) -> torch.Tensor:
-    inputs = torch.cat([probe_input(channels, window.length_samples, seed * 1000 + draw, device, dtype)
-                        for draw in range(DRAWS_PER_SEED)])
+def _seed_profile(
+    module: nn.Module, window: ProbeWindow, seed: int, channels: int, device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
+    inputs = torch.cat(
+        [
+            probe_input(channels, window.length_samples, seed * 1000 + draw, device, dtype)
+            for draw in range(DRAWS_PER_SEED)
+        ]
+    )
     gradient, _ = frame_gradients(module, inputs, [window.frame] * DRAWS_PER_SEED, projection_seed=seed + 7)
     return gradient.abs().sum(dim=1).mean(dim=0).to(torch.float64).cpu()
 
 
-def effective_field(modules_by_seed: dict[int, nn.Module], window: ProbeWindow, channels: int,
-                    device: torch.device, dtype: torch.dtype) -> EffectiveField:
-    profiles = {seed: _seed_profile(module, window, seed, channels, device, dtype)
-                for seed, module in modules_by_seed.items()}
+def effective_field(
+    modules_by_seed: dict[int, nn.Module], window: ProbeWindow, channels: int, device: torch.device, dtype: torch.dtype
+) -> EffectiveField:
+    profiles = {
+        seed: _seed_profile(module, window, seed, channels, device, dtype) for seed, module in modules_by_seed.items()
+    }
     mean = torch.stack(list(profiles.values())).mean(dim=0).tolist()
-    return EffectiveField(window_samples=window.length_samples, windows_tried_samples=(window.length_samples,),
+    return EffectiveField(
+        window_samples=window.length_samples,
+        windows_tried_samples=(window.length_samples,),
         widths_samples=mass_widths(mean),
-        intervals_samples={fraction: (low - window.anchor, high - window.anchor)
-                           for fraction, (low, high) in mass_intervals(mean).items()},
+        intervals_samples={
+            fraction: (low - window.anchor, high - window.anchor)
+            for fraction, (low, high) in mass_intervals(mean).items()
+        },
         centroid_offset_samples=centroid(mean) - window.anchor,
-        window_start=-window.anchor, profile=tuple(mean),
-        per_seed_widths={seed: mass_widths(p.tolist()) for seed, p in profiles.items()})
+        window_start=-window.anchor,
+        profile=tuple(mean),
+        per_seed_widths={seed: mass_widths(p.tolist()) for seed, p in profiles.items()},
+    )
 
 
 def _relative_change(before: dict[float, int], after: dict[float, int]) -> float:
     return max(abs(after[f] - before[f]) / after[f] for f in after)
 
 
-def grown_effective_field(modules_by_seed: dict[int, nn.Module], left_samples: int, right_samples: int,
-                          hop_samples: int, grow_past: bool, grow_future: bool, channels: int,
-                          device: torch.device, dtype: torch.dtype) -> EffectiveField:
+def grown_effective_field(
+    modules_by_seed: dict[int, nn.Module],
+    left_samples: int,
+    right_samples: int,
+    hop_samples: int,
+    grow_past: bool,
+    grow_future: bool,
+    channels: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> EffectiveField:
     """The effective RF on a window that holds the mass it reports (see the module docstring).
 
     `left_samples`/`right_samples` are the local (convolutional) extents; `grow_past` and
     `grow_future` name the unbounded sides.
     """
     if not (grow_past or grow_future):
-        return effective_field(modules_by_seed, plan_window(left_samples, right_samples, hop_samples), channels,
-                               device, dtype)
+        return effective_field(
+            modules_by_seed, plan_window(left_samples, right_samples, hop_samples), channels, device, dtype
+        )
     tried: list[int] = []
     field = None
     for margin in GROWTH_MARGINS_HOPS:
-        window = plan_window(left_samples, right_samples, hop_samples, left_margin_hops=margin if grow_past else 1,
-                             right_margin_hops=margin if grow_future else 1)
+        window = plan_window(
+            left_samples,
+            right_samples,
+            hop_samples,
+            left_margin_hops=margin if grow_past else 1,
+            right_margin_hops=margin if grow_future else 1,
+        )
         field = effective_field(modules_by_seed, window, channels, device, dtype)
         tried.append(window.length_samples)
         cut = (margin // 2) * hop_samples
         kept = list(field.profile)
-        kept = kept[cut if grow_past else 0:len(kept) - (cut if grow_future else 0)]
+        kept = kept[cut if grow_past else 0 : len(kept) - (cut if grow_future else 0)]
         if _relative_change(mass_widths(kept), field.widths_samples) <= STABLE_RELATIVE_CHANGE:
             return replace(field, windows_tried_samples=tuple(tried))
     assert field is not None

@@ -5,6 +5,7 @@ backpropagated to the input: one forward pass, one backward batched over the two
 The frame depends on exactly the samples whose gradient is nonzero: every sample is
 inspected, so holes inside the span show up.
 """
+
 from __future__ import annotations
 
 import torch
@@ -19,8 +20,9 @@ from rfprobe.probes.empirical import FrameSupport, Observation, ProbeError, Prob
 METHOD = GRADIENT
 
 
-def probe_input(channels: int, length_samples: int, seed: int, device: torch.device,
-                dtype: torch.dtype) -> torch.Tensor:
+def probe_input(
+    channels: int, length_samples: int, seed: int, device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
     """A (1, channels, length) random input drawn under `seed` (on CPU, so every device
     sees the same draw)."""
     generator = torch.Generator().manual_seed(seed)
@@ -31,8 +33,9 @@ def probe_input(channels: int, length_samples: int, seed: int, device: torch.dev
 BATCHED_BACKWARD = "one forward, one backward batched over the frames"
 
 
-def frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
-                    projection_seed: int) -> tuple[torch.Tensor, int]:
+def frame_gradients(
+    module: nn.Module, inputs: torch.Tensor, frames: list[int], projection_seed: int
+) -> tuple[torch.Tensor, int]:
     """Row i: d(projection . output[b, :, frames[i]]) / d inputs[b], where b = i for an
     input with one row per frame (each row its own draw) and b = 0 for a single-row input;
     and the number of output frames. See :func:`frame_gradients_and_how`."""
@@ -40,8 +43,9 @@ def frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
     return gradient, frame_count
 
 
-def frame_gradients_and_how(module: nn.Module, inputs: torch.Tensor, frames: list[int],
-                            projection_seed: int) -> tuple[torch.Tensor, int, str]:
+def frame_gradients_and_how(
+    module: nn.Module, inputs: torch.Tensor, frames: list[int], projection_seed: int
+) -> tuple[torch.Tensor, int, str]:
     """:func:`frame_gradients`, and how the backward ran.
 
     A single row is run forward once and backpropagated once per frame, batched over the
@@ -52,12 +56,12 @@ def frame_gradients_and_how(module: nn.Module, inputs: torch.Tensor, frames: lis
     (every encoder in eval mode does).
     """
     if inputs.shape[0] not in (1, len(frames)):
-        raise ValueError(f"inputs with {inputs.shape[0]} rows for {len(frames)} frames: give one row, "
-                         "or one row per frame")
+        raise ValueError(
+            f"inputs with {inputs.shape[0]} rows for {len(frames)} frames: give one row, or one row per frame"
+        )
     if inputs.shape[0] == 1 and len(frames) > 1:
         try:
-            return (*_frame_gradients(module, inputs, frames, projection_seed, batched_backward=True),
-                    BATCHED_BACKWARD)
+            return (*_frame_gradients(module, inputs, frames, projection_seed, batched_backward=True), BATCHED_BACKWARD)
         except NoBatchedBackward as reason:
             # Any failure of the vmapped backward (a real one too) costs only a second, plain run,
             # which raises it again if it is not about batching.
@@ -72,8 +76,9 @@ class NoBatchedBackward(Exception):
     """vmap over the backward failed (an op without a batching rule)."""
 
 
-def _frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int], projection_seed: int,
-                     batched_backward: bool) -> tuple[torch.Tensor, int]:
+def _frame_gradients(
+    module: nn.Module, inputs: torch.Tensor, frames: list[int], projection_seed: int, batched_backward: bool
+) -> tuple[torch.Tensor, int]:
     inputs = inputs.detach().requires_grad_(True)
     with exact_zeros():
         try:
@@ -83,7 +88,9 @@ def _frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
                 raise
             raise WindowTooShort(f"the module failed on {inputs.shape[-1]} samples: {first_line(error)}") from None
         if outputs.shape[-1] <= max(frames):
-            raise WindowTooShort(f"probe window too short: {outputs.shape[-1]} output frames, frame {max(frames)} needed")
+            raise WindowTooShort(
+                f"probe window too short: {outputs.shape[-1]} output frames, frame {max(frames)} needed"
+            )
         generator = torch.Generator().manual_seed(projection_seed)
         projection = torch.randn(outputs.shape[1], generator=generator, dtype=torch.float64).to(outputs)
         rows = torch.arange(len(frames), device=outputs.device)
@@ -108,9 +115,15 @@ def _frame_gradients(module: nn.Module, inputs: torch.Tensor, frames: list[int],
     return gradient, outputs.shape[-1]
 
 
-def measured_supports(module: nn.Module, channels: int, length_samples: int, frames: list[int], seed: int,
-                      device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64,
-                      ) -> tuple[list[tuple[tuple[int, int], ...]], int]:
+def measured_supports(
+    module: nn.Module,
+    channels: int,
+    length_samples: int,
+    frames: list[int],
+    seed: int,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> tuple[list[tuple[tuple[int, int], ...]], int]:
     """Exact input supports (intervals) of `frames` for one input of `length_samples`, and
     the number of output frames; one backward pass for all frames."""
     inputs = probe_input(channels, length_samples, seed, torch.device(device), dtype)
@@ -119,12 +132,20 @@ def measured_supports(module: nn.Module, channels: int, length_samples: int, fra
     return [mask_intervals(mask) for mask in masks], count
 
 
-def gradient_observation(module: nn.Module, window: ProbeWindow, seed: int, *, channels: int,
-                         device: torch.device, dtype: torch.dtype) -> Observation:
+def gradient_observation(
+    module: nn.Module, window: ProbeWindow, seed: int, *, channels: int, device: torch.device, dtype: torch.dtype
+) -> Observation:
     inputs = probe_input(channels, window.length_samples, seed, device, dtype)
-    gradient, frames, how = frame_gradients_and_how(module, inputs, [window.frame, window.frame + 1],
-                                                    projection_seed=seed + 1)
+    gradient, frames, how = frame_gradients_and_how(
+        module, inputs, [window.frame, window.frame + 1], projection_seed=seed + 1
+    )
     depends = (gradient != 0).any(dim=1).cpu().numpy()
     supports = [FrameSupport(*nonzero_runs(row)) for row in depends]
-    return Observation(window=window, seed=seed, this_frame=supports[0], next_frame=supports[1],
-                       output_frames=frames, details={"backward": how})
+    return Observation(
+        window=window,
+        seed=seed,
+        this_frame=supports[0],
+        next_frame=supports[1],
+        output_frames=frames,
+        details={"backward": how},
+    )

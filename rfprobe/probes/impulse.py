@@ -16,6 +16,7 @@ bit for bit, one perturbation per forward pass at batch 1 so every pass runs the
 same kernels and an output that does not read the perturbed samples is bitwise equal.
 The report says which way ran.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -85,22 +86,27 @@ class _Perturber:
         for row, ranges in enumerate(perturbations):
             for first, last in ranges:
                 count = last - first + 1
-                tangents[row, :, first:last + 1] = self.impulse if _is_single(ranges) else \
-                    torch.randn(channels, count, generator=self.generator, dtype=torch.float64)
+                tangents[row, :, first : last + 1] = (
+                    self.impulse
+                    if _is_single(ranges)
+                    else torch.randn(channels, count, generator=self.generator, dtype=torch.float64)
+                )
         tangents = tangents.to(self.inputs.device, self.inputs.dtype)
         with exact_zeros(), torch.no_grad(), sdpa_kernel([SDPBackend.MATH]):
             moved = self._differences(tangents) if self.fallback_reason else self._forward_mode(tangents)
         self.output_frames = moved.shape[-1]
         if self.output_frames < self.frames_needed:
-            raise WindowTooShort(f"probe window too short: {self.output_frames} output frames, "
-                                 f"{self.frames_needed} needed")
+            raise WindowTooShort(
+                f"probe window too short: {self.output_frames} output frames, {self.frames_needed} needed"
+            )
         return moved.cpu()
 
     def _forward_mode(self, tangents: torch.Tensor) -> torch.Tensor:
         try:
             # vmap over the tangents only: the primal pass runs once, not once per tangent.
             output_tangents = vmap(lambda tangent: jvp(self.module, (self.inputs,), (tangent,))[1])(
-                tangents.unsqueeze(1))[:, 0]
+                tangents.unsqueeze(1)
+            )[:, 0]
         except (RuntimeError, NotImplementedError) as error:
             if is_out_of_memory(error):  # not a finding about the module: the CLI says so and exits 2
                 raise
@@ -201,8 +207,10 @@ def _locate(perturber: _Perturber, window: ProbeWindow, guess: Optional[Receptiv
         if first_moves and last_moves and not moves(3 * index + 2, frame):
             searches += [_Search(frame, False, first, first), _Search(frame, True, last, last)]
         else:  # bisect, keeping only what the pass proved: a moving sample bounds the support
-            searches += [_Search(frame, False, 0, first if first_moves else length - 1),
-                         _Search(frame, True, last if last_moves else 0, length - 1)]
+            searches += [
+                _Search(frame, False, 0, first if first_moves else length - 1),
+                _Search(frame, True, last if last_moves else 0, length - 1),
+            ]
     while any(s.low < s.high for s in searches):
         open_searches = [s for s in searches if s.low < s.high]
         moved = perturber.moved_frames([(s.test(length),) for s in open_searches])
@@ -216,9 +224,16 @@ def _outside(first: int, last: int, length: int) -> tuple[tuple[int, int], ...]:
     return tuple(r for r in ((0, first - 1), (last + 1, length - 1)) if r[0] <= r[1])
 
 
-def impulse_observation(module: nn.Module, window: ProbeWindow, seed: int, *, channels: int,
-                        device: torch.device, dtype: torch.dtype,
-                        guess: Optional[ReceptiveField] = None) -> Observation:
+def impulse_observation(
+    module: nn.Module,
+    window: ProbeWindow,
+    seed: int,
+    *,
+    channels: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    guess: Optional[ReceptiveField] = None,
+) -> Observation:
     inputs = probe_input(channels, window.length_samples, seed, device, dtype)
     perturber = _Perturber(module, inputs, seed, frames_needed=window.frame + 2)
     length = window.length_samples
@@ -230,20 +245,34 @@ def impulse_observation(module: nn.Module, window: ProbeWindow, seed: int, *, ch
     # located pass's own outcomes (that one pass is the proof); after a bisection they run here.
     first, last = firsts[0], lasts[0]
     moved = perturber.unit_impulse([first, last])
-    confirmations: dict[str, dict] = {name: {"sample": sample, "moves_frame": window.frame in moved[sample],
-                                  "moved_frames": [moved[sample][0], moved[sample][-1]] if moved[sample] else []}
-                           for name, sample in (("first", first), ("last", last))}
+    confirmations: dict[str, dict] = {
+        name: {
+            "sample": sample,
+            "moves_frame": window.frame in moved[sample],
+            "moved_frames": [moved[sample][0], moved[sample][-1]] if moved[sample] else [],
+        }
+        for name, sample in (("first", first), ("last", last))
+    }
     outside = _outside(first, last, length)
     if outside:
-        confirmations["outside"] = {"samples": [list(r) for r in outside],
-                                    "moves_frame": bool(perturber.moved_frames([outside])[0, window.frame])}
+        confirmations["outside"] = {
+            "samples": [list(r) for r in outside],
+            "moves_frame": bool(perturber.moved_frames([outside])[0, window.frame]),
+        }
     consistent = all(confirmations[name]["moves_frame"] == (name != "outside") for name in confirmations)
     if not consistent:
         raise ProbeError(f"the impulse checks contradict the bisection: {confirmations}")
     return Observation(
-        window=window, seed=seed, output_frames=perturber.output_frames,
-        this_frame=FrameSupport(firsts[0], lasts[0]), next_frame=FrameSupport(firsts[1], lasts[1]),
-        details={"impulse_confirmations": confirmations, "forward_passes": perturber.passes,
-                 "perturbation": ("exact differences (forward-mode AD unavailable: "
-                                  f"{perturber.fallback_reason})") if perturber.fallback_reason
-                 else "forward-mode AD (torch.func.jvp)"})
+        window=window,
+        seed=seed,
+        output_frames=perturber.output_frames,
+        this_frame=FrameSupport(firsts[0], lasts[0]),
+        next_frame=FrameSupport(firsts[1], lasts[1]),
+        details={
+            "impulse_confirmations": confirmations,
+            "forward_passes": perturber.passes,
+            "perturbation": (f"exact differences (forward-mode AD unavailable: {perturber.fallback_reason})")
+            if perturber.fallback_reason
+            else "forward-mode AD (torch.func.jvp)",
+        },
+    )

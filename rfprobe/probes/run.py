@@ -11,6 +11,7 @@ hides a dependence makes the probes disagree, and the verdict FAIL, instead of a
 a wrong number. Four seeds give each probe two draws, which must also agree among themselves
 (:func:`~rfprobe.probes.empirical.measure`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -49,22 +50,40 @@ def probe_seeds(seeds: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]
 def seed_settings(seeds: Sequence[int]) -> dict:
     """What a report records of the seeds: all of them, and each probe's share."""
     gradient_seeds, impulse_seeds = probe_seeds(seeds)
-    return {"seeds": list(seeds), "probe_seeds": {gradient_probe.METHOD: list(gradient_seeds),
-                                                  impulse_probe.METHOD: list(impulse_seeds)}}
+    return {
+        "seeds": list(seeds),
+        "probe_seeds": {gradient_probe.METHOD: list(gradient_seeds), impulse_probe.METHOD: list(impulse_seeds)},
+    }
 
 
-def measure_probe(method: str, modules_by_seed: Mapping[int, nn.Module], guess: ReceptiveField, *, channels: int,
-                  device: torch.device, dtype: torch.dtype, length_multiple: int = 1) -> MethodResult:
+def measure_probe(
+    method: str,
+    modules_by_seed: Mapping[int, nn.Module],
+    guess: ReceptiveField,
+    *,
+    channels: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    length_multiple: int = 1,
+) -> MethodResult:
     """One probe (`method`: GRADIENT or IMPULSE) on every seed of `modules_by_seed`."""
     common = dict(channels=channels, device=device, dtype=dtype)
-    observe = {gradient_probe.METHOD: functools.partial(gradient_probe.gradient_observation, **common),
-               impulse_probe.METHOD: functools.partial(impulse_probe.impulse_observation, guess=guess, **common)}
+    observe = {
+        gradient_probe.METHOD: functools.partial(gradient_probe.gradient_observation, **common),
+        impulse_probe.METHOD: functools.partial(impulse_probe.impulse_observation, guess=guess, **common),
+    }
     return measure(method, observe[method], dict(modules_by_seed), guess, length_multiple)
 
 
-def run_probes(modules_by_seed: Mapping[int, nn.Module], guess: ReceptiveField, *, channels: int,
-               device: torch.device, dtype: torch.dtype, length_multiple: int = 1,
-               ) -> tuple[MethodResult, MethodResult]:
+def run_probes(
+    modules_by_seed: Mapping[int, nn.Module],
+    guess: ReceptiveField,
+    *,
+    channels: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    length_multiple: int = 1,
+) -> tuple[MethodResult, MethodResult]:
     """The gradient and impulse results, each probe on its share of the seeds (:func:`probe_seeds`).
 
     `modules_by_seed`: the module each seed probes (one module under every seed when the
@@ -77,5 +96,7 @@ def run_probes(modules_by_seed: Mapping[int, nn.Module], guess: ReceptiveField, 
     def share(seeds: tuple[int, ...]) -> dict[int, nn.Module]:
         return {seed: modules_by_seed[seed] for seed in seeds}
 
-    return (measure_probe(gradient_probe.METHOD, share(gradient_seeds), guess, **options),
-            measure_probe(impulse_probe.METHOD, share(impulse_seeds), guess, **options))
+    return (
+        measure_probe(gradient_probe.METHOD, share(gradient_seeds), guess, **options),
+        measure_probe(impulse_probe.METHOD, share(impulse_seeds), guess, **options),
+    )

@@ -24,6 +24,7 @@ fails on it), and its state dict has both the folded weight and `g` and `v`.
     >>> torch.equal(conv(inputs), before), "weight" in dict(conv.named_parameters(recurse=False))
     (True, True)
 """
+
 from __future__ import annotations
 
 import copy
@@ -58,8 +59,10 @@ def check_finite_weights(module: nn.Module) -> None:
     """UsageError naming the first parameter that holds NaN or inf."""
     for name, parameter in module.named_parameters():
         if not torch.isfinite(parameter).all():
-            raise UsageError(f"the module's parameter {name} holds NaN or inf; a receptive field cannot be probed "
-                             "through non-finite weights: load finite weights")
+            raise UsageError(
+                f"the module's parameter {name} holds NaN or inf; a receptive field cannot be probed "
+                "through non-finite weights: load finite weights"
+            )
 
 
 def fold_weight_norms(module: nn.Module) -> nn.Module:

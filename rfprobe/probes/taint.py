@@ -13,6 +13,7 @@ off, and each proof carries a control: the same NaN through the encoder's conv-o
 must leave the far frame finite, and a NaN on the bounded side must not cross it. A proof
 whose control fails is reported as unreliable, never as proven.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,8 +59,16 @@ class TaintProof:
         return "bounded (the NaN did not reach the far frame)"
 
 
-def prove_side(module: nn.Module, control: nn.Module, side: str, local_left: int, local_right: int, hop: int,
-               channels: int, other_side_bounded: bool) -> TaintProof:
+def prove_side(
+    module: nn.Module,
+    control: nn.Module,
+    side: str,
+    local_left: int,
+    local_right: int,
+    hop: int,
+    channels: int,
+    other_side_bounded: bool,
+) -> TaintProof:
     """Taint the first (past) or last (future) sample and watch the frame at the other end."""
     local_reach = local_left if side == "past" else local_right
     base = local_left + local_right + 4 * hop
@@ -78,6 +87,12 @@ def prove_side(module: nn.Module, control: nn.Module, side: str, local_left: int
         if other_side_bounded and nonfinite_frames(module, length, opposite, channels)[near_frame]:
             control_ok = False
             notes.append(f"a NaN on the bounded side crossed {length} samples")
-    return TaintProof(side=side, lengths_samples=lengths, distances_samples=tuple(distances),
-                      local_reach_samples=local_reach, reached=tuple(reached), control_ok=control_ok,
-                      control_note="; ".join(notes) or "controls stayed finite")
+    return TaintProof(
+        side=side,
+        lengths_samples=lengths,
+        distances_samples=tuple(distances),
+        local_reach_samples=local_reach,
+        reached=tuple(reached),
+        control_ok=control_ok,
+        control_note="; ".join(notes) or "controls stayed finite",
+    )

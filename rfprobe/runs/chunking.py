@@ -4,15 +4,17 @@ A plan (:mod:`rfprobe.arithmetic.chunking`) is built from the exact receptive fi
 analytic core reads off the encoder (and the decoder's reads per phase); then the model runs on
 the whole input and on every chunk, at two input lengths that are not multiples of the hop and
 two chunk sizes, and the joined chunks must be ``torch.equal`` to the whole result (float64).
-The plan is also shown minimal: one frame less of context on either side (one latent frame
-less of overlap for decoding) must break equality somewhere, and the proof says where. A side that is unbounded (an LSTM, attention without a window, a norm
-over time) has no exact plan: the plan says so by name and nothing is called exact.
+The plan is also shown minimal: one frame less of context on either side (one latent frame less
+of overlap for decoding) must break equality somewhere, and the proof says where. A side that
+is unbounded (an LSTM, attention without a window, a norm over time) has no exact plan: the
+plan says so by name and nothing is called exact.
 
-The proofs run torch on one intra-op thread. With several, torch's CPU kernels split their
-work by the input's length, so a chunk and the whole file can round differently (by about
-1e-16 in float64) even where the chunk holds every sample a frame reads; each proof also
-runs the plan once with the threads torch had, and says whether that was bit for bit too.
+The proofs run torch on one intra-op thread. With several, torch's CPU kernels split their work
+by the input's length, so a chunk and the whole file can round differently (by about 1e-16 in
+float64) even where the chunk holds every sample a frame reads; each proof also runs the plan
+once with the threads torch had, and says whether that was bit for bit too.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -74,8 +76,13 @@ class PlanProof:
     @property
     def exact(self) -> bool:
         """Every chunked run equal, and every one-less plan broke somewhere."""
-        return (not self.no_exact_plan and bool(self.comparisons) and all(c.equal for c in self.comparisons)
-                and bool(self.minimality) and all(c is not None for c in self.minimality.values()))
+        return (
+            not self.no_exact_plan
+            and bool(self.comparisons)
+            and all(c.equal for c in self.comparisons)
+            and bool(self.minimality)
+            and all(c is not None for c in self.minimality.values())
+        )
 
     def describe(self) -> list[str]:
         if self.no_exact_plan:
@@ -84,8 +91,10 @@ class PlanProof:
         for side, broken in self.minimality.items():
             lines.append(f"  one less on the {side}: " + (broken.describe() if broken else "STILL EQUAL (not minimal)"))
         if self.with_default_threads is not None and self.default_threads != self.threads:
-            lines.append(f"  on {self.default_threads} threads: {self.with_default_threads.describe()}"
-                         + ("" if self.with_default_threads.equal else " (rounding: the kernels split work by length)"))
+            lines.append(
+                f"  on {self.default_threads} threads: {self.with_default_threads.describe()}"
+                + ("" if self.with_default_threads.equal else " (rounding: the kernels split work by length)")
+            )
         return lines
 
 
@@ -98,23 +107,25 @@ def _first_difference(chunked: torch.Tensor, whole: torch.Tensor) -> tuple[Optio
     return (int(positions[0]) if len(positions) else None), int(differs.sum()), whole.shape[-1]
 
 
-def encode_in_chunks(encode: Run, inputs: torch.Tensor, plan: EncodePlan, total_frames: int,
-                     chunk_frames: int) -> torch.Tensor:
+def encode_in_chunks(
+    encode: Run, inputs: torch.Tensor, plan: EncodePlan, total_frames: int, chunk_frames: int
+) -> torch.Tensor:
     """The frames of `inputs`, encoded chunk by chunk as `plan` says, joined."""
     pieces = []
     for chunk in plan.chunks(inputs.shape[-1], total_frames, chunk_frames):
-        output = encode(inputs[..., chunk.input_start_samples:chunk.input_end_samples])
-        pieces.append(output[..., chunk.drop_frames:chunk.drop_frames + chunk.keep_frames])
+        output = encode(inputs[..., chunk.input_start_samples : chunk.input_end_samples])
+        pieces.append(output[..., chunk.drop_frames : chunk.drop_frames + chunk.keep_frames])
     return torch.cat(pieces, dim=-1)
 
 
-def decode_in_chunks(decode: Run, latents: torch.Tensor, plan: DecodePlan, total_samples: int,
-                     chunk_frames: int) -> torch.Tensor:
+def decode_in_chunks(
+    decode: Run, latents: torch.Tensor, plan: DecodePlan, total_samples: int, chunk_frames: int
+) -> torch.Tensor:
     """The samples of `latents`, decoded chunk by chunk as `plan` says, joined."""
     pieces = []
     for chunk in plan.chunks(latents.shape[-1], total_samples, chunk_frames):
-        output = decode(latents[..., chunk.latent_start_frames:chunk.latent_end_frames])
-        pieces.append(output[..., chunk.crop_samples:chunk.crop_samples + chunk.keep_samples])
+        output = decode(latents[..., chunk.latent_start_frames : chunk.latent_end_frames])
+        pieces.append(output[..., chunk.crop_samples : chunk.crop_samples + chunk.keep_samples])
     return torch.cat(pieces, dim=-1)
 
 
@@ -135,8 +146,15 @@ def encode_plan(field: ReceptiveField) -> tuple[Optional[EncodePlan], str]:
     return EncodePlan(field.hop_samples, field.left.samples, field.right.samples), ""
 
 
-def prove_encode_plan(encoder: nn.Module, channels: int, plan: EncodePlan, lengths: Sequence[int],
-                      chunk_sizes: Sequence[int], seed: int = 0, dtype: torch.dtype = torch.float64) -> PlanProof:
+def prove_encode_plan(
+    encoder: nn.Module,
+    channels: int,
+    plan: EncodePlan,
+    lengths: Sequence[int],
+    chunk_sizes: Sequence[int],
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> PlanProof:
     """Run the whole input and the chunks of `plan` at each length and chunk size; then the
     one-less plans, which must break equality in at least one of those runs."""
     subject = probe_subject(encoder, "cpu", dtype)
@@ -150,8 +168,11 @@ def prove_encode_plan(encoder: nn.Module, channels: int, plan: EncodePlan, lengt
     wholes = [(length, inputs, encode(inputs)) for length, inputs in cases]
 
     def runs(candidate: EncodePlan) -> list[Comparison]:
-        return [_compare(whole, encode_in_chunks(encode, inputs, candidate, whole.shape[-1], size), length, size)
-                for length, inputs, whole in wholes for size in chunk_sizes]
+        return [
+            _compare(whole, encode_in_chunks(encode, inputs, candidate, whole.shape[-1], size), length, size)
+            for length, inputs, whole in wholes
+            for size in chunk_sizes
+        ]
 
     default_run = runs(plan)[0]
     with one_thread() as default_threads:
@@ -162,12 +183,25 @@ def prove_encode_plan(encoder: nn.Module, channels: int, plan: EncodePlan, lengt
             if (side == "left" and plan.context_frames == 0) or (side == "right" and plan.right_context_frames == 0):
                 continue  # nothing to take away on this side
             minimality[side] = next((c for c in runs(plan.one_less(side)) if not c.equal), None)
-    return PlanProof("encode", plan, tuple(comparisons), minimality, with_default_threads=default_run,
-                     default_threads=default_threads)
+    return PlanProof(
+        "encode",
+        plan,
+        tuple(comparisons),
+        minimality,
+        with_default_threads=default_run,
+        default_threads=default_threads,
+    )
 
 
-def prove_decode_plan(decoder: nn.Module, latent_dim: int, plan: DecodePlan, frame_counts: Sequence[int],
-                      chunk_sizes: Sequence[int], seed: int = 0, dtype: torch.dtype = torch.float64) -> PlanProof:
+def prove_decode_plan(
+    decoder: nn.Module,
+    latent_dim: int,
+    plan: DecodePlan,
+    frame_counts: Sequence[int],
+    chunk_sizes: Sequence[int],
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> PlanProof:
     """As :func:`prove_encode_plan`, for decoding latent frames in chunks with overlap."""
     subject = probe_subject(decoder, "cpu", dtype)
 
@@ -180,8 +214,11 @@ def prove_decode_plan(decoder: nn.Module, latent_dim: int, plan: DecodePlan, fra
     wholes = [(frames, latents, decode(latents)) for frames, latents in cases]
 
     def runs(candidate: DecodePlan) -> list[Comparison]:
-        return [_compare(whole, decode_in_chunks(decode, latents, candidate, whole.shape[-1], size), frames, size)
-                for frames, latents, whole in wholes for size in chunk_sizes]
+        return [
+            _compare(whole, decode_in_chunks(decode, latents, candidate, whole.shape[-1], size), frames, size)
+            for frames, latents, whole in wholes
+            for size in chunk_sizes
+        ]
 
     default_run = runs(plan)[0]
     with one_thread() as default_threads:
@@ -191,8 +228,14 @@ def prove_decode_plan(decoder: nn.Module, latent_dim: int, plan: DecodePlan, fra
         for side, extent in (("past", plan.past_frames), ("future", plan.future_frames)):
             if extent > 0:
                 minimality[side] = next((c for c in runs(plan.one_less(side)) if not c.equal), None)
-    return PlanProof("decode", plan, tuple(comparisons), minimality, with_default_threads=default_run,
-                     default_threads=default_threads)
+    return PlanProof(
+        "decode",
+        plan,
+        tuple(comparisons),
+        minimality,
+        with_default_threads=default_run,
+        default_threads=default_threads,
+    )
 
 
 @dataclass(frozen=True)
@@ -213,19 +256,23 @@ class CodecChunking:
         lines += self.encode.describe()
         if isinstance(self.encode.plan, EncodePlan):
             plan = self.encode.plan
-            lines.append(f"  encode each chunk with {plan.left_context_samples} samples ({plan.context_frames} frames) "
-                         f"before its first frame and {plan.right_context_samples} samples "
-                         f"({plan.right_context_frames} frames) after its last frame's hop; drop "
-                         f"{plan.context_frames} frames at the start of each chunk's output (none at the file's start)")
+            lines.append(
+                f"  encode each chunk with {plan.left_context_samples} samples ({plan.context_frames} frames) "
+                f"before its first frame and {plan.right_context_samples} samples "
+                f"({plan.right_context_frames} frames) after its last frame's hop; drop "
+                f"{plan.context_frames} frames at the start of each chunk's output (none at the file's start)"
+            )
         if self.decode is None:
             lines.append(f"decode: {self.decode_note}")
         else:
             lines += self.decode.describe()
             if isinstance(self.decode.plan, DecodePlan):
                 plan = self.decode.plan
-                lines.append(f"  decode each chunk with {plan.past_frames} latent frames before it and "
-                             f"{plan.future_frames} after; crop {plan.past_frames * plan.hop_samples} samples at the "
-                             "start of each chunk's output (none at the file's start)")
+                lines.append(
+                    f"  decode each chunk with {plan.past_frames} latent frames before it and "
+                    f"{plan.future_frames} after; crop {plan.past_frames * plan.hop_samples} samples at the "
+                    "start of each chunk's output (none at the file's start)"
+                )
         return lines
 
 
@@ -247,8 +294,9 @@ def codec_chunking(name: str, tiny: bool, chunk_frames: int) -> CodecChunking:
     model = find(name)
     torch.manual_seed(0)
     encoder = probe_subject(model.build(tiny), "cpu", torch.float64)
-    walk = walk_receptive_field(encoder, model.channels, length_multiple=model.length_multiple,
-                                hop_samples=model.hop_samples)
+    walk = walk_receptive_field(
+        encoder, model.channels, length_multiple=model.length_multiple, hop_samples=model.hop_samples
+    )
     if walk.receptive_field is None:
         encode = PlanProof("encode", None, no_exact_plan=f"the module walk cannot read it ({walk.unavailable_reason})")
         hop = model.hop_samples or 0
@@ -259,12 +307,14 @@ def codec_chunking(name: str, tiny: bool, chunk_frames: int) -> CodecChunking:
             why = why or f"it accepts only inputs of a multiple of {model.length_multiple} samples"
             encode = PlanProof("encode", None, no_exact_plan=why)
         else:
-            encode = prove_encode_plan(encoder, model.channels, plan, proof_lengths(plan, chunk_frames),
-                                       [chunk_frames, chunk_frames + 3])
+            encode = prove_encode_plan(
+                encoder, model.channels, plan, proof_lengths(plan, chunk_frames), [chunk_frames, chunk_frames + 3]
+            )
     codec = next((c for c in CODECS if c.encoder_row == name), None)
     if codec is None:
-        return CodecChunking(name, model.sample_rate, hop, chunk_frames, encode, None,
-                             "the zoo has no decoder for this model")
+        return CodecChunking(
+            name, model.sample_rate, hop, chunk_frames, encode, None, "the zoo has no decoder for this model"
+        )
     torch.manual_seed(0)
     parts = codec.build(tiny)
     field = probe_decoder(parts.decoder, parts.latent_dim, parts.hop_samples, name, model.sample_rate)
@@ -275,7 +325,9 @@ def codec_chunking(name: str, tiny: bool, chunk_frames: int) -> CodecChunking:
         decode = PlanProof("decode", None, no_exact_plan="the decoder's analytic reads and its probes disagree")
     else:
         plan = DecodePlan(parts.hop_samples, field.past_frames, field.future_frames)
-        frames = [plan.past_frames + plan.future_frames + 3 * chunk_frames + 1,
-                  plan.past_frames + plan.future_frames + 5 * chunk_frames + 2]
+        frames = [
+            plan.past_frames + plan.future_frames + 3 * chunk_frames + 1,
+            plan.past_frames + plan.future_frames + 5 * chunk_frames + 2,
+        ]
         decode = prove_decode_plan(parts.decoder, parts.latent_dim, plan, frames, [chunk_frames, chunk_frames + 3])
     return CodecChunking(name, model.sample_rate, hop, chunk_frames, encode, decode)

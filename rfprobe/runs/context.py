@@ -1,6 +1,7 @@
 """The context map of one config: lookahead, edge frames and padding, unbounded sides proven
 by taint, and the effective receptive field. Built on a core :class:`Verification`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -70,8 +71,14 @@ def edge_probe_length(clip_samples: int, hop: int, left: int, right: int) -> int
     return probe_length(clip_samples, hop, 2 * (left + right) + 8 * hop)
 
 
-def edge_report(config: EncoderConfig, clip_samples: int, device: torch.device, dtype: torch.dtype,
-                module: Optional[torch.nn.Module] = None, extents: Optional[ReceptiveField] = None) -> EdgeReport:
+def edge_report(
+    config: EncoderConfig,
+    clip_samples: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    module: Optional[torch.nn.Module] = None,
+    extents: Optional[ReceptiveField] = None,
+) -> EdgeReport:
     """The clip's edge frames, read by the analytic core, each checked against the gradient's
     support of the same frame on the shorter input the core read. `extents` (the core's
     receptive field; by default the config formula's) size that input."""
@@ -90,34 +97,56 @@ def edge_report(config: EncoderConfig, clip_samples: int, device: torch.device, 
     # Frames near the start keep their index on the shorter input; frames near the end keep
     # their distance from the last frame.
     at_probe = {frame: edges.traced_frame(frame)[0] for frame in chosen}
-    measured, _ = measured_supports(module, config.channels, length, list(at_probe.values()),
-                                    seed=10, device=device, dtype=dtype)
+    measured, _ = measured_supports(
+        module, config.channels, length, list(at_probe.values()), seed=10, device=device, dtype=dtype
+    )
     rows = []
     for (frame, role), support in zip(chosen.items(), measured):
         analytic = supports[frame]
-        rows.append(EdgeFrame(
-            role=role, frame=frame, analytic=analytic, probe_frame=at_probe[frame],
-            analytic_at_probe=edges.traced_support(at_probe[frame]),
-            measured=support, future_beyond_hop_samples=max(analytic.last - (frame * hop + hop - 1), 0)))
-    return EdgeReport(clip_samples=clip_samples, frames=frames, pad_mode=config.pad_mode, left_padded_frames=k,
-                      right_padded_frames=m, probe_length_samples=length, edge_frames=tuple(rows),
-                      shown=_shown_frames(edges))
+        rows.append(
+            EdgeFrame(
+                role=role,
+                frame=frame,
+                analytic=analytic,
+                probe_frame=at_probe[frame],
+                analytic_at_probe=edges.traced_support(at_probe[frame]),
+                measured=support,
+                future_beyond_hop_samples=max(analytic.last - (frame * hop + hop - 1), 0),
+            )
+        )
+    return EdgeReport(
+        clip_samples=clip_samples,
+        frames=frames,
+        pad_mode=config.pad_mode,
+        left_padded_frames=k,
+        right_padded_frames=m,
+        probe_length_samples=length,
+        edge_frames=tuple(rows),
+        shown=_shown_frames(edges),
+    )
 
 
-def _shown_frames(edges: ClipEdges,
-                  most: int = SHOWN_FRAMES_PER_END) -> tuple[tuple[FrameSupport, ...], tuple[FrameSupport, ...]]:
+def _shown_frames(
+    edges: ClipEdges, most: int = SHOWN_FRAMES_PER_END
+) -> tuple[tuple[FrameSupport, ...], tuple[FrameSupport, ...]]:
     """The frames a picture of each end shows: those reading that end's padding and three more,
     at most `most` and never more than the traced input holds near that end (behind an
     unbounded side every frame reads that end's padding)."""
     start = min(edges.left_padded_frames + 3, most, edges.start_frames)
     end = min(edges.right_padded_frames + 3, most, edges.end_frames)
-    return (tuple(edges.support(frame) for frame in range(start)),
-            tuple(edges.support(frame) for frame in range(edges.frames - end, edges.frames)))
+    return (
+        tuple(edges.support(frame) for frame in range(start)),
+        tuple(edges.support(frame) for frame in range(edges.frames - end, edges.frames)),
+    )
 
 
-def taint_proofs(config: EncoderConfig, truth_left_unbounded: bool, truth_right_unbounded: bool,
-                 module: Optional[torch.nn.Module] = None,
-                 extents: Optional[ReceptiveField] = None) -> tuple[TaintProof, ...]:
+def taint_proofs(
+    config: EncoderConfig,
+    truth_left_unbounded: bool,
+    truth_right_unbounded: bool,
+    module: Optional[torch.nn.Module] = None,
+    extents: Optional[ReceptiveField] = None,
+) -> tuple[TaintProof, ...]:
     """NaN-taint proofs of the unbounded sides, against the config's conv-only twin.
     `extents` (the core's; by default the formula's) give the local reach on each side."""
     local = extents if extents is not None else formula_receptive_field(config).receptive_field
@@ -131,36 +160,63 @@ def taint_proofs(config: EncoderConfig, truth_left_unbounded: bool, truth_right_
     twin = replace(config, lstm=0, norm="none" if config.norm == "time_group_norm" else config.norm)
     control = fold_weight_norms(build_encoder(twin, 0, "cpu", torch.float64))
     proofs = []
-    for side, unbounded, other in (("past", truth_left_unbounded, truth_right_unbounded),
-                                   ("future", truth_right_unbounded, truth_left_unbounded)):
+    for side, unbounded, other in (
+        ("past", truth_left_unbounded, truth_right_unbounded),
+        ("future", truth_right_unbounded, truth_left_unbounded),
+    ):
         if unbounded:
-            proofs.append(prove_side(module, control, side, local.left.samples, local.right.samples,
-                                     local.hop_samples, config.channels, other_side_bounded=not other))
+            proofs.append(
+                prove_side(
+                    module,
+                    control,
+                    side,
+                    local.left.samples,
+                    local.right.samples,
+                    local.hop_samples,
+                    config.channels,
+                    other_side_bounded=not other,
+                )
+            )
     return tuple(proofs)
 
 
 def _on_cpu_in_float64(module: torch.nn.Module) -> bool:
     """Whether taint can run `module` as it is (taint only reads it: no copy is needed)."""
-    return all(t.device.type == "cpu" and (t.dtype == torch.float64 or not t.is_floating_point())
-               for t in [*module.parameters(), *module.buffers()])
+    return all(
+        t.device.type == "cpu" and (t.dtype == torch.float64 or not t.is_floating_point())
+        for t in [*module.parameters(), *module.buffers()]
+    )
 
 
-def context_map(verification: Verification, clip_seconds: float = DEFAULT_CLIP_SECONDS,
-                device: torch.device = torch.device("cpu"), dtype: torch.dtype = torch.float64) -> ContextMap:
+def context_map(
+    verification: Verification,
+    clip_seconds: float = DEFAULT_CLIP_SECONDS,
+    device: torch.device = torch.device("cpu"),
+    dtype: torch.dtype = torch.float64,
+) -> ContextMap:
     """Edges, lookahead, taint and effective RF of a verified config, every window sized by
     the analytic core's extents (see :func:`rfprobe.runs.verify.analytic_extents`)."""
     config = verification.config
     extents = analytic_extents(verification.result(FORMULA), verification.result(MODULE_WALK))
     truth = verification.truth or extents
     clip_samples = round(clip_seconds * config.sample_rate)
-    modules = verification.modules or {seed: fold_weight_norms(build_encoder(config, seed, device, dtype))
-                                       for seed in (0, 1)}
+    modules = verification.modules or {
+        seed: fold_weight_norms(build_encoder(config, seed, device, dtype)) for seed in (0, 1)
+    }
     first = next(iter(modules.values()))
     return ContextMap(
         lookahead=lookahead_of(truth),
         edges=edge_report(config, clip_samples, device, dtype, first, extents),
         taint=taint_proofs(config, truth.left.unbounded, truth.right.unbounded, first, extents),
-        erf=grown_effective_field(modules, extents.left.samples, extents.right.samples, extents.hop_samples,
-                                  grow_past=truth.left.unbounded or truth.global_in_time,
-                                  grow_future=truth.right.unbounded or truth.global_in_time,
-                                  channels=config.channels, device=device, dtype=dtype))
+        erf=grown_effective_field(
+            modules,
+            extents.left.samples,
+            extents.right.samples,
+            extents.hop_samples,
+            grow_past=truth.left.unbounded or truth.global_in_time,
+            grow_future=truth.right.unbounded or truth.global_in_time,
+            channels=config.channels,
+            device=device,
+            dtype=dtype,
+        ),
+    )

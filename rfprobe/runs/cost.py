@@ -16,6 +16,7 @@ probe, 2.51 GiB of peak resident memory measured for the whole check).
     >>> small.peak_bytes < 2 ** 30
     True
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,10 @@ class CostEstimate:
         return self.parameter_bytes + self.activation_bytes
 
     def describe(self) -> str:
-        return (f"{gib(self.peak_bytes)} GiB ({gib(self.parameter_bytes)} GiB of weights, "
-                f"{gib(self.activation_bytes)} GiB of activations for {self.largest_step})")
+        return (
+            f"{gib(self.peak_bytes)} GiB ({gib(self.parameter_bytes)} GiB of weights, "
+            f"{gib(self.activation_bytes)} GiB of activations for {self.largest_step})"
+        )
 
 
 def gib(size_bytes: float) -> str:
@@ -124,45 +127,68 @@ def config_cost(config: EncoderConfig, clip_seconds: float, itemsize: int) -> Co
     taint = 2 * (left + right + 4 * hop)
     steps = {
         f"the gradient probe of {probe} samples x 2 frames": _graph_bytes(shape, 2, probe, itemsize),
-        f"the impulse probe of {probe} samples x {IMPULSE_BATCH} tangents":
-            2 * _no_graph_bytes(shape, IMPULSE_BATCH, probe, itemsize),
-        f"the effective RF of {window} samples x {DRAWS_PER_SEED} inputs":
-            _graph_bytes(shape, DRAWS_PER_SEED, window, itemsize),
+        f"the impulse probe of {probe} samples x {IMPULSE_BATCH} tangents": 2
+        * _no_graph_bytes(shape, IMPULSE_BATCH, probe, itemsize),
+        f"the effective RF of {window} samples x {DRAWS_PER_SEED} inputs": _graph_bytes(
+            shape, DRAWS_PER_SEED, window, itemsize
+        ),
         f"the edge frames at {edge} samples x 4 frames": _graph_bytes(shape, 4, edge, itemsize),
     }
     if unbounded:
         steps[f"the NaN taint of {taint} samples"] = _no_graph_bytes(shape, 1, taint, 8)
     largest = max(steps, key=lambda step: steps[step])
-    return CostEstimate(parameter_bytes=shape.parameters * max(itemsize, 8) * ENCODER_COPIES,
-                        activation_bytes=steps[largest], largest_step=largest)
+    return CostEstimate(
+        parameter_bytes=shape.parameters * max(itemsize, 8) * ENCODER_COPIES,
+        activation_bytes=steps[largest],
+        largest_step=largest,
+    )
 
 
-def module_cost(parameter_count: int, elements_per_sample: float, length_samples: int, itemsize: int,
-                growth: int = MODULE_GROWTH, widest_per_sample: Optional[float] = None,
-                forward_seconds_per_sample: Optional[float] = None) -> CostEstimate:
+def module_cost(
+    parameter_count: int,
+    elements_per_sample: float,
+    length_samples: int,
+    itemsize: int,
+    growth: int = MODULE_GROWTH,
+    widest_per_sample: Optional[float] = None,
+    forward_seconds_per_sample: Optional[float] = None,
+) -> CostEstimate:
     """A module's check: its weights (the caller's, a probed copy), and the probes at `length_samples`
     grown up to `growth` times (1 when the module walk measured both sides exactly: the probe window
     planned from them holds the support). `elements_per_sample` (all layer outputs, which a backward
     keeps) and `widest_per_sample` (the widest one, which bounds a pass without a graph; by default
     all of them) are measured on a short forward pass."""
     length = length_samples * growth
-    shape = EncoderShape(parameters=parameter_count, elements_per_sample=elements_per_sample,
-                   widest_per_sample=elements_per_sample if widest_per_sample is None else widest_per_sample)
-    steps = {f"the gradient probe of up to {length} samples x 2 frames": _graph_bytes(shape, 2, length, itemsize),
-             f"the impulse probe of up to {length} samples x {IMPULSE_BATCH} tangents":
-                 2 * _no_graph_bytes(shape, IMPULSE_BATCH, length, itemsize)}
+    shape = EncoderShape(
+        parameters=parameter_count,
+        elements_per_sample=elements_per_sample,
+        widest_per_sample=elements_per_sample if widest_per_sample is None else widest_per_sample,
+    )
+    steps = {
+        f"the gradient probe of up to {length} samples x 2 frames": _graph_bytes(shape, 2, length, itemsize),
+        f"the impulse probe of up to {length} samples x {IMPULSE_BATCH} tangents": 2
+        * _no_graph_bytes(shape, IMPULSE_BATCH, length, itemsize),
+    }
     largest = max(steps, key=lambda step: steps[step])
-    seconds = None if forward_seconds_per_sample is None else \
-        VERIFICATION_FORWARDS * forward_seconds_per_sample * length
-    return CostEstimate(parameter_bytes=parameter_count * itemsize * 2, activation_bytes=steps[largest],
-                        largest_step=largest, seconds=seconds)
+    seconds = (
+        None if forward_seconds_per_sample is None else VERIFICATION_FORWARDS * forward_seconds_per_sample * length
+    )
+    return CostEstimate(
+        parameter_bytes=parameter_count * itemsize * 2,
+        activation_bytes=steps[largest],
+        largest_step=largest,
+        seconds=seconds,
+    )
 
 
-def check_budget(estimate: CostEstimate, budget_gib: float, subject: str = "",
-                 smaller: str = "the architecture or --clip-seconds") -> None:
+def check_budget(
+    estimate: CostEstimate, budget_gib: float, subject: str = "", smaller: str = "the architecture or --clip-seconds"
+) -> None:
     """UsageError, with the estimate, when it is above the budget; `smaller` says what to shrink."""
     if estimate.peak_bytes > budget_gib * GIB:
         needed = max(estimate.peak_bytes / GIB * 1.1, budget_gib + 0.1)
-        raise UsageError(f"{subject + ': ' if subject else ''}estimated peak memory {estimate.describe()} is above "
-                         f"the --max-memory budget of {budget_gib:g} GiB; pass --max-memory {needed:.3g} if the "
-                         f"machine has it, or shrink {smaller}")
+        raise UsageError(
+            f"{subject + ': ' if subject else ''}estimated peak memory {estimate.describe()} is above "
+            f"the --max-memory budget of {budget_gib:g} GiB; pass --max-memory {needed:.3g} if the "
+            f"machine has it, or shrink {smaller}"
+        )

@@ -15,6 +15,7 @@ calls an end unbounded only if the dependence reaches the window's end on two wi
 second twice as long). The probes check every phase where the analytic span changes, the
 phases either side of it and both ends of the hop.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,6 +35,7 @@ START_FRAMES = 16
 MAX_FRAMES = 1 << 12
 SKIPPED = "skipped: the encoder's latents decoded as they are"
 
+
 class CannotDecide(RuntimeError):
     """A method cannot decide here; the message names the method and why."""
 
@@ -50,9 +52,16 @@ def _sample_reference(hop: int) -> Reference:
     return lambda anchor, phase: anchor * hop + phase
 
 
-def core_reads(module: nn.Module, channels: int, hop: int, input_per_frame: int, reference: Reference,
-               device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64,
-               max_frames: int = MAX_FRAMES) -> tuple[dict[int, Span], int]:
+def core_reads(
+    module: nn.Module,
+    channels: int,
+    hop: int,
+    input_per_frame: int,
+    reference: Reference,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+    max_frames: int = MAX_FRAMES,
+) -> tuple[dict[int, Span], int]:
     """(phase -> the inputs output sample anchor x hop + phase reads, relative to
     `reference(anchor, phase)`; frames x hop minus the output length) by the analytic core.
 
@@ -63,8 +72,9 @@ def core_reads(module: nn.Module, channels: int, hop: int, input_per_frame: int,
         trace = trace_module(module, channels, frames * input_per_frame, device, dtype)
         shortfall = frames * hop - trace.output_length
         if not 0 <= shortfall < hop:
-            raise ValueError(f"{frames} frames gave {trace.output_length} samples, not {frames} x {hop} "
-                             "(less at most one hop)")
+            raise ValueError(
+                f"{frames} frames gave {trace.output_length} samples, not {frames} x {hop} (less at most one hop)"
+            )
         anchor = frames // 2
         reads: dict[int, Span] = {}
         for phase in range(hop):
@@ -72,8 +82,12 @@ def core_reads(module: nn.Module, channels: int, hop: int, input_per_frame: int,
             if (reach.edge_start and not reach.open_start) or (reach.edge_end and not reach.open_end):
                 break  # cut by an end of this input: try one twice as long
             origin = reference(anchor, phase)
-            reads[phase] = Span(reach.intervals[0][0] - origin, reach.intervals[-1][1] - origin,
-                                low_unbounded=reach.open_start, high_unbounded=reach.open_end)
+            reads[phase] = Span(
+                reach.intervals[0][0] - origin,
+                reach.intervals[-1][1] - origin,
+                low_unbounded=reach.open_start,
+                high_unbounded=reach.open_end,
+            )
         if len(reads) == hop:
             return reads, shortfall
         if 2 * frames > max_frames:
@@ -96,9 +110,17 @@ def probe_phases(reads: dict[int, Span], reference: Reference = _latent_referenc
     return sorted({0, hop - 1} | changed | {p - 1 for p in changed})
 
 
-def gradient_reads(module: nn.Module, channels: int, hop: int, input_per_frame: int, reference: Reference,
-                   phases: Sequence[int], extent_frames: int, device: torch.device | str = "cpu",
-                   dtype: torch.dtype = torch.float64) -> dict[int, Span]:
+def gradient_reads(
+    module: nn.Module,
+    channels: int,
+    hop: int,
+    input_per_frame: int,
+    reference: Reference,
+    phases: Sequence[int],
+    extent_frames: int,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> dict[int, Span]:
     """The gradient probe: batch row r differentiates output sample middle x hop + phases[r]
     with respect to a random input of 2 x extent_frames + 3 frames; an end of the window the
     dependence reaches is marked unbounded (to be confirmed on a longer window)."""
@@ -123,13 +145,20 @@ def gradient_reads(module: nn.Module, channels: int, hop: int, input_per_frame: 
         if not used:  # e.g. integer codes between encoder and decoder carry no gradient
             raise CannotDecide(f"gradient: output sample at phase {phase} has no gradient to any input")
         origin = reference(middle, phase)
-        reads[phase] = Span(used[0] - origin, used[-1] - origin, low_unbounded=used[0] == 0,
-                            high_unbounded=used[-1] == last)
+        reads[phase] = Span(
+            used[0] - origin, used[-1] - origin, low_unbounded=used[0] == 0, high_unbounded=used[-1] == last
+        )
     return reads
 
 
-def influence_of_one_frame(decoder: nn.Module, latent_dim: int, hop: int, extent_frames: int,
-                           device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64) -> Span:
+def influence_of_one_frame(
+    decoder: nn.Module,
+    latent_dim: int,
+    hop: int,
+    extent_frames: int,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> Span:
     """Forward-mode AD: the output samples one latent frame moves, relative to its frame x hop."""
     from torch.func import jvp
 
@@ -142,14 +171,19 @@ def influence_of_one_frame(decoder: nn.Module, latent_dim: int, hop: int, extent
     with exact_zeros(), torch.no_grad():
         _, moved = jvp(decoder, (latent,), (tangent,))
     reached = (moved[0] != 0).any(dim=0).nonzero().flatten().tolist()
-    return Span(reached[0] - middle * hop, reached[-1] - middle * hop, low_unbounded=reached[0] == 0,
-                high_unbounded=reached[-1] == moved.shape[-1] - 1)
+    return Span(
+        reached[0] - middle * hop,
+        reached[-1] - middle * hop,
+        low_unbounded=reached[0] == 0,
+        high_unbounded=reached[-1] == moved.shape[-1] - 1,
+    )
 
 
 def _both(short: Span, long: Span) -> Span:
     """The longer window's span, an end unbounded only if it met the window's end in both."""
-    return Span(long.low, long.high, short.low_unbounded and long.low_unbounded,
-                short.high_unbounded and long.high_unbounded)
+    return Span(
+        long.low, long.high, short.low_unbounded and long.low_unbounded, short.high_unbounded and long.high_unbounded
+    )
 
 
 def _extent_frames(reads: dict[int, Span], input_per_frame: int) -> int:
@@ -157,9 +191,16 @@ def _extent_frames(reads: dict[int, Span], input_per_frame: int) -> int:
     return math.ceil(widest / input_per_frame) + 2
 
 
-def measured_reads(module: nn.Module, channels: int, hop: int, input_per_frame: int, reference: Reference,
-                   analytic: dict[int, Span], device: torch.device | str = "cpu",
-                   dtype: torch.dtype = torch.float64) -> dict[int, Span]:
+def measured_reads(
+    module: nn.Module,
+    channels: int,
+    hop: int,
+    input_per_frame: int,
+    reference: Reference,
+    analytic: dict[int, Span],
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> dict[int, Span]:
     """The gradient probe at :func:`probe_phases`, on a window clear of the analytic extent;
     an end reached is retried on a window twice as long before it counts as unbounded."""
     phases = probe_phases(analytic, reference)
@@ -171,8 +212,15 @@ def measured_reads(module: nn.Module, channels: int, hop: int, input_per_frame: 
     return reads
 
 
-def probe_decoder(decoder: nn.Module, latent_dim: int, hop: int, name: str = "decoder", sample_rate: int = 0,
-                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64) -> DecoderField:
+def probe_decoder(
+    decoder: nn.Module,
+    latent_dim: int,
+    hop: int,
+    name: str = "decoder",
+    sample_rate: int = 0,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> DecoderField:
     """Any decoder (batch, latent_dim, frames) -> (batch, channels, samples): analytic reads per
     phase and one frame's influence, against the gradient and forward-mode probes."""
     decoder = fold_weight_norms(decoder.to(device=device, dtype=dtype).eval())
@@ -182,9 +230,16 @@ def probe_decoder(decoder: nn.Module, latent_dim: int, hop: int, name: str = "de
     influence = influence_of_one_frame(decoder, latent_dim, hop, extent, device, dtype)
     if influence.low_unbounded or influence.high_unbounded:
         influence = _both(influence, influence_of_one_frame(decoder, latent_dim, hop, 2 * extent, device, dtype))
-    return DecoderField(name=name, hop_samples=hop, sample_rate=sample_rate, reads_by_phase=reads,
-                        influence=reach_from_reads(reads, hop), measured_reads=measured, measured_influence=influence,
-                        output_shortfall_samples=shortfall)
+    return DecoderField(
+        name=name,
+        hop_samples=hop,
+        sample_rate=sample_rate,
+        reads_by_phase=reads,
+        influence=reach_from_reads(reads, hop),
+        measured_reads=measured,
+        measured_influence=influence,
+        output_shortfall_samples=shortfall,
+    )
 
 
 class RoundTripModule(nn.Module):
@@ -199,9 +254,16 @@ class RoundTripModule(nn.Module):
         return self.decoder(self.quantize(latents) if self.quantize is not None else latents)
 
 
-def probe_round_trip(module: nn.Module, channels: int, hop: int, name: str = "round trip", sample_rate: int = 0,
-                     quantizer: str = SKIPPED, device: torch.device | str = "cpu",
-                     dtype: torch.dtype = torch.float64) -> RoundTrip:
+def probe_round_trip(
+    module: nn.Module,
+    channels: int,
+    hop: int,
+    name: str = "round trip",
+    sample_rate: int = 0,
+    quantizer: str = SKIPPED,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> RoundTrip:
     """Any samples -> samples module with a hop (a round trip): the input samples each output
     phase reads, relative to the output sample, analytic against the gradient probe."""
     module = fold_weight_norms(module.to(device=device, dtype=dtype).eval())
@@ -211,8 +273,15 @@ def probe_round_trip(module: nn.Module, channels: int, hop: int, name: str = "ro
         measured, undecided = measured_reads(module, channels, hop, hop, reference, reads, device, dtype), ""
     except CannotDecide as why:  # integer codes (no straight-through): the gradient sees nothing
         measured, undecided = {}, str(why)
-    return RoundTrip(name=name, hop_samples=hop, sample_rate=sample_rate, quantizer=quantizer,
-                     reads_by_phase=reads, measured_reads=measured, undecided=undecided)
+    return RoundTrip(
+        name=name,
+        hop_samples=hop,
+        sample_rate=sample_rate,
+        quantizer=quantizer,
+        reads_by_phase=reads,
+        measured_reads=measured,
+        undecided=undecided,
+    )
 
 
 def codec_decoder_field(name: str, tiny: bool = True, device: torch.device | str = "cpu") -> DecoderField:
@@ -225,8 +294,9 @@ def codec_decoder_field(name: str, tiny: bool = True, device: torch.device | str
     return probe_decoder(parts.decoder, parts.latent_dim, parts.hop_samples, name, codec.row.sample_rate, device)
 
 
-def codec_round_trip(name: str, tiny: bool = True, quantized: bool = False,
-                     device: torch.device | str = "cpu") -> RoundTrip:
+def codec_round_trip(
+    name: str, tiny: bool = True, quantized: bool = False, device: torch.device | str = "cpu"
+) -> RoundTrip:
     """The zoo codec `name`'s round trip: through its own quantizer when `quantized`."""
     from rfprobe.families.codecs import find_codec
 
@@ -236,8 +306,15 @@ def codec_round_trip(name: str, tiny: bool = True, quantized: bool = False,
     if quantized and parts.quantize is None:
         raise ValueError(f"{name}: no quantizer path ({parts.quantizer_note})")
     module = RoundTripModule(parts.encoder, parts.decoder, parts.quantize if quantized else None)
-    return probe_round_trip(module, codec.row.channels, parts.hop_samples, name, codec.row.sample_rate,
-                            parts.quantizer_note if quantized else SKIPPED, device)
+    return probe_round_trip(
+        module,
+        codec.row.channels,
+        parts.hop_samples,
+        name,
+        codec.row.sample_rate,
+        parts.quantizer_note if quantized else SKIPPED,
+        device,
+    )
 
 
 @dataclass
@@ -267,11 +344,19 @@ def decoder_zoo_row(name: str, tiny: bool = True, device: torch.device | str = "
     trip = codec_round_trip(name, tiny, device=device)
     influence = field_.influence
     return DecoderZooRow(
-        name=name, hop_samples=field_.hop_samples, sample_rate=field_.sample_rate,
-        decoder_past_frames=field_.past_frames, decoder_future_frames=field_.future_frames,
+        name=name,
+        hop_samples=field_.hop_samples,
+        sample_rate=field_.sample_rate,
+        decoder_past_frames=field_.past_frames,
+        decoder_future_frames=field_.future_frames,
         influence_low_samples=None if influence.low_unbounded else influence.low,
         influence_high_samples=None if influence.high_unbounded else influence.high,
-        decoder_agrees=field_.agrees, round_trip_left_samples=trip.left_samples,
-        round_trip_right_samples=trip.right_samples, algorithmic_latency_ms=trip.ms(trip.algorithmic_latency_samples),
-        buffering_latency_ms=trip.ms(trip.hop_samples), total_latency_ms=trip.ms(trip.total_latency_samples),
-        round_trip_agrees=trip.agrees, quantizer=trip.quantizer)
+        decoder_agrees=field_.agrees,
+        round_trip_left_samples=trip.left_samples,
+        round_trip_right_samples=trip.right_samples,
+        algorithmic_latency_ms=trip.ms(trip.algorithmic_latency_samples),
+        buffering_latency_ms=trip.ms(trip.hop_samples),
+        total_latency_ms=trip.ms(trip.total_latency_samples),
+        round_trip_agrees=trip.agrees,
+        quantizer=trip.quantizer,
+    )

@@ -5,6 +5,7 @@ hyperparameters both must see exactly the same input: same RF, left, right, hop 
 same supports for the edge frames of a clip. Any difference is reported as a finding.
 transformers is an optional extra (`pip install -e ".[hf]"`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +28,10 @@ __all__ = ["CrossCheck", "cross_check", "hf_extra_parameters", "load_hf_config"]
 def hf_extra_parameters(hf_config: Any) -> int:
     """Parameters EncodecModel builds besides the encoder: the decoder (about as many) and the codebooks."""
     equivalent = audiocraft_equivalent(hf_config, "estimate")
-    return encoder_shape(equivalent).parameters + int(hf_config.num_quantizers) * hf_config.codebook_size * \
-        hf_config.codebook_dim
+    return (
+        encoder_shape(equivalent).parameters
+        + int(hf_config.num_quantizers) * hf_config.codebook_size * hf_config.codebook_dim
+    )
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,14 @@ class CrossCheck:
         return not self.differences
 
 
-def cross_check(hf_config: Any, name: str, length_samples: int | None = None,
-                device: torch.device = torch.device("cpu"), dtype: torch.dtype = torch.float64,
-                seeds: tuple[int, ...] = (0,)) -> CrossCheck:
+def cross_check(
+    hf_config: Any,
+    name: str,
+    length_samples: int | None = None,
+    device: torch.device = torch.device("cpu"),
+    dtype: torch.dtype = torch.float64,
+    seeds: tuple[int, ...] = (0,),
+) -> CrossCheck:
     """Probe both implementations; compare RF, left, right, hop and edge-frame supports.
 
     Each side is itself fully verified (all its methods must agree); one seed by default,
@@ -54,8 +62,15 @@ def cross_check(hf_config: Any, name: str, length_samples: int | None = None,
     """
     equivalent = audiocraft_equivalent(hf_config, name)
     hf_encoder = build_hf_encoder(hf_config)
-    theirs = probe_module(hf_encoder, name=f"{name} (transformers)", sample_rate=hf_config.sampling_rate,
-                          hop_samples=equivalent.hop_samples, device=device, dtype=dtype, seeds=seeds)
+    theirs = probe_module(
+        hf_encoder,
+        name=f"{name} (transformers)",
+        sample_rate=hf_config.sampling_rate,
+        hop_samples=equivalent.hop_samples,
+        device=device,
+        dtype=dtype,
+        seeds=seeds,
+    )
     ours = verify_config(equivalent, "transformers equivalent", device, dtype, seeds=seeds)
     differences = []
     for quantity in ("left", "right", "hop_samples", "global_in_time"):
@@ -72,7 +87,13 @@ def cross_check(hf_config: Any, name: str, length_samples: int | None = None,
     audiocraft_supports, _ = measured_supports(audiocraft_encoder, equivalent.channels, length, frames, seed=0)
     for frame, a, b in zip(frames, hf_supports, audiocraft_supports):
         if a != b:
-            differences.append(f"frame {frame} of a {length}-sample input: transformers reads {list(a)}, "
-                               f"audiocraft reads {list(b)}")
-    return CrossCheck(transformers=theirs, audiocraft=ours, length_samples=length, edge_frames=tuple(frames),
-                      differences=tuple(differences))
+            differences.append(
+                f"frame {frame} of a {length}-sample input: transformers reads {list(a)}, audiocraft reads {list(b)}"
+            )
+    return CrossCheck(
+        transformers=theirs,
+        audiocraft=ours,
+        length_samples=length,
+        edge_frames=tuple(frames),
+        differences=tuple(differences),
+    )

@@ -5,6 +5,7 @@ empirical probes, cross-checked the same way; PASS needs all three. Channels and
 detected when not given: channels from the first `nn.Conv1d`, hop from the walk or,
 failing that, from the input lengths at which the number of output frames steps up.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -52,21 +53,29 @@ def load_factory(spec: str) -> nn.Module:
     try:
         imported = importlib.import_module(module_name)
     except SystemExit as exit_:
-        raise UsageError(f"--module {spec}: importing {module_name} called sys.exit({exit_.code!r}); "
-                         "a module to probe must import without exiting") from None
+        raise UsageError(
+            f"--module {spec}: importing {module_name} called sys.exit({exit_.code!r}); "
+            "a module to probe must import without exiting"
+        ) from None
     except Exception as error:
-        raise UsageError(f"--module {spec}: cannot import {module_name} ({type(error).__name__}: "
-                         f"{_first_line(error)}); check the name and that it is on PYTHONPATH") from None
+        raise UsageError(
+            f"--module {spec}: cannot import {module_name} ({type(error).__name__}: "
+            f"{_first_line(error)}); check the name and that it is on PYTHONPATH"
+        ) from None
     factory = getattr(imported, attribute, None)
     if not callable(factory):
         raise UsageError(f"--module {spec}: {module_name} has no callable {attribute}")
     try:
         built = factory()
     except SystemExit as exit_:
-        raise UsageError(f"--module {spec}: {attribute}() called sys.exit({exit_.code!r}) instead of returning "
-                         "an nn.Module; fix the factory") from None
+        raise UsageError(
+            f"--module {spec}: {attribute}() called sys.exit({exit_.code!r}) instead of returning "
+            "an nn.Module; fix the factory"
+        ) from None
     except Exception as error:
-        raise UsageError(f"--module {spec}: {attribute}() raised {type(error).__name__}: {_first_line(error)}") from None
+        raise UsageError(
+            f"--module {spec}: {attribute}() raised {type(error).__name__}: {_first_line(error)}"
+        ) from None
     if not isinstance(built, nn.Module):
         raise UsageError(f"--module {spec}: {attribute}() returned {type(built).__name__}, not a torch.nn.Module")
     return built
@@ -89,19 +98,25 @@ def _frames(module: nn.Module, channels: int, length: int, device: torch.device,
     except Exception as error:
         if is_out_of_memory(error):
             raise
-        raise UsageError(f"the module failed on a (2, {channels}, {length}) input: {type(error).__name__}: "
-                         f"{_first_line(error)}; check channels and the input length") from None
+        raise UsageError(
+            f"the module failed on a (2, {channels}, {length}) input: {type(error).__name__}: "
+            f"{_first_line(error)}; check channels and the input length"
+        ) from None
     if not isinstance(outputs, torch.Tensor) or outputs.dim() != 3 or outputs.shape[0] != 2:
         shape = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
-        raise UsageError(f"the module must map (batch, channels, time) to (batch, dim, frames); for a (2, {channels}, "
-                         f"{length}) input it returned {shape}")
+        raise UsageError(
+            f"the module must map (batch, channels, time) to (batch, dim, frames); for a (2, {channels}, "
+            f"{length}) input it returned {shape}"
+        )
     return outputs.shape[-1]
 
 
-def detect_hop(module: nn.Module, channels: int, device: torch.device, dtype: torch.dtype,
-               length_multiple: int = 1) -> int:
+def detect_hop(
+    module: nn.Module, channels: int, device: torch.device, dtype: torch.dtype, length_multiple: int = 1
+) -> int:
     """Samples per output frame: the distance between two consecutive input lengths at
     which the number of output frames steps up, found by bisection (about 2 log2 n runs)."""
+
     def frames(length: int) -> int:
         return _frames(module, channels, length * length_multiple, device, dtype)
 
@@ -113,8 +128,10 @@ def detect_hop(module: nn.Module, channels: int, device: torch.device, dtype: to
         while frames(high) < count:
             high *= 2
             if high > (1 << 24):
-                raise UsageError("cannot detect the hop: the number of output frames does not grow with the input; "
-                                 "pass hop_samples (--hop)")
+                raise UsageError(
+                    "cannot detect the hop: the number of output frames does not grow with the input; "
+                    "pass hop_samples (--hop)"
+                )
         lower = start
         while lower < high:
             middle = (lower + high) // 2
@@ -127,8 +144,10 @@ def detect_hop(module: nn.Module, channels: int, device: torch.device, dtype: to
     first = first_length_with(base + 1, low)
     second = first_length_with(base + 2, first)
     if second == first:
-        raise UsageError("cannot detect the hop: one more input sample adds more than one output frame "
-                         "(more frames than samples); rfprobe measures encoders, whose frames span samples")
+        raise UsageError(
+            "cannot detect the hop: one more input sample adds more than one output frame "
+            "(more frames than samples); rfprobe measures encoders, whose frames span samples"
+        )
     return (second - first) * length_multiple
 
 
@@ -142,8 +161,9 @@ class ModuleShape:
     walk: Optional[MethodResult] = None  # the module walk it ran, for probe_module to reuse
 
 
-def _activations_per_sample(module: nn.Module, channels: int, length: int, device: torch.device,
-                            dtype: torch.dtype) -> tuple[int, float, float]:
+def _activations_per_sample(
+    module: nn.Module, channels: int, length: int, device: torch.device, dtype: torch.dtype
+) -> tuple[int, float, float]:
     """(frames, activation elements per input sample, widest layer output per input sample):
     the outputs of every leaf layer on one forward pass. A backward pass keeps them all; a
     pass without a graph holds little more than the widest at a time."""
@@ -165,9 +185,16 @@ def _activations_per_sample(module: nn.Module, channels: int, length: int, devic
     return frames, 2 * channels + total[0] / rows, max(channels, widest[0] / rows)
 
 
-def check_module(module: nn.Module, where: str, *, channels: Optional[int] = None, hop_samples: Optional[int] = None,
-                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64,
-                 check_cost: Callable[[CostEstimate], None] = lambda estimate: None) -> ModuleShape:
+def check_module(
+    module: nn.Module,
+    where: str,
+    *,
+    channels: Optional[int] = None,
+    hop_samples: Optional[int] = None,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+    check_cost: Callable[[CostEstimate], None] = lambda estimate: None,
+) -> ModuleShape:
     """Everything about `module` that can be refused, checked before any probe runs.
 
     Finite weights; channels and hop (detected when not given); a cost estimate, passed to
@@ -187,38 +214,61 @@ def check_module(module: nn.Module, where: str, *, channels: Optional[int] = Non
         _, per_sample, widest_per_sample = _activations_per_sample(subject, channels, short, device, dtype)
         walk = walk_method.walk_receptive_field(subject, channels, device=device, hop_samples=hop_samples)
         if hop_samples and walk.ran and walk.receptive_field.hop_samples != hop_samples:
-            raise UsageError(f"the module walk reads a hop of {walk.receptive_field.hop_samples} samples, not "
-                             f"{hop_samples}: pass --hop {walk.receptive_field.hop_samples}, or leave it out to detect it")
-        hop = hop_samples or (walk.receptive_field.hop_samples if walk.ran else detect_hop(subject, channels, device, dtype))
+            raise UsageError(
+                f"the module walk reads a hop of {walk.receptive_field.hop_samples} samples, not "
+                f"{hop_samples}: pass --hop {walk.receptive_field.hop_samples}, or leave it out to detect it"
+            )
+        hop = hop_samples or (
+            walk.receptive_field.hop_samples if walk.ran else detect_hop(subject, channels, device, dtype)
+        )
         field = walk.receptive_field if walk.ran else None
         window = plan_window(field.left.samples if field else 0, field.right.samples if field else 0, hop)
         length = 8 * hop + 1
         exact = field is not None and field.bounded and not field.lower_bound_only
-        estimate = module_cost(parameters, per_sample, max(length + 2 * hop, window.length_samples), itemsize,
-                               growth=1 if exact else MODULE_GROWTH, widest_per_sample=widest_per_sample)
+        estimate = module_cost(
+            parameters,
+            per_sample,
+            max(length + 2 * hop, window.length_samples),
+            itemsize,
+            growth=1 if exact else MODULE_GROWTH,
+            widest_per_sample=widest_per_sample,
+        )
         check_cost(estimate)
         frames, more = (_frames(subject, channels, n, device, dtype) for n in (length, length + 2 * hop))
         if frames < 2:
             raise UsageError(f"an input of {length} samples gave fewer than 2 frames: is the hop {hop} right?")
         if more == frames:
-            raise UsageError(f"the module returns {frames} frames for {length} and for {length + 2 * hop} input samples: "
-                             "its output does not grow with its input, so it has no hop; rfprobe probes encoders "
-                             "mapping (batch, channels, time) to (batch, dim, frames)")
+            raise UsageError(
+                f"the module returns {frames} frames for {length} and for {length + 2 * hop} input samples: "
+                "its output does not grow with its input, so it has no hop; rfprobe probes encoders "
+                "mapping (batch, channels, time) to (batch, dim, frames)"
+            )
         if more - frames != 2:
-            raise UsageError(f"with a hop of {hop} samples, {2 * hop} more input samples should give 2 more frames, "
-                             f"they gave {more - frames}; pass the right --hop (or leave it out to detect it)")
+            raise UsageError(
+                f"with a hop of {hop} samples, {2 * hop} more input samples should give 2 more frames, "
+                f"they gave {more - frames}; pass the right --hop (or leave it out to detect it)"
+            )
         with torch.no_grad(), exact_zeros():
             output = subject(probe_input(channels, length, 0, device, dtype))
         if not bool(torch.isfinite(output).all()):
-            raise UsageError(f"the module's output is not finite (NaN or inf) for a random input of {length} samples; "
-                             "a receptive field cannot be probed through it: fix the module")
+            raise UsageError(
+                f"the module's output is not finite (NaN or inf) for a random input of {length} samples; "
+                "a receptive field cannot be probed through it: fix the module"
+            )
     except UsageError as error:
         raise UsageError(f"{where}: {error}") from None
     return ModuleShape(channels=channels, hop_samples=hop, estimate=estimate, walk=walk)
 
 
-def _probe_cost(subject: nn.Module, channels: int, guess: ReceptiveField, exact_guess: bool, device: torch.device,
-                dtype: torch.dtype, length_multiple: int) -> CostEstimate:
+def _probe_cost(
+    subject: nn.Module,
+    channels: int,
+    guess: ReceptiveField,
+    exact_guess: bool,
+    device: torch.device,
+    dtype: torch.dtype,
+    length_multiple: int,
+) -> CostEstimate:
     """The probes' peak memory and time, from one timed forward pass on the probe window (or on
     8192 samples of it, scaled up linearly: attention over the whole input grows faster, so it
     is measured at the window's own length whenever the window is that short)."""
@@ -229,16 +279,31 @@ def _probe_cost(subject: nn.Module, channels: int, guess: ReceptiveField, exact_
     forward_seconds_per_sample = (time.perf_counter() - started) / (2 * short)  # a batch of 2
     unbounded = guess.left.unbounded or guess.right.unbounded
     parameters = sum(t.numel() for t in [*subject.parameters(), *subject.buffers()])
-    return module_cost(parameters, per_sample, window.length_samples, torch.empty((), dtype=dtype).element_size(),
-                       growth=2 if unbounded or not exact_guess else 1, widest_per_sample=widest_per_sample,
-                       forward_seconds_per_sample=forward_seconds_per_sample)
+    return module_cost(
+        parameters,
+        per_sample,
+        window.length_samples,
+        torch.empty((), dtype=dtype).element_size(),
+        growth=2 if unbounded or not exact_guess else 1,
+        widest_per_sample=widest_per_sample,
+        forward_seconds_per_sample=forward_seconds_per_sample,
+    )
 
 
-def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_samples: Optional[int] = None,
-                 name: Optional[str] = None, sample_rate: Optional[int] = None, device: torch.device | str = "cpu",
-                 dtype: torch.dtype = torch.float64, seeds: Sequence[int] = DEFAULT_SEEDS,
-                 length_multiple: int = 1, walk: Optional[MethodResult] = None,
-                 check_cost: Optional[Callable[[CostEstimate], None]] = None) -> Verification:
+def probe_module(
+    module: nn.Module,
+    *,
+    channels: Optional[int] = None,
+    hop_samples: Optional[int] = None,
+    name: Optional[str] = None,
+    sample_rate: Optional[int] = None,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+    seeds: Sequence[int] = DEFAULT_SEEDS,
+    length_multiple: int = 1,
+    walk: Optional[MethodResult] = None,
+    check_cost: Optional[Callable[[CostEstimate], None]] = None,
+) -> Verification:
     """Walk and probe `module` (a copy of it: the caller's module is left untouched).
 
     `length_multiple`: the module accepts only input lengths that are multiples of it
@@ -253,10 +318,12 @@ def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_sampl
     subject = probe_subject(module, device, dtype)
     channels = channels or detect_channels(subject)
     if walk is None:
-        walk = walk_method.walk_receptive_field(subject, channels, device=device, length_multiple=length_multiple,
-                                                hop_samples=hop_samples)
-    hop = hop_samples or (walk.receptive_field.hop_samples if walk.ran
-                          else detect_hop(subject, channels, device, dtype, length_multiple))
+        walk = walk_method.walk_receptive_field(
+            subject, channels, device=device, length_multiple=length_multiple, hop_samples=hop_samples
+        )
+    hop = hop_samples or (
+        walk.receptive_field.hop_samples if walk.ran else detect_hop(subject, channels, device, dtype, length_multiple)
+    )
     if not walk.ran:  # the walk's traces already gave 3 frames or more (and the hop the probes start from)
         check_length = round_up(max(8 * hop + 1, 1 << 12), length_multiple)
         if _frames(subject, channels, check_length, device, dtype) < 2:
@@ -268,11 +335,21 @@ def probe_module(module: nn.Module, *, channels: Optional[int] = None, hop_sampl
             raise UsageError(f"the module walk stopped: {stopped}")
         check_cost(_probe_cost(subject, channels, guess, walk.ran, device, dtype, length_multiple))
     modules = dict.fromkeys(seeds, subject)  # fixed weights: seeds vary the inputs and projections
-    gradient, impulse = run_probes(modules, guess, channels=channels, device=device, dtype=dtype,
-                                   length_multiple=length_multiple)
+    gradient, impulse = run_probes(
+        modules, guess, channels=channels, device=device, dtype=dtype, length_multiple=length_multiple
+    )
     results = [walk, gradient, impulse]
     return Verification(
-        name=name or type(module).__name__, sample_rate=sample_rate, config=None, source_path="module",
-        results=results, verdict=judge(results, required=REQUIRED), claims=None,
-        provenance={"module": f"{type(module).__module__}.{type(module).__qualname__}", "torch_version": torch.__version__},
-        settings={"device": str(device), "dtype": str(dtype).replace("torch.", ""), **seed_settings(seeds)})
+        name=name or type(module).__name__,
+        sample_rate=sample_rate,
+        config=None,
+        source_path="module",
+        results=results,
+        verdict=judge(results, required=REQUIRED),
+        claims=None,
+        provenance={
+            "module": f"{type(module).__module__}.{type(module).__qualname__}",
+            "torch_version": torch.__version__,
+        },
+        settings={"device": str(device), "dtype": str(dtype).replace("torch.", ""), **seed_settings(seeds)},
+    )

@@ -10,6 +10,7 @@ so latent frame j reaches the samples m x hop + p for m in -high_p .. -low_p (re
 j x hop). The probes measure both directions independently: a gradient from chosen output
 samples, and forward-mode AD from one latent frame.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,12 +39,18 @@ class DecoderReport:
 
     @property
     def agrees(self) -> bool:
-        return all(self.reads_by_phase[p].agrees_with(span) for p, span in self.measured_reads.items()) \
-            and self.reach.agrees_with(self.measured_reach)
+        return all(
+            self.reads_by_phase[p].agrees_with(span) for p, span in self.measured_reads.items()
+        ) and self.reach.agrees_with(self.measured_reach)
 
 
-def core_reads_by_phase(decoder: torch.nn.Module, dimension: int, hop: int,
-                        device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64) -> dict[int, Span]:
+def core_reads_by_phase(
+    decoder: torch.nn.Module,
+    dimension: int,
+    hop: int,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> dict[int, Span]:
     """Latent frames each position within the hop of an interior output frame reads, relative
     to that frame, by the analytic core. The latent input doubles until no read is cut by an
     end of it (an end an LSTM reaches whatever the length is open, not cut)."""
@@ -59,8 +66,12 @@ def core_reads_by_phase(decoder: torch.nn.Module, dimension: int, hop: int,
             cut = (reach.edge_start and not reach.open_start) or (reach.edge_end and not reach.open_end)
             if cut:
                 break
-            reads[phase] = Span(reach.intervals[0][0] - anchor, reach.intervals[-1][1] - anchor,
-                                low_unbounded=reach.open_start, high_unbounded=reach.open_end)
+            reads[phase] = Span(
+                reach.intervals[0][0] - anchor,
+                reach.intervals[-1][1] - anchor,
+                low_unbounded=reach.open_start,
+                high_unbounded=reach.open_end,
+            )
         if len(reads) == hop:
             return reads
         if 2 * frames > MAX_FRAMES:
@@ -68,17 +79,26 @@ def core_reads_by_phase(decoder: torch.nn.Module, dimension: int, hop: int,
         frames *= 2
 
 
-def analytic_decoder(config: EncoderConfig, trim_right_ratio: float = 1.0, device: torch.device | str = "cpu",
-                     dtype: torch.dtype = torch.float64,
-                     decoder: Optional[torch.nn.Module] = None) -> tuple[dict[int, Span], Span]:
+def analytic_decoder(
+    config: EncoderConfig,
+    trim_right_ratio: float = 1.0,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+    decoder: Optional[torch.nn.Module] = None,
+) -> tuple[dict[int, Span], Span]:
     """(reads by position within the hop, one latent frame's reach), by the analytic core."""
     decoder = decoder if decoder is not None else build_decoder(config, trim_right_ratio, device=device, dtype=dtype)
     reads = core_reads_by_phase(decoder, config.dimension, config.hop_samples, device, dtype)
     return reads, reach_from_reads(reads, config.hop_samples)
 
 
-def build_decoder(config: EncoderConfig, trim_right_ratio: float = 1.0, seed: int = 0,
-                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64) -> torch.nn.Module:
+def build_decoder(
+    config: EncoderConfig,
+    trim_right_ratio: float = 1.0,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> torch.nn.Module:
     import warnings
 
     from rfprobe.families.seanet.source import load_audiocraft
@@ -90,10 +110,15 @@ def build_decoder(config: EncoderConfig, trim_right_ratio: float = 1.0, seed: in
     return decoder.to(device=device, dtype=dtype).eval()
 
 
-def measure_decoder(config: EncoderConfig, phases: Sequence[int], trim_right_ratio: float = 1.0,
-                    device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64,
-                    extent_frames: int = 8,
-                    decoder: Optional[torch.nn.Module] = None) -> tuple[dict[int, Span], Span]:
+def measure_decoder(
+    config: EncoderConfig,
+    phases: Sequence[int],
+    trim_right_ratio: float = 1.0,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+    extent_frames: int = 8,
+    decoder: Optional[torch.nn.Module] = None,
+) -> tuple[dict[int, Span], Span]:
     """Gradient (output sample -> latent frames) and forward-mode AD (latent frame -> samples)."""
     from torch.func import jvp
 
@@ -127,8 +152,9 @@ def measure_decoder(config: EncoderConfig, phases: Sequence[int], trim_right_rat
 
 def _both(short: Span, long: Span) -> Span:
     """The longer window's span, an end unbounded only if it met the window's end in both."""
-    return Span(long.low, long.high, short.low_unbounded and long.low_unbounded,
-                short.high_unbounded and long.high_unbounded)
+    return Span(
+        long.low, long.high, short.low_unbounded and long.low_unbounded, short.high_unbounded and long.high_unbounded
+    )
 
 
 def _span(used: list[int], middle: int) -> Span:
@@ -136,25 +162,34 @@ def _span(used: list[int], middle: int) -> Span:
     return Span(low - middle, high - middle, low_unbounded=low == 0)
 
 
-def decoder_report(config: EncoderConfig, trim_right_ratio: float = 1.0, device: torch.device | str = "cpu",
-                   dtype: torch.dtype = torch.float64) -> DecoderReport:
+def decoder_report(
+    config: EncoderConfig,
+    trim_right_ratio: float = 1.0,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> DecoderReport:
     # One module for every method, weight norms folded as for every probe (rfprobe.probes.subject).
     decoder = fold_weight_norms(build_decoder(config, trim_right_ratio, device=device, dtype=dtype))
     reads, reach = analytic_decoder(config, trim_right_ratio, device, dtype, decoder)
     counts = {phase: span.count for phase, span in reads.items()}
     hop = config.hop_samples
     # Every phase where the analytic count changes, plus both ends of the hop.
-    chosen = sorted({0, hop - 1} | {p for p in range(1, hop) if counts[p] != counts[p - 1]}
-                    | {p - 1 for p in range(1, hop) if counts[p] != counts[p - 1]})
+    chosen = sorted(
+        {0, hop - 1}
+        | {p for p in range(1, hop) if counts[p] != counts[p - 1]}
+        | {p - 1 for p in range(1, hop) if counts[p] != counts[p - 1]}
+    )
     extent = max(max(abs(s.low), abs(s.high)) for s in reads.values()) + 2
     measured_reads, measured_reach = measure_decoder(config, chosen, trim_right_ratio, device, dtype, extent, decoder)
     if measured_reach.high_unbounded or any(span.low_unbounded for span in measured_reads.values()):
         # Reaching the window's end once proves nothing: an end counts as unbounded only when the
         # dependence reaches it again on a window twice as long (and `agrees` needs the core's
         # recurrence too); otherwise the longer window's bounded extent stands.
-        longer_reads, longer_reach = measure_decoder(config, chosen, trim_right_ratio, device, dtype, 2 * extent,
-                                                     decoder)
+        longer_reads, longer_reach = measure_decoder(
+            config, chosen, trim_right_ratio, device, dtype, 2 * extent, decoder
+        )
         measured_reads = {phase: _both(span, longer_reads[phase]) for phase, span in measured_reads.items()}
         measured_reach = _both(measured_reach, longer_reach)
-    return DecoderReport(hop_samples=hop, reads_by_phase=reads, reach=reach, measured_reads=measured_reads,
-                         measured_reach=measured_reach)
+    return DecoderReport(
+        hop_samples=hop, reads_by_phase=reads, reach=reach, measured_reads=measured_reads, measured_reach=measured_reach
+    )

@@ -1,8 +1,9 @@
 """The whole check for one config: formula, module walk, gradient and impulse, then the verdict.
 
-    config -> real module -> analytic (formula, walk) / empirical (gradient, impulse)
-           -> verdict -> claims
+config -> real module -> analytic (formula, walk) / empirical (gradient, impulse)
+       -> verdict -> claims
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -68,9 +69,14 @@ def analytic_extents(formula: MethodResult, walk: MethodResult) -> ReceptiveFiel
     return formula.receptive_field
 
 
-def verify_config(config: EncoderConfig, source_path: str = "", device: torch.device = torch.device("cpu"),
-                  dtype: torch.dtype = torch.float64, seeds: Sequence[int] = DEFAULT_SEEDS,
-                  encoder_state: Optional[Mapping[str, torch.Tensor]] = None) -> Verification:
+def verify_config(
+    config: EncoderConfig,
+    source_path: str = "",
+    device: torch.device = torch.device("cpu"),
+    dtype: torch.dtype = torch.float64,
+    seeds: Sequence[int] = DEFAULT_SEEDS,
+    encoder_state: Optional[Mapping[str, torch.Tensor]] = None,
+) -> Verification:
     """Run all four methods on `config` and judge them.
 
     Weights are drawn per seed, unless `encoder_state` (trained weights) is given: then every
@@ -91,11 +97,22 @@ def verify_config(config: EncoderConfig, source_path: str = "", device: torch.de
     results = [formula, walk, gradient, impulse]
     verdict = judge(results, required=METHODS)
     verification = Verification(
-        name=config.name, sample_rate=config.sample_rate, config=config, source_path=source_path, results=results, verdict=verdict, claims=None,
+        name=config.name,
+        sample_rate=config.sample_rate,
+        config=config,
+        source_path=source_path,
+        results=results,
+        verdict=verdict,
+        claims=None,
         provenance={**source.provenance(), "torch_version": torch.__version__},
-        settings={"device": device_description(device), "dtype": str(dtype).replace("torch.", ""),
-                  **seed_settings(seeds), "weights": "random (per seed)" if encoder_state is None else "trained (checkpoint)"},
-        modules=modules)
+        settings={
+            "device": device_description(device),
+            "dtype": str(dtype).replace("torch.", ""),
+            **seed_settings(seeds),
+            "weights": "random (per seed)" if encoder_state is None else "trained (checkpoint)",
+        },
+        modules=modules,
+    )
     truth = verification.truth
     if config.claims is not None and truth is not None:
         module_layers = walk.layers if walk.ran else formula.layers

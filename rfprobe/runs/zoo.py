@@ -12,6 +12,7 @@ crash or hang belong to that row alone.
     >>> row.verdict, row.hop_samples, row.lookahead_samples
     ('PASS', 960, 0)
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -43,10 +44,15 @@ EDGE_LENGTH_HOPS = 20  # cross-check clip: 20 hops, rounded up to both implement
 
 # (transformers row, original-package row): must see exactly the same input samples.
 CROSS_CHECKS = (
-    ("encodec_24khz", "encodec_24khz_audiocraft"), ("encodec_32khz", "encodec_32khz_audiocraft"),
-    ("encodec_48khz", "encodec_48khz_audiocraft"), ("encodec_24khz", "encodec_24khz_facebook"),
-    ("encodec_48khz", "encodec_48khz_facebook"), ("dac_16khz", "dac_16khz_descript"),
-    ("dac_24khz", "dac_24khz_descript"), ("dac_44khz", "dac_44khz_descript"), ("mimi", "mimi_moshi"),
+    ("encodec_24khz", "encodec_24khz_audiocraft"),
+    ("encodec_32khz", "encodec_32khz_audiocraft"),
+    ("encodec_48khz", "encodec_48khz_audiocraft"),
+    ("encodec_24khz", "encodec_24khz_facebook"),
+    ("encodec_48khz", "encodec_48khz_facebook"),
+    ("dac_16khz", "dac_16khz_descript"),
+    ("dac_24khz", "dac_24khz_descript"),
+    ("dac_44khz", "dac_44khz_descript"),
+    ("mimi", "mimi_moshi"),
     ("mimi_seanet", "mimi_seanet_moshi"),
 )
 
@@ -94,14 +100,19 @@ class ZooRow:
     def sides(self) -> str:
         if self.global_in_time:
             return "global"
-        sides = [side for side, unbounded in (("past", self.left_unbounded), ("future", self.right_unbounded))
-                 if unbounded]
+        sides = [
+            side for side, unbounded in (("past", self.left_unbounded), ("future", self.right_unbounded)) if unbounded
+        ]
         return " and ".join(sides) + " unbounded" if sides else "-"
 
     def to_json(self) -> dict:
         """Every field, plus the derived frame rate, total receptive field and sides."""
-        return {**asdict(self), "frame_rate_hz": self.frame_rate_hz,
-                "receptive_field_samples": self.receptive_field_samples, "sides": self.sides()}
+        return {
+            **asdict(self),
+            "frame_rate_hz": self.frame_rate_hz,
+            "receptive_field_samples": self.receptive_field_samples,
+            "sides": self.sides(),
+        }
 
     @classmethod
     def from_json(cls, values: dict) -> "ZooRow":
@@ -127,11 +138,18 @@ def _proof(verification) -> str:
         growth = result.evidence.get("unbounded_growth") if result is not None and result.ran else None
         if growth:
             seed, seen = next(iter(growth.items()))
-            sides = [f"{side} {' -> '.join(map(str, seen[key]))}" for side, key, unbounded in (
-                ("past", "left_seen_samples", result.receptive_field.left.unbounded),
-                ("future", "right_seen_samples", result.receptive_field.right.unbounded)) if unbounded]
-            parts.append(f"{method}: support reached the input's end at lengths "
-                         f"{', '.join(map(str, seen['lengths_samples'][-2:]))}, growing ({'; '.join(sides)})")
+            sides = [
+                f"{side} {' -> '.join(map(str, seen[key]))}"
+                for side, key, unbounded in (
+                    ("past", "left_seen_samples", result.receptive_field.left.unbounded),
+                    ("future", "right_seen_samples", result.receptive_field.right.unbounded),
+                )
+                if unbounded
+            ]
+            parts.append(
+                f"{method}: support reached the input's end at lengths "
+                f"{', '.join(map(str, seen['lengths_samples'][-2:]))}, growing ({'; '.join(sides)})"
+            )
     if not (walk is not None and walk.ran) and parts:
         parts.append("growth only: no analytic method ran, so not proven (the analytic core will settle it)")
     return "; ".join(parts)
@@ -140,9 +158,14 @@ def _proof(verification) -> str:
 def _agreeing(verification) -> tuple[int, int, int]:
     truth = verification.truth
     ran = [result for result in verification.results if result.ran]
-    agreeing = sum(1 for result in ran if truth is not None and result.receptive_field.left.agrees_with(truth.left)
-                   and result.receptive_field.right.agrees_with(truth.right)
-                   and result.receptive_field.hop_samples == truth.hop_samples)
+    agreeing = sum(
+        1
+        for result in ran
+        if truth is not None
+        and result.receptive_field.left.agrees_with(truth.left)
+        and result.receptive_field.right.agrees_with(truth.right)
+        and result.receptive_field.hop_samples == truth.hop_samples
+    )
     return agreeing, len(ran), len(verification.results)
 
 
@@ -168,9 +191,11 @@ def edge_supports(module: torch.nn.Module, model: ZooModel, hop_samples: int) ->
         frames_total = subject(torch.zeros(1, model.channels, length, dtype=torch.float64)).shape[-1]
     frames = sorted({0, min(1, frames_total - 1), max(frames_total - 2, 0), frames_total - 1})
     supports, _ = measured_supports(subject, model.channels, length, frames, seed=0)
-    return {"length_samples": length, "frames_total": frames_total,
-            "supports": {str(frame): [list(interval) for interval in support]
-                         for frame, support in zip(frames, supports)}}
+    return {
+        "length_samples": length,
+        "frames_total": frames_total,
+        "supports": {str(frame): [list(interval) for interval in support] for frame, support in zip(frames, supports)},
+    }
 
 
 def _available_bytes() -> int:
@@ -185,21 +210,28 @@ def _available_bytes() -> int:
     return 8 << 30
 
 
-def row_cost_check(name: str, time_limit_s: Optional[float], started: float,
-                   memory_budget_bytes: int) -> Callable[[CostEstimate], None]:
+def row_cost_check(
+    name: str, time_limit_s: Optional[float], started: float, memory_budget_bytes: int
+) -> Callable[[CostEstimate], None]:
     """Refuses a row's probes, before they run, when their estimate is over the memory budget
     or would end past the row's time limit: the reason in GiB or seconds, never a time-out."""
+
     def check(estimate: CostEstimate) -> None:
         if estimate.peak_bytes > memory_budget_bytes:
-            raise UsageError(f"{name}: the probes need about {estimate.describe()}, above the "
-                             f"{gib(memory_budget_bytes)} GiB budget (90 % of the free memory); --tiny gives the same "
-                             "receptive field")
+            raise UsageError(
+                f"{name}: the probes need about {estimate.describe()}, above the "
+                f"{gib(memory_budget_bytes)} GiB budget (90 % of the free memory); --tiny gives the same "
+                "receptive field"
+            )
         if time_limit_s is not None and estimate.seconds is not None:
             left = time_limit_s - (time.perf_counter() - started)
             if estimate.seconds > left:
-                raise UsageError(f"{name}: the probes would take about {estimate.seconds:.0f} s (one timed forward "
-                                 f"pass, scaled to the probe window), past the {max(left, 0):.0f} s left of its "
-                                 f"{time_limit_s:.0f} s limit; --tiny gives the same receptive field, --timeout more time")
+                raise UsageError(
+                    f"{name}: the probes would take about {estimate.seconds:.0f} s (one timed forward "
+                    f"pass, scaled to the probe window), past the {max(left, 0):.0f} s left of its "
+                    f"{time_limit_s:.0f} s limit; --tiny gives the same receptive field, --timeout more time"
+                )
+
     return check
 
 
@@ -208,9 +240,17 @@ def run_row(model: ZooModel, tiny: bool, device: str = "cpu", time_limit_s: Opti
     With `time_limit_s`, a row whose walk or probes would end past it is REFUSED up front."""
     from rfprobe.runs.module_probe import probe_module
 
-    row = ZooRow(name=model.name, family=model.family, source=model.source(), kind=model.kind,
-                 width="tiny" if tiny else "full", sample_rate=model.sample_rate, input_unit=model.input_unit,
-                 twin_of=model.twin_of, note=model.note)
+    row = ZooRow(
+        name=model.name,
+        family=model.family,
+        source=model.source(),
+        kind=model.kind,
+        width="tiny" if tiny else "full",
+        sample_rate=model.sample_rate,
+        input_unit=model.input_unit,
+        twin_of=model.twin_of,
+        note=model.note,
+    )
     started, memory_before = time.perf_counter(), _peak_rss_mib()
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
@@ -219,9 +259,16 @@ def run_row(model: ZooModel, tiny: bool, device: str = "cpu", time_limit_s: Opti
         module = model.build(tiny)
         check = row_cost_check(model.name, time_limit_s, started, int(0.9 * _available_bytes()))
         with budget.time_limit(time_limit_s) if time_limit_s is not None else contextlib.nullcontext():
-            verification = probe_module(module, channels=model.channels, hop_samples=model.hop_samples,
-                                        name=model.name, sample_rate=model.sample_rate, device=device,
-                                        length_multiple=model.length_multiple, check_cost=check)
+            verification = probe_module(
+                module,
+                channels=model.channels,
+                hop_samples=model.hop_samples,
+                name=model.name,
+                sample_rate=model.sample_rate,
+                device=device,
+                length_multiple=model.length_multiple,
+                check_cost=check,
+            )
     except Unavailable as error:
         row.verdict, row.reason = UNAVAILABLE, str(error)
     except UsageError as error:  # refused before its probes ran: too large or too long for the limit
@@ -260,24 +307,50 @@ def run_isolated(model: ZooModel, tiny: bool, timeout_s: float, device: str = "c
     root = str(Path(__file__).resolve().parents[2])
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     # The row's own limit stops it, with its reason, before the process is killed at timeout_s.
-    command = [sys.executable, "-m", "rfprobe.runs.zoo", model.name, "--device", device,
-               "--time-limit", f"{0.9 * timeout_s:g}"] + (["--tiny"] if tiny else [])
+    command = [
+        sys.executable,
+        "-m",
+        "rfprobe.runs.zoo",
+        model.name,
+        "--device",
+        device,
+        "--time-limit",
+        f"{0.9 * timeout_s:g}",
+    ] + (["--tiny"] if tiny else [])
     started = time.perf_counter()
     try:
         finished = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=environment)
     except subprocess.TimeoutExpired:
-        return ZooRow(name=model.name, family=model.family, source=model.source(), kind=model.kind,
-                      width="tiny" if tiny else "full", sample_rate=model.sample_rate, verdict=ERROR,
-                      reason=f"timed out after {timeout_s:g} s", wall_s=round(time.perf_counter() - started, 2),
-                      twin_of=model.twin_of, note=model.note)
+        return ZooRow(
+            name=model.name,
+            family=model.family,
+            source=model.source(),
+            kind=model.kind,
+            width="tiny" if tiny else "full",
+            sample_rate=model.sample_rate,
+            verdict=ERROR,
+            reason=f"timed out after {timeout_s:g} s",
+            wall_s=round(time.perf_counter() - started, 2),
+            twin_of=model.twin_of,
+            note=model.note,
+        )
     for line in reversed(finished.stdout.splitlines()):
         if line.startswith(WORKER_MARK):
-            return ZooRow(**json.loads(line[len(WORKER_MARK):]))
+            return ZooRow(**json.loads(line[len(WORKER_MARK) :]))
     tail = (finished.stderr.strip().splitlines() or ["no output"])[-1]
-    return ZooRow(name=model.name, family=model.family, source=model.source(), kind=model.kind,
-                  width="tiny" if tiny else "full", sample_rate=model.sample_rate, verdict=ERROR,
-                  reason=f"worker exited {finished.returncode}: {tail}", wall_s=round(time.perf_counter() - started, 2),
-                  twin_of=model.twin_of, note=model.note)
+    return ZooRow(
+        name=model.name,
+        family=model.family,
+        source=model.source(),
+        kind=model.kind,
+        width="tiny" if tiny else "full",
+        sample_rate=model.sample_rate,
+        verdict=ERROR,
+        reason=f"worker exited {finished.returncode}: {tail}",
+        wall_s=round(time.perf_counter() - started, 2),
+        twin_of=model.twin_of,
+        note=model.note,
+    )
 
 
 @dataclass(frozen=True)
@@ -290,8 +363,12 @@ class ImplementationComparison:
     skipped: str = ""  # why it could not be compared (a row unavailable or failed)
 
     def to_json(self) -> dict:
-        return {"transformers": self.transformers, "original": self.original,
-                "differences": list(self.differences), "skipped": self.skipped}
+        return {
+            "transformers": self.transformers,
+            "original": self.original,
+            "differences": list(self.differences),
+            "skipped": self.skipped,
+        }
 
     @classmethod
     def from_json(cls, values: dict) -> "ImplementationComparison":
@@ -318,34 +395,56 @@ def cross_checks(rows: Sequence[ZooRow]) -> list[ImplementationComparison]:
         if not_run:
             checks.append(ImplementationComparison(theirs, original, skipped=", ".join(not_run)))
             continue
-        differences = [f"{quantity}: {theirs} {getattr(a, quantity)}, {original} {getattr(b, quantity)}"
-                       for quantity in ("left_samples", "right_samples", "left_unbounded", "right_unbounded",
-                                        "hop_samples", "global_in_time")
-                       if getattr(a, quantity) != getattr(b, quantity)]
+        differences = [
+            f"{quantity}: {theirs} {getattr(a, quantity)}, {original} {getattr(b, quantity)}"
+            for quantity in (
+                "left_samples",
+                "right_samples",
+                "left_unbounded",
+                "right_unbounded",
+                "hop_samples",
+                "global_in_time",
+            )
+            if getattr(a, quantity) != getattr(b, quantity)
+        ]
         edges_a, edges_b = a.edge_supports or {}, b.edge_supports or {}
         if "error" in edges_a or "error" in edges_b or not edges_a or not edges_b:
-            differences.append(f"edge supports not measured ({edges_a.get('error') or edges_b.get('error') or 'missing'})")
+            differences.append(
+                f"edge supports not measured ({edges_a.get('error') or edges_b.get('error') or 'missing'})"
+            )
         elif edges_a != edges_b:
             if edges_a["frames_total"] != edges_b["frames_total"]:
-                differences.append(f"frames for {edges_a['length_samples']} samples: {theirs} {edges_a['frames_total']}, "
-                                   f"{original} {edges_b['frames_total']}")
+                differences.append(
+                    f"frames for {edges_a['length_samples']} samples: {theirs} {edges_a['frames_total']}, "
+                    f"{original} {edges_b['frames_total']}"
+                )
             for frame in sorted(set(edges_a["supports"]) | set(edges_b["supports"]), key=int):
                 sa, sb = edges_a["supports"].get(frame), edges_b["supports"].get(frame)
                 if sa != sb:
-                    differences.append(f"frame {frame} of a {edges_a['length_samples']}-sample clip: {theirs} reads "
-                                       f"{sa}, {original} reads {sb}")
+                    differences.append(
+                        f"frame {frame} of a {edges_a['length_samples']}-sample clip: {theirs} reads "
+                        f"{sa}, {original} reads {sb}"
+                    )
         checks.append(ImplementationComparison(theirs, original, tuple(differences)))
     return checks
 
 
 def machine_line(tiny: bool) -> str:
-    return (f"{'tiny' if tiny else 'full'} width; {platform.machine()}, {torch.get_num_threads()} torch threads; "
-            f"torch {torch.__version__}, transformers {package_version('transformers')}, "
-            f"audiocraft {package_version('audiocraft')}")
+    return (
+        f"{'tiny' if tiny else 'full'} width; {platform.machine()}, {torch.get_num_threads()} torch threads; "
+        f"torch {torch.__version__}, transformers {package_version('transformers')}, "
+        f"audiocraft {package_version('audiocraft')}"
+    )
 
 
-def run_zoo(models: Sequence[ZooModel], tiny: bool, timeout_s: float, device: str = "cpu",
-            progress: Callable[[str], None] = print, isolated: bool = True) -> list[ZooRow]:
+def run_zoo(
+    models: Sequence[ZooModel],
+    tiny: bool,
+    timeout_s: float,
+    device: str = "cpu",
+    progress: Callable[[str], None] = print,
+    isolated: bool = True,
+) -> list[ZooRow]:
     rows = []
     for index, model in enumerate(models, 1):
         progress(f"[{index}/{len(models)}] {model.name} ({model.source()}) ...")

@@ -2,6 +2,7 @@
 time axes, :mod:`~rfprobe.core.rules.attention_pairs`), SDPA and multi-head attention with
 the masks the model really built.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional, cast
@@ -57,6 +58,7 @@ def matrix_product(call: Call) -> list[Output]:
     length = out.shape[time_dim] if time_dim is not None else 1
     return [Output(time_dim, length, reads)]
 
+
 def _allowed_keys(mask: torch.Tensor, queries: int, keys: int, true_means_allowed: bool) -> np.ndarray:
     """(queries, keys) bool: may some head of some batch row attend from query to key."""
     if mask.dtype == torch.bool:
@@ -66,8 +68,14 @@ def _allowed_keys(mask: torch.Tensor, queries: int, keys: int, true_means_allowe
     allowed = allowed.expand(*allowed.shape[:-2], queries, keys).reshape(-1, queries, keys).any(dim=0)
     return allowed.cpu().numpy()
 
-def _attention_outputs(call: Call, keyed: list[tuple[torch.Tensor, int]], query: tuple[torch.Tensor, int],
-                       key_reader: Optional[Reader], out_time_dim: int) -> list[Output]:
+
+def _attention_outputs(
+    call: Call,
+    keyed: list[tuple[torch.Tensor, int]],
+    query: tuple[torch.Tensor, int],
+    key_reader: Optional[Reader],
+    out_time_dim: int,
+) -> list[Output]:
     reads: list[Read] = []
     for role, (tensor, expected_dim) in [("query", query)] + [("key", pair) for pair in keyed]:
         info = call.tracked(tensor)
@@ -81,17 +89,23 @@ def _attention_outputs(call: Call, keyed: list[tuple[torch.Tensor, int]], query:
         reads.append((info.node, Same(info.length) if role == "query" else cast(Reader, key_reader)))
     out = call.outputs[0]
     outputs = [Output(out_time_dim, out.shape[out_time_dim], reads)]
-    outputs += [Output(None, 1, [], refusal=f"{call.name}: attention weights have two time axes (queries x keys)")
-                for _ in call.outputs[1:]]
+    outputs += [
+        Output(None, 1, [], refusal=f"{call.name}: attention weights have two time axes (queries x keys)")
+        for _ in call.outputs[1:]
+    ]
     return outputs
+
 
 def _attention_within_time_steps(call: Call, operands: list[torch.Tensor], mask: Any) -> Optional[list[Output]]:
     """Attention whose time axis is a batch axis of the attention (each window of frames
     attends within itself, as after splitting time into (windows, frames)): output position
     t reads position t of query, key and value, and nothing across positions. None when
     the time axis is not a batch axis of every operand that has one."""
-    timed = [(tensor, info) for tensor, info in ((t, call.tracked(t)) for t in operands)
-             if info is not None and info.time_dim is not None]
+    timed = [
+        (tensor, info)
+        for tensor, info in ((t, call.tracked(t)) for t in operands)
+        if info is not None and info.time_dim is not None
+    ]
     time_dims = [(tensor, int(info.time_dim)) for tensor, info in timed if info.time_dim is not None]
     if not time_dims or any(dim >= tensor.dim() - 2 for tensor, dim in time_dims):
         return None
@@ -103,10 +117,15 @@ def _attention_within_time_steps(call: Call, operands: list[torch.Tensor], mask:
     out = call.outputs[0]
     time_dim = out.dim() - from_end.pop()
     length = out.shape[time_dim]
-    reads = [timeless_read(info) if info.time_dim is None else
-             (info.node, Same(info.length) if info.length == length else Broadcast())
-             for info in (call.tracked(t) for t in operands) if info is not None]
+    reads = [
+        timeless_read(info)
+        if info.time_dim is None
+        else (info.node, Same(info.length) if info.length == length else Broadcast())
+        for info in (call.tracked(t) for t in operands)
+        if info is not None
+    ]
     return [Output(time_dim, length, reads)]
+
 
 def _bias_reads(call: Call, mask: torch.Tensor, queries: int) -> tuple[Optional[str], list]:
     """An additive float mask computed from the input (a relative-position bias, as
@@ -115,6 +134,7 @@ def _bias_reads(call: Call, mask: torch.Tensor, queries: int) -> tuple[Optional[
     bias itself is read at the query's position (or wholly, along the keys)."""
     info = call.required(mask)
     import torch.utils._python_dispatch as dispatch  # the recorder must not see this check run
+
     with dispatch._disable_current_modes():
         finite = mask.dtype != torch.bool and bool(torch.isfinite(mask).all())
     if not finite:
@@ -126,6 +146,7 @@ def _bias_reads(call: Call, mask: torch.Tensor, queries: int) -> tuple[Optional[
     if info.time_dim == mask.dim() - 1:
         return None, [(info.node, Everything(info.length, "attention bias along the keys"))]
     return f"an attention bias whose time axis is dim {info.time_dim}", []
+
 
 @register_rule("scaled_dot_product_attention", high_level=F.scaled_dot_product_attention)
 def attention(call: Call) -> list[Output]:
@@ -151,11 +172,17 @@ def attention(call: Call) -> list[Output]:
         reader = Recurrence(keys, "causal attention (is_causal=True)")
     else:
         reader = Everything(keys, "attention without a mask")
-    outputs = _attention_outputs(call, [(key, key.dim() - 2), (value, value.dim() - 2)], (query, query.dim() - 2),
-                                 reader, call.outputs[0].dim() - 2)
+    outputs = _attention_outputs(
+        call,
+        [(key, key.dim() - 2), (value, value.dim() - 2)],
+        (query, query.dim() - 2),
+        reader,
+        call.outputs[0].dim() - 2,
+    )
     if bias_reads and not outputs[0].refusal:
         outputs[0].reads.extend(bias_reads)
     return outputs
+
 
 @register_rule("multi_head_attention_forward", high_level=F.multi_head_attention_forward)
 def multi_head_attention(call: Call) -> list[Output]:
@@ -173,6 +200,9 @@ def multi_head_attention(call: Call) -> list[Output]:
     if padding_mask is not None:
         kept = (~padding_mask if padding_mask.dtype == torch.bool else torch.isfinite(padding_mask)).any(dim=0)
         allowed &= kept.cpu().numpy()[None, :]
-    reader: Reader = AttentionMask(allowed) if (mask is not None or padding_mask is not None) else \
-        Everything(keys, "attention without a mask")
+    reader: Reader = (
+        AttentionMask(allowed)
+        if (mask is not None or padding_mask is not None)
+        else Everything(keys, "attention without a mask")
+    )
     return _attention_outputs(call, [(key, 0), (value, 0)], (query, 0), reader, 0)

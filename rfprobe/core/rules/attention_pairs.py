@@ -18,6 +18,7 @@ Anything else on two time axes is refused by name; nothing here guesses.
 Sound under one condition, the one any masked softmax relies on: the scores are finite and
 below half the dtype's largest value (so `finfo.min` as a mask drives `exp` to exactly 0).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -65,10 +66,19 @@ def outer_product(call: Call, a: torch.Tensor, b: torch.Tensor, out: torch.Tenso
     if call.name.split(".")[1] in ("addmm", "baddbmm") and call.tracked(call.args[0]) is not None:
         return call.refuse("a product of two time-varying operands plus a time-varying bias is not understood")
     if info_a.time_dim != a.dim() - 2 or info_b.time_dim != b.dim() - 1:
-        return call.refuse("both operands vary in time, but not along the rows of the first and the columns of "
-                           "the second (query x key)")
-    return [Output(out.dim() - 2, out.shape[-2], [(info_a.node, PairRows()), (info_b.node, PairColumns())],
-                   key_dim=out.dim() - 1, keys=out.shape[-1])]
+        return call.refuse(
+            "both operands vary in time, but not along the rows of the first and the columns of "
+            "the second (query x key)"
+        )
+    return [
+        Output(
+            out.dim() - 2,
+            out.shape[-2],
+            [(info_a.node, PairRows()), (info_b.node, PairColumns())],
+            key_dim=out.dim() - 1,
+            keys=out.shape[-1],
+        )
+    ]
 
 
 def _matrix(values: torch.Tensor, out: torch.Tensor, time_dim: int, key_dim: int) -> np.ndarray:
@@ -91,15 +101,24 @@ def _number(value: object) -> Optional[float]:
     return None
 
 
-def _known(call: Call, info: Tracked, out: torch.Tensor, time_dim: int, key_dim: int,
-           ) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+def _known(
+    call: Call,
+    info: Tracked,
+    out: torch.Tensor,
+    time_dim: int,
+    key_dim: int,
+) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
     """(excluded, zeros, overwritten) of the output of an elementwise op on one tensor with
     two time axes; None where nothing is known."""
     op = call.name.split(".")[1].rstrip("_")
     excluded, zeros = info.excluded, info.zeros
-    constants = [value for value in list(call.args) + list(call.kwargs.values())
-                 if isinstance(value, (torch.Tensor, int, float)) and not isinstance(value, bool)
-                 and (not isinstance(value, torch.Tensor) or call.tracked(value) is None)]
+    constants = [
+        value
+        for value in list(call.args) + list(call.kwargs.values())
+        if isinstance(value, (torch.Tensor, int, float))
+        and not isinstance(value, bool)
+        and (not isinstance(value, torch.Tensor) or call.tracked(value) is None)
+    ]
     if op in COPIES:
         return excluded, zeros, None
     if op == "add" and len(constants) == 1 and _number(call.kwargs.get("alpha", 1)) == 1.0:
@@ -129,8 +148,14 @@ def _known(call: Call, info: Tracked, out: torch.Tensor, time_dim: int, key_dim:
     return None, None, None
 
 
-def _filled(where: torch.Tensor, value: float, info: Tracked, out: torch.Tensor, time_dim: int, key_dim: int,
-            ) -> tuple[Optional[np.ndarray], Optional[np.ndarray], np.ndarray]:
+def _filled(
+    where: torch.Tensor,
+    value: float,
+    info: Tracked,
+    out: torch.Tensor,
+    time_dim: int,
+    key_dim: int,
+) -> tuple[Optional[np.ndarray], Optional[np.ndarray], np.ndarray]:
     """A constant `value` written where `where` holds: those entries read nothing."""
     everywhere = _matrix(where.bool(), out, time_dim, key_dim)
     somewhere = ~_matrix(~where.bool(), out, time_dim, key_dim)
@@ -178,12 +203,15 @@ def pair_elementwise(call: Call) -> list[Output]:
     if len(reads) > 0 and any(not isinstance(reader, Broadcast) for _, reader in reads):
         excluded = zeros = None  # an input-dependent term: nothing known of the entries any more
     reads.insert(0, (info.node, PairSame(overwritten)))
-    return [Output(time_dim, info.length, reads, key_dim=key_dim, keys=info.keys, excluded=excluded, zeros=zeros)
-            for _ in call.outputs]
+    return [
+        Output(time_dim, info.length, reads, key_dim=key_dim, keys=info.keys, excluded=excluded, zeros=zeros)
+        for _ in call.outputs
+    ]
 
 
-@register_pair_rule("view", "_unsafe_view", "reshape", "_reshape_alias", "expand", "unsqueeze", "squeeze",
-                    "permute", "transpose", "t")
+@register_pair_rule(
+    "view", "_unsafe_view", "reshape", "_reshape_alias", "expand", "unsqueeze", "squeeze", "permute", "transpose", "t"
+)
 def pair_layout(call: Call) -> list[Output]:
     """A reshape, transpose, expand, ... that keeps both time axes whole: the 1-d rule, applied
     once to each axis, must keep each position for position."""
@@ -192,16 +220,38 @@ def pair_layout(call: Call) -> list[Output]:
     placed = []
     for dim, length in ((info.time_dim, info.length), (info.key_dim, info.keys)):
         one_axis = Tracked(info.node, dim, length)
-        outputs = rule(Call(call.function, call.name, call.args, call.kwargs, call.outputs,
-                            lambda value: one_axis if value is tensor else call.tracked(value)))  # noqa: B023 (called at once)
-        if len(outputs) != 1 or outputs[0].refusal or outputs[0].time_dim is None or outputs[0].length != length \
-                or not all(isinstance(reader, Same) for _, reader in outputs[0].reads):
+        outputs = rule(
+            Call(
+                call.function,
+                call.name,
+                call.args,
+                call.kwargs,
+                call.outputs,
+                lambda value: one_axis if value is tensor else call.tracked(value),  # noqa: B023 (called at once)
+            )
+        )
+        if (
+            len(outputs) != 1
+            or outputs[0].refusal
+            or outputs[0].time_dim is None
+            or outputs[0].length != length
+            or not all(isinstance(reader, Same) for _, reader in outputs[0].reads)
+        ):
             return call.refuse(f"a layout that does not keep both axes of {TWO_AXES} whole")
         placed.append(outputs[0].time_dim)
     if placed[0] == placed[1] or placed[0] > placed[1]:
         return call.refuse(f"a layout that puts the key axis of {TWO_AXES} before its query axis")
-    return [Output(placed[0], info.length, [(info.node, PairSame())], key_dim=placed[1], keys=info.keys,
-                   excluded=info.excluded, zeros=info.zeros)]
+    return [
+        Output(
+            placed[0],
+            info.length,
+            [(info.node, PairSame())],
+            key_dim=placed[1],
+            keys=info.keys,
+            excluded=info.excluded,
+            zeros=info.zeros,
+        )
+    ]
 
 
 @register_pair_rule("_softmax", "softmax", "_log_softmax", "log_softmax")
@@ -211,13 +261,22 @@ def pair_softmax(call: Call) -> list[Output]:
     tensor, info = call.single()
     dim = normalized_dim(call.arg(1, "dim"), tensor.dim())
     if dim != info.key_dim:
-        return call.refuse(f"a softmax over dim {dim} of {TWO_AXES}: only one over the keys (dim {info.key_dim}) "
-                           "is understood")
+        return call.refuse(
+            f"a softmax over dim {dim} of {TWO_AXES}: only one over the keys (dim {info.key_dim}) is understood"
+        )
     excluded = info.excluded if info.excluded is not None else np.zeros((info.length, info.keys), dtype=bool)
     excluded = excluded & ~excluded.all(axis=1, keepdims=True)  # a row excluded everywhere is uniform
     zeros = excluded if "log" not in call.name else None
-    return [Output(info.time_dim, info.length, [(info.node, PairSoftmax(excluded))], key_dim=info.key_dim,
-                   keys=info.keys, zeros=zeros)]
+    return [
+        Output(
+            info.time_dim,
+            info.length,
+            [(info.node, PairSoftmax(excluded))],
+            key_dim=info.key_dim,
+            keys=info.keys,
+            zeros=zeros,
+        )
+    ]
 
 
 @register_pair_rule("mm", "bmm", "addmm", "baddbmm")

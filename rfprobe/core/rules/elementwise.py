@@ -1,6 +1,7 @@
 """Ops that read position for position: broadcasting elementwise ops, copies, PReLU, masked
 fills. Ops torch tags pointwise get :func:`elementwise` without a registration of their own.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -10,8 +11,21 @@ from rfprobe.core.readers import Broadcast, Same
 from rfprobe.core.registry import register_rule
 
 
-@register_rule("clone", "_to_copy", "detach", "alias", "lift_fresh", "contiguous", "_conj", "masked_fill", "where", "copy", "_prelu_kernel", "prelu",
-               pointwise_default=True)
+@register_rule(
+    "clone",
+    "_to_copy",
+    "detach",
+    "alias",
+    "lift_fresh",
+    "contiguous",
+    "_conj",
+    "masked_fill",
+    "where",
+    "copy",
+    "_prelu_kernel",
+    "prelu",
+    pointwise_default=True,
+)
 def elementwise(call: Call) -> list[Output]:
     """Broadcasting elementwise ops: each output position reads the same position of every
     input with a time axis (aligned from the right), and the whole of inputs without one."""

@@ -1,6 +1,7 @@
 """Ops that move, cut, join or reorder the time axis: views, transposes, slices, splits,
 concatenation, stacking, flips and gathers.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,11 @@ from rfprobe.core.registry import register_rule
 from rfprobe.core.rules.elementwise import elementwise
 
 
-def layout(call: Call, out_time_dim: Optional[int], reader_of: Optional[Callable[[Tracked], Reader]] = None,
-           ) -> list[Output]:
+def layout(
+    call: Call,
+    out_time_dim: Optional[int],
+    reader_of: Optional[Callable[[Tracked], Reader]] = None,
+) -> list[Output]:
     """A one-input op that moves the time axis (or keeps it): read position for position."""
     tensor, info = call.single()
     if info.time_dim is None:
@@ -35,6 +39,7 @@ def layout(call: Call, out_time_dim: Optional[int], reader_of: Optional[Callable
     reader: Reader = reader_of(info) if reader_of else (Same(info.length) if length == info.length else Broadcast())
     return [Output(out_time_dim, length, [(info.node, reader)])]
 
+
 @register_rule("permute")
 def permute(call: Call) -> list[Output]:
     _, info = call.single()
@@ -42,6 +47,7 @@ def permute(call: Call) -> list[Output]:
         return layout(call, None)
     order = [normalized_dim(d, len(call.arg(1, "dims"))) for d in call.arg(1, "dims")]
     return layout(call, order.index(info.time_dim))
+
 
 @register_rule("transpose", "t")
 def transpose(call: Call) -> list[Output]:
@@ -51,9 +57,13 @@ def transpose(call: Call) -> list[Output]:
     if call.name.startswith("aten.t."):
         first, second = 0, 1
     else:
-        first, second = normalized_dim(call.arg(1, "dim0"), tensor.dim()), normalized_dim(call.arg(2, "dim1"), tensor.dim())
+        first, second = (
+            normalized_dim(call.arg(1, "dim0"), tensor.dim()),
+            normalized_dim(call.arg(2, "dim1"), tensor.dim()),
+        )
     swap = {first: second, second: first}
     return layout(call, swap.get(info.time_dim, info.time_dim))
+
 
 @register_rule("unsqueeze")
 def unsqueeze(call: Call) -> list[Output]:
@@ -62,6 +72,7 @@ def unsqueeze(call: Call) -> list[Output]:
         return layout(call, None)
     dim = normalized_dim(call.arg(1, "dim"), tensor.dim() + 1)
     return layout(call, info.time_dim + (1 if dim <= info.time_dim else 0))
+
 
 @register_rule("squeeze")
 def squeeze(call: Call) -> list[Output]:
@@ -78,12 +89,14 @@ def squeeze(call: Call) -> list[Output]:
         return [Output(None, 1, [(info.node, Select(0))])]
     return layout(call, info.time_dim - sum(1 for d in removed if d < info.time_dim))
 
+
 @register_rule("expand")
 def expand(call: Call) -> list[Output]:
     tensor, info = call.single()
     if info.time_dim is None:
         return layout(call, None)
     return layout(call, info.time_dim + call.outputs[0].dim() - tensor.dim())
+
 
 @register_rule("view", "_unsafe_view", "reshape", "_reshape_alias")
 def view(call: Call) -> list[Output]:
@@ -93,7 +106,7 @@ def view(call: Call) -> list[Output]:
     tensor, info = call.single()
     if info.time_dim is None:
         return layout(call, None)
-    before = math.prod(tensor.shape[:info.time_dim])
+    before = math.prod(tensor.shape[: info.time_dim])
     shape = list(call.outputs[0].shape)
     for dim in range(len(shape)):
         if math.prod(shape[:dim]) != before:
@@ -107,11 +120,19 @@ def view(call: Call) -> list[Output]:
         if size % info.length == 0 and info.length > 1:
             factor = size // info.length
             return layout(call, dim, lambda i: Merge(i.length, factor))  # noqa: B023 (called at once)
-    return call.refuse(f"the reshape {tuple(tensor.shape)} -> {tuple(shape)} merges the time axis "
-                       f"(dim {info.time_dim}) with an outer axis")
+    return call.refuse(
+        f"the reshape {tuple(tensor.shape)} -> {tuple(shape)} merges the time axis "
+        f"(dim {info.time_dim}) with an outer axis"
+    )
 
-def along_time(call: Call, dim_index: int, dim_name: str, on_time: Callable[[torch.Tensor, Tracked, int], list[Output]],
-               keeps_dim: bool = True) -> list[Output]:
+
+def along_time(
+    call: Call,
+    dim_index: int,
+    dim_name: str,
+    on_time: Callable[[torch.Tensor, Tracked, int], list[Output]],
+    keeps_dim: bool = True,
+) -> list[Output]:
     """An op with a `dim` argument: `on_time` when it acts along the time axis, else
     position for position (the time axis shifted if `dim` is removed before it)."""
     tensor, info = call.single()
@@ -123,6 +144,7 @@ def along_time(call: Call, dim_index: int, dim_name: str, on_time: Callable[[tor
     out_dim = info.time_dim - (1 if not keeps_dim and dim < info.time_dim else 0)
     return [Output(out_dim, info.length, [(info.node, Same(info.length))]) for _ in call.outputs]
 
+
 @register_rule("slice")
 def slice_(call: Call) -> list[Output]:
     def on_time(tensor: torch.Tensor, info: Tracked, dim: int) -> list[Output]:
@@ -131,7 +153,9 @@ def slice_(call: Call) -> list[Output]:
         start = max(start + info.length, 0) if start < 0 else min(start, info.length)
         out = call.outputs[0]
         return [Output(dim, out.shape[dim], [(info.node, Shift(info.length, start, step))])]
+
     return along_time(call, 1, "dim", on_time)
+
 
 @register_rule("select")
 def select(call: Call) -> list[Output]:
@@ -139,7 +163,9 @@ def select(call: Call) -> list[Output]:
         index = call.arg(2, "index")
         index = index + info.length if index < 0 else index
         return [Output(None, 1, [(info.node, Select(index))])]
+
     return along_time(call, 1, "dim", on_time, keeps_dim=False)
+
 
 @register_rule("split", "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unbind", "chunk")
 def split(call: Call) -> list[Output]:
@@ -156,8 +182,10 @@ def split(call: Call) -> list[Output]:
                 outputs.append(Output(dim, piece.shape[dim], [(info.node, Shift(info.length, start))]))
                 start += piece.shape[dim]
         return outputs
+
     dim_index = 1 if unbind else 2
     return along_time(call, dim_index, "dim", on_time, keeps_dim=not unbind)
+
 
 @register_rule("flip")
 def flip(call: Call) -> list[Output]:
@@ -166,6 +194,7 @@ def flip(call: Call) -> list[Output]:
     if info.time_dim in dims:
         return layout(call, info.time_dim, lambda i: Reverse(i.length))
     return layout(call, info.time_dim)
+
 
 @register_rule("cat")
 def cat(call: Call) -> list[Output]:
@@ -195,6 +224,7 @@ def cat(call: Call) -> list[Output]:
     assert time_dim is not None  # some tensor had a time axis (checked above)
     return [Output(time_dim, out.shape[time_dim], reads)]
 
+
 @register_rule("stack")
 def stack(call: Call) -> list[Output]:
     out = call.outputs[0]
@@ -212,6 +242,7 @@ def stack(call: Call) -> list[Output]:
     assert time_dim is not None  # some tensor had a time axis (checked above)
     return [Output(time_dim, out.shape[time_dim], reads)]
 
+
 @register_rule("index_select")
 def index_select(call: Call) -> list[Output]:
     def on_time(tensor: torch.Tensor, info: Tracked, dim: int) -> list[Output]:
@@ -220,17 +251,21 @@ def index_select(call: Call) -> list[Output]:
             return call.refuse("an index that depends on the input")
         sources = index.detach().to("cpu", torch.int64).numpy().copy()
         return [Output(dim, sources.size, [(info.node, Gather(info.length, (sources,)))])]
+
     return along_time(call, 1, "dim", on_time)
+
 
 @register_rule("view_as_real", "view_as_complex")
 def view_as_real(call: Call) -> list[Output]:
     _, info = call.single()
     return layout(call, info.time_dim)
 
+
 @register_rule("glu")
 def glu(call: Call) -> list[Output]:
     """GLU halves its dim: along channels it is elementwise; along time it is refused."""
     return along_time(call, 1, "dim", lambda *_: call.refuse("a GLU that halves the time axis"))
+
 
 @register_rule("embedding")
 def embedding(call: Call) -> list[Output]:

@@ -1,6 +1,7 @@
 """Recurrences (LSTM, GRU, plain RNNs), recorded whole: on CPU they decompose into one op
 per step.
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,5 +32,6 @@ def recurrence(call: Call) -> list[Output]:
     reader = Recurrence(info.length, f"{name.upper()} (recurrence over time)", bidirectional)
     out = call.outputs[0]
     states = Everything(info.length, f"{name.upper()} final state")
-    return [Output(expected, out.shape[expected], [(info.node, reader)])] + \
-        [Output(None, 1, [(info.node, states)]) for _ in call.outputs[1:]]
+    return [Output(expected, out.shape[expected], [(info.node, reader)])] + [
+        Output(None, 1, [(info.node, states)]) for _ in call.outputs[1:]
+    ]

@@ -1,6 +1,7 @@
 """Ops whose output position reads a window of input positions: convolutions (plain and
 transposed), pooling, the four pad modes, unfold and interpolation.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,10 @@ def convolution(call: Call) -> list[Output]:
         reader = Window(info.length, kernel, stride, dilation, padding)
     return [Output(info.time_dim, out.shape[info.time_dim], [(info.node, reader)])]
 
-@register_rule("avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices")
+
+@register_rule(
+    "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices"
+)
 def pooling(call: Call) -> list[Output]:
     """avg / max pooling (1-d pooling runs as 2-d after an unsqueeze)."""
     tensor, info = call.single()
@@ -55,14 +59,18 @@ def pooling(call: Call) -> list[Output]:
     out = call.outputs[0]
     return [Output(info.time_dim, out.shape[info.time_dim], [(info.node, reader)]) for _ in call.outputs]
 
+
 def pad(call: Call, mode: str) -> list[Output]:
     tensor, info = call.single()
     if info.time_dim is None:
         return layout(call, None)
-    pads = [int(amount) for amount in call.arg(1, "pad" if mode == "constant" else "padding")]  # F.pad takes tensors too
+    pads = [
+        int(amount) for amount in call.arg(1, "pad" if mode == "constant" else "padding")
+    ]  # F.pad takes tensors too
     from_last = tensor.dim() - 1 - info.time_dim
     start, end = (pads[2 * from_last], pads[2 * from_last + 1]) if 2 * from_last + 1 < len(pads) else (0, 0)
     return layout(call, info.time_dim, lambda i: Pad(i.length, start, end, mode))
+
 
 @register_rule("constant_pad_nd")
 def constant_pad(call: Call) -> list[Output]:
@@ -90,13 +98,16 @@ def functional_pad(call: Call) -> list[Output]:
     mode = call.arg(2, "mode", "constant")
     return pad(call, {"zeros": "constant"}.get(mode, mode))
 
+
 @register_rule("unfold")
 def unfold(call: Call) -> list[Output]:
     def on_time(tensor: torch.Tensor, info: Tracked, dim: int) -> list[Output]:
         size, step = call.arg(2, "size"), call.arg(3, "step")
         out = call.outputs[0]
         return [Output(dim, out.shape[dim], [(info.node, Window(info.length, size, step, 1, 0))])]
+
     return along_time(call, 1, "dimension", on_time)
+
 
 @register_rule("upsample_nearest1d", "_upsample_nearest_exact1d", "upsample_linear1d")
 def interpolation(call: Call) -> list[Output]:
@@ -110,6 +121,7 @@ def interpolation(call: Call) -> list[Output]:
         return call.refuse("only 1-d interpolation (batch, channels, time) is understood")
     positions = torch.arange(info.length, dtype=torch.float64).reshape(1, 1, -1)
     import torch.utils._python_dispatch as dispatch  # the recorder must not see this helper run
+
     with dispatch._disable_current_modes():
         values = call.function(positions, *call.args[1:], **call.kwargs)[0, 0].numpy()
     if "linear" in call.name:

@@ -11,6 +11,7 @@ from the installed audiocraft files (see :mod:`rfprobe.families.seanet.source`):
 
 Attributes are resolved on first use, so importing rfprobe never loads audiocraft.
 """
+
 from __future__ import annotations
 
 from types import ModuleType

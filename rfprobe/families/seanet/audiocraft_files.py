@@ -8,6 +8,7 @@ sub-dicts, then merges `seanet.encoder` over it (`models/builders.py`,
 checkpoint (`compression_state_dict.bin`) holds that config unresolved as the YAML string
 `xp.cfg` and the weights in `best_state`, encoder keys prefixed `encoder.`.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -58,13 +59,17 @@ class _Interpolator:
 
     def value(self, path: str) -> Any:
         if path in self.resolving or len(self.resolving) > _MAX_CHAIN:
-            raise UsageError(f"{self.where}: the interpolation ${{{path}}} refers to itself "
-                             f"({' -> '.join(self.resolving[:4])}...); write the value out")
+            raise UsageError(
+                f"{self.where}: the interpolation ${{{path}}} refers to itself "
+                f"({' -> '.join(self.resolving[:4])}...); write the value out"
+            )
         node: Any = self.root
         for key in path.split("."):
             if not isinstance(node, Mapping) or key not in node:
-                raise UsageError(f"{self.where}: cannot resolve the audiocraft config (${{{shown(path)[1:-1]}}}: "
-                                 "no such key); add the missing top-level key (e.g. sample_rate: 32000, channels: 1)")
+                raise UsageError(
+                    f"{self.where}: cannot resolve the audiocraft config (${{{shown(path)[1:-1]}}}: "
+                    "no such key); add the missing top-level key (e.g. sample_rate: 32000, channels: 1)"
+                )
             node = node[key]
         self.resolving.append(path)
         try:
@@ -75,8 +80,9 @@ class _Interpolator:
     def resolve(self, node: Any) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise UsageError(f"{self.where}: its interpolations expand to more than {MAX_NODES} values; "
-                             "write the values out")
+            raise UsageError(
+                f"{self.where}: its interpolations expand to more than {MAX_NODES} values; write the values out"
+            )
         if isinstance(node, Mapping):
             return {key: self.resolve(value) for key, value in node.items()}
         if isinstance(node, list):
@@ -86,9 +92,11 @@ class _Interpolator:
         references = _INTERPOLATION.findall(node)
         for reference in references:
             if not _KEY_PATH.fullmatch(reference):
-                raise UsageError(f"{self.where}: unsupported interpolation ${{{shown(reference)[1:-1]}}}: rfprobe "
-                                 "resolves only key references such as ${sample_rate} (no resolvers, no environment "
-                                 "variables); write the value out")
+                raise UsageError(
+                    f"{self.where}: unsupported interpolation ${{{shown(reference)[1:-1]}}}: rfprobe "
+                    "resolves only key references such as ${sample_rate} (no resolvers, no environment "
+                    "variables); write the value out"
+                )
         whole = _INTERPOLATION.fullmatch(node)
         if whole:
             return self.value(whole.group(1))
@@ -107,24 +115,33 @@ def from_audiocraft(raw: Mapping, where: str, name: str) -> AudiocraftConfig:
     seanet = interpolator.resolve(seanet)
     encoder_overrides = seanet.pop("encoder", None) or {}
     if not isinstance(encoder_overrides, Mapping):
-        raise UsageError(f"{where}: seanet.encoder must be a mapping of overrides, got {type(encoder_overrides).__name__}")
+        raise UsageError(
+            f"{where}: seanet.encoder must be a mapping of overrides, got {type(encoder_overrides).__name__}"
+        )
     kwargs = {**seanet, **encoder_overrides}
     if "sample_rate" in raw:
         sample_rate = interpolator.value("sample_rate")
     elif isinstance(raw.get("encodec"), Mapping) and "sample_rate" in raw["encodec"]:
         sample_rate = interpolator.value("encodec.sample_rate")
     else:
-        raise UsageError(f"{where}: no sample_rate (top level or encodec.sample_rate); add sample_rate: 32000 or similar")
+        raise UsageError(
+            f"{where}: no sample_rate (top level or encodec.sample_rate); add sample_rate: 32000 or similar"
+        )
     known = {f.name for f in fields(EncoderConfig)} - {"sample_rate", "name", "description", "claims"}
     used = {key: value for key, value in kwargs.items() if key in known}
-    ignored = sorted({f"seanet.{key}" for key in kwargs if key not in known}
-                     | {str(key) for key in raw if key not in ("seanet", "sample_rate")})
+    ignored = sorted(
+        {f"seanet.{key}" for key in kwargs if key not in known}
+        | {str(key) for key in raw if key not in ("seanet", "sample_rate")}
+    )
     used_keys = tuple(sorted(f"seanet.{k}" for k in used)) + ("sample_rate",)
-    description = (f"audiocraft config {where}; used: {', '.join(used_keys)}"
-                   f"{' (seanet.encoder overrides merged)' if encoder_overrides else ''}; "
-                   f"ignored: {', '.join(ignored) or 'nothing'}")
-    config = parse_config({**used, "sample_rate": sample_rate, "description": description}, where=where,
-                          default_name=name)
+    description = (
+        f"audiocraft config {where}; used: {', '.join(used_keys)}"
+        f"{' (seanet.encoder overrides merged)' if encoder_overrides else ''}; "
+        f"ignored: {', '.join(ignored) or 'nothing'}"
+    )
+    config = parse_config(
+        {**used, "sample_rate": sample_rate, "description": description}, where=where, default_name=name
+    )
     return AudiocraftConfig(config=config, used_keys=used_keys, ignored_keys=tuple(ignored))
 
 
@@ -138,8 +155,11 @@ class Checkpoint:
 def _unpickler_problem(error: Exception) -> str:
     """What torch's weights-only unpickler objected to, without torch's advice to load the file unsafely."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    problems = [line for line in lines if not line.startswith(("Weights only load failed", "Check the documentation"))
-                and "weights_only" not in line]
+    problems = [
+        line
+        for line in lines
+        if not line.startswith(("Weights only load failed", "Check the documentation")) and "weights_only" not in line
+    ]
     return shown(problems[0], 120)[1:-1] if problems else type(error).__name__
 
 
@@ -148,22 +168,32 @@ def _encoder_weights(state: Any, where: str) -> dict:
     import torch
 
     if not isinstance(state, Mapping):
-        raise UsageError(f"{where}: best_state is a {type(state).__name__}, expected a mapping of weight names to "
-                         "tensors; not an audiocraft compression checkpoint")
-    encoder_state = {key[len("encoder."):]: value for key, value in state.items()
-                     if isinstance(key, str) and key.startswith("encoder.")}
+        raise UsageError(
+            f"{where}: best_state is a {type(state).__name__}, expected a mapping of weight names to "
+            "tensors; not an audiocraft compression checkpoint"
+        )
+    encoder_state = {
+        key[len("encoder.") :]: value
+        for key, value in state.items()
+        if isinstance(key, str) and key.startswith("encoder.")
+    }
     if not encoder_state:
         raise UsageError(f"{where}: best_state has no 'encoder.' weights")
     for key, value in encoder_state.items():
         if not isinstance(value, torch.Tensor):
-            raise UsageError(f"{where}: best_state entry {shown('encoder.' + key)} is a {type(value).__name__}, "
-                             "not a tensor; not an audiocraft compression checkpoint")
+            raise UsageError(
+                f"{where}: best_state entry {shown('encoder.' + key)} is a {type(value).__name__}, "
+                "not a tensor; not an audiocraft compression checkpoint"
+            )
         if not value.is_floating_point():
-            raise UsageError(f"{where}: encoder weight {shown(key)} has dtype {str(value.dtype).replace('torch.', '')}; "
-                             "trained weights are floating point: pass the checkpoint audiocraft saved")
+            raise UsageError(
+                f"{where}: encoder weight {shown(key)} has dtype {str(value.dtype).replace('torch.', '')}; "
+                "trained weights are floating point: pass the checkpoint audiocraft saved"
+            )
     if not any(bool(value.any()) for value in encoder_state.values()):
-        raise UsageError(f"{where}: every encoder weight is zero, so no output depends on the input; "
-                         "pass a trained checkpoint")
+        raise UsageError(
+            f"{where}: every encoder weight is zero, so no output depends on the input; pass a trained checkpoint"
+        )
     return encoder_state
 
 
@@ -179,20 +209,30 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     except pickle.UnpicklingError as error:
         problem = _unpickler_problem(error)
         if "GLOBAL" in problem:
-            raise UsageError(f"--checkpoint {path}: refused: it holds pickled Python objects beyond tensors and "
-                             f"plain containers ({problem}); rfprobe reads only weights-only checkpoints, as "
-                             "audiocraft saves them") from None
-        raise UsageError(f"--checkpoint {path}: not a readable torch checkpoint ({problem}); pass an audiocraft "
-                         "compression_state_dict.bin") from None
+            raise UsageError(
+                f"--checkpoint {path}: refused: it holds pickled Python objects beyond tensors and "
+                f"plain containers ({problem}); rfprobe reads only weights-only checkpoints, as "
+                "audiocraft saves them"
+            ) from None
+        raise UsageError(
+            f"--checkpoint {path}: not a readable torch checkpoint ({problem}); pass an audiocraft "
+            "compression_state_dict.bin"
+        ) from None
     except Exception as error:
-        raise UsageError(f"--checkpoint {path}: not a readable torch checkpoint ({type(error).__name__}: "
-                         f"{_unpickler_problem(error)}); pass an audiocraft compression_state_dict.bin") from None
+        raise UsageError(
+            f"--checkpoint {path}: not a readable torch checkpoint ({type(error).__name__}: "
+            f"{_unpickler_problem(error)}); pass an audiocraft compression_state_dict.bin"
+        ) from None
     if not isinstance(package, Mapping):
-        raise UsageError(f"--checkpoint {path}: expected a dict with 'xp.cfg' and 'best_state', got {type(package).__name__}")
+        raise UsageError(
+            f"--checkpoint {path}: expected a dict with 'xp.cfg' and 'best_state', got {type(package).__name__}"
+        )
     if "pretrained" in package:
-        raise UsageError(f"--checkpoint {path} only names the pretrained model {shown(package['pretrained'])} on a "
-                         f"model hub, which rfprobe never downloads; pass the matching config instead, e.g. "
-                         f"--config {SUGGESTED_CONFIG}")
+        raise UsageError(
+            f"--checkpoint {path} only names the pretrained model {shown(package['pretrained'])} on a "
+            f"model hub, which rfprobe never downloads; pass the matching config instead, e.g. "
+            f"--config {SUGGESTED_CONFIG}"
+        )
     missing = [key for key in ("xp.cfg", "best_state") if key not in package]
     if missing:
         raise UsageError(f"--checkpoint {path}: missing {', '.join(missing)}; not an audiocraft compression checkpoint")
@@ -203,8 +243,10 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         except UnicodeDecodeError:
             raise UsageError(f"--checkpoint {path}: its xp.cfg is not UTF-8 text") from None
     if not isinstance(text, str):
-        raise UsageError(f"--checkpoint {path}: its xp.cfg is a {type(text).__name__}; audiocraft saves it as "
-                         "YAML text (OmegaConf.to_yaml)")
+        raise UsageError(
+            f"--checkpoint {path}: its xp.cfg is a {type(text).__name__}; audiocraft saves it as "
+            "YAML text (OmegaConf.to_yaml)"
+        )
     raw = read_yaml_text(text, f"--checkpoint {path} (xp.cfg)")
     if not is_audiocraft_config(raw):
         raise UsageError(f"--checkpoint {path}: its xp.cfg has no seanet section; not a SEANet (EnCodec) checkpoint")
@@ -234,8 +276,12 @@ def check_trained_weights(checkpoint: Checkpoint, where: str, device: Any, dtype
     except ProbeError:  # the probes will say why, in the verdict
         return
     if not bool(torch.isfinite(gradient).all()):
-        raise UsageError(f"{where}: with its weights the encoder's output is not finite for a random input "
-                         "(the weights overflow); pass a trained checkpoint")
+        raise UsageError(
+            f"{where}: with its weights the encoder's output is not finite for a random input "
+            "(the weights overflow); pass a trained checkpoint"
+        )
     if not bool(gradient.any()):
-        raise UsageError(f"{where}: with its weights no output frame depends on the input (the gradient is zero "
-                         "everywhere); pass a trained checkpoint")
+        raise UsageError(
+            f"{where}: with its weights no output frame depends on the input (the gradient is zero "
+            "everywhere); pass a trained checkpoint"
+        )

@@ -5,6 +5,7 @@ values (and, when the claim carries its layer table, every layer where that tabl
 departs from the module). By default it does not change the exit code; `--strict-claims`
 makes it exit 1, for regression tests that pin a number.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,14 +65,20 @@ class LayerDeparture:
 
     def __str__(self) -> str:
         if self.kind == "missing_from_module":
-            return (f"claimed layer '{self.claimed_layer}' has no counterpart: the module has only "
-                    f"{self.module_convolutions} convolutions")
+            return (
+                f"claimed layer '{self.claimed_layer}' has no counterpart: the module has only "
+                f"{self.module_convolutions} convolutions"
+            )
         if self.kind == "missing_from_claim":
-            detail = self.module_note or (f"kernel {self.module.kernel} stride {self.module.stride} "
-                                          f"dilation {self.module.dilation}")
+            detail = self.module_note or (
+                f"kernel {self.module.kernel} stride {self.module.stride} dilation {self.module.dilation}"
+            )
             return f"module layer {self.module_layer} ({detail}) is missing from the claim"
-        wrong = [field for field in ("kernel", "stride", "dilation")
-                 if getattr(self.claimed, field) != getattr(self.module, field)]
+        wrong = [
+            field
+            for field in ("kernel", "stride", "dilation")
+            if getattr(self.claimed, field) != getattr(self.module, field)
+        ]
         said = " ".join(f"{field} {getattr(self.claimed, field)}" for field in wrong)
         real = " ".join(f"{field} {getattr(self.module, field)}" for field in wrong)
         return f"layer '{self.claimed_layer}': claimed {said}, module {self.module_layer} has {real}"
@@ -115,19 +122,33 @@ def _layer_departures(claimed: Sequence[ClaimedLayer], actual: Sequence[LayerRow
     departures = []
     for index in range(max(len(claimed), len(convs))):
         if index >= len(convs):
-            departures.append(LayerDeparture("missing_from_module", claimed_layer=claimed[index].name,
-                                             claimed=_shape(claimed[index]), module_convolutions=len(convs)))
+            departures.append(
+                LayerDeparture(
+                    "missing_from_module",
+                    claimed_layer=claimed[index].name,
+                    claimed=_shape(claimed[index]),
+                    module_convolutions=len(convs),
+                )
+            )
             continue
         row = convs[index]
         if index >= len(claimed):
             departures.append(LayerDeparture("missing_from_claim", module_layer=row.name, module=_shape(row)))
             continue
         if _shape(claimed[index]) != _shape(row):
-            departures.append(LayerDeparture("differs", claimed_layer=claimed[index].name, module_layer=row.name,
-                                             claimed=_shape(claimed[index]), module=_shape(row)))
+            departures.append(
+                LayerDeparture(
+                    "differs",
+                    claimed_layer=claimed[index].name,
+                    module_layer=row.name,
+                    claimed=_shape(claimed[index]),
+                    module=_shape(row),
+                )
+            )
     for name, (row, notes) in _non_local_layers(actual).items():
-        departures.append(LayerDeparture("missing_from_claim", module_layer=name, module=_shape(row),
-                                         module_note="; ".join(notes)))
+        departures.append(
+            LayerDeparture("missing_from_claim", module_layer=name, module=_shape(row), module_note="; ".join(notes))
+        )
     return departures
 
 
@@ -158,24 +179,29 @@ def explain_errors(claimed: Sequence[ClaimedLayer], actual: Sequence[LayerRow], 
     module_strides = [row.stride for row in convs if row.stride > 1]
     if claimed_strides != module_strides:
         if claimed_strides[::-1] == module_strides:
-            errors.append(f"the ratios are reversed: the module downsamples by {module_strides}, "
-                          f"not {claimed_strides}")
+            errors.append(f"the ratios are reversed: the module downsamples by {module_strides}, not {claimed_strides}")
         else:
-            errors.append(f"the strides differ: the module downsamples by {module_strides}, the claim by {claimed_strides}")
+            errors.append(
+                f"the strides differ: the module downsamples by {module_strides}, the claim by {claimed_strides}"
+            )
     strided = [(layer, row) for layer, row in pairs if layer.stride > 1 or row.stride > 1]
     if any(layer.kernel != row.kernel for layer, row in strided):
         module_kernels = [row.kernel for _, row in strided]
         claimed_kernels = sorted({layer.kernel for layer, _ in strided})
         rule = " (2 x the stride)" if all(row.kernel == 2 * row.stride for _, row in strided) else ""
-        errors.append(f"the downsampling convs have kernels {module_kernels}{rule}, not "
-                      f"{' or '.join(map(str, claimed_kernels))}")
+        errors.append(
+            f"the downsampling convs have kernels {module_kernels}{rule}, not {' or '.join(map(str, claimed_kernels))}"
+        )
     groups: dict[tuple[LayerShape, LayerShape], list[str]] = {}
     for layer, row in pairs:
         if layer.stride == 1 and row.stride == 1 and _shape(layer) != _shape(row):
             groups.setdefault((_shape(layer), _shape(row)), []).append(layer.name)
     for (said, real), names in groups.items():
-        what = " and ".join(f"{field} {getattr(real, field)}, not {getattr(said, field)}"
-                            for field in ("kernel", "dilation") if getattr(said, field) != getattr(real, field))
+        what = " and ".join(
+            f"{field} {getattr(real, field)}, not {getattr(said, field)}"
+            for field in ("kernel", "dilation")
+            if getattr(said, field) != getattr(real, field)
+        )
         others = f" and {len(names) - 1} more like it" if len(names) > 1 else ""
         errors.append(f"'{names[0]}'{others} {'have' if others else 'has'} {what}")
     if len(claimed) != len(convs):
@@ -186,8 +212,9 @@ def explain_errors(claimed: Sequence[ClaimedLayer], actual: Sequence[LayerRow], 
     return errors
 
 
-def check_claims(claims: Claims, truth: ReceptiveField, sample_rate: int,
-                 module_layers: Sequence[LayerRow]) -> ClaimsReport:
+def check_claims(
+    claims: Claims, truth: ReceptiveField, sample_rate: int, module_layers: Sequence[LayerRow]
+) -> ClaimsReport:
     """Every stated figure of `claims` against `truth` (the verified receptive field)."""
     checks: list[ClaimCheck] = []
     samples = truth.samples
@@ -196,17 +223,27 @@ def check_claims(claims: Claims, truth: ReceptiveField, sample_rate: int,
     def add(quantity: str, claimed: Optional[float], actual: Optional[float], actual_text: str = "") -> None:
         if claimed is None:
             return
-        matches = actual is not None and (claimed == actual if isinstance(claimed, int) else _number_matches(claimed, actual))
+        matches = actual is not None and (
+            claimed == actual if isinstance(claimed, int) else _number_matches(claimed, actual)
+        )
         if not actual_text:
             actual_text = str(round_half_up(actual, 2)) if isinstance(actual, float) else str(actual)
         checks.append(ClaimCheck(quantity, claimed, actual, matches, actual_text))
 
     hop = truth.hop_samples
     add("receptive_field_samples", claims.receptive_field_samples, samples, rf_text if samples is None else "")
-    add("receptive_field_ms", claims.receptive_field_ms,
-        None if samples is None else samples_to_ms(samples, sample_rate), rf_text if samples is None else "")
-    add("receptive_field_tokens", claims.receptive_field_tokens,
-        None if samples is None else samples / hop, rf_text if samples is None else "")
+    add(
+        "receptive_field_ms",
+        claims.receptive_field_ms,
+        None if samples is None else samples_to_ms(samples, sample_rate),
+        rf_text if samples is None else "",
+    )
+    add(
+        "receptive_field_tokens",
+        claims.receptive_field_tokens,
+        None if samples is None else samples / hop,
+        rf_text if samples is None else "",
+    )
     add("left_samples", claims.left_samples, truth.left.to_json(), str(truth.left))
     add("right_samples", claims.right_samples, truth.right.to_json(), str(truth.right))
     add("hop_samples", claims.hop_samples, hop)
@@ -215,5 +252,10 @@ def check_claims(claims: Claims, truth: ReceptiveField, sample_rate: int,
     implied = chain_receptive_field(claims.layers) if claims.layers else None
     sides = [side for side, open_ in (("past", truth.left.unbounded), ("future", truth.right.unbounded)) if open_]
     errors = explain_errors(claims.layers, module_layers, " and ".join(sides)) if claims.layers else []
-    return ClaimsReport(source=claims.source, checks=tuple(checks), layer_departures=tuple(departures),
-                        claimed_table_receptive_field=implied, errors=tuple(errors))
+    return ClaimsReport(
+        source=claims.source,
+        checks=tuple(checks),
+        layer_departures=tuple(departures),
+        claimed_table_receptive_field=implied,
+        errors=tuple(errors),
+    )

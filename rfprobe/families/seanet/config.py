@@ -7,6 +7,7 @@ computed by hand, to be checked against the real module.
 
 Every problem is a :class:`UsageError` naming the file and the key.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -87,12 +88,21 @@ class EncoderConfig:
 
 
 _INT_KEYS = {
-    "channels": 1, "dimension": 1, "n_filters": 1, "n_residual_layers": 0, "kernel_size": 1,
-    "last_kernel_size": 1, "residual_kernel_size": 1, "dilation_base": 1, "compress": 1, "lstm": 0,
-    "disable_norm_outer_blocks": 0, "sample_rate": 1,
+    "channels": 1,
+    "dimension": 1,
+    "n_filters": 1,
+    "n_residual_layers": 0,
+    "kernel_size": 1,
+    "last_kernel_size": 1,
+    "residual_kernel_size": 1,
+    "dilation_base": 1,
+    "compress": 1,
+    "lstm": 0,
+    "disable_norm_outer_blocks": 0,
+    "sample_rate": 1,
 }  # key -> smallest allowed value
 _INT_CAPS = {"n_residual_layers": 64, "lstm": 64}  # audiocraft's encoders use 1-3 and 0-2
-MAX_INT = 2 ** 31 - 1  # any larger size is refused here; the cost estimate refuses far smaller ones
+MAX_INT = 2**31 - 1  # any larger size is refused here; the cost estimate refuses far smaller ones
 MAX_RATIOS = 32
 MAX_NAME_CHARACTERS = 200
 MAX_DESCRIPTION_CHARACTERS = 10_000
@@ -151,18 +161,27 @@ def _parse_claimed_layers(where: str, raw: Any) -> tuple[ClaimedLayer, ...]:
             raise UsageError(f"{where}: key '{key}' must be a mapping, got {_type_name(row)}")
         unknown = set(row) - {"name", "kernel", "stride", "dilation"}
         if unknown:
-            raise UsageError(f"{where}: unknown key '{key}.{shown(sorted(map(str, unknown))[0])[1:-1]}' "
-                             "(known: name, kernel, stride, dilation)")
+            raise UsageError(
+                f"{where}: unknown key '{key}.{shown(sorted(map(str, unknown))[0])[1:-1]}' "
+                "(known: name, kernel, stride, dilation)"
+            )
         if not isinstance(row.get("name", ""), (str, int)):
             raise UsageError(f"{where}: key '{key}.name' must be a string, got {_type_name(row['name'])}")
         for int_key in ("kernel", "stride", "dilation"):
             if int_key in row and (not _is_int(row[int_key]) or row[int_key] < 1):
-                raise UsageError(f"{where}: key '{key}.{int_key}' must be a positive integer, got {shown(row[int_key])}")
+                raise UsageError(
+                    f"{where}: key '{key}.{int_key}' must be a positive integer, got {shown(row[int_key])}"
+                )
         if "kernel" not in row:
             raise UsageError(f"{where}: key '{key}.kernel' is missing")
-        layers.append(ClaimedLayer(
-            name=str(row.get("name", f"layer {index}"))[:MAX_NAME_CHARACTERS], kernel=row["kernel"],
-            stride=row.get("stride", 1), dilation=row.get("dilation", 1)))
+        layers.append(
+            ClaimedLayer(
+                name=str(row.get("name", f"layer {index}"))[:MAX_NAME_CHARACTERS],
+                kernel=row["kernel"],
+                stride=row.get("stride", 1),
+                dilation=row.get("dilation", 1),
+            )
+        )
     return tuple(layers)
 
 
@@ -181,8 +200,9 @@ def parse_config(raw: Any, where: str, default_name: str = "unnamed") -> Encoder
             if value < _INT_KEYS[key]:
                 raise UsageError(f"{where}: key '{key}' must be >= {_INT_KEYS[key]}, got {value}")
             if value > _INT_CAPS.get(key, MAX_INT):
-                raise UsageError(f"{where}: key '{key}' is {shown(value)}; rfprobe accepts at most "
-                                 f"{_INT_CAPS.get(key, MAX_INT)}")
+                raise UsageError(
+                    f"{where}: key '{key}' is {shown(value)}; rfprobe accepts at most {_INT_CAPS.get(key, MAX_INT)}"
+                )
         elif key in _BOOL_KEYS:
             if not isinstance(value, bool):
                 raise UsageError(f"{where}: key '{key}' must be true or false, got {shown(value)}")
@@ -194,14 +214,18 @@ def parse_config(raw: Any, where: str, default_name: str = "unnamed") -> Encoder
                 raise UsageError(f"{where}: key '{key}' is {shown(value)}; use one of {', '.join(allowed)}")
             limit = MAX_DESCRIPTION_CHARACTERS if key == "description" else MAX_NAME_CHARACTERS
             if len(value) > limit or not value.isprintable():
-                raise UsageError(f"{where}: key '{key}' is {shown(value)}: use at most {limit} printable characters "
-                                 "(no control characters)")
+                raise UsageError(
+                    f"{where}: key '{key}' is {shown(value)}: use at most {limit} printable characters "
+                    "(no control characters)"
+                )
         elif key in _DICT_KEYS:
             _check_parameters(where, key, value)
         elif key == "ratios":
             if not isinstance(value, list) or not value or len(value) > MAX_RATIOS:
-                raise UsageError(f"{where}: key 'ratios' must be a non-empty list of at most {MAX_RATIOS} positive "
-                                 f"integers, got {shown(value)}")
+                raise UsageError(
+                    f"{where}: key 'ratios' must be a non-empty list of at most {MAX_RATIOS} positive "
+                    f"integers, got {shown(value)}"
+                )
             if not all(_is_int(ratio) and 1 <= ratio <= MAX_INT for ratio in value):
                 raise UsageError(f"{where}: key 'ratios' must hold positive integers only, got {shown(value)}")
             value = tuple(value)
@@ -223,8 +247,10 @@ def _check_parameters(where: str, key: str, value: Any) -> None:
         if not isinstance(name, str):
             raise UsageError(f"{where}: key '{key}' has a non-string name {shown(name)}")
         if not (_is_number(parameter) or isinstance(parameter, (bool, str)) or parameter is None):
-            raise UsageError(f"{where}: key '{key}.{shown(name)[1:-1]}' must be a finite number, true/false or a "
-                             f"string, got {_type_name(parameter)} {shown(parameter)}")
+            raise UsageError(
+                f"{where}: key '{key}.{shown(name)[1:-1]}' must be a finite number, true/false or a "
+                f"string, got {_type_name(parameter)} {shown(parameter)}"
+            )
 
 
 def _activation_class(config: EncoderConfig, where: str) -> type:
@@ -232,8 +258,10 @@ def _activation_class(config: EncoderConfig, where: str) -> type:
 
     names = [name for name in activations.__all__ if name != "MultiheadAttention"]  # attention is no activation
     if config.activation not in names:
-        raise UsageError(f"{where}: key 'activation' is {shown(config.activation)}, not a torch.nn activation "
-                         f"(e.g. ELU, ReLU, LeakyReLU, GELU, Tanh)")
+        raise UsageError(
+            f"{where}: key 'activation' is {shown(config.activation)}, not a torch.nn activation "
+            f"(e.g. ELU, ReLU, LeakyReLU, GELU, Tanh)"
+        )
     return getattr(activations, config.activation)
 
 
@@ -246,21 +274,30 @@ def _check_activation(config: EncoderConfig, where: str) -> None:
     accepted = [name for name in inspect.signature(cls).parameters if name not in ("self", "device", "dtype")]
     for name in config.activation_params:
         if name not in accepted:
-            raise UsageError(f"{where}: key 'activation_params.{shown(name)[1:-1]}' is not a parameter of "
-                             f"torch.nn.{config.activation} (it takes: {', '.join(accepted) or 'nothing'}); remove it"
-                             + (" (activation_params defaults to ELU's {alpha: 1.0}: write activation_params: {})"
-                                if config.activation_params == {"alpha": 1.0} else ""))
+            raise UsageError(
+                f"{where}: key 'activation_params.{shown(name)[1:-1]}' is not a parameter of "
+                f"torch.nn.{config.activation} (it takes: {', '.join(accepted) or 'nothing'}); remove it"
+                + (
+                    " (activation_params defaults to ELU's {alpha: 1.0}: write activation_params: {})"
+                    if config.activation_params == {"alpha": 1.0}
+                    else ""
+                )
+            )
     try:
         probe = torch.linspace(-3, 3, 16, dtype=torch.float64).view(1, 2, 8)
         output = cls(**config.activation_params).to(torch.float64)(probe)
         finite = isinstance(output, torch.Tensor) and output.shape == probe.shape and bool(torch.isfinite(output).all())
     except Exception as error:
-        raise UsageError(f"{where}: torch.nn.{config.activation}(**{shown(config.activation_params)}) fails "
-                         f"({type(error).__name__}: {shown(first_line(error))[1:-1]}); "
-                         "fix activation_params") from None
+        raise UsageError(
+            f"{where}: torch.nn.{config.activation}(**{shown(config.activation_params)}) fails "
+            f"({type(error).__name__}: {shown(first_line(error))[1:-1]}); "
+            "fix activation_params"
+        ) from None
     if not finite:
-        raise UsageError(f"{where}: torch.nn.{config.activation}(**{shown(config.activation_params)}) does not map a "
-                         "signal to a finite signal of the same shape; fix activation_params")
+        raise UsageError(
+            f"{where}: torch.nn.{config.activation}(**{shown(config.activation_params)}) does not map a "
+            "signal to a finite signal of the same shape; fix activation_params"
+        )
 
 
 def ignored_parameters(config: EncoderConfig) -> list[str]:
@@ -270,8 +307,10 @@ def ignored_parameters(config: EncoderConfig) -> list[str]:
     ["norm_params {'eps': 0.1} is ignored: audiocraft passes norm_params only to time_group_norm's GroupNorm"]
     """
     if config.norm_params and config.norm != "time_group_norm":
-        return [f"norm_params {shown(config.norm_params)} is ignored: audiocraft passes norm_params only to "
-                "time_group_norm's GroupNorm"]
+        return [
+            f"norm_params {shown(config.norm_params)} is ignored: audiocraft passes norm_params only to "
+            "time_group_norm's GroupNorm"
+        ]
     return []
 
 
@@ -280,21 +319,26 @@ def _check_buildable(config: EncoderConfig, where: str) -> None:
     if config.n_filters // config.compress < 1:
         raise UsageError(
             f"{where}: key 'compress' is {config.compress} but n_filters is {config.n_filters}: "
-            "the residual branch would have 0 channels; use compress <= n_filters")
+            "the residual branch would have 0 channels; use compress <= n_filters"
+        )
     if config.causal and config.norm == "time_group_norm":
         raise UsageError(f"{where}: key 'norm' time_group_norm is not causal; audiocraft refuses it with causal: true")
     n_blocks = len(config.ratios) + 2
     if config.disable_norm_outer_blocks > n_blocks:
         raise UsageError(
             f"{where}: key 'disable_norm_outer_blocks' is {config.disable_norm_outer_blocks}; "
-            f"the encoder has only {n_blocks} blocks")
+            f"the encoder has only {n_blocks} blocks"
+        )
     _check_activation(config, where)
     if config.norm == "time_group_norm":
         for name, value in config.norm_params.items():
             if name not in GROUP_NORM_PARAMS:
-                raise UsageError(f"{where}: key 'norm_params.{shown(name)[1:-1]}' is not a GroupNorm parameter "
-                                 f"audiocraft can pass (it takes: {', '.join(GROUP_NORM_PARAMS)}); remove it")
+                raise UsageError(
+                    f"{where}: key 'norm_params.{shown(name)[1:-1]}' is not a GroupNorm parameter "
+                    f"audiocraft can pass (it takes: {', '.join(GROUP_NORM_PARAMS)}); remove it"
+                )
             valid = isinstance(value, bool) if name == "affine" else _is_number(value) and value > 0
             if not valid:
-                raise UsageError(f"{where}: key 'norm_params.{name}' must be {GROUP_NORM_PARAMS[name]}, "
-                                 f"got {shown(value)}")
+                raise UsageError(
+                    f"{where}: key 'norm_params.{name}' must be {GROUP_NORM_PARAMS[name]}, got {shown(value)}"
+                )

@@ -3,6 +3,7 @@
 Kept apart from :mod:`~rfprobe.families.seanet.config` so that the record does not depend on
 the audiocraft reader, which builds records.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -13,6 +13,7 @@ Two steps, kept apart so that a wrong architecture can be fed to the same arithm
   it), effective kernel K and left padding p adds `p * J` samples to the left extent and
   `(K - 1 - p) * J` to the right one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -63,17 +64,27 @@ def encoder_layers(config: EncoderConfig) -> list[LayerSpec]:
     def group_norm(disabled: bool) -> bool:
         return config.norm == "time_group_norm" and not disabled
 
-    layers: list[LayerSpec] = [ConvSpec("model.0", config.kernel_size, causal=causal,
-                                        group_norm=group_norm(config.disable_norm_outer_blocks >= 1))]
+    layers: list[LayerSpec] = [
+        ConvSpec(
+            "model.0", config.kernel_size, causal=causal, group_norm=group_norm(config.disable_norm_outer_blocks >= 1)
+        )
+    ]
     index = 0
     for block, ratio in enumerate(reversed(config.ratios)):
         norm = group_norm(config.disable_norm_outer_blocks >= block + 2)
         for residual in range(config.n_residual_layers):
             index += 1
             name = f"model.{index}"
-            branch = (ConvSpec(f"{name}.block.1", config.residual_kernel_size,
-                               dilation=config.dilation_base ** residual, causal=causal, group_norm=norm),
-                      ConvSpec(f"{name}.block.3", 1, causal=causal, group_norm=norm))
+            branch = (
+                ConvSpec(
+                    f"{name}.block.1",
+                    config.residual_kernel_size,
+                    dilation=config.dilation_base**residual,
+                    causal=causal,
+                    group_norm=norm,
+                ),
+                ConvSpec(f"{name}.block.3", 1, causal=causal, group_norm=norm),
+            )
             shortcut = None if config.true_skip else ConvSpec(f"{name}.shortcut", 1, causal=causal, group_norm=norm)
             layers.append(ResidualSpec(name, branch, shortcut))
         index += 2  # the activation, then the downsampling conv
@@ -82,8 +93,14 @@ def encoder_layers(config: EncoderConfig) -> list[LayerSpec]:
         index += 1
         layers.append(RecurrentSpec(f"model.{index}", config.lstm))
     index += 2
-    layers.append(ConvSpec(f"model.{index}", config.last_kernel_size, causal=causal,
-                           group_norm=group_norm(config.disable_norm_outer_blocks == n_blocks)))
+    layers.append(
+        ConvSpec(
+            f"model.{index}",
+            config.last_kernel_size,
+            causal=causal,
+            group_norm=group_norm(config.disable_norm_outer_blocks == n_blocks),
+        )
+    )
     return layers
 
 
@@ -111,11 +128,22 @@ def _conv(spec: ConvSpec, extent: _Extent, rows: list[LayerRow]) -> tuple[int, i
     extent.jump *= spec.stride
     if spec.group_norm:
         extent.left_unbounded = extent.right_unbounded = True
-    rows.append(LayerRow(
-        name=spec.name, kind="conv", kernel=spec.kernel, stride=spec.stride, dilation=spec.dilation,
-        pad_left=pad_left, pad_right=pad_right, jump_in=jump_in, rf_increment=(effective - 1) * jump_in,
-        cumulative_rf=extent.width, jump_out=extent.jump,
-        note="followed by GroupNorm over time: global" if spec.group_norm else ("causal" if spec.causal else "")))
+    rows.append(
+        LayerRow(
+            name=spec.name,
+            kind="conv",
+            kernel=spec.kernel,
+            stride=spec.stride,
+            dilation=spec.dilation,
+            pad_left=pad_left,
+            pad_right=pad_right,
+            jump_in=jump_in,
+            rf_increment=(effective - 1) * jump_in,
+            cumulative_rf=extent.width,
+            jump_out=extent.jump,
+            note="followed by GroupNorm over time: global" if spec.group_norm else ("causal" if spec.causal else ""),
+        )
+    )
     return added
 
 
@@ -151,14 +179,23 @@ def receptive_field_of(layers: Sequence[LayerSpec]) -> MethodResult:
         else:
             extent.left_unbounded = True
             extent.right_unbounded |= layer.bidirectional
-            rows.append(LayerRow(
-                name=layer.name, kind="lstm", jump_in=extent.jump, jump_out=extent.jump,
-                cumulative_rf=extent.width,
-                note=f"{layer.num_layers}-layer {'bi' if layer.bidirectional else 'uni'}directional LSTM: "
-                     f"past{' and future' if layer.bidirectional else ''} unbounded"))
+            rows.append(
+                LayerRow(
+                    name=layer.name,
+                    kind="lstm",
+                    jump_in=extent.jump,
+                    jump_out=extent.jump,
+                    cumulative_rf=extent.width,
+                    note=f"{layer.num_layers}-layer {'bi' if layer.bidirectional else 'uni'}directional LSTM: "
+                    f"past{' and future' if layer.bidirectional else ''} unbounded",
+                )
+            )
     receptive_field = ReceptiveField(
-        left=Side(extent.left, extent.left_unbounded), right=Side(extent.right, extent.right_unbounded),
-        hop_samples=extent.jump, global_in_time=group_norm)
+        left=Side(extent.left, extent.left_unbounded),
+        right=Side(extent.right, extent.right_unbounded),
+        hop_samples=extent.jump,
+        global_in_time=group_norm,
+    )
     return MethodResult(method=METHOD, receptive_field=receptive_field, layers=rows)
 
 

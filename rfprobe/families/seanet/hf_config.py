@@ -3,6 +3,7 @@ transformers' encoder from it, and name the audiocraft hyperparameters it mirror
 
 transformers is an optional extra (`pip install -e ".[hf]"`); nothing is fetched from a hub.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,11 +18,20 @@ from rfprobe.families.seanet.yaml_reading import MAX_BYTES
 
 # transformers EncodecConfig field -> audiocraft seanet key
 FIELD_MAP = {
-    "audio_channels": "channels", "hidden_size": "dimension", "num_filters": "n_filters",
-    "num_residual_layers": "n_residual_layers", "upsampling_ratios": "ratios", "norm_type": "norm",
-    "kernel_size": "kernel_size", "last_kernel_size": "last_kernel_size",
-    "residual_kernel_size": "residual_kernel_size", "dilation_growth_rate": "dilation_base",
-    "use_causal_conv": "causal", "pad_mode": "pad_mode", "compress": "compress", "num_lstm_layers": "lstm",
+    "audio_channels": "channels",
+    "hidden_size": "dimension",
+    "num_filters": "n_filters",
+    "num_residual_layers": "n_residual_layers",
+    "upsampling_ratios": "ratios",
+    "norm_type": "norm",
+    "kernel_size": "kernel_size",
+    "last_kernel_size": "last_kernel_size",
+    "residual_kernel_size": "residual_kernel_size",
+    "dilation_growth_rate": "dilation_base",
+    "use_causal_conv": "causal",
+    "pad_mode": "pad_mode",
+    "compress": "compress",
+    "num_lstm_layers": "lstm",
     "sampling_rate": "sample_rate",
 }
 
@@ -40,8 +50,10 @@ def load_hf_config(path: str | Path) -> Any:
     path = Path(path)
     try:
         if path.stat().st_size > MAX_BYTES:
-            raise UsageError(f"--hf-config {path}: {path.stat().st_size} bytes; an EncodecConfig config.json is "
-                             f"about 2 kB (at most {MAX_BYTES} bytes)")
+            raise UsageError(
+                f"--hf-config {path}: {path.stat().st_size} bytes; an EncodecConfig config.json is "
+                f"about 2 kB (at most {MAX_BYTES} bytes)"
+            )
         values = json.loads(path.read_bytes().decode("utf-8"))
     except OSError as error:
         raise UsageError(f"--hf-config {path}: cannot read it ({error.strerror})") from None
@@ -55,8 +67,10 @@ def load_hf_config(path: str | Path) -> Any:
         raise UsageError(f"--hf-config {path}: not an EnCodec config (model_type must be encodec)")
     for key, value in values.items():
         if isinstance(value, (dict, list)) and key != "upsampling_ratios" and key != "target_bandwidths":
-            raise UsageError(f"--hf-config {path}: key {shown(key)} is a {type(value).__name__}; EncodecConfig "
-                             "takes numbers, strings and the lists upsampling_ratios and target_bandwidths")
+            raise UsageError(
+                f"--hf-config {path}: key {shown(key)} is a {type(value).__name__}; EncodecConfig "
+                "takes numbers, strings and the lists upsampling_ratios and target_bandwidths"
+            )
     try:
         hf_config = transformers.EncodecConfig(**{k: v for k, v in values.items() if k != "model_type"})
         audiocraft_equivalent(hf_config, path.stem)
@@ -65,12 +79,15 @@ def load_hf_config(path: str | Path) -> Any:
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1 << 20:
                 raise UsageError(f"{key} must be an integer in [1, {1 << 20}], got {shown(value)}")
     except UsageError as error:
-        raise UsageError(f"--hf-config {path}: {str(error).replace(f'transformers config {path.stem}: ', '')}") from None
+        raise UsageError(
+            f"--hf-config {path}: {str(error).replace(f'transformers config {path.stem}: ', '')}"
+        ) from None
     except Exception as error:
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         detail = lines[-1] if lines else type(error).__name__  # transformers puts the reason last
-        raise UsageError(f"--hf-config {path}: transformers refuses it ({shown(detail, 160)[1:-1]}); "
-                         "fix the config") from None
+        raise UsageError(
+            f"--hf-config {path}: transformers refuses it ({shown(detail, 160)[1:-1]}); fix the config"
+        ) from None
     return hf_config
 
 

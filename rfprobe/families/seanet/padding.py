@@ -5,8 +5,8 @@ K = (kernel - 1) * dilation + 1 and the stride s, then calls an inner `nn.Conv1d
 own `padding` attribute is 0. Tools that read that attribute (torchscan and friends)
 therefore place the receptive field K - s samples too far right.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 
 def streamable_padding(effective_kernel: int, stride: int, causal: bool) -> tuple[int, int]:

@@ -8,6 +8,7 @@ install get exactly what they run), and if that fails we execute the installed
 private package name, never running `audiocraft/__init__.py`. Either way the code that
 runs is the installed PyPI distribution's, never a copy.
 """
+
 from __future__ import annotations
 
 import functools
@@ -103,6 +104,7 @@ def _quiet(weight_norm: Callable) -> Callable:
     it (by rfprobe, or by a user through `rfprobe.families.seanet.audiocraft`) would otherwise print one
     warning per convolution about a choice audiocraft made. The function itself is unchanged.
     """
+
     @functools.wraps(weight_norm)
     def quiet_weight_norm(*args, **kwargs):
         with warnings.catch_warnings():

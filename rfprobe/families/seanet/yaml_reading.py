@@ -16,6 +16,7 @@ PyYAML resolves from plain scalars). Refused, each with one line naming the file
     ...
     rfprobe.errors.UsageError: x.yaml: duplicate key 'a' at line 2; keep one
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,8 +31,9 @@ MAX_BYTES = 1 << 20  # a config is a few kB; audiocraft's full xp.cfg about 10 k
 MAX_NODES = 20_000  # after expanding aliases; audiocraft's full xp.cfg has under 2000
 MAX_DEPTH = 64
 
-_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map",
-                                                          "timestamp", "merge")}
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp", "merge")
+}
 
 
 class _Loader(yaml.SafeLoader):
@@ -76,20 +78,26 @@ def _check_nodes(root: Node) -> None:
             on_path.discard(id(node))
             expanded[id(node)] = size = 1 + sum(expanded[id(child)] for child in _children(node))
             if size > MAX_NODES:
-                raise UsageError(f"expands to more than {MAX_NODES} values (YAML anchors and aliases, line "
-                                 f"{node.start_mark.line + 1}); write the values out or remove the aliases")
+                raise UsageError(
+                    f"expands to more than {MAX_NODES} values (YAML anchors and aliases, line "
+                    f"{node.start_mark.line + 1}); write the values out or remove the aliases"
+                )
             continue
         if id(node) in expanded:
             continue
         if id(node) in on_path:
             raise UsageError(f"an alias at line {node.start_mark.line + 1} contains itself; remove it")
         if node.tag not in _PLAIN_TAGS:
-            raise UsageError(f"unsupported YAML tag {shown(node.tag.replace('tag:yaml.org,2002:', '!!'))} at line "
-                             f"{node.start_mark.line + 1}; rfprobe reads plain YAML only (mappings, lists, "
-                             "numbers, strings, booleans)")
+            raise UsageError(
+                f"unsupported YAML tag {shown(node.tag.replace('tag:yaml.org,2002:', '!!'))} at line "
+                f"{node.start_mark.line + 1}; rfprobe reads plain YAML only (mappings, lists, "
+                "numbers, strings, booleans)"
+            )
         if depth > MAX_DEPTH:
-            raise UsageError(f"nested deeper than {MAX_DEPTH} levels at line {node.start_mark.line + 1}; "
-                             "a config is a flat mapping of a few sections")
+            raise UsageError(
+                f"nested deeper than {MAX_DEPTH} levels at line {node.start_mark.line + 1}; "
+                "a config is a flat mapping of a few sections"
+            )
         on_path.add(id(node))
         stack.append((node, True, depth))
         stack.extend((child, False, depth + 1) for child in _children(node) if id(child) not in expanded)
@@ -114,8 +122,9 @@ def read_yaml_text(text: str, where: str) -> Any:
         mark = getattr(error, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or ""
-        raise UsageError(f"{where}: malformed YAML{at}{f' ({shown(problem)})' if problem else ''}; "
-                         "fix the syntax") from None
+        raise UsageError(
+            f"{where}: malformed YAML{at}{f' ({shown(problem)})' if problem else ''}; fix the syntax"
+        ) from None
     finally:
         loader.dispose()
 
