@@ -2,7 +2,9 @@
 
     python scripts/update_docs.py            # the zoo tables (from docs/data/zoo_tiny.json) and
                                              # the shipped configs' summary (a real run of each)
-    python scripts/update_docs.py --no-run   # the zoo tables only
+    python scripts/update_docs.py --no-run   # the tables rendered from docs/data/ only
+    python scripts/update_docs.py --codecs   # also measure docs/data/codec_use_tiny.json anew
+                                             # (rfprobe chunk proofs and decoder rows, tiny width)
 
 The text between `<!-- rfprobe:NAME:start -->` and `<!-- rfprobe:NAME:end -->` markers is
 replaced; tests/test_readme.py and tests/test_zoo.py fail when a table and its data disagree.
@@ -23,6 +25,24 @@ README = REPOSITORY / "README.md"
 ZOO_PAGE = REPOSITORY / "docs" / "zoo.md"
 SPEED_PAGE = REPOSITORY / "docs" / "proof_and_speed.md"
 ZOO_DATA = REPOSITORY / "docs" / "data" / "zoo_tiny.json"
+CODEC_PAGE = REPOSITORY / "docs" / "codec_use.md"
+CODEC_DATA = REPOSITORY / "docs" / "data" / "codec_use_tiny.json"
+# Decoders the zoo measures (Mimi's tiny decoder trace does not finish here) and encoders whose
+# recurrence or global norm leaves no exact plan, to show the reason named.
+CODEC_USE_NAMES = (
+    "dac_16khz",
+    "dac_24khz",
+    "dac_44khz",
+    "dac_44khz_descript",
+    "encodec_24khz",
+    "encodec_32khz",
+    "encodec_48khz",
+    "mimi_seanet",
+    "snac_24khz",
+    "xcodec_acoustic",
+    "pocket_tts_seanet",
+)
+CHUNK_SECONDS = 0.5
 
 
 def replace_block(path: Path, name: str, body: str) -> None:
@@ -55,6 +75,31 @@ def zoo_blocks(path: Path = ZOO_DATA) -> dict[str, str]:
     }
 
 
+def measure_codec_use() -> dict:
+    """`rfprobe chunk` proofs and decoder rows of CODEC_USE_NAMES at tiny width, as JSON data."""
+    import dataclasses
+
+    from rfprobe.families.codecs import CODECS
+    from rfprobe.runs.chunking import codec_chunking
+    from rfprobe.runs.decoder_field import decoder_zoo_row
+
+    decoders = {codec.encoder_row for codec in CODECS if codec.encoder_row != "mimi"}
+    chunking, rows = [], []
+    for name in CODEC_USE_NAMES:
+        chunking.append(dataclasses.asdict(codec_chunking(name, True, CHUNK_SECONDS)))
+        if name in decoders:
+            rows.append(dataclasses.asdict(decoder_zoo_row(name, True)))
+        print(f"measured {name}", flush=True)
+    return {"width": "tiny", "chunk_seconds": CHUNK_SECONDS, "chunking": chunking, "decoders": rows}
+
+
+def codec_use_block(path: Path = CODEC_DATA) -> str:
+    """The codec-use page's table, rendered from its data file."""
+    from rfprobe.output.codec_use import codec_use_table
+
+    return f"```\n{codec_use_table(json.loads(path.read_text(encoding='utf-8')))}\n```"
+
+
 def summary_block() -> str:
     """The shipped configs' summary table, from a real run of each."""
     from rfprobe.families.seanet.config_files import load_config
@@ -68,7 +113,11 @@ def summary_block() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-run", action="store_true", help="only the tables rendered from data files")
+    parser.add_argument("--codecs", action="store_true", help="measure docs/data/codec_use_tiny.json anew first")
     arguments = parser.parse_args()
+    if arguments.codecs:
+        CODEC_DATA.write_text(json.dumps(measure_codec_use(), indent=1, default=str) + "\n", encoding="utf-8")
+    replace_block(CODEC_PAGE, "codec-use", codec_use_block())
     blocks = zoo_blocks()
     replace_block(README, "zoo-summary", blocks["zoo-summary"])
     replace_block(ZOO_PAGE, "zoo", blocks["zoo"])

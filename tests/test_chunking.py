@@ -106,12 +106,12 @@ def test_no_plan_is_exact_past_an_unbounded_side_and_the_reason_is_named():
 
 
 def test_a_zoo_codec_gets_exact_encode_and_decode_plans_at_tiny_width():
-    result = codec_chunking("dac_16khz", tiny=True, chunk_frames=6)
+    result = codec_chunking("dac_16khz", tiny=True, chunk_seconds=0.12)
     assert result.encode.exact and result.decode is not None and result.decode.exact
 
 
 def test_a_recurrent_zoo_encoder_says_no_exact_plan():
-    result = codec_chunking("audiogen_16khz", tiny=True, chunk_frames=6)
+    result = codec_chunking("audiogen_16khz", tiny=True, chunk_seconds=0.12)
     assert not result.encode.exact and "unbounded" in result.encode.no_exact_plan
 
 

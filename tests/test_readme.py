@@ -102,3 +102,15 @@ def test_the_two_readme_commands_install_the_same_way():
 def test_the_readme_points_nowhere_outside_the_repository():
     for path in [REPOSITORY / "README.md", *sorted((REPOSITORY / "configs").rglob("*.yaml"))]:
         assert "../" not in path.read_text(encoding="utf-8"), path
+
+
+@pytest.mark.fast
+def test_the_codec_use_page_is_rendered_from_its_data():
+    import sys
+
+    sys.path.insert(0, str(REPOSITORY / "scripts"))
+    import update_docs
+
+    page = _page("codec_use.md")
+    shown = page.split("<!-- rfprobe:codec-use:start -->")[1].split("<!-- rfprobe:codec-use:end -->")[0]
+    assert shown.strip() == update_docs.codec_use_block().strip(), "run python scripts/update_docs.py --no-run"

@@ -1,7 +1,7 @@
 """`rfprobe chunk NAME`: exact chunk plans for a zoo codec, proven by running it.
 
-Exit codes: 0 every plan is exact and proven (or the reason none can be is named); 1 a plan
-failed its proof; 2 bad input (one line naming the problem and the fix).
+Exit codes: 0 every plan's chunks equal the whole file bit for bit (or the reason no exact plan
+exists is named); 1 a plan's chunks differ; 2 bad input (one line naming the problem and the fix).
 """
 
 from __future__ import annotations
@@ -41,35 +41,24 @@ def build_parser() -> OneLineParser:
     return parser
 
 
-def chunk_frames_for(seconds: float, sample_rate: int, hop_samples: int) -> int:
-    """Whole frames in `seconds`; a chunk shorter than one frame is refused."""
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise UsageError(f"--chunk-seconds {seconds:g}: must be a positive number of seconds")
-    frames = round(seconds * sample_rate / hop_samples)
-    if frames < 1:
-        raise UsageError(
-            f"--chunk-seconds {seconds:g}: shorter than one frame ({hop_samples} samples, "
-            f"{1000 * hop_samples / sample_rate:.2f} ms); pass at least {hop_samples / sample_rate:.4g}"
-        )
-    return frames
-
-
 def run(argv: Sequence[str]) -> int:
-    from rfprobe.runs.chunking import codec_chunking
+    from rfprobe.runs.chunking import chunk_frames_for, codec_chunking
 
     arguments = build_parser().parse_args(argv)
     model = find(arguments.name)
     if arguments.json and not Path(arguments.json).parent.is_dir():
         raise UsageError(f"--json {arguments.json}: directory {Path(arguments.json).parent} does not exist; create it")
-    if model.hop_samples is None:
-        raise UsageError(f"{model.name}: its hop is not known ahead of a run; chunk plans need a zoo row with a hop")
-    frames = chunk_frames_for(arguments.chunk_seconds, model.sample_rate, model.hop_samples)
-    result = codec_chunking(model.name, arguments.tiny, frames)
+    seconds = arguments.chunk_seconds
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UsageError(f"--chunk-seconds {seconds:g}: must be a positive number of seconds")
+    if model.hop_samples is not None:  # else the walk reads the hop, and the chunk is checked then
+        chunk_frames_for(seconds, model.sample_rate, model.hop_samples)
+    result = codec_chunking(model.name, arguments.tiny, seconds)
     print("\n".join(result.describe()))
     if arguments.json:
         write_json_atomically(Path(arguments.json), dataclasses.asdict(result))
     proofs = [proof for proof in (result.encode, result.decode) if proof is not None]
-    return 1 if any(not proof.no_exact_plan and not proof.exact for proof in proofs) else 0
+    return 1 if any(not proof.no_exact_plan and not proof.equal for proof in proofs) else 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

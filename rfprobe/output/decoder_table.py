@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+from rfprobe.output.report import format_table
 from rfprobe.runs.decoder_field import DecoderZooRow
 
 HEADERS = (
@@ -57,6 +58,4 @@ def decoder_cells(row: DecoderZooRow) -> list[str]:
 
 def decoder_table(rows: Sequence[DecoderZooRow]) -> str:
     """A fixed-width text table of the rows."""
-    cells = [list(HEADERS)] + [decoder_cells(row) for row in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(HEADERS))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in cells)
+    return format_table(list(HEADERS), [decoder_cells(row) for row in rows])

@@ -1,0 +1,83 @@
+"""How to chunk and stream each codec: the docs' table, rendered from the data the tool writes
+(`docs/data/codec_use_tiny.json`: `rfprobe chunk` proofs and the zoo's decoder rows)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from rfprobe.output.report import format_table
+from rfprobe.runs.chunking import ROUNDING
+
+HEADERS = (
+    "codec",
+    "hop",
+    "enc ctx left",
+    "enc ctx right",
+    "encode plan",
+    "dec overlap past/future fr",
+    "crop samples",
+    "decode plan",
+    "rt right (algo ms)",
+    "buffer ms",
+)
+
+
+def _plan_cell(proof: Optional[dict]) -> str:
+    """The proof's finding, as `PlanProof.finding` words it (recomputed from its JSON)."""
+    if proof is None:
+        return "no decoder here"
+    if proof["no_exact_plan"]:
+        return f"none: {proof['no_exact_plan']}"
+    equal = all(run["equal"] for run in proof["comparisons"])
+    if equal and all(proof["minimality"].values()):
+        return "exact, minimal (proven)"
+    if equal:
+        return "exact; one frame less still equal (edge influence below float64 resolution)"
+    if all(run["equal"] or run["max_relative_difference"] <= ROUNDING for run in proof["comparisons"]):
+        return "equal up to rounding at some chunk ends: not bit for bit"
+    return "FAILED: chunks differ from the whole file"
+
+
+def _samples_ms(samples: int, rate: int) -> str:
+    return f"{samples} ({1000 * samples / rate:.2f} ms)"
+
+
+def codec_use_cells(chunking: dict[str, Any], decoder: Optional[dict[str, Any]]) -> list[str]:
+    """One codec's cells from its `CodecChunking` and `DecoderZooRow` as JSON."""
+    rate, encode, decode = chunking["sample_rate"], chunking["encode"], chunking["decode"]
+    plan = encode["plan"]
+    left = right = "-"
+    if plan is not None:
+        hop = plan["hop_samples"]
+        frames_left = -(-plan["left_samples"] // hop)
+        frames_right = max(-(-(plan["right_samples"] + 1) // hop) - 1, 0)
+        left = f"{_samples_ms(frames_left * hop, rate)}, {frames_left} fr"
+        right = f"{_samples_ms(frames_right * hop, rate)}, {frames_right} fr"
+    overlap = crop = "-"
+    if decode is not None and decode["plan"] is not None:
+        overlap = f"{decode['plan']['past_frames']} / {decode['plan']['future_frames']}"
+        crop = str(decode["plan"]["past_frames"] * decode["plan"]["hop_samples"])
+    latency = "-"
+    if decoder is not None:
+        right_samples, algorithmic = decoder["round_trip_right_samples"], decoder["algorithmic_latency_ms"]
+        latency = "unbounded" if right_samples is None else f"{right_samples} ({algorithmic:.2f})"
+    buffering = "-" if decoder is None else f"{decoder['buffering_latency_ms']:.2f}"
+    return [
+        chunking["name"],
+        str(chunking["hop_samples"]),
+        left,
+        right,
+        _plan_cell(encode),
+        overlap,
+        crop,
+        _plan_cell(decode),
+        latency,
+        buffering,
+    ]
+
+
+def codec_use_table(data: dict[str, Any]) -> str:
+    """The table of every codec in `data` ({"chunking": [...], "decoders": [...]})."""
+    decoders = {row["name"]: row for row in data["decoders"]}
+    rows = [codec_use_cells(chunking, decoders.get(chunking["name"])) for chunking in data["chunking"]]
+    return format_table(list(HEADERS), rows)
