@@ -33,6 +33,7 @@ _PUBLIC = {
     "Side": "arithmetic.geometry", "walk_receptive_field": "core.walk", "UsageError": "errors",
     "EncoderConfig": "families.seanet.config", "load_config": "families.seanet.config_files",
     "formula_receptive_field": "families.seanet.formula", "probe_module": "runs.module_probe",
+    "probe_hf_model": "runs.hf_model",
     "Verification": "runs.verify", "verify_config": "runs.verify",
 }
 __all__ = ["__version__", *sorted(_PUBLIC)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from rfprobe.families import ZooModel, require_transformers_class
+from rfprobe.families import SnapshotBranch, ZooModel, require_transformers_class
 
 TINY = dict(encoder_hidden_size=2, hidden_size=16, num_attention_heads=2, num_key_value_heads=2, head_dim=8,
             intermediate_size=32)
@@ -48,6 +48,19 @@ class SemanticBranch(nn.Module):
         return self.adapter(hidden)
 
 
+SEMANTIC_CHANNELS = 160  # stacked mel features per frame, computed by the feature extractor outside the model
+
+
+def snapshot_branches(model: nn.Module) -> list[SnapshotBranch]:
+    """The acoustic encoder and the semantic branch (encoder + adapter) of an `Xcodec2Model` or a
+    `NeuCodecModel`; the semantic branch reads feature frames, so it has no sample rate."""
+    config = model.config
+    rate = getattr(config, "input_sampling_rate", None) or config.sampling_rate
+    return [SnapshotBranch("acoustic", model.acoustic_encoder.eval(), channels=1, sample_rate=rate),
+            SnapshotBranch("semantic", SemanticBranch(model.semantic_encoder, model.semantic_adapter).eval(),
+                           channels=SEMANTIC_CHANNELS, sample_rate=None, input_unit="feature frames", hop_samples=1)]
+
+
 def semantic(config_name: str, module_path: str, adapter_name: str, tiny: bool) -> nn.Module:
     import importlib
 
@@ -66,7 +79,8 @@ def family_models(family: str, name: str, prefix: str, module_path: str) -> list
                  kind="conv", hop_samples=320,
                  build=lambda tiny: acoustic(f"{prefix}Config", module_path, f"{prefix}Encoder", tiny),
                  note=f"{prefix}Encoder ({prefix}Model.acoustic_encoder)"),
-        ZooModel(name=f"{name}_semantic", family=family, package="transformers", sample_rate=16000, channels=160,
+        ZooModel(name=f"{name}_semantic", family=family, package="transformers", sample_rate=16000,
+                 channels=SEMANTIC_CHANNELS,
                  kind="attention", hop_samples=1, input_unit="feature frames",
                  build=lambda tiny: semantic(f"{prefix}Config", module_path, f"{prefix}SemanticAdapter", tiny),
                  note="wav2vec2-BERT on 160-dim stacked mel features + semantic adapter"),
