@@ -42,6 +42,7 @@ _PUBLIC = {
     "load_config": "families.seanet.config_files",
     "formula_receptive_field": "families.seanet.formula",
     "probe_module": "runs.module_probe",
+    "probe_hf_model": "runs.hf_model",
     "Verification": "runs.verify",
     "verify_config": "runs.verify",
     "register_rule": "core.registry",

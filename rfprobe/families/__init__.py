@@ -54,6 +54,22 @@ class ZooModel:
         return f"{self.package} {package_version(self.package)}"
 
 
+@dataclass(frozen=True)
+class SnapshotBranch:
+    """One encoder of a loaded Hugging Face snapshot (rfprobe.families.hf_snapshots), as a zoo
+    row's `build` would return it: `module` maps (batch, channels, time) -> (batch, dim, frames).
+    A codec with two encoders (X-codec's acoustic and semantic branches) has two branches.
+    `sample_rate` is None where the input is not audio samples (mel feature frames)."""
+
+    name: str  # "encoder", or the branch's name ("acoustic", "semantic")
+    module: nn.Module = field(repr=False)
+    channels: int
+    sample_rate: Optional[int]
+    input_unit: str = "samples"
+    hop_samples: Optional[int] = None  # None: detected
+    length_multiple: int = 1
+
+
 def package_version(distribution: str) -> str:
     try:
         return importlib.metadata.version(distribution)

@@ -13,25 +13,42 @@ import types
 
 from torch import nn
 
-from rfprobe.families import ZooModel, require_transformers_class
+from rfprobe.families import SnapshotBranch, ZooModel, require_transformers_class
 
 PUBLISHED = {16: (2, 4, 5, 8), 24: (2, 4, 5, 8), 44: (2, 4, 8, 8)}
 SAMPLE_RATES = {16: 16000, 24: 24000, 44: 44100}
 FULL_WIDTH, TINY_WIDTH = 64, 2
 
 
-def transformers_encoder(rate_khz: int, tiny: bool) -> nn.Module:
-    """transformers' `DacEncoder`, the part of `DacModel.encode` before the quantizer."""
-    config_class = require_transformers_class("DacConfig")
-    require_transformers_class("DacModel")
-    from transformers.models.dac.modeling_dac import DacEncoder
-
-    config = config_class(
+def transformers_config(rate_khz: int, tiny: bool):
+    """The `DacConfig` of the `dac_{rate_khz}khz` row (tiny: encoder width 2)."""
+    return require_transformers_class("DacConfig")(
         encoder_hidden_size=TINY_WIDTH if tiny else FULL_WIDTH,
         downsampling_ratios=list(PUBLISHED[rate_khz]),
         sampling_rate=SAMPLE_RATES[rate_khz],
     )
-    return DacEncoder(config).eval()
+
+
+def snapshot_branches(model: nn.Module) -> list[SnapshotBranch]:
+    """`DacModel.encoder` (a `DacEncoder`), the part of `DacModel.encode` before the quantizer."""
+    config = model.config
+    return [
+        SnapshotBranch(
+            "encoder",
+            model.encoder.eval(),
+            channels=1,
+            sample_rate=config.sampling_rate,
+            hop_samples=math.prod(config.downsampling_ratios),
+        )
+    ]
+
+
+def transformers_encoder(rate_khz: int, tiny: bool) -> nn.Module:
+    """transformers' `DacEncoder`, the part of `DacModel.encode` before the quantizer."""
+    require_transformers_class("DacModel")
+    from transformers.models.dac.modeling_dac import DacEncoder
+
+    return DacEncoder(transformers_config(rate_khz, tiny)).eval()
 
 
 def _audiotools_placeholders() -> dict:

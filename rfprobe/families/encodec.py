@@ -14,7 +14,7 @@ from pathlib import Path
 
 from torch import nn
 
-from rfprobe.families import Unavailable, ZooModel, require_transformers_class
+from rfprobe.families import SnapshotBranch, Unavailable, ZooModel, require_transformers_class
 
 CONFIGS = Path(__file__).resolve().parent.parent.parent / "configs"
 TINY_FILTERS, TINY_DIMENSION = 2, 8
@@ -26,14 +26,28 @@ def _hf_values(rate_khz: int) -> dict:
     return values
 
 
-def transformers_encoder(rate_khz: int, tiny: bool) -> nn.Module:
-    """`EncodecModel(config).encoder`: the encoder alone, before the quantizer."""
-    config_class = require_transformers_class("EncodecConfig")
-    model_class = require_transformers_class("EncodecModel")
+def transformers_config(rate_khz: int, tiny: bool):
+    """The `EncodecConfig` of the `encodec_{rate_khz}khz` row (tiny: 2 filters, 8-wide latent)."""
     values = _hf_values(rate_khz)
     if tiny:
         values.update(num_filters=TINY_FILTERS, hidden_size=TINY_DIMENSION, codebook_dim=TINY_DIMENSION)
-    return model_class(config_class(**values)).encoder.eval()
+    return require_transformers_class("EncodecConfig")(**values)
+
+
+def snapshot_branches(model: nn.Module) -> list[SnapshotBranch]:
+    """`EncodecModel.encoder`: the encoder alone, before the quantizer."""
+    config = model.config
+    return [
+        SnapshotBranch(
+            "encoder", model.encoder.eval(), channels=config.audio_channels, sample_rate=config.sampling_rate
+        )
+    ]
+
+
+def transformers_encoder(rate_khz: int, tiny: bool) -> nn.Module:
+    """`EncodecModel(config).encoder`: the encoder alone, before the quantizer."""
+    model = require_transformers_class("EncodecModel")(transformers_config(rate_khz, tiny))
+    return snapshot_branches(model)[0].module
 
 
 def _audiocraft_config(rate_khz: int):

@@ -13,37 +13,61 @@ import copy
 
 from torch import nn
 
-from rfprobe.families import Adapter, Unavailable, ZooModel, require_transformers_class
+from rfprobe.families import Adapter, SnapshotBranch, Unavailable, ZooModel, require_transformers_class
 
 SAMPLE_RATE = 24000
 SEANET_HOP, FULL_HOP = 960, 1920
 
 
-def _config(tiny: bool):
-    config_class = require_transformers_class("MimiConfig")
-    values = dict(attn_implementation="eager")
-    if tiny:
-        values.update(
-            num_filters=2,
-            hidden_size=16,
-            num_attention_heads=2,
-            num_key_value_heads=2,
-            intermediate_size=32,
-            codebook_dim=8,
-            vector_quantization_hidden_dimension=8,
-            upsample_groups=16,
-        )
-    return config_class(**values)
+# Eager attention, so that forward-mode AD (the impulse probe) runs through it.
+ATTENTION = "eager"
+TINY = dict(
+    num_filters=2,
+    hidden_size=16,
+    num_attention_heads=2,
+    num_key_value_heads=2,
+    intermediate_size=32,
+    codebook_dim=8,
+    vector_quantization_hidden_dimension=8,
+    upsample_groups=16,
+)
+
+
+def transformers_config(tiny: bool, **overrides):
+    """The `MimiConfig` of the `mimi` row (tiny: see the module docstring), with `overrides`."""
+    return require_transformers_class("MimiConfig")(
+        attn_implementation=ATTENTION, **(TINY if tiny else {}), **overrides
+    )
 
 
 def _latents(inner: nn.Module, inputs):
     return inner(inputs).latents
 
 
+def encoder_branch(encoder_model: nn.Module) -> SnapshotBranch:
+    """A `MimiEncoderModel` (SEANet, transformer, downsample) read at its `.latents` (before quantization)."""
+    config = encoder_model.config
+    return SnapshotBranch(
+        "encoder",
+        Adapter(encoder_model.eval(), _latents).eval(),
+        channels=config.audio_channels,
+        sample_rate=config.sampling_rate,
+    )
+
+
+def snapshot_branches(model: nn.Module) -> list[SnapshotBranch]:
+    """The encoder of a `MimiModel` snapshot (model_type mimi) or a `MimiEncoderModel` one (mimi_encoder)."""
+    if model.config.model_type == "mimi_encoder":
+        return [encoder_branch(model)]
+    if model.encoder is None:
+        raise Unavailable("this Mimi snapshot has no encoder (its config says encoder_config: null)")
+    return [encoder_branch(model.encoder)]
+
+
 def transformers_encoder(tiny: bool) -> nn.Module:
     """`MimiEncoderModel`: SEANet, transformer, downsample; its `.latents` (before quantization)."""
     encoder_class = require_transformers_class("MimiEncoderModel")
-    return Adapter(encoder_class(_config(tiny).encoder_config).eval(), _latents).eval()
+    return encoder_branch(encoder_class(transformers_config(tiny).encoder_config)).module
 
 
 def transformers_seanet(tiny: bool) -> nn.Module:
@@ -132,5 +156,4 @@ MODELS = [
 ]
 
 # Public for the codec builders (rfprobe.families.codecs): the same config and latents call.
-transformers_config = _config
 latents_of = _latents

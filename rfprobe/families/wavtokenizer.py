@@ -7,7 +7,19 @@ from __future__ import annotations
 
 from torch import nn
 
-from rfprobe.families import ZooModel, require_transformers_class
+from rfprobe.families import SnapshotBranch, ZooModel, require_transformers_class
+
+
+def snapshot_branches(model: nn.Module) -> list[SnapshotBranch]:
+    """The `WavTokenizerEncoder` of a `WavTokenizerModel` (model_type wavtokenizer) or of a
+    `WavTokenizerEncoderModel` (wavtokenizer_encoder) snapshot: the part of encode() before the quantizer."""
+    encoder_model = model if model.config.model_type == "wavtokenizer_encoder" else model.encoder_model
+    config = model.config
+    return [
+        SnapshotBranch(
+            "encoder", encoder_model.encoder.eval(), channels=config.audio_channels, sample_rate=config.sampling_rate
+        )
+    ]
 
 
 def transformers_encoder(tiny: bool) -> nn.Module:

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rfprobe.families import Adapter, ZooModel, require_transformers_class
+from rfprobe.families import Adapter, SnapshotBranch, ZooModel, require_transformers_class
 
 TINY_ACOUSTIC = {"encoder_hidden_size": 2, "hidden_size": 8, "decoder_hidden_size": 8}
 TINY_SEMANTIC = {"hidden_size": 16, "num_attention_heads": 2, "intermediate_size": 32, "conv_dim": [8] * 7}
@@ -33,6 +33,15 @@ def build_model(tiny: bool):
     # query x key product has two time axes, which it refuses.
     config.semantic_model_config._attn_implementation = "sdpa"
     return model_class(config).eval()
+
+
+def snapshot_branches(model: nn.Module) -> list[SnapshotBranch]:
+    """An `XcodecModel`'s two encoders: the acoustic DAC encoder and the semantic branch."""
+    rate = model.config.sample_rate
+    return [
+        SnapshotBranch("acoustic", model.acoustic_encoder.eval(), channels=1, sample_rate=rate),
+        SnapshotBranch("semantic", Adapter(model.eval(), _semantic).eval(), channels=1, sample_rate=rate),
+    ]
 
 
 def acoustic_encoder(tiny: bool) -> nn.Module:

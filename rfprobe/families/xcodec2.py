@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from rfprobe.families import ZooModel, require_transformers_class
+from rfprobe.families import SnapshotBranch, ZooModel, require_transformers_class
 
 TINY = dict(
     encoder_hidden_size=2,
@@ -56,6 +56,27 @@ class SemanticBranch(nn.Module):
         return self.adapter(hidden)
 
 
+SEMANTIC_CHANNELS = 160  # stacked mel features per frame, computed by the feature extractor outside the model
+
+
+def snapshot_branches(model: nn.Module) -> list[SnapshotBranch]:
+    """The acoustic encoder and the semantic branch (encoder + adapter) of an `Xcodec2Model` or a
+    `NeuCodecModel`; the semantic branch reads feature frames, so it has no sample rate."""
+    config = model.config
+    rate = getattr(config, "input_sampling_rate", None) or config.sampling_rate
+    return [
+        SnapshotBranch("acoustic", model.acoustic_encoder.eval(), channels=1, sample_rate=rate),
+        SnapshotBranch(
+            "semantic",
+            SemanticBranch(model.semantic_encoder, model.semantic_adapter).eval(),
+            channels=SEMANTIC_CHANNELS,
+            sample_rate=None,
+            input_unit="feature frames",
+            hop_samples=1,
+        ),
+    ]
+
+
 def semantic(config_name: str, module_path: str, adapter_name: str, tiny: bool) -> nn.Module:
     import importlib
 
@@ -86,7 +107,7 @@ def family_models(family: str, name: str, prefix: str, module_path: str) -> list
             family=family,
             package="transformers",
             sample_rate=16000,
-            channels=160,
+            channels=SEMANTIC_CHANNELS,
             kind="attention",
             hop_samples=1,
             input_unit="feature frames",

@@ -33,6 +33,8 @@ from rfprobe.frontends.parsing import OneLineParser
 from rfprobe.families.seanet.formula import formula_receptive_field
 from rfprobe.families.seanet.hf_config import audiocraft_equivalent, load_hf_config
 from rfprobe.runs.hf_encodec import CrossCheck, cross_check, hf_extra_parameters
+from rfprobe.families.hf_snapshots import load_snapshot
+from rfprobe.runs.hf_model import HfModelResult, check_snapshot, probe_snapshot
 from rfprobe.runs.module_probe import check_module, load_factory, probe_module
 from rfprobe.output.files import check_output_directory, check_output_file
 from rfprobe.output.plots import plot_paths, require_matplotlib, write_plots
@@ -97,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help="a transformers EncodecConfig config.json: probe transformers' encoder and cross-check "
         "it against audiocraft's with the same hyperparameters (repeatable; needs the hf extra)",
+    )
+    parser.add_argument(
+        "--hf-model",
+        action="append",
+        metavar="DIR",
+        help="a local Hugging Face snapshot of a zoo codec (the directory save_pretrained writes: "
+        "config.json, model.safetensors), or org/name in the local hub cache (never downloaded): "
+        "probe its encoder(s) with the snapshot's weights, or random ones without safetensors "
+        "(repeatable; pickled .bin weights are never loaded)",
     )
     parser.add_argument(
         "--module",
@@ -167,6 +178,7 @@ class Outcome:
     context: Optional[ContextMap] = None
     decoder: Optional[DecoderReport] = None
     cross_check: Optional[CrossCheck] = None
+    hf_model: Optional[HfModelResult] = None
 
     @property
     def failures(self) -> list[str]:
@@ -233,7 +245,7 @@ def _validate(arguments: argparse.Namespace) -> dict:
     """Read and check every input before any work: bad input never leaves half a report."""
     _check_numbers(arguments)
     device, dtype = resolve_device(arguments.device), resolve_dtype(arguments.dtype)
-    explicit = arguments.module or arguments.checkpoint or arguments.hf_config
+    explicit = arguments.module or arguments.checkpoint or arguments.hf_config or arguments.hf_model
     paths = [Path(p) for p in arguments.config or []] if explicit or arguments.config else _default_configs()
     checkpoints = [(str(path), load_checkpoint(path)) for path in arguments.checkpoint or []]
     plan = {
@@ -241,6 +253,7 @@ def _validate(arguments: argparse.Namespace) -> dict:
         "checkpoints": [(c.audiocraft.config, path, c.encoder_state) for path, c in checkpoints],
         "hf_configs": [(load_hf_config(path), Path(path).stem) for path in arguments.hf_config or []],
         "modules": [(load_factory(spec), spec) for spec in arguments.module or []],
+        "hf_models": [load_snapshot(name, seed=arguments.seed) for name in arguments.hf_model or []],
     }
     _check_outputs(arguments, plan)
     _check_costs(arguments, plan)
@@ -263,6 +276,18 @@ def _validate(arguments: argparse.Namespace) -> dict:
         )
         for module, spec in plan["modules"]
     ]
+    plan["hf_models"] = [
+        (
+            snapshot,
+            check_snapshot(
+                snapshot,
+                device=device,
+                dtype=dtype,
+                check_cost=lambda estimate: check_budget(estimate, budget, smaller="the model"),
+            ),
+        )
+        for snapshot in plan["hf_models"]
+    ]
     for config, path, _ in plan["configs"] + plan["checkpoints"]:
         for warning in ignored_parameters(config):
             print(f"rfprobe: warning: {path}: {warning}", file=sys.stderr)
@@ -276,6 +301,11 @@ def _validate(arguments: argparse.Namespace) -> dict:
     return plan
 
 
+def _weights_words(result: HfModelResult) -> str:
+    snapshot = result.snapshot
+    return f"{snapshot.weights_note} ({snapshot.family}, model_type {snapshot.model_type}, {result.branch.name})"
+
+
 def _print(outcome: Outcome, arguments: argparse.Namespace) -> None:
     verification = outcome.verification
     if arguments.quiet:
@@ -283,7 +313,17 @@ def _print(outcome: Outcome, arguments: argparse.Namespace) -> None:
             print(failure)
         return
     print()
-    print(answer_block(verification, outcome.context, outcome.decoder, outcome.cross_check))
+    hf_model = outcome.hf_model
+    print(
+        answer_block(
+            verification,
+            outcome.context,
+            outcome.decoder,
+            outcome.cross_check,
+            effective=None if hf_model is None else hf_model.effective,
+            weights=None if hf_model is None else _weights_words(hf_model),
+        )
+    )
     if not arguments.verbose:
         return
     print()
@@ -353,6 +393,10 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
             )
         )
         _print(outcomes[-1], arguments)
+    for snapshot, shapes in plan["hf_models"]:
+        for result in probe_snapshot(snapshot, shapes, device=device, dtype=dtype, seeds=seeds):
+            outcomes.append(Outcome(result.verification, hf_model=result))
+            _print(outcomes[-1], arguments)
     for hf_config, name in plan["hf_configs"]:
         check = cross_check(hf_config, name, device=device, dtype=dtype)
         outcomes += [Outcome(check.transformers, cross_check=check), Outcome(check.audiocraft)]
@@ -365,7 +409,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         write_json_atomically(
             plan["json"],
             run_json(
-                [subject_json(o.verification, o.context, o.decoder, o.cross_check) for o in outcomes],
+                [subject_json(o.verification, o.context, o.decoder, o.cross_check, o.hf_model) for o in outcomes],
                 source.provenance(),
             ),
         )

@@ -19,6 +19,7 @@ from rfprobe.output.report import decoder_sentences
 from rfprobe.runs.verify import Verification
 
 if TYPE_CHECKING:
+    from rfprobe.probes.erf import EffectiveField
     from rfprobe.runs.context import ContextMap
     from rfprobe.runs.seanet_decoder import DecoderReport
     from rfprobe.runs.hf_encodec import CrossCheck
@@ -74,7 +75,9 @@ def _title(verification: Verification) -> str:
     config = verification.config
     if config is None:
         rate = f"{verification.sample_rate} Hz, " if verification.sample_rate else ""
-        return f"{verification.name} ({rate}any module, no config formula): {verdict_words(verification)}"
+        model_type = verification.provenance.get("model_type")  # an --hf-model snapshot's
+        what = f"Hugging Face {model_type} snapshot" if model_type else "any module"
+        return f"{verification.name} ({rate}{what}, no config formula): {verdict_words(verification)}"
     lstm = f"{config.lstm}-layer LSTM" if config.lstm else "no LSTM"
     ratios = ",".join(map(str, config.ratios))
     return (
@@ -144,8 +147,8 @@ def _hop_words(field: ReceptiveField, sample_rate: Optional[int], context: Optio
     return text
 
 
-def effective_words(verification: Verification, context: "ContextMap") -> str:
-    erf = context.erf
+def effective_words(verification: Verification, erf: "EffectiveField") -> str:
+    """The effective RF's mass widths in samples and ms, and which weights it was measured on."""
     rate = verification.sample_rate
     fractions = sorted(erf.widths_samples)
     widths = [erf.widths_samples[f] for f in fractions]
@@ -204,16 +207,26 @@ def answer_block(
     context: Optional["ContextMap"] = None,
     decoder: Optional["DecoderReport"] = None,
     cross_check: Optional["CrossCheck"] = None,
+    effective: Optional["EffectiveField"] = None,
+    weights: Optional[str] = None,
 ) -> str:
-    """A subject's answer: what it sees, whether the methods agree, whether the claim holds."""
+    """A subject's answer: what it sees, whether the methods agree, whether the claim holds.
+
+    `effective`: an effective RF measured without a context map (a snapshot's trained encoder;
+    a context map's own wins); `weights`: which weights were probed, in words (a line of its own).
+    """
     lines = [_title(verification)]
+    if weights is not None:
+        lines.append(_line("weights", weights))
     truth = verification.truth
     rate = verification.sample_rate
     if truth is not None:
         lines.append(_line("RF", rf_words(truth, rate, _unbounded_cause(verification))))
         lines.append(_line("hop", _hop_words(truth, rate, context)))
     if context is not None:
-        lines.append(_line("effective", effective_words(verification, context)))
+        effective = context.erf
+    if effective is not None:
+        lines.append(_line("effective", effective_words(verification, effective)))
     if decoder is not None:
         sample_line, frame_line = decoder_sentences(decoder, rate)
         lines.append(_line("decoder", sample_line))

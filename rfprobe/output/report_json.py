@@ -24,6 +24,8 @@ from rfprobe.runs.verify import Verification
 
 if TYPE_CHECKING:
     from rfprobe.families.seanet.claims import ClaimsReport, LayerDeparture
+    from rfprobe.probes.erf import EffectiveField
+    from rfprobe.runs.hf_model import HfModelResult
     from rfprobe.runs.context import ContextMap
     from rfprobe.runs.seanet_decoder import DecoderReport, Span
     from rfprobe.runs.hf_encodec import CrossCheck
@@ -117,6 +119,46 @@ def decoder_json(report: "DecoderReport") -> dict:
     }
 
 
+def effective_json(erf: "EffectiveField", sample_rate: int, weights: str) -> dict:
+    """The effective RF: each mass fraction's width (samples, ms) and interval, on which weights."""
+    return {
+        "mass": [
+            {
+                "fraction": fraction,
+                "width_samples": width,
+                "width_ms": samples_to_ms(width, sample_rate),
+                "interval_from_anchor_samples": list(erf.intervals_samples[fraction]),
+                "per_seed_width_samples": [widths[fraction] for widths in erf.per_seed_widths.values()],
+            }
+            for fraction, width in sorted(erf.widths_samples.items())
+        ],
+        "centroid_offset_samples": erf.centroid_offset_samples,
+        "window_samples": erf.window_samples,
+        "windows_tried_samples": list(erf.windows_tried_samples),
+        "lower_bound": erf.lower_bound,
+        "weights": weights,
+    }
+
+
+def hf_model_json(result: "HfModelResult", weights: str) -> dict:
+    """Which snapshot, branch and weights an `--hf-model` subject is, and its effective RF."""
+    snapshot, branch = result.snapshot, result.branch
+    return {
+        "directory": str(snapshot.directory),
+        "model_type": snapshot.model_type,
+        "family": snapshot.family,
+        "branch": branch.name,
+        "input_unit": branch.input_unit,
+        "weights": weights,
+        "weights_file": snapshot.weights_file,
+        "weights_note": snapshot.weights_note,
+        "transformers_version": snapshot.transformers_version,
+        "effective_receptive_field": None
+        if result.effective is None
+        else effective_json(result.effective, branch.sample_rate, weights),
+    }
+
+
 def context_json(context: "ContextMap", sample_rate: int, weights: str) -> dict:
     edges, lookahead, erf = context.edges, context.lookahead, context.erf
     after = lookahead.after_anchor
@@ -165,23 +207,7 @@ def context_json(context: "ContextMap", sample_rate: int, weights: str) -> dict:
             }
             for proof in context.taint
         ],
-        "effective_receptive_field": {
-            "mass": [
-                {
-                    "fraction": fraction,
-                    "width_samples": width,
-                    "width_ms": samples_to_ms(width, sample_rate),
-                    "interval_from_anchor_samples": list(erf.intervals_samples[fraction]),
-                    "per_seed_width_samples": [widths[fraction] for widths in erf.per_seed_widths.values()],
-                }
-                for fraction, width in sorted(erf.widths_samples.items())
-            ],
-            "centroid_offset_samples": erf.centroid_offset_samples,
-            "window_samples": erf.window_samples,
-            "windows_tried_samples": list(erf.windows_tried_samples),
-            "lower_bound": erf.lower_bound,
-            "weights": weights,
-        },
+        "effective_receptive_field": effective_json(erf, sample_rate, weights),
     }
 
 
@@ -200,7 +226,9 @@ def subject_json(
     context: Optional["ContextMap"] = None,
     decoder: Optional["DecoderReport"] = None,
     cross_check: Optional["CrossCheck"] = None,
+    hf_model: Optional["HfModelResult"] = None,
 ) -> dict:
+    """One subject's entry; `hf_model` is set for a subject of `--hf-model` (its snapshot, weights, effective RF)."""
     config = verification.config
     sample_rate = verification.sample_rate
     weights = "trained" if str(verification.settings.get("weights", "")).startswith("trained") else "random"
@@ -232,6 +260,7 @@ def subject_json(
         "context": None if context is None else context_json(context, sample_rate, weights),
         "decoder": None if decoder is None else decoder_json(decoder),
         "cross_check": None if cross_check is None else cross_check_json(cross_check),
+        "hf_model": None if hf_model is None else hf_model_json(hf_model, weights),
     }
 
 
