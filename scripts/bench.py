@@ -236,6 +236,7 @@ def main() -> int:
     parser.add_argument(
         "--readme", action="store_true", help="write the tables into docs/proof_and_speed.md's benchmark blocks"
     )
+    parser.add_argument("--probe-py", action="store_true", help="only python scripts/probe.py, in floors")
     parser.add_argument(
         "--zoo", action="store_true", help="the zoo models at tiny width instead of the shipped configs"
     )
