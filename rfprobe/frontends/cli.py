@@ -42,7 +42,7 @@ from rfprobe import __version__
 from rfprobe.output.answer import LEGEND, VERBOSE_HINT, answer_block, wrapped
 from rfprobe.output.files import write_json_atomically
 from rfprobe.output.report import config_report, context_report, decoder_text, summary_table
-from rfprobe.output.report_json import run_json, subject_json
+from rfprobe.output.report_json import SCHEMA_VERSION, run_json, subject_json
 from rfprobe.runs.verify import Verification, verify_config
 
 REPOSITORY_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -413,7 +413,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
                 source.provenance(),
             ),
         )
-        print(f"wrote {arguments.json} (JSON report, schema version 1)")
+        print(f"wrote {arguments.json} (JSON report, schema version {SCHEMA_VERSION})")
     failed = [outcome for outcome in outcomes if outcome.failures]
     mismatched = [
         o.verification.name

@@ -1,4 +1,4 @@
-"""The JSON report, schema version 1 (`rfprobe/output/schema/report.schema.json` writes it down).
+"""The JSON report, schema version 2 (`rfprobe/output/schema/report.schema.json` writes it down).
 
 Rules the schema holds to: configs (every subject: config, checkpoint, module) keyed by name;
 snake_case keys (`module_walk`, never "module walk"); numbers as JSON numbers; an unbounded
@@ -7,7 +7,7 @@ sentences.
 
     >>> report = run_json([], {"how_loaded": "installed_files"})
     >>> report["schema_version"], report["configs"]
-    (1, {})
+    (2, {})
 
 """
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from rfprobe.runs.seanet_decoder import DecoderReport, Span
     from rfprobe.runs.hf_encodec import CrossCheck
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the hf_model block (every subject; null unless --hf-model)
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "report.schema.json"
 
 
