@@ -126,3 +126,14 @@ def test_an_unknown_codec_name_is_one_line_and_exit_2(capsys):
     assert main(["chunk", "no_such_codec"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "no_such_codec" in error
+
+
+def test_the_chunk_command_prints_proven_plans_and_writes_them_as_json(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "plan.json"
+    assert main(["chunk", "dac_16khz", "--tiny", "--chunk-seconds", "0.12", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "encode: exact, minimal (proven)" in printed and "decode: exact, minimal (proven)" in printed
+    data = json.loads(out.read_text())
+    assert data["encode"]["plan"]["hop_samples"] == 320 and all(run["equal"] for run in data["encode"]["comparisons"])

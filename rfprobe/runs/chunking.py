@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 import math
 
@@ -88,15 +88,35 @@ class PlanProof:
     default_threads: int = 1
 
     @property
+    def equal(self) -> bool:
+        """Every chunked run equal to the whole file, bit for bit."""
+        return not self.no_exact_plan and bool(self.comparisons) and all(c.equal for c in self.comparisons)
+
+    @property
+    def minimal(self) -> bool:
+        """Every one-less plan broke equality somewhere (a plan without context has none to take away)."""
+        return all(c is not None for c in self.minimality.values())
+
+    @property
     def exact(self) -> bool:
-        """Every chunked run equal, and every one-less plan broke somewhere."""
-        return (
-            not self.no_exact_plan
-            and bool(self.comparisons)
-            and all(c.equal for c in self.comparisons)
-            and bool(self.minimality)
-            and all(c is not None for c in self.minimality.values())
-        )
+        """Equal bit for bit, and shown minimal."""
+        return self.equal and self.minimal
+
+    @property
+    def finding(self) -> str:
+        """The proof's answer in a few words."""
+        if self.no_exact_plan:
+            return f"none: {self.no_exact_plan}"
+        if self.exact:
+            return "exact, minimal (proven)"
+        if self.equal:
+            return (
+                "exact (proven); one frame less still equal: the outermost samples' influence is below "
+                "float64 resolution"
+            )
+        if all(c.equal or c.rounding for c in self.comparisons):
+            return "equal up to rounding (a few ulps) at some chunk ends: not bit for bit"
+        return "FAILED: the joined chunks differ from the whole file"
 
     def describe(self) -> list[str]:
         if self.no_exact_plan:
@@ -162,6 +182,52 @@ def encode_plan(field: ReceptiveField) -> tuple[Optional[EncodePlan], str]:
     return EncodePlan(field.hop_samples, field.left.samples, field.right.samples), ""
 
 
+def _prove(
+    kind: str,
+    module: nn.Module,
+    cases: list[tuple[int, torch.Tensor]],
+    plan: Union[EncodePlan, DecodePlan],
+    in_chunks: Callable[[Run, torch.Tensor, Any, int, int], torch.Tensor],
+    sides: dict[str, int],
+    chunk_sizes: Sequence[int],
+    dtype: torch.dtype,
+) -> PlanProof:
+    """Run each case whole and in chunks of `plan` at each chunk size (on one thread, and once on
+    torch's own thread count); then the one-less plan of every side with some context, which
+    must break equality in at least one of those runs."""
+    subject = probe_subject(module, "cpu", dtype)
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return subject(x)
+
+    def runs(candidate: Any) -> list[Comparison]:
+        return [
+            _compare(whole, in_chunks(run, inputs, candidate, whole.shape[-1], size), length, size)
+            for length, inputs, whole in wholes
+            for size in chunk_sizes
+        ]
+
+    wholes = [(length, inputs, run(inputs)) for length, inputs in cases]
+    default_run = runs(plan)[0]
+    with one_thread() as default_threads:
+        wholes = [(length, inputs, run(inputs)) for length, inputs in cases]
+        comparisons = runs(plan)
+        minimality = {
+            side: next((c for c in runs(plan.one_less(side)) if not c.equal), None)
+            for side, context in sides.items()
+            if context > 0  # nothing to take away on a side without context
+        }
+    return PlanProof(
+        kind, plan, tuple(comparisons), minimality, with_default_threads=default_run, default_threads=default_threads
+    )
+
+
+def _random_cases(rows: int, lengths: Sequence[int], seed: int, dtype: torch.dtype) -> list[tuple[int, torch.Tensor]]:
+    generator = torch.Generator().manual_seed(seed)
+    return [(length, torch.randn(1, rows, length, generator=generator, dtype=dtype)) for length in lengths]
+
+
 def prove_encode_plan(
     encoder: nn.Module,
     channels: int,
@@ -171,41 +237,16 @@ def prove_encode_plan(
     seed: int = 0,
     dtype: torch.dtype = torch.float64,
 ) -> PlanProof:
-    """Run the whole input and the chunks of `plan` at each length and chunk size; then the
-    one-less plans, which must break equality in at least one of those runs."""
-    subject = probe_subject(encoder, "cpu", dtype)
-
-    def encode(x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return subject(x)
-
-    generator = torch.Generator().manual_seed(seed)
-    cases = [(length, torch.randn(1, channels, length, generator=generator, dtype=dtype)) for length in lengths]
-    wholes = [(length, inputs, encode(inputs)) for length, inputs in cases]
-
-    def runs(candidate: EncodePlan) -> list[Comparison]:
-        return [
-            _compare(whole, encode_in_chunks(encode, inputs, candidate, whole.shape[-1], size), length, size)
-            for length, inputs, whole in wholes
-            for size in chunk_sizes
-        ]
-
-    default_run = runs(plan)[0]
-    with one_thread() as default_threads:
-        wholes = [(length, inputs, encode(inputs)) for length, inputs in cases]
-        comparisons = runs(plan)
-        minimality: dict[str, Optional[Comparison]] = {}
-        for side in ("left", "right"):
-            if (side == "left" and plan.context_frames == 0) or (side == "right" and plan.right_context_frames == 0):
-                continue  # nothing to take away on this side
-            minimality[side] = next((c for c in runs(plan.one_less(side)) if not c.equal), None)
-    return PlanProof(
+    """Encode random inputs of `lengths` samples whole and as `plan` chunks them (see :func:`_prove`)."""
+    return _prove(
         "encode",
+        encoder,
+        _random_cases(channels, lengths, seed, dtype),
         plan,
-        tuple(comparisons),
-        minimality,
-        with_default_threads=default_run,
-        default_threads=default_threads,
+        encode_in_chunks,
+        {"left": plan.context_frames, "right": plan.right_context_frames},
+        chunk_sizes,
+        dtype,
     )
 
 
@@ -218,39 +259,16 @@ def prove_decode_plan(
     seed: int = 0,
     dtype: torch.dtype = torch.float64,
 ) -> PlanProof:
-    """As :func:`prove_encode_plan`, for decoding latent frames in chunks with overlap."""
-    subject = probe_subject(decoder, "cpu", dtype)
-
-    def decode(latents: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return subject(latents)
-
-    generator = torch.Generator().manual_seed(seed)
-    cases = [(frames, torch.randn(1, latent_dim, frames, generator=generator, dtype=dtype)) for frames in frame_counts]
-    wholes = [(frames, latents, decode(latents)) for frames, latents in cases]
-
-    def runs(candidate: DecodePlan) -> list[Comparison]:
-        return [
-            _compare(whole, decode_in_chunks(decode, latents, candidate, whole.shape[-1], size), frames, size)
-            for frames, latents, whole in wholes
-            for size in chunk_sizes
-        ]
-
-    default_run = runs(plan)[0]
-    with one_thread() as default_threads:
-        wholes = [(frames, latents, decode(latents)) for frames, latents in cases]
-        comparisons = runs(plan)
-        minimality: dict[str, Optional[Comparison]] = {}
-        for side, extent in (("past", plan.past_frames), ("future", plan.future_frames)):
-            if extent > 0:
-                minimality[side] = next((c for c in runs(plan.one_less(side)) if not c.equal), None)
-    return PlanProof(
+    """Decode random latents of `frame_counts` frames whole and as `plan` chunks them (see :func:`_prove`)."""
+    return _prove(
         "decode",
+        decoder,
+        _random_cases(latent_dim, frame_counts, seed, dtype),
         plan,
-        tuple(comparisons),
-        minimality,
-        with_default_threads=default_run,
-        default_threads=default_threads,
+        decode_in_chunks,
+        {"past": plan.past_frames, "future": plan.future_frames},
+        chunk_sizes,
+        dtype,
     )
 
 
