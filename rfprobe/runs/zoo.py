@@ -302,6 +302,23 @@ def run_row(model: ZooModel, tiny: bool, device: str = "cpu", time_limit_s: Opti
     return row
 
 
+def _error_row(model: ZooModel, tiny: bool, reason: str, started: float) -> ZooRow:
+    """The row of a model whose worker process gave no row (it timed out or crashed)."""
+    return ZooRow(
+        name=model.name,
+        family=model.family,
+        source=model.source(),
+        kind=model.kind,
+        width="tiny" if tiny else "full",
+        sample_rate=model.sample_rate,
+        verdict=ERROR,
+        reason=reason,
+        wall_s=round(time.perf_counter() - started, 2),
+        twin_of=model.twin_of,
+        note=model.note,
+    )
+
+
 def run_isolated(model: ZooModel, tiny: bool, timeout_s: float, device: str = "cpu") -> ZooRow:
     """`run_row` in a fresh Python process: per-model peak memory, and a crash or hang stays in its row."""
     root = str(Path(__file__).resolve().parents[2])
@@ -321,36 +338,12 @@ def run_isolated(model: ZooModel, tiny: bool, timeout_s: float, device: str = "c
     try:
         finished = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=environment)
     except subprocess.TimeoutExpired:
-        return ZooRow(
-            name=model.name,
-            family=model.family,
-            source=model.source(),
-            kind=model.kind,
-            width="tiny" if tiny else "full",
-            sample_rate=model.sample_rate,
-            verdict=ERROR,
-            reason=f"timed out after {timeout_s:g} s",
-            wall_s=round(time.perf_counter() - started, 2),
-            twin_of=model.twin_of,
-            note=model.note,
-        )
+        return _error_row(model, tiny, f"timed out after {timeout_s:g} s", started)
     for line in reversed(finished.stdout.splitlines()):
         if line.startswith(WORKER_MARK):
             return ZooRow(**json.loads(line[len(WORKER_MARK) :]))
     tail = (finished.stderr.strip().splitlines() or ["no output"])[-1]
-    return ZooRow(
-        name=model.name,
-        family=model.family,
-        source=model.source(),
-        kind=model.kind,
-        width="tiny" if tiny else "full",
-        sample_rate=model.sample_rate,
-        verdict=ERROR,
-        reason=f"worker exited {finished.returncode}: {tail}",
-        wall_s=round(time.perf_counter() - started, 2),
-        twin_of=model.twin_of,
-        note=model.note,
-    )
+    return _error_row(model, tiny, f"worker exited {finished.returncode}: {tail}", started)
 
 
 @dataclass(frozen=True)
