@@ -20,6 +20,7 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported; inherited by subprocesses
 
 from pathlib import Path  # noqa: E402
+from typing import Callable, TypeVar  # noqa: E402
 
 import pytest  # noqa: E402
 from filelock import FileLock  # noqa: E402
@@ -50,6 +51,10 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         and config.getoption("numprocesses", None) is None
     ):
         config.option.numprocesses = WORKERS
+        if config.getoption("dist", "no") in ("no", "load"):
+            # A worker that runs out of tests takes some from the other one's queue: the long
+            # tests (a full-width MusicGen, the README's example) no longer end the run alone.
+            config.option.dist = "worksteal"
 
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -60,7 +65,6 @@ def shipped_config(name: str) -> EncoderConfig:
     return load_config(CONFIG_DIR / f"{name}.yaml")
 
 
-_VERIFIED: dict[str, Verification] = {}
 _SHARED_CACHE = "RFPROBE_TEST_VERIFIED_DIR"  # set by the main process, inherited by the workers
 
 
@@ -101,21 +105,35 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(os.environ.pop(_SHARED_CACHE, ""), ignore_errors=True)
 
 
+_SHARED: dict[str, object] = {}
+T = TypeVar("T")
+
+
+def shared_once(key: str, compute: Callable[[], T], saved_as: Callable[[T], object] = lambda value: value) -> T:
+    """`compute()` once per test run, whichever worker process asks first: the others load
+    its pickle (`saved_as(value)`: what of it to share) instead of running the model again."""
+    if key not in _SHARED:
+        directory = Path(os.environ[_SHARED_CACHE])
+        saved = directory / f"{key}.pickle"
+        with FileLock(str(directory / f"{key}.lock")):
+            if saved.exists():
+                _SHARED[key] = pickle.loads(saved.read_bytes())
+            else:
+                value = compute()
+                saved.write_bytes(pickle.dumps(saved_as(value)))
+                _SHARED[key] = value
+    return _SHARED[key]  # type: ignore[return-value]
+
+
 def verified(name: str) -> Verification:
     """verify_config on a shipped config, computed once per test run (it runs the real
-    module) and shared by the worker processes through a pickle, encoders left out (a
-    context map rebuilds them from their seeds)."""
-    if name not in _VERIFIED:
-        directory = Path(os.environ[_SHARED_CACHE])
-        saved = directory / f"{name}.pickle"
-        with FileLock(str(directory / f"{name}.lock")):
-            if saved.exists():
-                _VERIFIED[name] = pickle.loads(saved.read_bytes())
-            else:
-                verification = verify_config(shipped_config(name), str(CONFIG_DIR / f"{name}.yaml"))
-                saved.write_bytes(pickle.dumps(dataclasses.replace(verification, modules={})))
-                _VERIFIED[name] = verification
-    return _VERIFIED[name]
+    module) and shared by the worker processes, encoders left out (a context map rebuilds
+    them from their seeds)."""
+    return shared_once(
+        f"verified-{name}",
+        lambda: verify_config(shipped_config(name), str(CONFIG_DIR / f"{name}.yaml")),
+        saved_as=lambda verification: dataclasses.replace(verification, modules={}),
+    )
 
 
 @pytest.fixture

@@ -169,7 +169,12 @@ class Window:
 
     def read(self, positions: Intervals) -> Reach:
         offsets = tuple(j * self.dilation - self.pad_start for j in range(self.kernel))
-        raw = merge_intervals(piece for low, high in positions for piece in _strided(low, high, self.stride, offsets))
+        if self.stride == 1:  # each offset shifts the whole set: one merge instead of one per interval
+            raw = merge_intervals((low + c, high + c) for low, high in positions for c in offsets)
+        else:
+            raw = merge_intervals(
+                piece for low, high in positions for piece in _strided(low, high, self.stride, offsets)
+            )
         kept, before, after = clip_intervals(raw, self.input_length)
         return Reach(kept, before, after)
 

@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode, _pop_mode_temporarily
 from torch.utils._pytree import tree_leaves
 from torch.utils.weak import WeakTensorKeyDictionary
 
@@ -145,7 +145,13 @@ class _CallRecorder(TorchFunctionMode):
             return func(*args, **kwargs)
         recording.paused = True  # one node for the whole call, not its decomposition
         try:
-            result = func(*args, **kwargs)
+            if isinstance(_get_current_dispatch_mode(), _AtenRecorder):
+                # Nothing inside is recorded: step out of the aten recorder rather than pass
+                # it every op of the decomposition (a GRU over 10^4 steps is 10^5 of them).
+                with _pop_mode_temporarily():
+                    result = func(*args, **kwargs)
+            else:
+                result = func(*args, **kwargs)
         finally:
             recording.paused = False
         recording.record(func, name, args, kwargs, result, rule_for(func))
