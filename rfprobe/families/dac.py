@@ -110,3 +110,36 @@ MODELS = [
 
 # Public for the codec builders (rfprobe.families.codecs), which load the same files.
 audiotools_placeholders = _audiotools_placeholders
+
+
+def descript_codec(rate_khz: int, tiny: bool) -> nn.Module:
+    """descript-audio-codec's whole `dac.model.dac.DAC`, with its own `CodecMixin` (compress,
+    decompress, get_delay, get_output_length from dac/model/base.py) running on rfprobe's
+    `TensorSignal` in place of audiotools' `AudioSignal` (see rfprobe.families.audio_signal)."""
+    from rfprobe.families.audio_signal import ModelBase, TensorSignal
+    from rfprobe.families.installed_files import load_files
+
+    audiotools, ml = types.ModuleType("audiotools"), types.ModuleType("audiotools.ml")
+    audiotools.AudioSignal = TensorSignal
+    ml.BaseModel = ModelBase
+    audiotools.ml = ml
+    loaded = load_files(
+        "dac",
+        "_rfprobe_dac_codec",
+        ["nn.layers", "nn.quantize", "model.base", "model.dac"],
+        placeholders={"audiotools": audiotools, "audiotools.ml": ml},
+    )
+    width = TINY_WIDTH if tiny else FULL_WIDTH
+    from rfprobe.families.codecs import DAC_DECODER_WIDTH, DAC_TINY_DECODER_WIDTH
+
+    return (
+        loaded["model.dac"]
+        .DAC(
+            encoder_dim=width,
+            encoder_rates=list(PUBLISHED[rate_khz]),
+            decoder_dim=DAC_TINY_DECODER_WIDTH if tiny else DAC_DECODER_WIDTH,
+            decoder_rates=list(reversed(PUBLISHED[rate_khz])),
+            sample_rate=SAMPLE_RATES[rate_khz],
+        )
+        .eval()
+    )

@@ -1,0 +1,291 @@
+"""A codec's own chunking helper against its whole-file call, with the cause of any difference
+proven by running the helper again with that cause removed.
+
+descript-audio-codec's `DAC.compress()` encodes a long file in windows of `win_duration`
+seconds with the convolutions' padding turned off; `encode()` encodes it whole. The check runs
+the installed `CodecMixin.compress` itself (dac/model/base.py) on a deterministic test signal
+and compares its codes with `encode(preprocess(x))`'s, frame k with frame k. When they differ,
+it reads the two numbers compress() chunks by from DAC's own helpers (the window's advance,
+`get_output_length(window)`, and the input's padding, `delay` from `get_delay()`) and sets them
+beside the two a frame-aligned chunking needs (the window's frames x hop, and the encoder's
+left extent from rfprobe's analytic walk). Each cause named is then removed on the model
+instance (the same compress() code, that one number changed) and the run repeated: a reason
+is given only when removing it changes the result, and the frames that still differ are
+checked to lie within the encoder's reach of the file's ends, where compress() reads zeros in
+place of each convolution's own padding.
+
+Everything runs in float64 on one torch thread (see :func:`rfprobe.runs.chunking.one_thread`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional  # Any: a DAC instance (descript's class, its attributes untyped)
+
+import torch
+
+from rfprobe.errors import first_line
+from rfprobe.runs.chunking import one_thread
+
+
+def chord_signal(length_samples: int, sample_rate: int) -> torch.Tensor:
+    """A (1, 1, length) float64 chord whose notes start at different times (not white noise:
+    a codec's codes on it change where the music does), peak below 1.
+
+    >>> signal = chord_signal(48000, 16000)
+    >>> tuple(signal.shape), bool(signal.abs().max() < 1), bool(signal[..., :100].abs().max() > 0)
+    ((1, 1, 48000), True, True)
+    """
+    time_s = torch.arange(length_samples, dtype=torch.float64) / sample_rate
+    chord = torch.zeros_like(time_s)
+    for index, (frequency_hz, onset_s) in enumerate(((220.0, 0.0), (277.2, 0.41), (329.6, 0.93), (440.0, 1.57))):
+        envelope = (time_s >= onset_s) * torch.exp(-2.0 * (time_s - onset_s).clamp(min=0))
+        chord = chord + 0.2 * envelope * torch.sin(2 * math.pi * frequency_hz * time_s + index)
+    return chord.view(1, 1, -1)
+
+
+@dataclass(frozen=True)
+class FrameComparison:
+    """A helper's frames set against the whole-file call's, frame k with frame k."""
+
+    frames_helper: int
+    frames_offline: int
+    differing_frames: tuple[int, ...]  # among the first min(frames_helper, frames_offline)
+
+    @property
+    def frames_compared(self) -> int:
+        return min(self.frames_helper, self.frames_offline)
+
+    @property
+    def frames_equal(self) -> int:
+        return self.frames_compared - len(self.differing_frames)
+
+    @property
+    def matches(self) -> bool:
+        return self.frames_helper == self.frames_offline and not self.differing_frames
+
+
+def compare_codes(helper_codes: torch.Tensor, offline_codes: torch.Tensor) -> FrameComparison:
+    """(batch, codebooks, frames) codes: a frame is equal when every codebook's index is."""
+    compared = min(helper_codes.shape[-1], offline_codes.shape[-1])
+    equal = (helper_codes[..., :compared] == offline_codes[..., :compared]).flatten(0, -2).all(dim=0)
+    return FrameComparison(
+        helper_codes.shape[-1], offline_codes.shape[-1], tuple((~equal).nonzero().flatten().tolist())
+    )
+
+
+@dataclass(frozen=True)
+class HelperFinding:
+    """One codec helper run against the whole-file call; `reasons`, each proven by a rerun."""
+
+    codec: str
+    helper: str
+    input_samples: int
+    comparison: Optional[FrameComparison]  # None: the helper raised (`failure`)
+    reasons: tuple[str, ...] = ()
+    corrected: Optional[FrameComparison] = None  # the rerun with every cause in `reasons` removed
+    corrected_with: str = ""
+    residue: str = ""  # where the frames that still differ after the correction lie, and why
+    frame_count: str = ""  # the helper's frame count as arithmetic on its own numbers, where it holds
+    corrected_frame_count: str = ""
+    failure: str = ""  # the helper's exception, first line
+    facts: dict[str, int] = field(default_factory=dict)  # the numbers the reasons are made of
+
+    @property
+    def matches(self) -> bool:
+        return self.comparison is not None and self.comparison.matches
+
+    @property
+    def finding(self) -> str:
+        """ "matches", "differs: ..." or "fails: ...", with each proven reason and the rerun."""
+        comparison = self.comparison
+        if comparison is not None and comparison.matches:
+            return "matches"
+        if comparison is None:
+            text = f"fails: {self.failure}"
+        else:
+            first = comparison.differing_frames[0] if comparison.differing_frames else comparison.frames_compared
+            text = (
+                f"differs: {comparison.frames_compared - comparison.frames_equal} of "
+                f"{comparison.frames_compared} frames in common differ, first at frame {first}; "
+                f"{comparison.frames_helper} frames where the whole-file call gives "
+                f"{comparison.frames_offline}{self.frame_count}"
+            )
+        if self.reasons:
+            text += ", because " + "; and ".join(self.reasons)
+        if self.corrected is not None:
+            text += (
+                f". With {self.corrected_with}: {self.corrected.frames_equal} of {self.corrected.frames_compared} "
+                f"frames equal{'' if not self.residue else ', ' + self.residue}{self.corrected_frame_count}"
+            )
+        return text
+
+
+def _ends_reach(frames: tuple[int, ...], total_frames: int, start_frames: int, end_frames: int) -> bool:
+    return all(frame < start_frames or frame >= total_frames - end_frames for frame in frames)
+
+
+def run_compress(
+    model: Any,
+    audio: torch.Tensor,
+    win_seconds: float,
+    advance_samples: Optional[int] = None,
+    pad_samples: Optional[int] = None,
+) -> torch.Tensor:
+    """The codes of DAC's own `compress(audio, win_duration=win_seconds, normalize_db=None)`;
+    `advance_samples` / `pad_samples` replace, on this instance and for this call only, the
+    window advance (`get_output_length(window)`) and the input's zero padding (`delay`)."""
+    from rfprobe.families.audio_signal import TensorSignal
+
+    saved_delay, saved_padding = model.delay, model.padding
+    try:
+        if advance_samples is not None:
+            model.get_output_length = lambda length: advance_samples
+        if pad_samples is not None:
+            model.delay = pad_samples
+        signal = TensorSignal(audio.clone(), model.sample_rate)
+        return model.compress(signal, win_duration=win_seconds, normalize_db=None).codes
+    finally:
+        model.__dict__.pop("get_output_length", None)
+        # compress() turns the padding off and back on itself, but not when it raises.
+        model.delay, model.padding = saved_delay, saved_padding
+
+
+def dac_compress_finding(model: Any, win_seconds: float, length_samples: int, codec: str) -> HelperFinding:
+    """descript's `DAC.compress(x, win_duration=win_seconds)` against `DAC.encode`, on
+    `model` (a `dac.model.dac.DAC`, e.g. rfprobe.families.dac.descript_codec) in float64."""
+    from rfprobe.core.walk import walk_receptive_field
+
+    rate, hop = model.sample_rate, int(model.hop_length)
+    audio = chord_signal(length_samples, rate)
+
+    with one_thread(), torch.no_grad():
+        offline = model.encode(model.preprocess(audio, rate))[1]
+        comparison: Optional[FrameComparison] = None
+        failure = ""
+        try:
+            comparison = compare_codes(run_compress(model, audio, win_seconds), offline)
+        except Exception as error:  # the helper's own failure is the finding
+            failure = first_line(error)
+        if comparison is not None and comparison.matches:
+            return HelperFinding(codec, f"DAC.compress(win_duration={win_seconds})", length_samples, comparison)
+        # The window compress() cuts (its own arithmetic: win_duration rounded up to whole hops),
+        # and how many frames one window gives: the encoder without padding on that window.
+        window_samples = math.ceil(int(win_seconds * rate) / hop) * hop
+        advance_samples = int(model.get_output_length(window_samples))
+        delay_samples = int(model.delay)
+        walked = walk_receptive_field(model.encoder, channels=1)
+        if walked.receptive_field is None:  # the reasons below are made of the encoder's extents
+            raise RuntimeError(f"the walk of DAC's encoder did not run: {walked.unavailable_reason}")
+        extent = walked.receptive_field
+        aligned_pad_samples = extent.left.samples
+        frames_per_window = _frames_per_unpadded_window(model, window_samples)
+
+        reasons: list[str] = []
+        corrections: list[str] = []
+        overrides: dict[str, int] = {}
+        if advance_samples <= 0:
+            reasons.append(
+                f"the next window starts get_output_length({window_samples}) = {advance_samples} samples later "
+                "(that helper counts every convolution of encoder and decoder without padding: the decoded "
+                f"length of the window, not positive below {_shortest_window(model, hop)} samples), so "
+                "range(0, n, advance) starts no window and there are no codes to join"
+            )
+            corrections.append(f"the advance set to {frames_per_window * hop} samples")
+            overrides["advance_samples"] = frames_per_window * hop
+        elif advance_samples != frames_per_window * hop:
+            reasons.append(
+                f"each window of {window_samples} samples gives {frames_per_window} frames "
+                f"({frames_per_window * hop} samples of hop) but the next window starts "
+                f"get_output_length({window_samples}) = {advance_samples} samples later (that helper "
+                "counts every convolution of encoder and decoder: it is the decoded length of the "
+                "window), so windows overlap and frames repeat"
+            )
+            corrections.append(f"the advance set to {frames_per_window * hop} samples")
+            overrides["advance_samples"] = frames_per_window * hop
+        if aligned_pad_samples is not None and delay_samples != aligned_pad_samples:
+            reasons.append(
+                f"the input is zero-padded by delay = {delay_samples} samples (get_delay(): half of what "
+                "the unpadded encoder and decoder together lose), while a window's first frame lands on "
+                f"encode()'s frame grid only with the encoder's left extent, {aligned_pad_samples} samples: "
+                f"every window is off the grid by {delay_samples - aligned_pad_samples} samples "
+                f"({(delay_samples - aligned_pad_samples) / hop:.2f} frames)"
+            )
+            corrections.append(f"the pad set to {aligned_pad_samples} samples")
+            overrides["pad_samples"] = aligned_pad_samples
+        corrected, residue = None, ""
+        if corrections:
+            corrected = compare_codes(run_compress(model, audio, win_seconds, **overrides), offline)
+            start_frames = -(-extent.left.samples // hop) if extent.left.samples is not None else 0
+            end_frames = -(-extent.right.samples // hop) if extent.right.samples is not None else 0
+            if corrected.differing_frames and _ends_reach(
+                corrected.differing_frames, corrected.frames_compared, start_frames, end_frames
+            ):
+                residue = (
+                    f"the rest ({', '.join(map(str, corrected.differing_frames))}) within the encoder's reach of "
+                    f"the file's ends ({start_frames} frames at the start, {end_frames} at the end), where "
+                    "compress() reads zeros in place of each convolution's own padding"
+                )
+            elif corrected.differing_frames:
+                residue = f"frames {', '.join(map(str, corrected.differing_frames))} still differ, not only at the ends"
+        return HelperFinding(
+            codec,
+            f"DAC.compress(win_duration={win_seconds})",
+            length_samples,
+            comparison,
+            reasons=tuple(reasons),
+            corrected=corrected,
+            corrected_with=" and ".join(corrections),
+            residue=residue,
+            frame_count=""
+            if comparison is None
+            else _window_count(comparison.frames_helper, length_samples, advance_samples, frames_per_window),
+            corrected_frame_count=""
+            if corrected is None
+            else _window_count(
+                corrected.frames_helper,
+                length_samples,
+                overrides.get("advance_samples", advance_samples),
+                frames_per_window,
+            ),
+            failure=failure,
+            facts={
+                "window_samples": window_samples,
+                "advance_samples": advance_samples,
+                "frames_per_window": frames_per_window,
+                "delay_samples": delay_samples,
+                "aligned_pad_samples": aligned_pad_samples or 0,
+            },
+        )
+
+
+def _shortest_window(model: Any, hop: int) -> int:
+    """The shortest window (whole hops, as compress() rounds) whose get_output_length is positive."""
+    window = hop
+    while model.get_output_length(window) <= 0:
+        window += hop
+    return window
+
+
+def _window_count(frames: int, length_samples: int, advance_samples: int, frames_per_window: int) -> str:
+    """compress() starts a window every `advance_samples` of the file and zero-pads the last
+    one to a whole window: `ceil(length / advance)` windows of `frames_per_window` frames."""
+    windows = -(-length_samples // advance_samples) if advance_samples > 0 else 0
+    if windows * frames_per_window != frames:
+        return ""
+    return (
+        f" (ceil({length_samples} / {advance_samples}) = {windows} windows x {frames_per_window} frames: "
+        "the last window is zero-padded to a whole one)"
+    )
+
+
+def _frames_per_unpadded_window(model: Any, window_samples: int) -> int:
+    """What compress() gets from one window: the encoder run with its padding off (compress()
+    sets `model.padding = False` itself), on a window of zeros."""
+    saved = model.padding
+    try:
+        model.padding = False
+        return int(model.encoder(torch.zeros(1, 1, window_samples, dtype=next(model.parameters()).dtype)).shape[-1])
+    finally:
+        model.padding = saved

@@ -1,0 +1,108 @@
+"""A codec's own chunking helper (DAC's compress()) against its whole-file call, causes proven."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from rfprobe.runs.codec_helpers import chord_signal, compare_codes, dac_compress_finding, run_compress
+from rfprobe.runs.chunking import one_thread
+
+RATE_KHZ, SECONDS = 16, 2.3
+
+
+@pytest.fixture(scope="module")
+def dac():
+    from rfprobe.families import Unavailable
+    from rfprobe.families.dac import descript_codec
+
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # dac's weight_norm
+        try:
+            return descript_codec(RATE_KHZ, tiny=True).double()
+        except Unavailable as error:
+            pytest.skip(str(error))
+
+
+@pytest.fixture(scope="module")
+def windowed(dac):
+    """1 s windows: compress() runs, and its codes differ from encode()'s."""
+    return dac_compress_finding(dac, 1.0, int(SECONDS * dac.sample_rate), "dac_16khz_descript")
+
+
+@pytest.fixture(scope="module")
+def too_short(dac):
+    """0.5 s windows at 16 kHz: get_output_length(window) is negative and compress() raises."""
+    return dac_compress_finding(dac, 0.5, int(SECONDS * dac.sample_rate), "dac_16khz_descript")
+
+
+@pytest.mark.fast
+def test_comparing_codes_finds_the_one_frame_that_differs():
+    codes = torch.randint(0, 1024, (1, 9, 40))
+    changed = codes.clone()
+    changed[0, 8, 17] += 1  # one codebook of one frame
+    comparison = compare_codes(changed, codes)
+    assert comparison.differing_frames == (17,) and comparison.frames_equal == 39 and not comparison.matches
+    assert compare_codes(codes, codes).matches
+    assert not compare_codes(codes[..., :39], codes).matches  # a frame short is not a match
+
+
+def test_compress_matches_encode_when_the_file_fits_in_one_window(dac):
+    """compress() then encodes the whole file with padding on: encode()'s own call."""
+    finding = dac_compress_finding(dac, 5.0, int(SECONDS * dac.sample_rate), "dac_16khz_descript")
+    assert finding.finding == "matches" and finding.comparison.frames_compared > 0
+
+
+def test_compress_in_windows_differs_from_encode_and_names_both_causes(windowed):
+    comparison = windowed.comparison
+    assert not comparison.matches and comparison.frames_helper > comparison.frames_offline
+    assert len(windowed.reasons) == 2
+    assert "get_output_length" in windowed.reasons[0] and "delay" in windowed.reasons[1]
+    assert windowed.facts["advance_samples"] != windowed.facts["frames_per_window"] * 320
+
+
+def test_removing_both_causes_leaves_only_frames_at_the_file_ends(windowed):
+    corrected = windowed.corrected
+    assert corrected is not None and corrected.frames_equal > windowed.comparison.frames_equal
+    assert windowed.residue == "" or "within the encoder's reach of the file's ends" in windowed.residue
+    assert corrected.frames_equal >= corrected.frames_compared - 4
+
+
+def test_a_window_shorter_than_the_codec_reach_makes_compress_fail_and_says_why(too_short):
+    assert too_short.comparison is None and too_short.finding.startswith("fails: ")
+    assert too_short.facts["advance_samples"] <= 0
+    assert (
+        f"get_output_length({too_short.facts['window_samples']}) = {too_short.facts['advance_samples']}"
+        in (too_short.reasons[0])
+    )
+
+
+def test_a_failing_window_runs_once_its_advance_is_whole_frames(too_short):
+    corrected = too_short.corrected
+    assert corrected is not None and corrected.frames_compared > 0
+    assert "within the encoder's reach of the file's ends" in too_short.residue or corrected.matches
+
+
+def test_the_frame_counts_are_the_window_arithmetic(windowed):
+    assert windowed.frame_count.startswith(" (ceil(") and windowed.corrected_frame_count.startswith(" (ceil(")
+
+
+def test_the_aligned_pad_is_exact_to_the_sample(dac, windowed):
+    """One sample more or less of padding moves every window off the frame grid again: frames
+    that the aligned pad made equal differ again."""
+    audio = chord_signal(windowed.input_samples, dac.sample_rate)
+    advance = windowed.facts["frames_per_window"] * int(dac.hop_length)
+    pad = windowed.facts["aligned_pad_samples"]
+    with one_thread(), torch.no_grad():
+        offline = dac.encode(dac.preprocess(audio, dac.sample_rate))[1]
+        for wrong_pad in (pad - 1, pad + 1):
+            wrong = compare_codes(run_compress(dac, audio, 1.0, advance, wrong_pad), offline)
+            assert wrong.frames_equal < windowed.corrected.frames_equal, wrong_pad
+
+
+def test_the_helper_leaves_the_model_as_it_was_even_when_compress_raises(dac, windowed, too_short):
+    assert "get_output_length" not in vars(dac) and dac.delay == windowed.facts["delay_samples"]
+    assert dac.padding  # compress() sets it False and restores it only when it returns
