@@ -217,6 +217,12 @@ def dac_compress_finding(model: Any, win_seconds: float, length_samples: int, co
         corrected, residue = None, ""
         if corrections:
             corrected = compare_codes(run_compress(model, audio, win_seconds, **overrides), offline)
+            # A cause stays named only if putting it back (the others still removed) loses frames.
+            reasons = [
+                reason
+                for reason, key in zip(reasons, overrides)
+                if _loses_frames(_frames_equal_or_none(model, audio, win_seconds, offline, overrides, key), corrected)
+            ]
             start_frames = -(-extent.left.samples // hop) if extent.left.samples is not None else 0
             end_frames = -(-extent.right.samples // hop) if extent.right.samples is not None else 0
             if corrected.differing_frames and _ends_reach(
@@ -258,6 +264,21 @@ def dac_compress_finding(model: Any, win_seconds: float, length_samples: int, co
                 "aligned_pad_samples": aligned_pad_samples or 0,
             },
         )
+
+
+def _frames_equal_or_none(
+    model: Any, audio: torch.Tensor, win_seconds: float, offline: torch.Tensor, overrides: dict[str, int], kept: str
+) -> Optional[int]:
+    """Frames equal with every override but `kept` (None: compress() then raises)."""
+    others = {key: value for key, value in overrides.items() if key != kept}
+    try:
+        return compare_codes(run_compress(model, audio, win_seconds, **others), offline).frames_equal
+    except Exception:  # the failure the cause produces, already reported as the finding
+        return None
+
+
+def _loses_frames(frames_equal: Optional[int], corrected: FrameComparison) -> bool:
+    return frames_equal is None or frames_equal < corrected.frames_equal
 
 
 def _shortest_window(model: Any, hop: int) -> int:
