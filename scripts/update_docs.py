@@ -5,6 +5,7 @@
     python scripts/update_docs.py --no-run   # the tables rendered from docs/data/ only
     python scripts/update_docs.py --codecs   # also measure docs/data/codec_use_tiny.json anew
                                              # (rfprobe chunk proofs and decoder rows, tiny width)
+    python scripts/update_docs.py --helpers  # only the codecs' own chunking helpers (DAC compress)
 
 The text between `<!-- rfprobe:NAME:start -->` and `<!-- rfprobe:NAME:end -->` markers is
 replaced; tests/test_readme.py and tests/test_zoo.py fail when a table and its data disagree.
@@ -43,6 +44,10 @@ CODEC_USE_NAMES = (
     "pocket_tts_seanet",
 )
 CHUNK_SECONDS = 0.5
+# The codecs whose package ships its own chunking helper (descript's DAC.compress), and the
+# windows it is run with (win_duration, seconds): one that fits the window arithmetic, one short.
+HELPER_NAMES = ("dac_16khz_descript", "dac_24khz_descript", "dac_44khz_descript")
+HELPER_WINDOWS_SECONDS = (0.5, 1.0)
 
 
 def replace_block(path: Path, name: str, body: str) -> None:
@@ -93,6 +98,27 @@ def measure_codec_use() -> dict:
     return {"width": "tiny", "chunk_seconds": CHUNK_SECONDS, "chunking": chunking, "decoders": rows}
 
 
+def measure_codec_helpers() -> list[dict]:
+    """Each HELPER_NAMES codec's own chunking helper against its whole-file call, tiny width."""
+    import dataclasses
+
+    from rfprobe.runs.codec_helpers import codec_helper_findings
+
+    return [
+        dataclasses.asdict(finding)
+        for name in HELPER_NAMES
+        for seconds in HELPER_WINDOWS_SECONDS
+        for finding in codec_helper_findings(name, True, seconds)
+    ]
+
+
+def codec_helpers_block(path: Path = CODEC_DATA) -> str:
+    """The codec-use page's helper findings, rendered from its data file."""
+    from rfprobe.output.codec_use import codec_helper_lines
+
+    return codec_helper_lines(json.loads(path.read_text(encoding="utf-8")))
+
+
 def codec_use_block(path: Path = CODEC_DATA) -> str:
     """The codec-use page's table, rendered from its data file."""
     from rfprobe.output.codec_use import codec_use_table
@@ -114,10 +140,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-run", action="store_true", help="only the tables rendered from data files")
     parser.add_argument("--codecs", action="store_true", help="measure docs/data/codec_use_tiny.json anew first")
+    parser.add_argument(
+        "--helpers", action="store_true", help="measure only the codecs' own chunking helpers anew (in the same file)"
+    )
     arguments = parser.parse_args()
     if arguments.codecs:
         CODEC_DATA.write_text(json.dumps(measure_codec_use(), indent=1, default=str) + "\n", encoding="utf-8")
+    if arguments.codecs or arguments.helpers:
+        data = json.loads(CODEC_DATA.read_text(encoding="utf-8"))
+        data["helpers"] = measure_codec_helpers()
+        CODEC_DATA.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
     replace_block(CODEC_PAGE, "codec-use", codec_use_block())
+    replace_block(CODEC_PAGE, "codec-helpers", codec_helpers_block())
     blocks = zoo_blocks()
     replace_block(README, "zoo-summary", blocks["zoo-summary"])
     replace_block(ZOO_PAGE, "zoo", blocks["zoo"])

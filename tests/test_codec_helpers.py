@@ -106,3 +106,20 @@ def test_the_aligned_pad_is_exact_to_the_sample(dac, windowed):
 def test_the_helper_leaves_the_model_as_it_was_even_when_compress_raises(dac, windowed, too_short):
     assert "get_output_length" not in vars(dac) and dac.delay == windowed.facts["delay_samples"]
     assert dac.padding  # compress() sets it False and restores it only when it returns
+
+
+def test_a_finding_reads_back_from_its_json_with_the_same_words(windowed):
+    import dataclasses
+    import json
+
+    from rfprobe.runs.codec_helpers import HelperFinding
+
+    data = json.loads(json.dumps(dataclasses.asdict(windowed)))
+    assert HelperFinding.from_json(data) == windowed and HelperFinding.from_json(data).finding == windowed.finding
+
+
+@pytest.mark.fast
+def test_a_codec_without_its_own_helper_has_no_helper_finding():
+    from rfprobe.runs.codec_helpers import codec_helper_findings
+
+    assert codec_helper_findings("dac_44khz", True, 0.5) == ()  # transformers' DacModel has no compress()

@@ -114,3 +114,16 @@ def test_the_codec_use_page_is_rendered_from_its_data():
     page = _page("codec_use.md")
     shown = page.split("<!-- rfprobe:codec-use:start -->")[1].split("<!-- rfprobe:codec-use:end -->")[0]
     assert shown.strip() == update_docs.codec_use_block().strip(), "run python scripts/update_docs.py --no-run"
+
+
+@pytest.mark.fast
+def test_the_codec_helper_findings_are_rendered_from_their_data():
+    import sys
+
+    sys.path.insert(0, str(REPOSITORY / "scripts"))
+    import update_docs
+
+    page = _page("codec_use.md")
+    shown = page.split("<!-- rfprobe:codec-helpers:start -->")[1].split("<!-- rfprobe:codec-helpers:end -->")[0]
+    assert shown.strip() == update_docs.codec_helpers_block().strip(), "run python scripts/update_docs.py --no-run"
+    assert shown.count("DAC.compress(") == len(update_docs.HELPER_NAMES) * len(update_docs.HELPER_WINDOWS_SECONDS)

@@ -81,3 +81,14 @@ def codec_use_table(data: dict[str, Any]) -> str:
     decoders = {row["name"]: row for row in data["decoders"]}
     rows = [codec_use_cells(chunking, decoders.get(chunking["name"])) for chunking in data["chunking"]]
     return format_table(list(HEADERS), rows)
+
+
+def codec_helper_lines(data: dict[str, Any]) -> str:
+    """The codecs' own chunking helpers against their whole-file calls, one item each, from
+    `data["helpers"]` (`HelperFinding`s as JSON)."""
+    from rfprobe.runs.codec_helpers import HelperFinding
+
+    return "\n\n".join(
+        f"* `{finding.codec}`: {finding.describe()}"
+        for finding in map(HelperFinding.from_json, data.get("helpers", []))
+    )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, Union
 
 import math
 
@@ -30,6 +30,9 @@ from rfprobe.arithmetic.chunking import DecodePlan, EncodePlan
 from rfprobe.arithmetic.geometry import ReceptiveField
 from rfprobe.errors import UsageError
 from rfprobe.probes.subject import probe_subject
+
+if TYPE_CHECKING:  # codec_helpers runs on one_thread from here
+    from rfprobe.runs.codec_helpers import HelperFinding
 
 Run = Callable[[torch.Tensor], torch.Tensor]
 ROUNDING = 1e-14  # relative differences up to this are float64 rounding, not a missing sample
@@ -283,6 +286,7 @@ class CodecChunking:
     encode: PlanProof
     decode: Optional[PlanProof]  # None: the zoo has no decoder for this codec
     decode_note: str = ""
+    helpers: tuple[HelperFinding, ...] = ()  # the codec's own chunking helpers against its encode()
 
     def describe(self) -> list[str]:
         hop_ms = 1000 * self.hop_samples / self.sample_rate
@@ -307,6 +311,7 @@ class CodecChunking:
                     f"{plan.future_frames} after; crop {plan.past_frames * plan.hop_samples} samples at the "
                     "start of each chunk's output (none at the file's start)"
                 )
+        lines += [f"own helper: {helper.describe()}" for helper in self.helpers]
         return lines
 
 
@@ -336,6 +341,7 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float) -> CodecChunking
     from rfprobe.core.walk import walk_receptive_field
     from rfprobe.families import find
     from rfprobe.families.codecs import CODECS
+    from rfprobe.runs.codec_helpers import codec_helper_findings
     from rfprobe.runs.decoder_field import probe_decoder
 
     model = find(name)
@@ -359,10 +365,11 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float) -> CodecChunking
             encode = prove_encode_plan(
                 encoder, model.channels, plan, proof_lengths(plan, chunk_frames), [chunk_frames, chunk_frames + 3]
             )
+    helpers = codec_helper_findings(name, tiny, chunk_seconds)
     codec = next((c for c in CODECS if c.encoder_row == name), None)
     if codec is None:
         return CodecChunking(
-            name, model.sample_rate, hop, chunk_frames, encode, None, "the zoo has no decoder for this model"
+            name, model.sample_rate, hop, chunk_frames, encode, None, "the zoo has no decoder for this model", helpers
         )
     torch.manual_seed(0)
     parts = codec.build(tiny)
@@ -379,4 +386,4 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float) -> CodecChunking
             plan.past_frames + plan.future_frames + 5 * chunk_frames + 2,
         ]
         decode = prove_decode_plan(parts.decoder, parts.latent_dim, plan, frames, [chunk_frames, chunk_frames + 3])
-    return CodecChunking(name, model.sample_rate, hop, chunk_frames, encode, decode)
+    return CodecChunking(name, model.sample_rate, hop, chunk_frames, encode, decode, helpers=helpers)

@@ -20,6 +20,7 @@ Everything runs in float64 on one torch thread (see :func:`rfprobe.runs.chunking
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional  # Any: a DAC instance (descript's class, its attributes untyped)
 
@@ -96,6 +97,29 @@ class HelperFinding:
     def matches(self) -> bool:
         return self.comparison is not None and self.comparison.matches
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HelperFinding:
+        """The finding back from `dataclasses.asdict` JSON (the docs render from it)."""
+
+        def comparison(value: Optional[dict[str, Any]]) -> Optional[FrameComparison]:
+            if value is None:
+                return None
+            return FrameComparison(value["frames_helper"], value["frames_offline"], tuple(value["differing_frames"]))
+
+        return cls(
+            **{
+                **data,
+                "comparison": comparison(data["comparison"]),
+                "corrected": comparison(data["corrected"]),
+                "reasons": tuple(data["reasons"]),
+            }
+        )
+
+    def describe(self) -> str:
+        rate = self.facts.get("sample_rate")
+        seconds = "" if rate is None else f" ({self.input_samples / rate:g} s)"
+        return f"{self.helper} on a chord of {self.input_samples} samples{seconds}, against encode(): {self.finding}"
+
     @property
     def finding(self) -> str:
         """ "matches", "differs: ..." or "fails: ...", with each proven reason and the rerun."""
@@ -169,7 +193,13 @@ def dac_compress_finding(model: Any, win_seconds: float, length_samples: int, co
         except Exception as error:  # the helper's own failure is the finding
             failure = first_line(error)
         if comparison is not None and comparison.matches:
-            return HelperFinding(codec, f"DAC.compress(win_duration={win_seconds})", length_samples, comparison)
+            return HelperFinding(
+                codec,
+                f"DAC.compress(win_duration={win_seconds})",
+                length_samples,
+                comparison,
+                facts={"sample_rate": rate},
+            )
         # The window compress() cuts (its own arithmetic: win_duration rounded up to whole hops),
         # and how many frames one window gives: the encoder without padding on that window.
         window_samples = math.ceil(int(win_seconds * rate) / hop) * hop
@@ -257,6 +287,7 @@ def dac_compress_finding(model: Any, win_seconds: float, length_samples: int, co
             ),
             failure=failure,
             facts={
+                "sample_rate": rate,
                 "window_samples": window_samples,
                 "advance_samples": advance_samples,
                 "frames_per_window": frames_per_window,
@@ -264,6 +295,24 @@ def dac_compress_finding(model: Any, win_seconds: float, length_samples: int, co
                 "aligned_pad_samples": aligned_pad_samples or 0,
             },
         )
+
+
+HELPER_FILE_SECONDS = 3.3  # the file length of the trackers' reports (3.3 s at 44.1 kHz)
+
+
+def codec_helper_findings(name: str, tiny: bool, window_seconds: float) -> tuple[HelperFinding, ...]:
+    """Every chunking helper that zoo codec `name`'s own package ships, run against its
+    whole-file call on a HELPER_FILE_SECONDS chord (none known: an empty tuple)."""
+    if not (name.startswith("dac_") and name.endswith("_descript")):
+        return ()
+    from rfprobe.families.dac import descript_codec
+
+    rate_khz = int(name.split("_")[1].removesuffix("khz"))
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # dac's weight_norm, deprecated in torch
+        model = descript_codec(rate_khz, tiny).double()
+    return (dac_compress_finding(model, window_seconds, round(HELPER_FILE_SECONDS * model.sample_rate), name),)
 
 
 def _frames_equal_or_none(
