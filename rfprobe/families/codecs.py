@@ -73,7 +73,7 @@ def _eval(parts: CodecParts) -> CodecParts:
 
 # --- DAC ------------------------------------------------------------------------------------
 # Published decoders: width 1536, rates [8, 5, 4, 2] (16 and 24 kHz), [8, 8, 4, 2] (44 kHz).
-DAC_DECODER_WIDTH, DAC_TINY_DECODER_WIDTH = 1536, 16  # 16: the width halves at each of 4 blocks
+DAC_DECODER_WIDTH, DAC_TINY_DECODER_WIDTH = dac_family.DECODER_WIDTH, dac_family.TINY_DECODER_WIDTH
 
 
 def _dac_rates(rate_khz: int) -> list[int]:

@@ -18,6 +18,8 @@ from rfprobe.families import SnapshotBranch, ZooModel, require_transformers_clas
 PUBLISHED = {16: (2, 4, 5, 8), 24: (2, 4, 5, 8), 44: (2, 4, 8, 8)}
 SAMPLE_RATES = {16: 16000, 24: 24000, 44: 44100}
 FULL_WIDTH, TINY_WIDTH = 64, 2
+# Published decoders: width 1536; 16 at tiny width (the width halves at each of its 4 blocks).
+DECODER_WIDTH, TINY_DECODER_WIDTH = 1536, 16
 
 
 def transformers_config(rate_khz: int, tiny: bool):
@@ -130,14 +132,13 @@ def descript_codec(rate_khz: int, tiny: bool) -> nn.Module:
         placeholders={"audiotools": audiotools, "audiotools.ml": ml},
     )
     width = TINY_WIDTH if tiny else FULL_WIDTH
-    from rfprobe.families.codecs import DAC_DECODER_WIDTH, DAC_TINY_DECODER_WIDTH
 
     return (
         loaded["model.dac"]
         .DAC(
             encoder_dim=width,
             encoder_rates=list(PUBLISHED[rate_khz]),
-            decoder_dim=DAC_TINY_DECODER_WIDTH if tiny else DAC_DECODER_WIDTH,
+            decoder_dim=TINY_DECODER_WIDTH if tiny else DECODER_WIDTH,
             decoder_rates=list(reversed(PUBLISHED[rate_khz])),
             sample_rate=SAMPLE_RATES[rate_khz],
         )

@@ -7,4 +7,5 @@
   the ends and perturbations outside, independent of backward.
 * :mod:`~rfprobe.probes.taint` — a NaN proves an unbounded side without magnitudes.
 * :mod:`~rfprobe.probes.erf` — the effective receptive field (gradient mass widths).
+* :mod:`~rfprobe.probes.threads` — one intra-op thread for a block (bit-for-bit comparisons).
 """

@@ -17,9 +17,8 @@ once with the threads torch had, and says whether that was bit for bit too.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 import math
 
@@ -30,23 +29,13 @@ from rfprobe.arithmetic.chunking import DecodePlan, EncodePlan
 from rfprobe.arithmetic.geometry import ReceptiveField
 from rfprobe.errors import UsageError
 from rfprobe.probes.subject import probe_subject
+from rfprobe.probes.threads import one_thread
 
 if TYPE_CHECKING:  # codec_helpers runs on one_thread from here
     from rfprobe.runs.codec_helpers import HelperFinding
 
 Run = Callable[[torch.Tensor], torch.Tensor]
 ROUNDING = 1e-14  # relative differences up to this are float64 rounding, not a missing sample
-
-
-@contextmanager
-def one_thread() -> Iterator[int]:
-    """torch on one intra-op thread within the block; yields the count it had."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield before
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)

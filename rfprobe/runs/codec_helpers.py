@@ -14,7 +14,7 @@ is given only when removing it changes the result, and the frames that still dif
 checked to lie within the encoder's reach of the file's ends, where compress() reads zeros in
 place of each convolution's own padding.
 
-Everything runs in float64 on one torch thread (see :func:`rfprobe.runs.chunking.one_thread`).
+Everything runs in float64 on one torch thread (see :mod:`rfprobe.probes.threads`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any, Optional  # Any: a DAC instance (descript's class, its a
 import torch
 
 from rfprobe.errors import first_line
-from rfprobe.runs.chunking import one_thread
+from rfprobe.probes.threads import one_thread
 
 
 def chord_signal(length_samples: int, sample_rate: int) -> torch.Tensor:
