@@ -44,10 +44,16 @@ CODEC_USE_NAMES = (
     "pocket_tts_seanet",
 )
 CHUNK_SECONDS = 0.5
-# The codecs whose package ships its own chunking helper (descript's DAC.compress), and the
-# windows it is run with (win_duration, seconds): one that fits the window arithmetic, one short.
-HELPER_NAMES = ("dac_16khz_descript", "dac_24khz_descript", "dac_44khz_descript")
-HELPER_WINDOWS_SECONDS = (0.5, 1.0)
+# The codecs whose own encode path chunks (descript's DAC.compress, with two win_duration
+# values in seconds; EnCodec 48 kHz's segments, whose length is its own).
+HELPER_RUNS = (
+    *(
+        (name, seconds)
+        for name in ("dac_16khz_descript", "dac_24khz_descript", "dac_44khz_descript")
+        for seconds in (0.5, 1.0)
+    ),
+    ("encodec_48khz", CHUNK_SECONDS),
+)
 
 
 def replace_block(path: Path, name: str, body: str) -> None:
@@ -106,8 +112,7 @@ def measure_codec_helpers() -> list[dict]:
 
     return [
         dataclasses.asdict(finding)
-        for name in HELPER_NAMES
-        for seconds in HELPER_WINDOWS_SECONDS
+        for name, seconds in HELPER_RUNS
         for finding in codec_helper_findings(name, True, seconds)
     ]
 

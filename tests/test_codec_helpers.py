@@ -123,3 +123,50 @@ def test_a_codec_without_its_own_helper_has_no_helper_finding():
     from rfprobe.runs.codec_helpers import codec_helper_findings
 
     assert codec_helper_findings("dac_44khz", True, 0.5) == ()  # transformers' DacModel has no compress()
+
+
+@pytest.fixture(scope="module")
+def encodec_segments():
+    from rfprobe.runs.codec_helpers import codec_helper_findings
+
+    (finding,) = codec_helper_findings("encodec_48khz", True, 0.5)
+    return finding
+
+
+def test_encodec_48khz_segments_differ_from_the_whole_file_and_name_the_grid_and_the_scale(encodec_segments):
+    assert encodec_segments.finding.startswith("differs: ")
+    stride, hop = encodec_segments.facts["stride_samples"], 320
+    assert stride == int(0.99 * 48000) and encodec_segments.facts["off_grid"] == encodec_segments.facts["segments"] // 2
+    assert "off the whole file's frame grid" in encodec_segments.reasons[0] and stride % hop
+    assert any("own RMS" in reason for reason in encodec_segments.reasons)
+
+
+def test_encodec_48khz_segments_still_differ_without_the_scale_and_say_why(encodec_segments):
+    """Its encoder's norm over time reads the whole input: no segmenting can give the file's frames."""
+    assert encodec_segments.corrected is not None and encodec_segments.corrected.differing_frames
+    assert "reads the whole input" in encodec_segments.residue
+
+
+def test_segment_frames_are_compared_only_where_they_lie_on_the_file_grid():
+    from rfprobe.runs.codec_helpers import _compare_segments
+
+    whole = torch.arange(10).view(1, 1, 10)
+    # hop 2, stride 3 samples: segment 2 starts at sample 6 = frame 3; segment 1 lies off the grid
+    segments = torch.stack([whole[..., 0:4], whole[..., 1:5] + 100, whole[..., 3:7]])
+    comparison = _compare_segments(segments, 3, 2, whole)
+    assert comparison.aligned_frames == 8 and comparison.differing_frames == ()  # segment 1 lies off the grid
+    shifted = _compare_segments(segments.roll(1, dims=-1), 3, 2, whole)
+    assert shifted.differing_frames  # one frame late is caught
+
+
+@pytest.mark.fast
+def test_seeded_codebooks_make_the_quantizer_non_constant():
+    """transformers initialises EnCodec's codebooks to zeros: every latent would map to code 0."""
+    from rfprobe.families import require_transformers_class
+    from rfprobe.families.codecs import seeded_codebooks
+    from rfprobe.families.encodec import transformers_config
+
+    model = require_transformers_class("EncodecModel")(transformers_config(24, True))
+    latents = torch.randn(1, model.config.hidden_size, 12)
+    assert model.quantizer.encode(latents).unique().numel() == 1
+    assert seeded_codebooks(model).quantizer.encode(latents).unique().numel() > 1

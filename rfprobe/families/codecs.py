@@ -20,11 +20,11 @@ every kernel, stride, dilation, padding, LSTM and attention window, and shrink o
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+import torch
 from torch import nn
 
 from rfprobe.errors import UsageError
@@ -62,6 +62,26 @@ class CodecModel:
     @property
     def name(self) -> str:
         return self.encoder_row
+
+
+def seeded_codebooks(model: nn.Module, seed: int = 0) -> nn.Module:
+    """`model` with distinct codebook entries, as training leaves them. transformers builds
+    EnCodec's and Mimi's codebooks as zero buffers (k-means fills them on the first training
+    batch), so at init every latent maps to code 0 and decodes to zeros: any statement about
+    such a quantizer would hold vacuously."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            buffers = dict(module.named_buffers(recurse=False))
+            if "embed" in buffers and "cluster_size" in buffers:  # EncodecEuclideanCodebook
+                embed = buffers["embed"]
+                embed.copy_(torch.randn(embed.shape, generator=generator, dtype=embed.dtype))
+            elif "embed_sum" in buffers and "cluster_usage" in buffers:  # MimiEuclideanCodebook
+                embed_sum = buffers["embed_sum"]
+                embed_sum.copy_(torch.randn(embed_sum.shape, generator=generator, dtype=embed_sum.dtype))
+                buffers["cluster_usage"].fill_(1.0)
+                module._embed = None  # type: ignore[assignment]  # its cached embed_sum / cluster_usage
+    return model
 
 
 def _eval(parts: CodecParts) -> CodecParts:
@@ -148,17 +168,9 @@ def _encodec_quantize(model: nn.Module, latents):
 
 def encodec_transformers(rate_khz: int, tiny: bool) -> CodecParts:
     """transformers' `EncodecModel(config)`: `.encoder`, `.decoder`, its quantizer's encode then decode."""
-    config_class, model_class = require_transformers_class("EncodecConfig"), require_transformers_class("EncodecModel")
-    path = encodec_family.CONFIGS / "transformers" / f"encodec_{rate_khz}khz.json"
-    values = json.loads(path.read_text(encoding="utf-8"))
-    values.pop("model_type", None)
-    if tiny:
-        values.update(
-            num_filters=encodec_family.TINY_FILTERS,
-            hidden_size=encodec_family.TINY_DIMENSION,
-            codebook_dim=encodec_family.TINY_DIMENSION,
-        )
-    model = model_class(config_class(**values))
+    model = seeded_codebooks(
+        require_transformers_class("EncodecModel")(encodec_family.transformers_config(rate_khz, tiny))
+    )
     return _eval(
         CodecParts(
             model.encoder,
@@ -184,7 +196,7 @@ def _mimi_quantize(model: nn.Module, latents):
 def mimi_transformers(tiny: bool) -> CodecParts:
     """transformers' `MimiModel(config)`: `.encoder` latents, `.decoder` (upsample, decoder
     transformer, SEANet decoder) audio values, the split RVQ's encode then decode."""
-    model = require_transformers_class("MimiModel")(mimi_family.transformers_config(tiny))
+    model = seeded_codebooks(require_transformers_class("MimiModel")(mimi_family.transformers_config(tiny)))
     return _eval(
         CodecParts(
             Adapter(model.encoder, mimi_family.latents_of),

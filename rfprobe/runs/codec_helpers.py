@@ -53,9 +53,14 @@ class FrameComparison:
     frames_helper: int
     frames_offline: int
     differing_frames: tuple[int, ...]  # among the first min(frames_helper, frames_offline)
+    # Set when the helper's frames are not frame k for frame k (EnCodec's segments): how many of
+    # them lie on the whole file's frame grid and were compared, each with the frame it lies on.
+    aligned_frames: Optional[int] = None
 
     @property
     def frames_compared(self) -> int:
+        if self.aligned_frames is not None:
+            return self.aligned_frames
         return min(self.frames_helper, self.frames_offline)
 
     @property
@@ -128,8 +133,14 @@ class HelperFinding:
             return "matches"
         if comparison is None:
             text = f"fails: {self.failure}"
+        elif not comparison.differing_frames:
+            text = (
+                f"differs: {comparison.frames_helper} frames where the whole-file call gives "
+                f"{comparison.frames_offline}{self.frame_count}; the {comparison.frames_compared} frames on "
+                "the whole file's grid are equal"
+            )
         else:
-            first = comparison.differing_frames[0] if comparison.differing_frames else comparison.frames_compared
+            first = comparison.differing_frames[0]
             text = (
                 f"differs: {comparison.frames_compared - comparison.frames_equal} of "
                 f"{comparison.frames_compared} frames in common differ, first at frame {first}; "
@@ -297,12 +308,167 @@ def dac_compress_finding(model: Any, win_seconds: float, length_samples: int, co
         )
 
 
+# EnCodec 48 kHz's published segmenting: facebookresearch encodec's `encodec_model_48khz`
+# (segment=1., audio_normalize=True, the class's default overlap 0.01) and its Hugging Face
+# config (chunk_length_s 1.0, overlap 0.01, normalize true); rfprobe's architecture file
+# configs/transformers/encodec_48khz.json leaves them out (they do not change the encoder).
+ENCODEC_48KHZ_SEGMENTING = {"chunk_length_s": 1.0, "overlap": 0.01, "normalize": True}
+
+
+def _segments(model: Any, audio: torch.Tensor, **config: Any) -> tuple[torch.Tensor, int, list[torch.Tensor]]:
+    """transformers' `EncodecModel.encode(audio)` codes (segments, batch, codebooks, frames)
+    with `config` set on the model's config for this call only, its segment stride, and each
+    segment's latents (the encoder's outputs, read by a hook: the codes are discrete)."""
+    saved = {key: getattr(model.config, key) for key in config}
+    latents: list[torch.Tensor] = []
+    hook = model.encoder.register_forward_hook(lambda module, inputs, output: latents.append(output))
+    try:
+        for key, value in config.items():
+            setattr(model.config, key, value)
+        stride = model.config.chunk_stride or audio.shape[-1]
+        return model.encode(audio)[0], stride, latents
+    finally:
+        hook.remove()
+        for key, value in saved.items():
+            setattr(model.config, key, value)
+
+
+def _latent_difference(segments: list[torch.Tensor], stride_samples: int, hop: int, whole: torch.Tensor) -> float:
+    """The largest difference between a segment's latents and the whole file's, over the frames
+    on the file's grid, relative to the whole file's largest latent."""
+    largest = 0.0
+    for index, latents in enumerate(segments):
+        offset = index * stride_samples
+        if offset % hop:
+            continue
+        first = offset // hop
+        count = min(latents.shape[-1], whole.shape[-1] - first)
+        difference = (latents[..., :count] - whole[..., first : first + count]).abs().max().item()
+        largest = max(largest, difference)
+    return largest / whole.abs().max().item()
+
+
+def _compare_segments(segments: torch.Tensor, stride_samples: int, hop: int, whole: torch.Tensor) -> FrameComparison:
+    """Each segment's frame j lies at sample offset + j x hop; where that is on the whole
+    file's grid (offset a multiple of the hop) it is compared with the whole file's frame there."""
+    differing, aligned = [], 0
+    whole_frames = whole.shape[-1]
+    for index in range(segments.shape[0]):
+        offset = index * stride_samples
+        if offset % hop:
+            continue
+        first = offset // hop
+        count = min(segments.shape[-1], whole_frames - first)
+        aligned += count
+        equal = (segments[index, ..., :count] == whole[..., first : first + count]).flatten(0, -2).all(dim=0)
+        differing += [first + j for j in (~equal).nonzero().flatten().tolist()]
+    return FrameComparison(segments.shape[0] * segments.shape[-1], whole_frames, tuple(sorted(set(differing))), aligned)
+
+
+def encodec_segments_finding(model: Any, length_samples: int, codec: str) -> HelperFinding:
+    """transformers' `EncodecModel.encode` with EnCodec 48 kHz's own segmenting (1 s segments,
+    1 % overlap, each scaled by its own RMS) against the same model encoding the whole file
+    at once (`chunk_length_s=None`), frame by frame where a segment's frames lie on the file's
+    frame grid; `model` in float64 (e.g. `EncodecModel(transformers_config(48, tiny))`)."""
+    from rfprobe.core.walk import walk_receptive_field
+
+    rate, hop = model.config.sampling_rate, int(model.config.hop_length)
+    chord = chord_signal(length_samples, rate)
+    audio = torch.cat([chord, 0.5 * chord.roll(rate // 10, dims=-1)], dim=1)[:, : model.config.audio_channels]
+    segmenting = ENCODEC_48KHZ_SEGMENTING
+    helper = f"EncodecModel.encode (segments of {segmenting['chunk_length_s']:g} s, overlap {segmenting['overlap']:g})"
+    with one_thread(), torch.no_grad():
+        whole_codes, _, (whole_latents,) = _segments(model, audio, chunk_length_s=None, overlap=None, normalize=True)
+        whole = whole_codes[0]
+        segments, stride, segment_latents = _segments(model, audio, **ENCODEC_48KHZ_SEGMENTING)
+        comparison = _compare_segments(segments, stride, hop, whole)
+        latent_difference = _latent_difference(segment_latents, stride, hop, whole_latents)
+        if comparison.matches:
+            return HelperFinding(codec, helper, length_samples, comparison, facts={"sample_rate": rate})
+        segment_count = segments.shape[0]
+        off_grid = sum(1 for index in range(segment_count) if (index * stride) % hop)
+        reasons = []
+        if off_grid:
+            reasons.append(
+                f"segments advance {stride} samples ({stride / hop:g} hops of {hop}): {off_grid} of "
+                f"{segment_count} segments start off the whole file's frame grid, and their "
+                f"{comparison.frames_helper - comparison.frames_compared} frames lie between the file's "
+                "frames (compared with none)"
+            )
+        # The per-segment scale: remove it (normalize off in both calls) and run again.
+        unscaled_codes, _, (unscaled_latents,) = _segments(
+            model, audio, chunk_length_s=None, overlap=None, normalize=False
+        )
+        unscaled_segments, _, unscaled_segment_latents = _segments(
+            model, audio, **{**ENCODEC_48KHZ_SEGMENTING, "normalize": False}
+        )
+        unscaled = _compare_segments(unscaled_segments, stride, hop, unscaled_codes[0])
+        unscaled_difference = _latent_difference(unscaled_segment_latents, stride, hop, unscaled_latents)
+        if unscaled.frames_equal > comparison.frames_equal or unscaled_difference < latent_difference:
+            reasons.append(
+                "each segment is divided by its own RMS (normalize), the whole file by the file's: "
+                f"the latents on the grid differ by up to {latent_difference:.1e} of their largest value "
+                f"with it, {unscaled_difference:.1e} without"
+            )
+        walked = walk_receptive_field(model.encoder, channels=model.config.audio_channels)
+        whole_input = _whole_input_words(walked.receptive_field)
+        residue = ""
+        if unscaled.differing_frames:
+            listed = ", ".join(map(str, unscaled.differing_frames[:8]))
+            residue = f"frames {listed}{' ...' if len(unscaled.differing_frames) > 8 else ''} still differ" + (
+                f": {whole_input}, so a segment, which holds less than the file, cannot give the file's frames"
+                if whole_input
+                else ""
+            )
+        elif unscaled_difference > 0:
+            residue = (
+                f"the latents still differ by up to {unscaled_difference:.1e} of their largest value"
+                + (f" ({whole_input})" if whole_input else "")
+                + ", which these codes round away; other weights can change codes"
+            )
+        return HelperFinding(
+            codec,
+            helper,
+            length_samples,
+            comparison,
+            reasons=tuple(reasons),
+            corrected=unscaled,
+            corrected_with="normalize off in both calls",
+            residue=residue,
+            facts={"sample_rate": rate, "stride_samples": stride, "segments": segment_count, "off_grid": off_grid},
+        )
+
+
+def _whole_input_words(reach: Any) -> str:
+    """Why every frame of an encoder reads all of its input, from the walk's receptive field."""
+    if reach is None:
+        return ""
+    causes = []
+    if reach.global_in_time:
+        causes.append("a norm or attention over all of time")
+    sides = [side for side, extent in (("past", reach.left), ("future", reach.right)) if extent.unbounded]
+    if sides:
+        causes.append("an unbounded " + " and ".join(sides))
+    if not causes:
+        return ""
+    return f"every frame of this encoder reads the whole input (rfprobe's walk: {' and '.join(causes)})"
+
+
 HELPER_FILE_SECONDS = 3.3  # the file length of the trackers' reports (3.3 s at 44.1 kHz)
 
 
 def codec_helper_findings(name: str, tiny: bool, window_seconds: float) -> tuple[HelperFinding, ...]:
     """Every chunking helper that zoo codec `name`'s own package ships, run against its
     whole-file call on a HELPER_FILE_SECONDS chord (none known: an empty tuple)."""
+    if name == "encodec_48khz":
+        from rfprobe.families import require_transformers_class
+        from rfprobe.families.codecs import seeded_codebooks
+        from rfprobe.families.encodec import transformers_config
+
+        torch.manual_seed(0)
+        model = seeded_codebooks(require_transformers_class("EncodecModel")(transformers_config(48, tiny)))
+        model = model.double().eval()
+        return (encodec_segments_finding(model, round(HELPER_FILE_SECONDS * 48000), name),)
     if not (name.startswith("dac_") and name.endswith("_descript")):
         return ()
     from rfprobe.families.dac import descript_codec
