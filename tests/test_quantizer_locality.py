@@ -1,0 +1,82 @@
+"""A codec's quantizer proven frame-local (or not) by the walk and by perturbing one frame."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+from rfprobe.runs.quantizer_locality import codec_quantizer_locality, quantizer_locality
+
+LATENTS = torch.linspace(-2, 2, 4 * 40, dtype=torch.float64).view(1, 4, 40).sin() * 3
+
+
+class Rounding(nn.Module):
+    def forward(self, latents):
+        return (latents * 4).round() / 4
+
+
+class RoundingThenSmoothing(nn.Module):
+    """Rounds each value, then averages three neighbouring frames: it mixes frames."""
+
+    def forward(self, latents):
+        rounded = (latents * 4).round() / 4
+        return nn.functional.avg_pool1d(rounded, 3, stride=1, padding=1, count_include_pad=False)
+
+
+class RoundingMinusTheMean(nn.Module):
+    """Subtracts the mean over all frames: every frame reads every other."""
+
+    def forward(self, latents):
+        rounded = (latents * 4).round() / 4
+        return rounded - rounded.mean(dim=-1, keepdim=True)
+
+
+class Constant(nn.Module):
+    """What transformers' EnCodec quantizer is at init (zero codebooks): every frame to zeros."""
+
+    def forward(self, latents):
+        return latents * 0
+
+
+def test_a_per_value_rounding_is_frame_local():
+    assert quantizer_locality("rounding", Rounding(), LATENTS).frame_local
+
+
+def test_a_quantizer_that_smooths_over_neighbours_is_caught_by_both_methods():
+    found = quantizer_locality("smoothing", RoundingThenSmoothing(), LATENTS)
+    assert not found.frame_local
+    assert (found.analytic_left_frames, found.analytic_right_frames) == (1, 1)
+    assert found.changed_elsewhere and all(
+        set(others) <= {frame - 1, frame + 1} for frame, others in found.changed_elsewhere
+    )
+
+
+def test_a_quantizer_reading_the_mean_over_time_is_not_frame_local():
+    found = quantizer_locality("mean", RoundingMinusTheMean(), LATENTS)
+    assert not found.frame_local and found.analytic_left_frames is None
+    assert found.analytic_reason == "it reads an unbounded span of frames"
+    assert all(len(others) == LATENTS.shape[-1] - 1 for _, others in found.changed_elsewhere)
+
+
+def test_a_constant_quantizer_gives_no_evidence_and_is_not_called_frame_local():
+    found = quantizer_locality("constant", Constant(), LATENTS)
+    assert not found.frame_local and found.unchanged_at_own_frame == found.perturbed_frames
+    assert "no evidence" in found.finding
+
+
+@pytest.mark.parametrize("name", ["dac_16khz_descript", "encodec_48khz"])
+def test_the_codecs_own_quantizer_is_frame_local(name):
+    """EnCodec's needs seeded codebooks: at init every latent maps to code 0 (no evidence)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        found = codec_quantizer_locality(name)
+    assert found is not None and found.frame_local, found.finding
+
+
+def test_a_quantizer_the_walk_cannot_read_is_not_called_frame_local():
+    found = codec_quantizer_locality("mimi")
+    assert found is not None and not found.frame_local
+    assert found.finding.startswith("not proven frame-local: the walk cannot read it")
