@@ -5,7 +5,8 @@
     python scripts/update_docs.py --no-run   # the tables rendered from docs/data/ only
     python scripts/update_docs.py --codecs   # also measure docs/data/codec_use_tiny.json anew
                                              # (rfprobe chunk proofs and decoder rows, tiny width)
-    python scripts/update_docs.py --helpers  # only the codecs' own chunking helpers (DAC compress)
+    python scripts/update_docs.py --helpers  # only the codecs' own helpers (DAC compress, EnCodec
+                                             # segments), length arithmetic and quantizers
 
 The text between `<!-- rfprobe:NAME:start -->` and `<!-- rfprobe:NAME:end -->` markers is
 replaced; tests/test_readme.py and tests/test_zoo.py fail when a table and its data disagree.
@@ -117,6 +118,33 @@ def measure_codec_helpers() -> list[dict]:
     ]
 
 
+def measure_codec_lengths_and_quantizers() -> dict[str, list[dict]]:
+    """Every decoder codec's length arithmetic and quantizer locality, tiny width."""
+    import dataclasses
+
+    from rfprobe.families.codecs import CODECS
+    from rfprobe.runs.output_lengths import codec_lengths
+    from rfprobe.runs.quantizer_locality import codec_quantizer_locality
+
+    quantizers = [codec_quantizer_locality(codec.name) for codec in CODECS]
+    return {
+        "lengths": [dataclasses.asdict(codec_lengths(codec.name)) for codec in CODECS],
+        "quantizers": [dataclasses.asdict(found) for found in quantizers if found is not None],
+    }
+
+
+def codec_lengths_block(path: Path = CODEC_DATA) -> str:
+    from rfprobe.output.codec_use import codec_lengths_table
+
+    return f"```\n{codec_lengths_table(json.loads(path.read_text(encoding='utf-8')))}\n```"
+
+
+def codec_quantizers_block(path: Path = CODEC_DATA) -> str:
+    from rfprobe.output.codec_use import codec_quantizer_lines
+
+    return codec_quantizer_lines(json.loads(path.read_text(encoding="utf-8")))
+
+
 def codec_helpers_block(path: Path = CODEC_DATA) -> str:
     """The codec-use page's helper findings, rendered from its data file."""
     from rfprobe.output.codec_use import codec_helper_lines
@@ -146,7 +174,9 @@ def main() -> int:
     parser.add_argument("--no-run", action="store_true", help="only the tables rendered from data files")
     parser.add_argument("--codecs", action="store_true", help="measure docs/data/codec_use_tiny.json anew first")
     parser.add_argument(
-        "--helpers", action="store_true", help="measure only the codecs' own chunking helpers anew (in the same file)"
+        "--helpers",
+        action="store_true",
+        help="measure only the codecs' own helpers, lengths and quantizers anew",
     )
     arguments = parser.parse_args()
     if arguments.codecs:
@@ -154,9 +184,12 @@ def main() -> int:
     if arguments.codecs or arguments.helpers:
         data = json.loads(CODEC_DATA.read_text(encoding="utf-8"))
         data["helpers"] = measure_codec_helpers()
+        data.update(measure_codec_lengths_and_quantizers())
         CODEC_DATA.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
     replace_block(CODEC_PAGE, "codec-use", codec_use_block())
     replace_block(CODEC_PAGE, "codec-helpers", codec_helpers_block())
+    replace_block(CODEC_PAGE, "codec-lengths", codec_lengths_block())
+    replace_block(CODEC_PAGE, "codec-quantizers", codec_quantizers_block())
     blocks = zoo_blocks()
     replace_block(README, "zoo-summary", blocks["zoo-summary"])
     replace_block(ZOO_PAGE, "zoo", blocks["zoo"])

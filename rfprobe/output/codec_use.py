@@ -92,3 +92,55 @@ def codec_helper_lines(data: dict[str, Any]) -> str:
         f"* `{finding.codec}`: {finding.describe()}"
         for finding in map(HelperFinding.from_json, data.get("helpers", []))
     )
+
+
+LENGTH_HEADERS = (
+    "codec",
+    "hop",
+    "frames for n samples (encoder)",
+    "samples for f frames (decoder)",
+    "shortest n for 1 frame",
+    "decode trim",
+    "proven on",
+    "result",
+)
+
+
+def codec_lengths_table(data: dict[str, Any]) -> str:
+    """The length arithmetic of every codec in `data["lengths"]` (`LengthArithmetic`s as JSON)."""
+    rows = [
+        [
+            lengths["name"],
+            str(lengths["hop_samples"]),
+            lengths["encode_formula"],
+            lengths["decode_formula"],
+            "-"
+            if lengths["shortest_input_for_one_frame_samples"] is None
+            else str(lengths["shortest_input_for_one_frame_samples"]),
+            "-" if lengths["decode_trim_samples"] is None else str(lengths["decode_trim_samples"]),
+            f"{len(lengths['checked_lengths'])} n, {len(lengths['checked_frames'])} f",
+            "equal at every length" if not lengths["mismatches"] else f"MISMATCH at {len(lengths['mismatches'])}",
+        ]
+        for lengths in data.get("lengths", [])
+    ]
+    return format_table(list(LENGTH_HEADERS), rows)
+
+
+def codec_quantizer_lines(data: dict[str, Any]) -> str:
+    """Each codec's quantizer finding, from `data["quantizers"]` (`QuantizerLocality`s as JSON)."""
+    from rfprobe.runs.quantizer_locality import QuantizerLocality
+
+    return "\n".join(
+        f"* `{found.codec}`: {found.finding}"
+        for found in (
+            QuantizerLocality(
+                **{
+                    **entry,
+                    "perturbed_frames": tuple(entry["perturbed_frames"]),
+                    "changed_elsewhere": tuple((frame, tuple(others)) for frame, others in entry["changed_elsewhere"]),
+                    "unchanged_at_own_frame": tuple(entry["unchanged_at_own_frame"]),
+                }
+            )
+            for entry in data.get("quantizers", [])
+        )
+    )
