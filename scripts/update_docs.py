@@ -133,6 +133,35 @@ def measure_codec_lengths_and_quantizers() -> dict[str, list[dict]]:
     }
 
 
+# Mimi's streaming APIs: (library, code frames per call, input samples). 23740 samples is 12
+# frames and 700 samples (a partial last frame); 288000 (12 s) runs past the encoder
+# transformer's 250-step context.
+STREAMING_RUNS = (
+    ("transformers", 1, 23740),
+    ("transformers", 5, 23740),
+    ("moshi", 1, 23740),
+    ("moshi", 5, 23740),
+    ("transformers", 5, 288000),
+    ("moshi", 5, 288000),
+)
+
+
+def measure_streaming() -> list[dict]:
+    """STREAMING_RUNS, each against the same model's whole-file calls (tiny width, float64)."""
+    import dataclasses
+
+    from rfprobe.runs.streaming import moshi_mimi_streaming, transformers_mimi_streaming
+
+    run = {"transformers": transformers_mimi_streaming, "moshi": moshi_mimi_streaming}
+    return [dataclasses.asdict(run[library](step, length)) for library, step, length in STREAMING_RUNS]
+
+
+def codec_streaming_block(path: Path = CODEC_DATA) -> str:
+    from rfprobe.output.codec_use import codec_streaming_lines
+
+    return codec_streaming_lines(json.loads(path.read_text(encoding="utf-8")))
+
+
 def codec_lengths_block(path: Path = CODEC_DATA) -> str:
     from rfprobe.output.codec_use import codec_lengths_table
 
@@ -185,11 +214,13 @@ def main() -> int:
         data = json.loads(CODEC_DATA.read_text(encoding="utf-8"))
         data["helpers"] = measure_codec_helpers()
         data.update(measure_codec_lengths_and_quantizers())
+        data["streaming"] = measure_streaming()
         CODEC_DATA.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
     replace_block(CODEC_PAGE, "codec-use", codec_use_block())
     replace_block(CODEC_PAGE, "codec-helpers", codec_helpers_block())
     replace_block(CODEC_PAGE, "codec-lengths", codec_lengths_block())
     replace_block(CODEC_PAGE, "codec-quantizers", codec_quantizers_block())
+    replace_block(CODEC_PAGE, "codec-streaming", codec_streaming_block())
     blocks = zoo_blocks()
     replace_block(README, "zoo-summary", blocks["zoo-summary"])
     replace_block(ZOO_PAGE, "zoo", blocks["zoo"])

@@ -130,14 +130,18 @@ def test_the_codec_helper_findings_are_rendered_from_their_data():
 
 
 @pytest.mark.fast
-@pytest.mark.parametrize("block", ["codec-lengths", "codec-quantizers"])
+@pytest.mark.parametrize("block", ["codec-lengths", "codec-quantizers", "codec-streaming"])
 def test_the_codec_lengths_and_quantizers_are_rendered_from_their_data(block):
     import sys
 
     sys.path.insert(0, str(REPOSITORY / "scripts"))
     import update_docs
 
-    render = {"codec-lengths": update_docs.codec_lengths_block, "codec-quantizers": update_docs.codec_quantizers_block}
+    render = {
+        "codec-lengths": update_docs.codec_lengths_block,
+        "codec-quantizers": update_docs.codec_quantizers_block,
+        "codec-streaming": update_docs.codec_streaming_block,
+    }
     page = _page("codec_use.md")
     shown = page.split(f"<!-- rfprobe:{block}:start -->")[1].split(f"<!-- rfprobe:{block}:end -->")[0]
     assert shown.strip() == render[block]().strip(), "run python scripts/update_docs.py --no-run"

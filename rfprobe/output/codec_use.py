@@ -144,3 +144,18 @@ def codec_quantizer_lines(data: dict[str, Any]) -> str:
             for entry in data.get("quantizers", [])
         )
     )
+
+
+def codec_streaming_lines(data: dict[str, Any]) -> str:
+    """Each streaming run against offline, from `data["streaming"]` (`StreamingFinding`s as JSON)."""
+    from rfprobe.runs.streaming import SAMPLE_RATE, StreamingFinding
+
+    lines = []
+    for found in (StreamingFinding(**entry) for entry in data.get("streaming", [])):
+        seconds = found.length_samples / SAMPLE_RATE
+        line = (
+            f"* `{found.codec}`, {found.step_frames} frame{'s' if found.step_frames > 1 else ''} per call, "
+            f"{found.length_samples} samples ({seconds:.3g} s): {found.finding}"
+        )
+        lines.append(line + (f". Last call: {found.tail}" if found.tail else ""))
+    return "\n".join(lines)
