@@ -230,7 +230,8 @@ def _stream_encode(
                 chunk_codes, chunk_latents = step(_pad_to_frames(chunk))
                 tail = (
                     f"a last step of {chunk.shape[-1]} samples raised ({type(error).__name__}: "
-                    f"{first_line(error)}); fed again padded with zeros to whole frames, it gave {chunk_codes.shape[-1]}"
+                    f"{first_line(error)}); fed again padded with zeros to whole frames, "
+                    f"it gave {chunk_codes.shape[-1]}"
                 )
         codes.append(chunk_codes)
         latents.append(chunk_latents)
