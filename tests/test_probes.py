@@ -11,7 +11,7 @@ import torch
 from conftest import shipped_config
 from modules import HoledStack, NormedFeatures, UnbatchableBackward, WideSideBranch, build, conv_then_recurrent
 from rfprobe.probes import gradient as gradient_probe, impulse as impulse_probe
-from rfprobe.probes.empirical import FrameSupport, Observation, ProbeWindow, measure, nonzero_runs, plan_window
+from rfprobe.probes.empirical import ObservedSupport, Observation, ProbeWindow, measure, nonzero_runs, plan_window
 from rfprobe.families.seanet.encoder import build_encoder
 from rfprobe.families.seanet.formula import formula_receptive_field
 from rfprobe.arithmetic.geometry import ReceptiveField, Side
@@ -147,8 +147,8 @@ def test_seeds_that_disagree_make_the_method_fail():
         return Observation(
             window,
             seed,
-            FrameSupport(window.anchor - 2, last),
-            FrameSupport(window.anchor - 2 + window.hop_samples, last + window.hop_samples),
+            ObservedSupport(window.anchor - 2, last),
+            ObservedSupport(window.anchor - 2 + window.hop_samples, last + window.hop_samples),
             100,
         )
 
@@ -179,7 +179,7 @@ def test_a_draw_that_hides_a_dependence_fails_the_verdict_instead_of_passing():
 def test_seeds_that_see_the_same_lower_bound_agree_on_it():
     def probe(module, window: ProbeWindow, seed: int) -> Observation:  # reaches both ends of every window
         end = window.length_samples - 1
-        return Observation(window, seed, FrameSupport(0, end), FrameSupport(0, end), window.length_samples // 4)
+        return Observation(window, seed, ObservedSupport(0, end), ObservedSupport(0, end), window.length_samples // 4)
 
     result = measure("fake", probe, {0: None, 1: None}, ReceptiveField(Side(2), Side(3), 4))
     assert result.ran, result.unavailable_reason

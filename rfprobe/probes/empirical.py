@@ -55,7 +55,7 @@ def plan_window(
 
 
 @dataclass(frozen=True)
-class FrameSupport:
+class ObservedSupport:
     """Input samples (absolute indices, inclusive) one output frame was seen to depend on."""
 
     first: int
@@ -69,8 +69,8 @@ class Observation:
 
     window: ProbeWindow
     seed: int
-    this_frame: FrameSupport
-    next_frame: FrameSupport
+    this_frame: ObservedSupport
+    next_frame: ObservedSupport
     output_frames: int
     details: dict = field(default_factory=dict)
 

@@ -15,7 +15,7 @@ from rfprobe.arithmetic.methods import GRADIENT
 from rfprobe.probes.device import exact_zeros
 from rfprobe.core.intervals import mask_intervals
 from rfprobe.errors import first_line, is_out_of_memory
-from rfprobe.probes.empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort, nonzero_runs
+from rfprobe.probes.empirical import ObservedSupport, Observation, ProbeError, ProbeWindow, WindowTooShort, nonzero_runs
 
 METHOD = GRADIENT
 
@@ -140,7 +140,7 @@ def gradient_observation(
         module, inputs, [window.frame, window.frame + 1], projection_seed=seed + 1
     )
     depends = (gradient != 0).any(dim=1).cpu().numpy()
-    supports = [FrameSupport(*nonzero_runs(row)) for row in depends]
+    supports = [ObservedSupport(*nonzero_runs(row)) for row in depends]
     return Observation(
         window=window,
         seed=seed,

@@ -30,7 +30,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from rfprobe.arithmetic.methods import IMPULSE
 from rfprobe.probes.device import exact_zeros
 from rfprobe.errors import first_line, is_out_of_memory
-from rfprobe.probes.empirical import FrameSupport, Observation, ProbeError, ProbeWindow, WindowTooShort
+from rfprobe.probes.empirical import ObservedSupport, Observation, ProbeError, ProbeWindow, WindowTooShort
 from rfprobe.arithmetic.geometry import ReceptiveField
 from rfprobe.probes.gradient import probe_input
 
@@ -266,8 +266,8 @@ def impulse_observation(
         window=window,
         seed=seed,
         output_frames=perturber.output_frames,
-        this_frame=FrameSupport(firsts[0], lasts[0]),
-        next_frame=FrameSupport(firsts[1], lasts[1]),
+        this_frame=ObservedSupport(firsts[0], lasts[0]),
+        next_frame=ObservedSupport(firsts[1], lasts[1]),
         details={
             "impulse_confirmations": confirmations,
             "forward_passes": perturber.passes,
