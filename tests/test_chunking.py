@@ -137,3 +137,6 @@ def test_the_chunk_command_prints_proven_plans_and_writes_them_as_json(tmp_path,
     assert "encode: exact, minimal (proven)" in printed and "decode: exact, minimal (proven)" in printed
     data = json.loads(out.read_text())
     assert data["encode"]["plan"]["hop_samples"] == 320 and all(run["equal"] for run in data["encode"]["comparisons"])
+    # the trim a server needs, from the proven length arithmetic, printed and in the JSON
+    trim = data["lengths"]["decode_trim_samples"]
+    assert not data["lengths"]["mismatches"] and f"decoded audio is {trim} samples short of f x hop" in printed

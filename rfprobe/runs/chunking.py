@@ -31,8 +31,9 @@ from rfprobe.errors import UsageError
 from rfprobe.probes.subject import probe_subject
 from rfprobe.probes.threads import one_thread
 
-if TYPE_CHECKING:  # codec_helpers runs on one_thread from here
+if TYPE_CHECKING:  # imported where they run (they build models)
     from rfprobe.runs.codec_helpers import HelperFinding
+    from rfprobe.runs.output_lengths import LengthArithmetic
 
 Run = Callable[[torch.Tensor], torch.Tensor]
 ROUNDING = 1e-14  # relative differences up to this are float64 rounding, not a missing sample
@@ -276,6 +277,7 @@ class CodecChunking:
     decode: Optional[PlanProof]  # None: the zoo has no decoder for this codec
     decode_note: str = ""
     helpers: tuple[HelperFinding, ...] = ()  # the codec's own chunking helpers against its encode()
+    lengths: Optional[LengthArithmetic] = None  # frames for n samples, samples for f frames, the trim
 
     def describe(self) -> list[str]:
         hop_ms = 1000 * self.hop_samples / self.sample_rate
@@ -300,6 +302,19 @@ class CodecChunking:
                     f"{plan.future_frames} after; crop {plan.past_frames * plan.hop_samples} samples at the "
                     "start of each chunk's output (none at the file's start)"
                 )
+        if self.lengths is not None:
+            lengths = self.lengths
+            lines.append(
+                f"lengths (tiny width: the same kernels and strides): frames for n samples = "
+                f"{lengths.encode_formula}; samples for f frames = {lengths.decode_formula}"
+                + (
+                    ""
+                    if lengths.decode_trim_samples is None
+                    else f" (decoded audio is {lengths.decode_trim_samples} samples short of f x hop)"
+                )
+                + f"; shortest input for one frame: {lengths.shortest_input_for_one_frame_samples} samples"
+                + ("" if lengths.passed else f"; MISMATCHES {list(lengths.mismatches)}")
+            )
         lines += [f"own helper: {helper.describe()}" for helper in self.helpers]
         return lines
 
@@ -375,4 +390,8 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float) -> CodecChunking
             plan.past_frames + plan.future_frames + 5 * chunk_frames + 2,
         ]
         decode = prove_decode_plan(parts.decoder, parts.latent_dim, plan, frames, [chunk_frames, chunk_frames + 3])
-    return CodecChunking(name, model.sample_rate, hop, chunk_frames, encode, decode, helpers=helpers)
+    from rfprobe.runs.output_lengths import codec_lengths
+
+    return CodecChunking(
+        name, model.sample_rate, hop, chunk_frames, encode, decode, helpers=helpers, lengths=codec_lengths(name)
+    )
