@@ -170,3 +170,40 @@ def test_circular_padding_wrapped_by_a_recurrence_is_refused_by_name_not_sized_f
     result = walk_receptive_field(build(CircularPadThenRecurrence), channels=1)
     assert not result.ran
     assert "circular padding" in result.unavailable_reason and "LSTM" in result.unavailable_reason
+
+
+class _CodebookDistances(torch.nn.Module):
+    """A vector quantizer's nearest-code step as Mimi writes it: torch.cdist to a codebook."""
+
+    def __init__(self, feature_axis_is_time: bool = False, against_itself: bool = False) -> None:
+        super().__init__()
+        self.codebook = torch.nn.Parameter(torch.randn(6, 4))
+        self.feature_axis_is_time, self.against_itself = feature_axis_is_time, against_itself
+
+    def forward(self, x):  # (1, 4, frames)
+        if self.feature_axis_is_time:  # rows are channels, features are frames: reads all of time
+            probes = torch.ones(5, x.shape[-1], dtype=x.dtype)
+            return x * torch.cdist(x[0], probes).sum()
+        rows = x[0].transpose(0, 1)  # (frames, 4)
+        other = rows if self.against_itself else self.codebook.to(x.dtype)
+        distances = torch.cdist(rows, other)  # (frames, 6) or (frames, frames)
+        if self.against_itself:
+            return distances.min(dim=-1).values.view(1, 1, -1)
+        codes = distances.argmin(dim=-1)
+        return torch.nn.functional.embedding(codes, self.codebook.to(x.dtype)).transpose(0, 1).unsqueeze(0)
+
+
+def test_distances_to_a_codebook_keep_each_frame_apart():
+    field = walk_receptive_field(_CodebookDistances(), channels=4).receptive_field
+    assert field is not None and (field.left.samples, field.right.samples, field.hop_samples) == (0, 0, 1)
+
+
+def test_distances_along_the_time_axis_read_all_of_it():
+    walked = walk_receptive_field(_CodebookDistances(feature_axis_is_time=True), channels=4)
+    field = walked.receptive_field
+    assert field is not None and field.global_in_time, walked.unavailable_reason
+
+
+def test_distances_between_two_operands_varying_in_time_are_refused_by_name():
+    walked = walk_receptive_field(_CodebookDistances(against_itself=True), channels=4)
+    assert walked.receptive_field is None and "both vary in time" in walked.unavailable_reason

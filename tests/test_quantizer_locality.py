@@ -76,7 +76,21 @@ def test_the_codecs_own_quantizer_is_frame_local(name):
     assert found is not None and found.frame_local, found.finding
 
 
-def test_a_quantizer_the_walk_cannot_read_is_not_called_frame_local():
-    found = codec_quantizer_locality("mimi")
-    assert found is not None and not found.frame_local
+class RoundingMinusTheChannelMedian(nn.Module):
+    """Frame-local in fact (the median is over channels), through an op the walk has no rule for."""
+
+    def forward(self, latents):
+        return ((latents - latents.kthvalue(2, dim=1, keepdim=True).values) * 4).round() / 4
+
+
+def test_a_quantizer_the_walk_cannot_read_is_not_called_frame_local_whatever_the_perturbation_says():
+    found = quantizer_locality("median", RoundingMinusTheChannelMedian(), LATENTS)
+    assert not found.changed_elsewhere and not found.unchanged_at_own_frame  # the perturbation sees frame-local
+    assert not found.frame_local and "kthvalue" in found.analytic_reason
     assert found.finding.startswith("not proven frame-local: the walk cannot read it")
+
+
+def test_mimi_split_rvq_is_frame_local():
+    """Its nearest code comes from torch.cdist (aten._euclidean_dist), which the walk reads."""
+    found = codec_quantizer_locality("mimi")
+    assert found is not None and found.frame_local, found.finding

@@ -59,6 +59,37 @@ def matrix_product(call: Call) -> list[Output]:
     return [Output(time_dim, length, reads)]
 
 
+@register_rule("_euclidean_dist", "_cdist_forward")
+def pairwise_distance(call: Call) -> list[Output]:
+    """cdist's kernels: out[..., p, r] = ||x1[..., p, :] - x2[..., r, :]||, so row p of the
+    first operand and row r of the second, each read along its whole last (feature) axis: a
+    vector quantizer's distances to its codebook. Time along the rows is kept (the first's as
+    the output's rows, the second's as its columns); time along the features is read whole."""
+    out = call.outputs[0]
+    reads: list[Read] = []
+    time_dim: Optional[int] = None
+    for side, tensor in (("first", call.args[0]), ("second", call.args[1])):
+        info = call.tracked(tensor)
+        if info is None:
+            continue
+        if info.time_dim is None:
+            reads.append(timeless_read(info))
+            continue
+        if info.time_dim == tensor.dim() - 1:
+            reads.append((info.node, Everything(info.length, f"{call.name} over the time axis")))
+            continue
+        if info.time_dim < tensor.dim() - 2:  # a batch dim
+            candidate = info.time_dim
+        else:
+            candidate = out.dim() - 2 if side == "first" else out.dim() - 1
+        if time_dim is not None and candidate != time_dim:
+            return call.refuse("distances between two operands that both vary in time")
+        time_dim = candidate
+        reads.append((info.node, Same(info.length)))
+    length = out.shape[time_dim] if time_dim is not None else 1
+    return [Output(time_dim, length, reads)]
+
+
 def _allowed_keys(mask: torch.Tensor, queries: int, keys: int, true_means_allowed: bool) -> np.ndarray:
     """(queries, keys) bool: may some head of some batch row attend from query to key."""
     if mask.dtype == torch.bool:
