@@ -37,9 +37,9 @@ FAMILY_PARAMETERS = sorted(REPRESENTATIVES)
 SEMANTIC = {"X-codec": "xcodec_semantic", "X-codec 2": "xcodec2_semantic", "NeuCodec": "neucodec_semantic"}
 
 
-# Rows that do not PASS, each for the one reason named: the core refuses SNAC's fixed windows
-# of frames by name (what a frame reads depends on its place in the window).
-EXPECTED_NOT_TO_PASS = {"snac_init_defaults": "depends on its position"}
+# Rows that do not PASS, each for the one reason named (none today: SNAC's fixed windows of
+# frames, where what a frame reads depends on its place in the window, PASS per position).
+EXPECTED_NOT_TO_PASS: dict[str, str] = {}
 
 
 def zoo_row(name: str, tiny: bool = True) -> ZooRow:
@@ -130,6 +130,20 @@ def test_snac_windowed_attention_is_refused_as_position_dependent_not_given_one_
     torch.manual_seed(0)
     result = walk_receptive_field(module, 1, length_multiple=model.length_multiple, hop_samples=model.hop_samples)
     assert not result.ran and "depends on its position" in result.unavailable_reason
+
+
+@pytest.mark.slow
+def test_snac_windowed_attention_passes_per_position_with_the_period_of_its_window():
+    """The period is read off the walk; SNAC's config sets its attention window in frames."""
+    from rfprobe.families.snac import WINDOW
+
+    row = zoo_row("snac_init_defaults")
+    if row.verdict == UNAVAILABLE:
+        pytest.skip(row.reason)
+    assert row.verdict == "PASS" and row.position_dependent["period_frames"] == WINDOW, row.reason
+    positions = row.position_dependent["positions"]
+    assert len(positions) == WINDOW and not row.position_dependent["differing_positions"]
+    assert (row.left_samples, row.right_samples) == (max(p[1] for p in positions), max(p[2] for p in positions))
 
 
 @pytest.mark.slow

@@ -35,7 +35,8 @@ from rfprobe.core import budget
 from rfprobe.errors import UsageError, first_line
 from rfprobe.runs.cost import CostEstimate, gib
 from rfprobe.families import Unavailable, ZooModel, find, package_version
-from rfprobe.arithmetic.lookahead import lookahead_of
+from rfprobe.arithmetic.geometry import Side
+from rfprobe.arithmetic.lookahead import Lookahead, lookahead_of
 
 PASS, FAIL, UNAVAILABLE, ERROR = "PASS", "FAIL", "UNAVAILABLE", "ERROR"
 REFUSED = "REFUSED"  # not run: its estimate was over the memory budget or the time limit (the reason says)
@@ -86,6 +87,10 @@ class ZooRow:
     edge_supports: Optional[dict] = None
     twin_of: Optional[str] = None
     note: str = ""
+    # Set when which samples a frame reads depends on its position (see runs/position_field):
+    # period_frames and one [position, left, right] per position of the period; left_samples
+    # and right_samples are then the largest over the period.
+    position_dependent: Optional[dict] = None
 
     @property
     def frame_rate_hz(self) -> Optional[float]:
@@ -294,12 +299,51 @@ def run_row(model: ZooModel, tiny: bool, device: str = "cpu", time_limit_s: Opti
                     row.edge_supports = edge_supports(module, model, truth.hop_samples)
                 except Exception as error:
                     row.edge_supports = {"error": f"{type(error).__name__}: {first_line(error)}"}
+        if row.verdict != PASS and POSITION_DEPENDENT in row.reason:
+            _read_position_dependent(row, module, model)
     row.wall_s = round(time.perf_counter() - started, 2)
     if device.startswith("cuda"):
         row.peak_memory_mib = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     else:
         row.peak_memory_mib = round(_peak_rss_mib() - memory_before, 1)
     return row
+
+
+# The walk's words when a frame's reads depend on its position (rfprobe.core.hop).
+POSITION_DEPENDENT = "depends on its position"
+POSITION_PERIODS = (8, 16)  # input lengths tried, in multiples of the model's length multiple
+
+
+def _read_position_dependent(row: ZooRow, module: torch.nn.Module, model: ZooModel) -> None:
+    """A row whose walk found position-dependent reads: one period of them by the walk and the
+    gradient; PASS when they agree at every position (the row's extents: the largest)."""
+    from rfprobe.runs.position_field import position_dependent_field
+
+    field = None
+    for multiple in POSITION_PERIODS:
+        field = position_dependent_field(module, model.channels, multiple * max(model.length_multiple, 1))
+        if field.period_frames is not None:
+            break
+    assert field is not None
+    if field.period_frames is None:
+        row.reason += f"; {field.describe()}"
+        return
+    row.hop_samples = field.hop_samples
+    row.left_samples, row.right_samples = field.left_range_samples[1], field.right_range_samples[1]
+    row.lookahead_samples = Lookahead(Side(row.right_samples), field.hop_samples).after_hop_end_samples
+    row.position_dependent = {
+        "period_frames": field.period_frames,
+        "positions": [[reads.position, reads.left_samples, reads.right_samples] for reads in field.analytic],
+        "differing_positions": list(field.differing_positions),
+    }
+    row.left_unbounded = row.right_unbounded = row.global_in_time = False
+    # The two methods that read one period position by position: the walk and the gradient.
+    row.methods_agreeing, row.methods_run, row.methods_total = (2 if field.agrees else 1), 2, 2
+    row.verdict = PASS if field.agrees else FAIL
+    row.reason = (
+        field.describe() + "; the table shows the largest left and the largest right over the period (they "
+        "fall at different positions); forward-mode impulses are not run per position"
+    )
 
 
 def _error_row(model: ZooModel, tiny: bool, reason: str, started: float) -> ZooRow:

@@ -1,0 +1,66 @@
+"""Position-dependent receptive fields: one period per position, walk against gradient."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from rfprobe.runs.position_field import PositionField, PositionReads, find_period, position_dependent_field
+
+WINDOW_FRAMES, HOP = 4, 2
+
+
+class WindowedMean(nn.Module):
+    """Strided frames (hop 2), then each frame the mean of its fixed window of 4 frames."""
+
+    def __init__(self, weight_hole: bool = False) -> None:
+        super().__init__()
+        self.weight_hole = weight_hole
+
+    def forward(self, x):
+        frames = nn.functional.avg_pool1d(x, HOP)  # (1, 1, n / 2)
+        if self.weight_hole:  # a zero weight on one frame of every window: its gradient is zero
+            mask = torch.ones(WINDOW_FRAMES, dtype=x.dtype)
+            mask[1] = 0.0
+            frames = frames * mask.repeat(frames.shape[-1] // WINDOW_FRAMES)
+        windows = frames.view(1, 1, -1, WINDOW_FRAMES).mean(dim=-1, keepdim=True)
+        return windows.expand(1, 1, -1, WINDOW_FRAMES).reshape(1, 1, -1)
+
+
+def test_a_windowed_mean_has_the_period_of_its_window_and_both_methods_agree():
+    field = position_dependent_field(WindowedMean(), channels=1, length_samples=128)
+    assert field.period_frames == WINDOW_FRAMES and field.agrees and field.hop_samples == HOP
+    # position p reads its window: p frames back, WINDOW - 1 - p frames ahead (2 samples each)
+    assert [(reads.left_samples, reads.right_samples) for reads in field.analytic] == [
+        (HOP * p, HOP * (WINDOW_FRAMES - 1 - p) + HOP - 1) for p in range(WINDOW_FRAMES)
+    ]
+
+
+def test_a_gradient_that_differs_from_the_walk_at_one_position_is_caught():
+    """A zero weight: the walk still sees the read (a product with a constant), the gradient not."""
+    field = position_dependent_field(WindowedMean(weight_hole=True), channels=1, length_samples=128)
+    assert field.period_frames == WINDOW_FRAMES and not field.agrees
+    assert field.differing_positions and "DIFFER" in field.describe()
+
+
+def test_a_convolution_has_period_one():
+    conv = nn.Conv1d(1, 1, 5, stride=2, padding=2, bias=False)
+    field = position_dependent_field(conv, channels=1, length_samples=64)
+    assert field.period_frames == 1 and field.agrees
+    assert (field.analytic[0].left_samples, field.analytic[0].right_samples) == (2, 2)
+
+
+@pytest.mark.fast
+def test_a_period_must_hold_over_two_whole_periods():
+    reads = {k: ((-(k % 3), 0),) for k in range(10)}
+    assert find_period(reads, 5) == 3
+    assert find_period({k: reads[k] for k in range(5)}, 5) is None  # fewer than two periods seen
+
+
+@pytest.mark.fast
+def test_tables_one_sample_apart_do_not_agree():
+    right = (PositionReads(0, ((-2, 1),)),)
+    short = (PositionReads(0, ((-2, 0),)),)
+    assert PositionField(2, 1, 0, right, right).agrees
+    assert not PositionField(2, 1, 0, right, short).agrees
