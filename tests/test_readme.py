@@ -104,45 +104,39 @@ def test_the_readme_points_nowhere_outside_the_repository():
         assert "../" not in path.read_text(encoding="utf-8"), path
 
 
-@pytest.mark.fast
-def test_the_codec_use_page_is_rendered_from_its_data():
+def _update_docs():
     import sys
 
     sys.path.insert(0, str(REPOSITORY / "scripts"))
     import update_docs
 
+    return update_docs
+
+
+def _codec_use_block(name: str) -> str:
     page = _page("codec_use.md")
-    shown = page.split("<!-- rfprobe:codec-use:start -->")[1].split("<!-- rfprobe:codec-use:end -->")[0]
-    assert shown.strip() == update_docs.codec_use_block().strip(), "run python scripts/update_docs.py --no-run"
+    return page.split(f"<!-- rfprobe:{name}:start -->")[1].split(f"<!-- rfprobe:{name}:end -->")[0]
+
+
+CODEC_USE_BLOCKS = ["codec-use", "codec-helpers", "codec-lengths", "codec-quantizers", "codec-streaming"]
 
 
 @pytest.mark.fast
-def test_the_codec_helper_findings_are_rendered_from_their_data():
-    import sys
-
-    sys.path.insert(0, str(REPOSITORY / "scripts"))
-    import update_docs
-
-    page = _page("codec_use.md")
-    shown = page.split("<!-- rfprobe:codec-helpers:start -->")[1].split("<!-- rfprobe:codec-helpers:end -->")[0]
-    assert shown.strip() == update_docs.codec_helpers_block().strip(), "run python scripts/update_docs.py --no-run"
-    assert shown.count("\n* `") == len(update_docs.HELPER_RUNS)
-
-
-@pytest.mark.fast
-@pytest.mark.parametrize("block", ["codec-lengths", "codec-quantizers", "codec-streaming"])
-def test_the_codec_lengths_and_quantizers_are_rendered_from_their_data(block):
-    import sys
-
-    sys.path.insert(0, str(REPOSITORY / "scripts"))
-    import update_docs
-
+@pytest.mark.parametrize("block", CODEC_USE_BLOCKS)
+def test_the_codec_use_page_is_rendered_from_its_data(block):
+    update_docs = _update_docs()
     render = {
+        "codec-use": update_docs.codec_use_block,
+        "codec-helpers": update_docs.codec_helpers_block,
         "codec-lengths": update_docs.codec_lengths_block,
         "codec-quantizers": update_docs.codec_quantizers_block,
         "codec-streaming": update_docs.codec_streaming_block,
     }
-    page = _page("codec_use.md")
-    shown = page.split(f"<!-- rfprobe:{block}:start -->")[1].split(f"<!-- rfprobe:{block}:end -->")[0]
+    shown = _codec_use_block(block)
     assert shown.strip() == render[block]().strip(), "run python scripts/update_docs.py --no-run"
     assert shown.strip(), "no data: run python scripts/update_docs.py --helpers"
+
+
+@pytest.mark.fast
+def test_every_codec_helper_run_is_on_the_page():
+    assert _codec_use_block("codec-helpers").count("\n* `") == len(_update_docs().HELPER_RUNS)
