@@ -26,29 +26,13 @@ def matrix_product(call: Call) -> list[Output]:
     out = call.outputs[0]
     operands = call.args[-2:] if call.name.split(".")[1] in ("addmm", "baddbmm") else call.args[:2]
     a, b = operands
-    reads: list[Read] = []
-    time_dim: Optional[int] = None
     bias = call.args[0] if call.name.split(".")[1] in ("addmm", "baddbmm") else None
-    for side, tensor in (("first", a), ("second", b)):
-        info = call.tracked(tensor)
-        if info is None:
-            continue
-        if info.time_dim is None:
-            reads.append(timeless_read(info))
-            continue
-        rows, cols = tensor.dim() - 2, tensor.dim() - 1
-        contracted = cols if side == "first" else rows
-        if info.time_dim == contracted:
-            reads.append((info.node, Everything(info.length, f"{call.name} contracting the time axis")))
-            continue
-        if info.time_dim < tensor.dim() - 2:  # a batch dim of bmm
-            candidate = info.time_dim
-        else:
-            candidate = out.dim() - 2 if side == "first" else out.dim() - 1
-        if time_dim is not None and candidate != time_dim:
-            return outer_product(call, a, b, out)  # query x key: two time axes
-        time_dim = candidate
-        reads.append((info.node, Same(info.length)))
+    # The first operand contracts its columns and keeps its rows as the output's rows; the second
+    # contracts its rows and keeps its columns as the output's columns.
+    kept = _operand_reads(call, ((a, a.dim() - 1, out.dim() - 2), (b, b.dim() - 2, out.dim() - 1)))
+    if kept is None:
+        return outer_product(call, a, b, out)  # query x key: two time axes
+    reads, time_dim = kept
     if bias is not None and call.tracked(bias) is not None:
         info = call.required(bias)
         if info.time_dim is None:
@@ -66,28 +50,41 @@ def pairwise_distance(call: Call) -> list[Output]:
     vector quantizer's distances to its codebook. Time along the rows is kept (the first's as
     the output's rows, the second's as its columns); time along the features is read whole."""
     out = call.outputs[0]
+    first, second = call.args[0], call.args[1]
+    # Both contract their last (feature) axis; rows keep as the output's rows, then columns.
+    kept = _operand_reads(call, ((first, first.dim() - 1, out.dim() - 2), (second, second.dim() - 1, out.dim() - 1)))
+    if kept is None:
+        return call.refuse("distances between two operands that both vary in time")
+    reads, time_dim = kept
+    length = out.shape[time_dim] if time_dim is not None else 1
+    return [Output(time_dim, length, reads)]
+
+
+def _operand_reads(
+    call: Call, operands: tuple[tuple[torch.Tensor, int, int], ...]
+) -> Optional[tuple[list[Read], Optional[int]]]:
+    """Reads of a product-like op: each (tensor, contracted dim, output dim of its kept row
+    axis). Time along a contracted axis is read whole; along a batch dim it stays there; along
+    the kept axis it becomes that output dim. None: two operands put time on different output
+    dims (a tensor with two time axes)."""
     reads: list[Read] = []
     time_dim: Optional[int] = None
-    for side, tensor in (("first", call.args[0]), ("second", call.args[1])):
+    for tensor, contracted, kept_dim in operands:
         info = call.tracked(tensor)
         if info is None:
             continue
         if info.time_dim is None:
             reads.append(timeless_read(info))
             continue
-        if info.time_dim == tensor.dim() - 1:
-            reads.append((info.node, Everything(info.length, f"{call.name} over the time axis")))
+        if info.time_dim == contracted:
+            reads.append((info.node, Everything(info.length, f"{call.name} contracting the time axis")))
             continue
-        if info.time_dim < tensor.dim() - 2:  # a batch dim
-            candidate = info.time_dim
-        else:
-            candidate = out.dim() - 2 if side == "first" else out.dim() - 1
+        candidate = info.time_dim if info.time_dim < tensor.dim() - 2 else kept_dim  # a batch dim stays
         if time_dim is not None and candidate != time_dim:
-            return call.refuse("distances between two operands that both vary in time")
+            return None
         time_dim = candidate
         reads.append((info.node, Same(info.length)))
-    length = out.shape[time_dim] if time_dim is not None else 1
-    return [Output(time_dim, length, reads)]
+    return reads, time_dim
 
 
 def _allowed_keys(mask: torch.Tensor, queries: int, keys: int, true_means_allowed: bool) -> np.ndarray:
