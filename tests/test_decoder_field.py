@@ -182,3 +182,48 @@ def test_zoo_decoder_cli_writes_agreeing_rows(tmp_path, capsys):
     assert "dec past fr" in capsys.readouterr().out
     row = json.loads(out.read_text())["decoders"][0]
     assert row["decoder_agrees"] and row["round_trip_agrees"]
+
+
+def test_one_hop_read_together_is_the_max_over_phases(field):
+    """The union read of a whole hop has exactly the per-phase field's past and future."""
+    from rfprobe.runs.decoder_field import probe_decoder_hop
+
+    hop_reads = probe_decoder_hop(small_decoder(), 3, HOP, "small")
+    assert hop_reads.agrees
+    assert (hop_reads.past_frames, hop_reads.future_frames) == (field.past_frames, field.future_frames)
+
+
+def test_a_hop_read_one_frame_short_is_caught():
+    from rfprobe.runs.decoder_field import probe_decoder_hop
+
+    hop_reads = probe_decoder_hop(small_decoder(), 3, HOP, "small")
+    assert not replace(hop_reads, analytic=shifted(hop_reads.analytic, low=1)).agrees
+    assert not replace(hop_reads, analytic=shifted(hop_reads.analytic, high=-1)).agrees
+
+
+def test_an_lstm_decoder_hop_read_is_unbounded_in_the_past_in_both_methods():
+    from rfprobe.runs.decoder_field import probe_decoder_hop
+
+    class LstmDecoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(3, 3, batch_first=True)
+            self.up = nn.ConvTranspose1d(3, 1, HOP, stride=HOP)
+
+        def forward(self, latents):
+            return self.up(self.lstm(latents.transpose(1, 2))[0].transpose(1, 2))
+
+    torch.manual_seed(0)
+    hop_reads = probe_decoder_hop(LstmDecoder(), 3, HOP, "lstm")
+    assert hop_reads.agrees and hop_reads.past_frames is None and hop_reads.future_frames == 0
+
+
+@pytest.mark.slow
+def test_mimi_decoder_hop_read_agrees_and_has_no_future():
+    from rfprobe.families.codecs import find_codec
+    from rfprobe.runs.decoder_field import probe_decoder_hop
+
+    torch.manual_seed(0)
+    parts = find_codec("mimi").build(True)
+    hop_reads = probe_decoder_hop(parts.decoder, parts.latent_dim, parts.hop_samples, "mimi")
+    assert hop_reads.agrees and hop_reads.future_frames == 0 and hop_reads.past_frames is not None

@@ -71,7 +71,7 @@ def reads_agree(analytic: dict[int, Span], measured: dict[int, Span]) -> bool:
     return bool(measured) and all(p in analytic and analytic[p].agrees_with(s) for p, s in measured.items())
 
 
-def _max_extent(spans: list[Span], past: bool) -> Optional[int]:
+def max_extent(spans: list[Span], past: bool) -> Optional[int]:
     """Max over phases of -low (past) or high (future); None when any phase is unbounded there."""
     if any(s.low_unbounded if past else s.high_unbounded for s in spans):
         return None
@@ -94,12 +94,12 @@ class DecoderField:
     @property
     def past_frames(self) -> Optional[int]:
         """Latent frames before k that some phase reads; None: unbounded past."""
-        return _max_extent(list(self.reads_by_phase.values()), past=True)
+        return max_extent(list(self.reads_by_phase.values()), past=True)
 
     @property
     def future_frames(self) -> Optional[int]:
         """The decoder's lookahead in latent frames; None: unbounded future."""
-        return _max_extent(list(self.reads_by_phase.values()), past=False)
+        return max_extent(list(self.reads_by_phase.values()), past=False)
 
     @property
     def agrees(self) -> bool:
@@ -125,11 +125,11 @@ class RoundTrip:
 
     @property
     def left_samples(self) -> Optional[int]:
-        return _max_extent(list(self.reads_by_phase.values()), past=True)
+        return max_extent(list(self.reads_by_phase.values()), past=True)
 
     @property
     def right_samples(self) -> Optional[int]:
-        return _max_extent(list(self.reads_by_phase.values()), past=False)
+        return max_extent(list(self.reads_by_phase.values()), past=False)
 
     @property
     def algorithmic_latency_samples(self) -> Optional[int]:

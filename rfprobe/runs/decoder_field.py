@@ -25,7 +25,7 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import nn
 
-from rfprobe.arithmetic.decoding import DecoderField, RoundTrip, Span, reach_from_reads
+from rfprobe.arithmetic.decoding import DecoderField, RoundTrip, Span, max_extent, reach_from_reads
 from rfprobe.core.sizing import frame_reach
 from rfprobe.core.trace import trace_module
 from rfprobe.probes.device import exact_zeros
@@ -240,6 +240,105 @@ def probe_decoder(
         measured_influence=influence,
         output_shortfall_samples=shortfall,
     )
+
+
+@dataclass(frozen=True)
+class DecoderHopReads:
+    """The latent frames that the output samples of one whole hop read together, relative to
+    its frame k: the union over the hop's phases, so its ends are exactly the max over phases
+    of the past and the future (what a chunked decode must overlap), without the per-phase
+    table. For decoders whose per-phase walk is too long to run (Mimi: a hop of 1920 phases,
+    each read back through 8 attention layers), analytic and by the gradient."""
+
+    name: str
+    hop_samples: int
+    analytic: Span  # latent frames relative to k
+    measured: Optional[Span]  # the gradient of the hop's samples
+    frames_traced: int = 0
+
+    @property
+    def past_frames(self) -> Optional[int]:
+        return max_extent([self.analytic], past=True)
+
+    @property
+    def future_frames(self) -> Optional[int]:
+        return max_extent([self.analytic], past=False)
+
+    @property
+    def agrees(self) -> bool:
+        return self.analytic.agrees_with(self.measured)
+
+
+def core_hop_reads(
+    module: nn.Module, channels: int, hop: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64
+) -> tuple[Span, int]:
+    """The analytic core's union read of one hop of output samples (latent frames relative to
+    the hop's frame), on an input doubled until that read meets no end; and the frames traced."""
+    frames = START_FRAMES
+    while True:
+        trace = trace_module(module, channels, frames, device, dtype)
+        anchor = frames // 2
+        reach = trace.graph.reach(trace.output_node, ((anchor * hop, anchor * hop + hop - 1),))
+        cut_start = reach.edge_start and not reach.open_start
+        cut_end = reach.edge_end and not reach.open_end
+        if not (cut_start or cut_end):
+            span = Span(
+                reach.intervals[0][0] - anchor,
+                reach.intervals[-1][1] - anchor,
+                low_unbounded=reach.open_start,
+                high_unbounded=reach.open_end,
+            )
+            return span, frames
+        if 2 * frames > MAX_FRAMES:
+            raise ValueError(f"one hop's read still meets an end of {frames} frames")
+        frames *= 2
+
+
+def gradient_hop_reads(
+    module: nn.Module,
+    channels: int,
+    hop: int,
+    extent_frames: int,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> Span:
+    """The gradient of one hop of output samples (random weights per sample, so no two cancel)
+    with respect to a random input of 2 x extent_frames + 3 latent frames."""
+    frames = 2 * extent_frames + 3
+    middle = frames // 2
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(1, channels, frames, generator=generator, dtype=torch.float64)
+    inputs = inputs.to(device=device, dtype=dtype).requires_grad_(True)
+    with exact_zeros():
+        output = module(inputs)
+        hop_samples = output[..., middle * hop : middle * hop + hop]
+        weights = torch.randn(hop_samples.shape, generator=generator, dtype=torch.float64).to(hop_samples)
+        (gradient,) = torch.autograd.grad((hop_samples * weights).sum(), inputs, allow_unused=True)
+    if gradient is None:
+        raise CannotDecide("gradient: the output has no gradient path to the input")
+    used = (gradient[0] != 0).any(dim=0).nonzero().flatten().tolist()
+    if not used:
+        raise CannotDecide("gradient: one hop of output has no gradient to any input frame")
+    return Span(used[0] - middle, used[-1] - middle, low_unbounded=used[0] == 0, high_unbounded=used[-1] == frames - 1)
+
+
+def probe_decoder_hop(
+    decoder: nn.Module,
+    latent_dim: int,
+    hop: int,
+    name: str = "decoder",
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> DecoderHopReads:
+    """A decoder's union read of one hop (:class:`DecoderHopReads`), walk against gradient; an
+    end the gradient reaches is retried on a window twice as long before it counts as unbounded."""
+    decoder = fold_weight_norms(decoder.to(device=device, dtype=dtype).eval())
+    analytic, frames = core_hop_reads(decoder, latent_dim, hop, device, dtype)
+    extent = max(abs(analytic.low), abs(analytic.high)) + 2
+    measured = gradient_hop_reads(decoder, latent_dim, hop, extent, device, dtype)
+    if measured.low_unbounded or measured.high_unbounded:
+        measured = _both(measured, gradient_hop_reads(decoder, latent_dim, hop, 2 * extent, device, dtype))
+    return DecoderHopReads(name, hop, analytic, measured, frames)
 
 
 class RoundTripModule(nn.Module):
