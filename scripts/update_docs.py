@@ -156,6 +156,46 @@ def measure_streaming() -> list[dict]:
     return [dataclasses.asdict(run[library](step, length)) for library, step, length in STREAMING_RUNS]
 
 
+MIMI_DECODE_CHUNK_FRAMES = 125  # 10 s chunks: the proof decodes 1001 frames of overlap per chunk
+
+
+def measure_mimi_decoder() -> dict:
+    """Mimi's decoder: one hop's union read (walk and gradient), and the decode plan it gives,
+    proven by decoding in chunks (tiny width, float64, one thread)."""
+    import dataclasses
+
+    import torch
+
+    from rfprobe.arithmetic.chunking import DecodePlan
+    from rfprobe.families.codecs import find_codec
+    from rfprobe.probes.subject import fold_weight_norms
+    from rfprobe.runs.chunking import prove_decode_plan
+    from rfprobe.runs.decoder_field import probe_decoder_hop
+
+    torch.manual_seed(0)
+    parts = find_codec("mimi").build(True)
+    hop_reads = probe_decoder_hop(parts.decoder, parts.latent_dim, parts.hop_samples, "mimi")
+    result: dict = {
+        "hop_reads": dataclasses.asdict(hop_reads),
+        "agrees": hop_reads.agrees,
+        "sample_rate": find_codec("mimi").row.sample_rate,
+        "proof": [],
+    }
+    if hop_reads.agrees and hop_reads.past_frames is not None and hop_reads.future_frames is not None:
+        plan = DecodePlan(parts.hop_samples, hop_reads.past_frames, hop_reads.future_frames)
+        frames = plan.past_frames + plan.future_frames + 2 * MIMI_DECODE_CHUNK_FRAMES + 1
+        decoder = fold_weight_norms(parts.decoder.double().eval())
+        proof = prove_decode_plan(decoder, parts.latent_dim, plan, [frames], [MIMI_DECODE_CHUNK_FRAMES])
+        result["proof"] = [proof.finding, *proof.describe()[1:]]
+    return result
+
+
+def codec_mimi_decoder_block(path: Path = CODEC_DATA) -> str:
+    from rfprobe.output.codec_use import mimi_decoder_lines
+
+    return mimi_decoder_lines(json.loads(path.read_text(encoding="utf-8")))
+
+
 def codec_streaming_block(path: Path = CODEC_DATA) -> str:
     from rfprobe.output.codec_use import codec_streaming_lines
 
@@ -215,12 +255,14 @@ def main() -> int:
         data["helpers"] = measure_codec_helpers()
         data.update(measure_codec_lengths_and_quantizers())
         data["streaming"] = measure_streaming()
+        data["mimi_decoder"] = measure_mimi_decoder()
         CODEC_DATA.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
     replace_block(CODEC_PAGE, "codec-use", codec_use_block())
     replace_block(CODEC_PAGE, "codec-helpers", codec_helpers_block())
     replace_block(CODEC_PAGE, "codec-lengths", codec_lengths_block())
     replace_block(CODEC_PAGE, "codec-quantizers", codec_quantizers_block())
     replace_block(CODEC_PAGE, "codec-streaming", codec_streaming_block())
+    replace_block(CODEC_PAGE, "codec-mimi-decoder", codec_mimi_decoder_block())
     blocks = zoo_blocks()
     replace_block(README, "zoo-summary", blocks["zoo-summary"])
     replace_block(ZOO_PAGE, "zoo", blocks["zoo"])

@@ -118,7 +118,14 @@ def _codec_use_block(name: str) -> str:
     return page.split(f"<!-- rfprobe:{name}:start -->")[1].split(f"<!-- rfprobe:{name}:end -->")[0]
 
 
-CODEC_USE_BLOCKS = ["codec-use", "codec-helpers", "codec-lengths", "codec-quantizers", "codec-streaming"]
+CODEC_USE_BLOCKS = [
+    "codec-use",
+    "codec-helpers",
+    "codec-lengths",
+    "codec-quantizers",
+    "codec-streaming",
+    "codec-mimi-decoder",
+]
 
 
 @pytest.mark.fast
@@ -131,6 +138,7 @@ def test_the_codec_use_page_is_rendered_from_its_data(block):
         "codec-lengths": update_docs.codec_lengths_block,
         "codec-quantizers": update_docs.codec_quantizers_block,
         "codec-streaming": update_docs.codec_streaming_block,
+        "codec-mimi-decoder": update_docs.codec_mimi_decoder_block,
     }
     shown = _codec_use_block(block)
     assert shown.strip() == render[block]().strip(), "run python scripts/update_docs.py --no-run"

@@ -159,3 +159,25 @@ def codec_streaming_lines(data: dict[str, Any]) -> str:
         )
         lines.append(line + (f". Last call: {found.tail}" if found.tail else ""))
     return "\n".join(lines)
+
+
+def mimi_decoder_lines(data: dict[str, Any]) -> str:
+    """Mimi's decoder overlap and its chunked-decode proof, from `data["mimi_decoder"]`."""
+    entry = data.get("mimi_decoder")
+    if not entry:
+        return ""
+    reads = entry["hop_reads"]
+    analytic, measured = reads["analytic"], reads["measured"]
+    rate_hz = entry["sample_rate"] / reads["hop_samples"]
+    lines = [
+        f"* one hop of output reads latent frames {analytic['low']:+d} .. {analytic['high']:+d} by the walk and "
+        f"{measured['low']:+d} .. {measured['high']:+d} by the gradient "
+        f"({'agree' if entry['agrees'] else 'DISAGREE'}): past {-analytic['low']} frames "
+        f"({-analytic['low'] / rate_hz:.2f} s), future {analytic['high']} "
+        f"(input traced: {reads['frames_traced']} frames)"
+    ]
+    if entry["proof"]:
+        finding, *runs = entry["proof"]
+        lines.append(f"* decoding in chunks with that overlap: {finding}")
+        lines += [f"  * {run.strip()}" for run in runs]
+    return "\n".join(lines)
