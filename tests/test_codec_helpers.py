@@ -133,6 +133,7 @@ def encodec_segments():
     return finding
 
 
+@pytest.mark.slow  # 4 s: the segment comparison itself is tested fast below
 def test_encodec_48khz_segments_differ_from_the_whole_file_and_name_the_grid_and_the_scale(encodec_segments):
     assert encodec_segments.finding.startswith("differs: ")
     stride, hop = encodec_segments.facts["stride_samples"], 320
@@ -141,6 +142,7 @@ def test_encodec_48khz_segments_differ_from_the_whole_file_and_name_the_grid_and
     assert any("own RMS" in reason for reason in encodec_segments.reasons)
 
 
+@pytest.mark.slow
 def test_encodec_48khz_segments_still_differ_without_the_scale_and_say_why(encodec_segments):
     """Its encoder's norm over time reads the whole input: no segmenting can give the file's frames."""
     assert encodec_segments.corrected is not None and encodec_segments.corrected.differing_frames

@@ -67,7 +67,8 @@ def test_a_constant_quantizer_gives_no_evidence_and_is_not_called_frame_local():
     assert "no evidence" in found.finding
 
 
-@pytest.mark.parametrize("name", ["dac_16khz_descript", "encodec_48khz"])
+# EnCodec's (seeded codebooks, 2 s) in the slow tier: test_codec_helpers shows seeding matters.
+@pytest.mark.parametrize("name", ["dac_16khz_descript", pytest.param("encodec_48khz", marks=pytest.mark.slow)])
 def test_the_codecs_own_quantizer_is_frame_local(name):
     """EnCodec's needs seeded codebooks: at init every latent maps to code 0 (no evidence)."""
     with warnings.catch_warnings():
@@ -90,6 +91,7 @@ def test_a_quantizer_the_walk_cannot_read_is_not_called_frame_local_whatever_the
     assert found.finding.startswith("not proven frame-local: the walk cannot read it")
 
 
+@pytest.mark.slow  # the cdist rule itself: tests/test_core_operators.py, fast
 def test_mimi_split_rvq_is_frame_local():
     """Its nearest code comes from torch.cdist (aten._euclidean_dist), which the walk reads."""
     found = codec_quantizer_locality("mimi")
