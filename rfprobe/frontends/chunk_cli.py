@@ -21,6 +21,7 @@ DEFAULT_CHUNK_SECONDS = 0.5
 
 
 def build_parser() -> OneLineParser:
+    """The `rfprobe chunk` argument parser."""
     parser = OneLineParser(
         "chunk: ",
         "rfprobe chunk --help",
@@ -42,6 +43,7 @@ def build_parser() -> OneLineParser:
 
 
 def run(argv: Sequence[str]) -> int:
+    """Check the arguments, prove the plans, print them, write the JSON; the exit code."""
     from rfprobe.runs.chunking import chunk_frames_for, codec_chunking
 
     arguments = build_parser().parse_args(argv)
@@ -62,6 +64,7 @@ def run(argv: Sequence[str]) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """`rfprobe chunk`: :func:`run`, with bad input as one line and exit 2."""
     try:
         return run(list(sys.argv[1:] if argv is None else argv))
     except UsageError as error:

@@ -51,6 +51,7 @@ MAX_SEED = 2**31 - 2  # the seeds used are seed and seed + 1, and derived ones s
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `rfprobe` argument parser: one-line errors (exit 2) instead of argparse's usage dump."""
     parser = OneLineParser(
         "",
         "--help",
@@ -349,6 +350,7 @@ def _print(outcome: Outcome, arguments: argparse.Namespace) -> None:
 
 
 def run(argv: Optional[Sequence[str]] = None) -> int:
+    """Parse, validate, probe every subject and write the chosen outputs; the exit code."""
     arguments = build_parser().parse_args(argv)
     plan = _validate(arguments)
     device, dtype = resolve_device(arguments.device), resolve_dtype(arguments.dtype)
@@ -456,6 +458,8 @@ def _internal_error(error: BaseException, debug: bool) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """`rfprobe` / `python -m rfprobe`: :func:`run` with bad input as one line and exit 2, a bug in
+    rfprobe as exit 3."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     keep_freed_memory()
     try:

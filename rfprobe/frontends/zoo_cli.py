@@ -27,6 +27,7 @@ from rfprobe.probes.device import keep_freed_memory
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `rfprobe zoo` argument parser."""
     parser = OneLineParser(
         "zoo: ",
         "rfprobe zoo --help",
@@ -102,6 +103,8 @@ def merged_data(path: Path, rows: Sequence[ZooRow], machine: str, total_s: float
 
 
 def run(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the chosen zoo rows (each in its own process unless --in-process), print the table and
+    notes, write the JSON, data and plot; the exit code."""
     arguments = build_parser().parse_args(argv)
     models = [find(name) for name in arguments.only] if arguments.only else list(ZOO)
     if arguments.timeout <= 0:
@@ -180,6 +183,7 @@ def run_decoders(arguments: argparse.Namespace, device: str) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """`rfprobe zoo`: :func:`run`, with bad input as one line and exit 2."""
     keep_freed_memory()
     try:
         return run(argv)
