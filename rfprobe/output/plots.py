@@ -26,6 +26,7 @@ from rfprobe.runs.zoo import ZooRow
 
 
 def require_matplotlib() -> None:
+    """Raise a UsageError naming the install command when matplotlib is missing."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -64,6 +65,7 @@ def _convs_past_samples(verification: Verification) -> int:
 
 
 def plot_receptive_field(verification: Verification, context: ContextMap, path: Path | io.BytesIO) -> None:
+    """One frame's receptive field over the input, with its hop and the methods' extents."""
     pyplot = _pyplot()
     config = verification.config
     rate, hop = config.sample_rate, config.hop_samples
@@ -170,6 +172,7 @@ def plot_receptive_field(verification: Verification, context: ContextMap, path: 
 
 
 def plot_edges(verification: Verification, context: ContextMap, path: Path | io.BytesIO) -> None:
+    """The frames at the clip's start and end, and which input samples (and padding) each reads."""
     pyplot = _pyplot()
     from matplotlib.ticker import MaxNLocator
 

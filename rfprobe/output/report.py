@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns two spaces apart, a dashed rule under the headers."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
     lines = [
         "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip()
@@ -117,6 +118,7 @@ def _header(verification: Verification) -> list[str]:
 
 
 def config_report(verification: Verification) -> str:
+    """The verbose text report of one verified config: methods, layers, verdict and claims."""
     config = verification.config
     sample_rate = verification.sample_rate
     lines = _header(verification)
@@ -228,6 +230,7 @@ def _intervals(intervals: Sequence[Sequence[int]]) -> str:
 
 
 def context_report(verification: Verification, context: "ContextMap") -> str:
+    """The verbose text of a config's context map: edges, lookahead, proofs, effective RF."""
     rate = verification.sample_rate
     hop = verification.truth.hop_samples if verification.truth else verification.config.hop_samples
     edges = context.edges
@@ -358,6 +361,7 @@ def decoder_sentences(report: "DecoderReport", sample_rate: int) -> tuple[str, s
 
 
 def decoder_text(report: "DecoderReport", sample_rate: int, trim_right_ratio: float) -> str:
+    """The text of a SEANet decoder's reads per hop position and one frame's reach."""
     sample_line, frame_line = decoder_sentences(report, sample_rate)
     measured = ", ".join(f"{phase}: {span.describe('frames')}" for phase, span in report.measured_reads.items())
     return "\n".join(

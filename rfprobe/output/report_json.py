@@ -78,6 +78,7 @@ def _departure_json(departure: "LayerDeparture") -> dict:
 
 
 def claims_json(report: "ClaimsReport") -> dict:
+    """The claims block of the JSON report: each claim beside the measured value."""
     return {
         "source": report.source,
         "all_match": report.all_match,
@@ -108,6 +109,7 @@ def _span_json(span: "Span") -> dict:
 
 
 def decoder_json(report: "DecoderReport") -> dict:
+    """The decoder block of the JSON report."""
     return {
         "latent_frames_read_by_hop_position": [
             {"hop_position": p, **_span_json(s)} for p, s in sorted(report.reads_by_phase.items())
@@ -160,6 +162,7 @@ def hf_model_json(result: "HfModelResult", weights: str) -> dict:
 
 
 def context_json(context: "ContextMap", sample_rate: int, weights: str) -> dict:
+    """The context block of the JSON report: edges, lookahead, effective RF (and which weights)."""
     edges, lookahead, erf = context.edges, context.lookahead, context.erf
     after = lookahead.after_anchor
     return {
@@ -212,6 +215,7 @@ def context_json(context: "ContextMap", sample_rate: int, weights: str) -> dict:
 
 
 def cross_check_json(check: "CrossCheck") -> dict:
+    """The transformers-against-audiocraft cross-check block of the JSON report."""
     return {
         "identical": check.identical,
         "length_samples": check.length_samples,
