@@ -56,6 +56,8 @@ def reduction(call: Call) -> list[Output]:
 
 @register_rule("_softmax", "softmax", "_log_softmax", "log_softmax")
 def softmax_like(call: Call) -> list[Output]:
+    """Softmax and log-softmax over time: every position reads every other."""
+
     def on_time(tensor: torch.Tensor, info: Tracked, dim: int) -> list[Output]:
         return [Output(dim, info.length, [(info.node, Everything(info.length, f"{call.name} over time"))])]
 
@@ -64,6 +66,8 @@ def softmax_like(call: Call) -> list[Output]:
 
 @register_rule("cumsum", "cumprod", "logcumsumexp")
 def cumulative(call: Call) -> list[Output]:
+    """Cumulative sums and products along time: a recurrence, the whole past."""
+
     def on_time(tensor: torch.Tensor, info: Tracked, dim: int) -> list[Output]:
         return [Output(dim, info.length, [(info.node, Recurrence(info.length, f"{call.name} along time"))])]
 
@@ -80,6 +84,7 @@ def global_outputs(call: Call, info: Tracked, why: str) -> list[Output]:
 
 @register_rule("native_group_norm")
 def group_norm(call: Call) -> list[Output]:
+    """Group norm normalises over the spatial dims: over time, a global op."""
     tensor, info = call.single()
     if info.time_dim is None:
         return [Output(None, 1, [timeless_read(info)]) for _ in call.outputs]
@@ -90,6 +95,7 @@ def group_norm(call: Call) -> list[Output]:
 
 @register_rule("native_layer_norm")
 def layer_norm(call: Call) -> list[Output]:
+    """Layer norm over its trailing dims: global when they include time, per position otherwise."""
     tensor, info = call.single()
     normalized = len(call.arg(1, "normalized_shape"))
     if info.time_dim is None:
@@ -103,6 +109,7 @@ def layer_norm(call: Call) -> list[Output]:
 
 @register_rule("native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training")
 def batch_norm(call: Call) -> list[Output]:
+    """Batch norm: per position with running statistics, global with batch statistics."""
     training = "no_training" not in call.name and bool(call.arg(5, "training", False))
     tensor, info = call.single()
     if info.time_dim is None:
@@ -116,6 +123,7 @@ def batch_norm(call: Call) -> list[Output]:
 
 @register_rule("_fft_r2c", "_fft_c2r", "_fft_c2c")
 def fft(call: Call) -> list[Output]:
+    """FFTs: a transform over the time axis reads all of it; over other dims it keeps time."""
     tensor, info = call.single()
     if info.time_dim is None:
         return layout(call, None)

@@ -16,6 +16,8 @@ from rfprobe.core.rules.layout import along_time, layout
 
 @register_rule("convolution")
 def convolution(call: Call) -> list[Output]:
+    """aten.convolution, plain or transposed: a window (kernel, stride, dilation, padding) along
+    the spatial dim that holds time; weights that depend on the input are refused."""
     tensor = call.arg(0, "input")
     info = call.tracked(tensor)
     if any(call.tracked(call.arg(i, n)) is not None for i, n in ((1, "weight"), (2, "bias"))):
@@ -61,6 +63,7 @@ def pooling(call: Call) -> list[Output]:
 
 
 def pad(call: Call, mode: str) -> list[Output]:
+    """Any padding op: the pad amounts on the time axis, and its mode (which samples the pad reads)."""
     tensor, info = call.single()
     if info.time_dim is None:
         return layout(call, None)
@@ -74,21 +77,25 @@ def pad(call: Call, mode: str) -> list[Output]:
 
 @register_rule("constant_pad_nd")
 def constant_pad(call: Call) -> list[Output]:
+    """Zero (constant) padding: reads nothing."""
     return pad(call, "constant")
 
 
 @register_rule("reflection_pad1d", "reflection_pad2d")
 def reflection_pad(call: Call) -> list[Output]:
+    """Reflect padding: reads the samples it mirrors."""
     return pad(call, "reflect")
 
 
 @register_rule("replication_pad1d", "replication_pad2d")
 def replication_pad(call: Call) -> list[Output]:
+    """Replicate padding: reads the edge sample."""
     return pad(call, "replicate")
 
 
 @register_rule("_pad_circular")
 def circular_pad(call: Call) -> list[Output]:
+    """Circular padding: reads the other end of the axis."""
     return pad(call, "circular")
 
 
@@ -101,6 +108,8 @@ def functional_pad(call: Call) -> list[Output]:
 
 @register_rule("unfold")
 def unfold(call: Call) -> list[Output]:
+    """Tensor.unfold along time: windows of `size` advancing by `step`."""
+
     def on_time(tensor: torch.Tensor, info: Tracked, dim: int) -> list[Output]:
         size, step = call.arg(2, "size"), call.arg(3, "step")
         out = call.outputs[0]
