@@ -42,6 +42,7 @@ def layout(
 
 @register_rule("permute")
 def permute(call: Call) -> list[Output]:
+    """permute: the time axis moves to where the permutation puts it."""
     _, info = call.single()
     if info.time_dim is None:
         return layout(call, None)
@@ -51,6 +52,7 @@ def permute(call: Call) -> list[Output]:
 
 @register_rule("transpose", "t")
 def transpose(call: Call) -> list[Output]:
+    """transpose / t: the time axis follows the swap."""
     tensor, info = call.single()
     if info.time_dim is None:
         return layout(call, None)
@@ -67,6 +69,7 @@ def transpose(call: Call) -> list[Output]:
 
 @register_rule("unsqueeze")
 def unsqueeze(call: Call) -> list[Output]:
+    """unsqueeze: a new dim before the time axis shifts it by one."""
     tensor, info = call.single()
     if info.time_dim is None:
         return layout(call, None)
@@ -76,6 +79,8 @@ def unsqueeze(call: Call) -> list[Output]:
 
 @register_rule("squeeze")
 def squeeze(call: Call) -> list[Output]:
+    """squeeze: removed dims before the time axis shift it back; squeezing a time axis of length 1
+    leaves a timeless read of its one position."""
     tensor, info = call.single()
     if info.time_dim is None:
         return layout(call, None)
@@ -92,6 +97,7 @@ def squeeze(call: Call) -> list[Output]:
 
 @register_rule("expand")
 def expand(call: Call) -> list[Output]:
+    """expand: broadcasting keeps each position's reads; new leading dims shift the time axis."""
     tensor, info = call.single()
     if info.time_dim is None:
         return layout(call, None)
@@ -147,6 +153,8 @@ def along_time(
 
 @register_rule("slice")
 def slice_(call: Call) -> list[Output]:
+    """slice along time: output position i reads input position start + i x step."""
+
     def on_time(tensor: torch.Tensor, info: Tracked, dim: int) -> list[Output]:
         start = call.arg(2, "start", 0) or 0
         step = call.arg(4, "step", 1) or 1
@@ -159,6 +167,8 @@ def slice_(call: Call) -> list[Output]:
 
 @register_rule("select")
 def select(call: Call) -> list[Output]:
+    """select: picking one time position is a timeless read of it; other dims keep time."""
+
     def on_time(tensor: torch.Tensor, info: Tracked, dim: int) -> list[Output]:
         index = call.arg(2, "index")
         index = index + info.length if index < 0 else index
@@ -189,6 +199,7 @@ def split(call: Call) -> list[Output]:
 
 @register_rule("flip")
 def flip(call: Call) -> list[Output]:
+    """flip along time: position i reads position n - 1 - i."""
     tensor, info = call.single()
     dims = {normalized_dim(d, tensor.dim()) for d in call.arg(1, "dims")}
     if info.time_dim in dims:
@@ -198,6 +209,7 @@ def flip(call: Call) -> list[Output]:
 
 @register_rule("cat")
 def cat(call: Call) -> list[Output]:
+    """cat along time: each part's positions read their own input, offset; along other dims time stays."""
     tensors = list(call.arg(0, "tensors"))
     out = call.outputs[0]
     dim = normalized_dim(call.arg(1, "dim", 0), out.dim())
@@ -227,6 +239,7 @@ def cat(call: Call) -> list[Output]:
 
 @register_rule("stack")
 def stack(call: Call) -> list[Output]:
+    """stack: a new dim; the time axis shifts when it comes before it."""
     out = call.outputs[0]
     dim = normalized_dim(call.arg(1, "dim", 0), out.dim())
     reads: list[Read] = []
@@ -245,6 +258,8 @@ def stack(call: Call) -> list[Output]:
 
 @register_rule("index_select")
 def index_select(call: Call) -> list[Output]:
+    """index_select along time: position i reads the index it names."""
+
     def on_time(tensor: torch.Tensor, info: Tracked, dim: int) -> list[Output]:
         index = call.arg(2, "index")
         if call.tracked(index) is not None:
@@ -257,6 +272,7 @@ def index_select(call: Call) -> list[Output]:
 
 @register_rule("view_as_real", "view_as_complex")
 def view_as_real(call: Call) -> list[Output]:
+    """view_as_real / view_as_complex: a trailing dim of two, time unchanged."""
     _, info = call.single()
     return layout(call, info.time_dim)
 
