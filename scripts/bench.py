@@ -2,6 +2,7 @@
 
     python scripts/bench.py [--device cpu|cuda|auto] [--json PATH] [--repeats N]
     python scripts/bench.py --zoo [--only NAME ...]   # the codec zoo at tiny width instead
+    python scripts/bench.py --chunks [--only NAME ...] # chunk-plan proofs (rfprobe chunk), in floors
 
 For each shipped config, in one run on one machine: the floor (one forward plus one backward
 of the encoder as audiocraft builds it, float64, at the probe's first input length) and the
@@ -210,6 +211,77 @@ def zoo_rows(names: list[str], device: torch.device, repeats: int) -> tuple[list
     return results, cells
 
 
+# Zoo codecs with an exact encode plan at tiny width (docs/codec_use.md), and their decoders.
+CHUNK_NAMES = ("dac_16khz", "dac_44khz", "mimi_seanet", "snac_24khz", "xcodec_acoustic")
+
+
+def chunk_proof_rows(names: list[str], repeats: int) -> list[list[str]]:
+    """Each plan proof of `rfprobe chunk NAME --tiny` (whole runs, chunked runs, the one-frame-less
+    runs), timed once, against its floor: one float64 forward + backward of the same module on
+    the proof's longest input, timed in the same run (one torch thread, as the proofs run)."""
+    from rfprobe.families import find
+    from rfprobe.families.codecs import CODECS
+    from rfprobe.probes.subject import probe_subject
+    from rfprobe.probes.threads import one_thread
+    from rfprobe.runs.chunking import (
+        chunk_frames_for,
+        encode_plan,
+        proof_lengths,
+        prove_decode_plan,
+        prove_encode_plan,
+    )
+    from rfprobe.runs.decoder_field import probe_decoder_hop
+    from rfprobe.arithmetic.chunking import DecodePlan
+
+    cpu = torch.device("cpu")
+    rows = []
+    for name in names or CHUNK_NAMES:
+        model = find(name)
+        torch.manual_seed(0)
+        encoder = probe_subject(model.build(True), "cpu", torch.float64)
+        field = walk_receptive_field(encoder, model.channels, hop_samples=model.hop_samples).receptive_field
+        plan, why = encode_plan(field) if field is not None else (None, "the walk did not run")
+        if plan is None:
+            rows.append([name, "encode", "-", "-", "-", f"no exact plan: {why}"])
+            continue
+        chunk = chunk_frames_for(0.5, model.sample_rate, plan.hop_samples)
+        lengths = proof_lengths(plan, chunk)
+        with one_thread():
+            inputs = torch.randn(1, model.channels, max(lengths), dtype=torch.float64, requires_grad=True)
+            floor = forward_backward_seconds(encoder, inputs, cpu, repeats)
+            started = time.perf_counter()
+            proof = prove_encode_plan(encoder, model.channels, plan, lengths, [chunk, chunk + 3])
+            seconds = time.perf_counter() - started
+        rows.append(
+            [name, "encode", f"{max(lengths)} samples", f"{floor * 1000:.0f}", f"{seconds / floor:.1f}", proof.finding]
+        )
+        codec = next((c for c in CODECS if c.encoder_row == name), None)
+        if codec is None:
+            continue
+        torch.manual_seed(0)
+        parts = codec.build(True)
+        decoder = fold_weight_norms(parts.decoder.double().eval())
+        reads = probe_decoder_hop(decoder, parts.latent_dim, parts.hop_samples, name)
+        if not reads.agrees or reads.past_frames is None or reads.future_frames is None:
+            rows.append([name, "decode", "-", "-", "-", "no exact plan"])
+            continue
+        decode = DecodePlan(parts.hop_samples, reads.past_frames, reads.future_frames)
+        frames = [
+            decode.past_frames + decode.future_frames + 3 * chunk + 1,
+            decode.past_frames + decode.future_frames + 5 * chunk + 2,
+        ]
+        with one_thread():
+            latents = torch.randn(1, parts.latent_dim, max(frames), dtype=torch.float64, requires_grad=True)
+            floor = forward_backward_seconds(decoder, latents, cpu, repeats)
+            started = time.perf_counter()
+            proof = prove_decode_plan(decoder, parts.latent_dim, decode, frames, [chunk, chunk + 3])
+            seconds = time.perf_counter() - started
+        rows.append(
+            [name, "decode", f"{max(frames)} frames", f"{floor * 1000:.0f}", f"{seconds / floor:.1f}", proof.finding]
+        )
+    return rows
+
+
 def probe_py_floors(device: torch.device, repeats: int) -> tuple[float, float]:
     """(seconds of `python scripts/probe.py --quiet` over the shipped configs, the floor in seconds):
     the floor (MusicGen's conv encoder at its probe's 7506 samples) timed before and after, the
@@ -240,7 +312,10 @@ def main() -> int:
     parser.add_argument(
         "--zoo", action="store_true", help="the zoo models at tiny width instead of the shipped configs"
     )
-    parser.add_argument("--only", action="append", default=[], metavar="NAME", help="with --zoo: only this model")
+    parser.add_argument("--chunks", action="store_true", help="chunk-plan proofs (rfprobe chunk --tiny), in floors")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="NAME", help="with --zoo or --chunks: only this model"
+    )
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's own choice)")
     arguments = parser.parse_args()
     try:
@@ -252,6 +327,27 @@ def main() -> int:
     keep_freed_memory()  # as the command lines do
     # Timings depend on what else runs: the load average before and after is part of the figure.
     load_before = os.getloadavg()[0]
+    if arguments.chunks:
+        import warnings
+
+        warnings.simplefilter("ignore")
+        rows = chunk_proof_rows(arguments.only, arguments.repeats)
+        headers = ["codec (tiny)", "plan", "proof input", "floor ms", "proof / floor", "finding"]
+        table = format_table(headers, rows)
+        load = f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+        print(f"{table}\n{load}")
+        if arguments.readme:
+            from update_docs import SPEED_PAGE, replace_block
+
+            processor = platform.processor() or platform.machine()
+            machine = f"{processor}, {os.cpu_count()} CPU cores; torch {torch.__version__}"
+            replace_block(
+                SPEED_PAGE,
+                "benchchunks",
+                f"Machine: {machine}; {load}; floors timed {arguments.repeats} time(s) after a warm-up run, "
+                f"each proof once. Reproduce with `python scripts/bench.py --chunks --readme`.\n\n```\n{table}\n```",
+            )
+        return 0
     if arguments.probe_py:
         seconds, floor = probe_py_floors(device, arguments.repeats)
         print(
