@@ -140,3 +140,17 @@ def test_the_chunk_command_prints_proven_plans_and_writes_them_as_json(tmp_path,
     # the trim a server needs, from the proven length arithmetic, printed and in the JSON
     trim = data["lengths"]["decode_trim_samples"]
     assert not data["lengths"]["mismatches"] and f"decoded audio is {trim} samples short of f x hop" in printed
+
+
+def test_a_proof_estimated_past_max_seconds_is_refused_up_front_in_one_line(tmp_path, capsys):
+    out = tmp_path / "plan.json"
+    assert main(["chunk", "dac_16khz", "--tiny", "--max-seconds", "0.001", "--json", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "--max-seconds 0.001" in error and "proving its encode plan" in error
+    assert not out.exists()  # nothing half-written
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan"])
+def test_max_seconds_must_be_a_positive_number(value, capsys):
+    assert main(["chunk", "dac_16khz", "--tiny", "--max-seconds", value]) == 2
+    assert "--max-seconds" in capsys.readouterr().err

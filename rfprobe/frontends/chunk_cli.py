@@ -18,6 +18,7 @@ from rfprobe.frontends.parsing import OneLineParser
 from rfprobe.output.files import write_json_atomically
 
 DEFAULT_CHUNK_SECONDS = 0.5
+DEFAULT_MAX_SECONDS = 600.0
 
 
 def build_parser() -> OneLineParser:
@@ -39,6 +40,14 @@ def build_parser() -> OneLineParser:
         help=f"chunk length in seconds, rounded to whole frames (default {DEFAULT_CHUNK_SECONDS})",
     )
     parser.add_argument("--json", metavar="PATH", help="write the plans and every proof run here")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=DEFAULT_MAX_SECONDS,
+        metavar="S",
+        help="refuse up front a proof estimated to take longer than this here "
+        f"(default {DEFAULT_MAX_SECONDS:g}; one timed forward pass, scaled)",
+    )
     return parser
 
 
@@ -55,7 +64,9 @@ def run(argv: Sequence[str]) -> int:
         raise UsageError(f"--chunk-seconds {seconds:g}: must be a positive number of seconds")
     if model.hop_samples is not None:  # else the walk reads the hop, and the chunk is checked then
         chunk_frames_for(seconds, model.sample_rate, model.hop_samples)
-    result = codec_chunking(model.name, arguments.tiny, seconds)
+    if not math.isfinite(arguments.max_seconds) or arguments.max_seconds <= 0:
+        raise UsageError(f"--max-seconds {arguments.max_seconds:g}: must be a positive number of seconds")
+    result = codec_chunking(model.name, arguments.tiny, seconds, arguments.max_seconds)
     print("\n".join(result.describe()))
     if arguments.json:
         write_json_atomically(Path(arguments.json), dataclasses.asdict(result))

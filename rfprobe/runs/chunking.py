@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, Union
 
 import math
+import time
 
 import torch
 from torch import nn
@@ -339,14 +340,45 @@ def chunk_frames_for(seconds: float, sample_rate: int, hop_samples: int) -> int:
     return frames
 
 
-def codec_chunking(name: str, tiny: bool, chunk_seconds: float) -> CodecChunking:
+def proof_seconds(
+    run: Run,
+    rows: int,
+    lengths: Sequence[int],
+    chunk_sizes: Sequence[int],
+    chunk_inputs: Callable[[int, int], int],
+    sides: int,
+) -> float:
+    """About how long proving a plan takes here, before it runs: one timed forward pass (on
+    at most 65536 input positions) scaled to every whole run and, at worst, every chunked run
+    of the plan and of its `sides` one-less plans. `chunk_inputs(length, size)`: the input
+    positions the chunked runs of one case read."""
+    probe = min(max(lengths), 1 << 16)
+    inputs = torch.zeros(1, rows, probe, dtype=torch.float64)
+    with torch.no_grad(), one_thread():
+        started = time.perf_counter()
+        run(inputs)
+        per_position = (time.perf_counter() - started) / probe
+    chunked = sum(chunk_inputs(length, size) for length in lengths for size in chunk_sizes)
+    return per_position * (2 * sum(lengths) + (2 + sides) * chunked)
+
+
+def _check_proof_time(kind: str, name: str, estimate_s: float, max_seconds: Optional[float]) -> None:
+    if max_seconds is not None and estimate_s > max_seconds:
+        raise UsageError(
+            f"{name}: proving its {kind} plan would take about {estimate_s:.0f} s here (every whole and "
+            f"chunked run), past --max-seconds {max_seconds:g}; raise --max-seconds, or choose longer "
+            "--chunk-seconds (fewer chunks)"
+        )
+
+
+def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Optional[float] = None) -> CodecChunking:
     """Plans for zoo model `name`: the encoder's from its exact receptive field (the module walk),
     the decoder's from its reads per phase (where the zoo has its decoder); both proven."""
     from rfprobe.core.walk import walk_receptive_field
     from rfprobe.families import find
     from rfprobe.families.codecs import CODECS
     from rfprobe.runs.codec_helpers import codec_helper_findings
-    from rfprobe.runs.decoder_field import probe_decoder
+    from rfprobe.runs.decoder_field import probe_decoder_hop
 
     model = find(name)
     torch.manual_seed(0)
@@ -366,9 +398,20 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float) -> CodecChunking
             why = why or f"it accepts only inputs of a multiple of {model.length_multiple} samples"
             encode = PlanProof("encode", None, no_exact_plan=why)
         else:
-            encode = prove_encode_plan(
-                encoder, model.channels, plan, proof_lengths(plan, chunk_frames), [chunk_frames, chunk_frames + 3]
+            lengths, sizes = proof_lengths(plan, chunk_frames), [chunk_frames, chunk_frames + 3]
+            estimate = proof_seconds(
+                encoder,
+                model.channels,
+                lengths,
+                sizes,
+                lambda length, size: sum(
+                    chunk.input_end_samples - chunk.input_start_samples
+                    for chunk in plan.chunks(length, length // plan.hop_samples, size)
+                ),
+                sides=2,
             )
+            _check_proof_time("encode", name, estimate, max_seconds)
+            encode = prove_encode_plan(encoder, model.channels, plan, lengths, sizes)
     helpers = codec_helper_findings(name, tiny, chunk_seconds)
     codec = next((c for c in CODECS if c.encoder_row == name), None)
     if codec is None:
@@ -377,7 +420,8 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float) -> CodecChunking
         )
     torch.manual_seed(0)
     parts = codec.build(tiny)
-    field = probe_decoder(parts.decoder, parts.latent_dim, parts.hop_samples, name, model.sample_rate)
+    # One hop's union read: exactly the largest past and future over phases, all a plan needs.
+    field = probe_decoder_hop(parts.decoder, parts.latent_dim, parts.hop_samples, name)
     if field.past_frames is None or field.future_frames is None:
         side = "past" if field.past_frames is None else "future"
         decode = PlanProof("decode", None, no_exact_plan=f"the decoder's {side} is unbounded")
@@ -389,7 +433,21 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float) -> CodecChunking
             plan.past_frames + plan.future_frames + 3 * chunk_frames + 1,
             plan.past_frames + plan.future_frames + 5 * chunk_frames + 2,
         ]
-        decode = prove_decode_plan(parts.decoder, parts.latent_dim, plan, frames, [chunk_frames, chunk_frames + 3])
+        sizes = [chunk_frames, chunk_frames + 3]
+        decoder = probe_subject(parts.decoder, "cpu", torch.float64)
+        estimate = proof_seconds(
+            decoder,
+            parts.latent_dim,
+            frames,
+            sizes,
+            lambda count, size: sum(
+                chunk.latent_end_frames - chunk.latent_start_frames
+                for chunk in plan.chunks(count, count * plan.hop_samples, size)
+            ),
+            sides=2,
+        )
+        _check_proof_time("decode", name, estimate, max_seconds)
+        decode = prove_decode_plan(parts.decoder, parts.latent_dim, plan, frames, sizes)
     from rfprobe.runs.output_lengths import codec_lengths
 
     return CodecChunking(
