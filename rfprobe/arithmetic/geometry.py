@@ -149,6 +149,7 @@ class MethodResult:
 
 
 def samples_to_ms(samples: float, sample_rate: int) -> float:
+    """Samples at `sample_rate` Hz, in milliseconds."""
     return 1000.0 * samples / sample_rate
 
 
@@ -158,4 +159,5 @@ def round_half_up(value: float, decimals: int) -> Decimal:
 
 
 def format_ms(samples: int, sample_rate: int) -> str:
+    """Milliseconds to two decimals, rounded half up (as people round by hand)."""
     return str(round_half_up(samples_to_ms(samples, sample_rate), 2))

@@ -28,4 +28,5 @@ class Lookahead:
 
 
 def lookahead_of(field: ReceptiveField) -> Lookahead:
+    """The lookahead of a receptive field: its right side against its hop."""
     return Lookahead(after_anchor=field.right, hop_samples=field.hop_samples)

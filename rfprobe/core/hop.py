@@ -9,6 +9,8 @@ from rfprobe.core.trace import Trace
 
 
 def hop_of(sizing: Sizing) -> int:
+    """The hop in input samples, read off frames n, n + 1 (and n + 2) of a sized trace; a frame
+    whose reads do not advance evenly (position-dependent) is refused by name."""
     this, following = sizing.this, sizing.following
     # A side that is open (reaches the axis end at any length) or cut (met it at this length)
     # does not move with the frame: the hop is read off the other side.

@@ -111,6 +111,9 @@ def size_trace(
     max_length: int,
     label: Optional[Callable[[], str]] = None,
 ) -> Sizing:
+    """Trace the module at growing lengths (from `start_length`, up to `max_length`, multiples of
+    `length_multiple`) until an interior frame's reads are cut by no end of the input; past
+    `max_length` or the memory budget, the best trace so far (`stopped` says the budget ended it)."""
     length = round_up(start_length, length_multiple)
     traces: list[tuple[int, int]] = []
     best: Optional[Sizing] = None

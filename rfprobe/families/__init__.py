@@ -71,6 +71,7 @@ class SnapshotBranch:
 
 
 def package_version(distribution: str) -> str:
+    """The installed version of a distribution, or "not installed"."""
     try:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
@@ -117,6 +118,7 @@ ZOO: list[ZooModel] = _all_models()
 
 
 def find(name: str) -> ZooModel:
+    """The zoo model named `name`, or a UsageError listing them."""
     for model in ZOO:
         if model.name == name:
             return model

@@ -45,12 +45,14 @@ def resolve_device(name: str) -> torch.device:
 
 
 def resolve_dtype(name: str) -> torch.dtype:
+    """float64 or float32 by name; anything else is a UsageError."""
     if name not in DTYPES:
         raise UsageError(f"--dtype {name}: unknown dtype; use float64 or float32")
     return DTYPES[name]
 
 
 def device_description(device: torch.device) -> str:
+    """ "cpu", or the CUDA device with its name."""
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
     return "cpu"

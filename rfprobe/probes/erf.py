@@ -78,6 +78,7 @@ def mass_widths(profile: Sequence[float], fractions: Sequence[float] = MASS_FRAC
 
 
 def centroid(profile: Sequence[float]) -> float:
+    """The index of a profile's centre of mass."""
     total = float(sum(profile))
     return sum(i * value for i, value in enumerate(profile)) / total
 
@@ -98,6 +99,7 @@ def _seed_profile(
 def effective_field(
     modules_by_seed: dict[int, nn.Module], window: ProbeWindow, channels: int, device: torch.device, dtype: torch.dtype
 ) -> EffectiveField:
+    """The effective RF on `window`: gradient-mass widths of one frame, averaged over the seeds' models."""
     profiles = {
         seed: _seed_profile(module, window, seed, channels, device, dtype) for seed, module in modules_by_seed.items()
     }

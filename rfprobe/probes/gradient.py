@@ -135,6 +135,7 @@ def measured_supports(
 def gradient_observation(
     module: nn.Module, window: ProbeWindow, seed: int, *, channels: int, device: torch.device, dtype: torch.dtype
 ) -> Observation:
+    """The gradient probe on one window and seed: the nonzero input samples of frames n and n + 1."""
     inputs = probe_input(channels, window.length_samples, seed, device, dtype)
     gradient, frames, how = frame_gradients_and_how(
         module, inputs, [window.frame, window.frame + 1], projection_seed=seed + 1

@@ -234,6 +234,8 @@ def impulse_observation(
     dtype: torch.dtype,
     guess: Optional[ReceptiveField] = None,
 ) -> Observation:
+    """The impulse probe on one window and seed: forward-mode unit impulses locate the first and
+    last sample that move frames n and n + 1, and a perturbation outside them must not."""
     inputs = probe_input(channels, window.length_samples, seed, device, dtype)
     perturber = _Perturber(module, inputs, seed, frames_needed=window.frame + 2)
     length = window.length_samples

@@ -57,6 +57,7 @@ class CostEstimate:
 
 
 def gib(size_bytes: float) -> str:
+    """Bytes as GiB, three significant digits."""
     return f"{size_bytes / GIB:.3g}"
 
 

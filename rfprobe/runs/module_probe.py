@@ -82,6 +82,7 @@ def load_factory(spec: str) -> nn.Module:
 
 
 def detect_channels(module: nn.Module) -> int:
+    """The input channels of the module's first Conv1d, or a UsageError asking for --channels."""
     channels = walk_method.input_channels(module)
     if channels is not None:
         return channels

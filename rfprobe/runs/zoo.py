@@ -422,6 +422,7 @@ class ImplementationComparison:
 
 
 def cross_checks(rows: Sequence[ZooRow]) -> list[ImplementationComparison]:
+    """transformers' rows against the original packages' rows of the same model (CROSS_CHECKS)."""
     by_name = {row.name: row for row in rows}
     checks = []
     for theirs, original in CROSS_CHECKS:
@@ -467,6 +468,7 @@ def cross_checks(rows: Sequence[ZooRow]) -> list[ImplementationComparison]:
 
 
 def machine_line(tiny: bool) -> str:
+    """The zoo table's machine line: width, CPU, threads and the packages' versions."""
     return (
         f"{'tiny' if tiny else 'full'} width; {platform.machine()}, {torch.get_num_threads()} torch threads; "
         f"torch {torch.__version__}, transformers {package_version('transformers')}, "
@@ -482,6 +484,7 @@ def run_zoo(
     progress: Callable[[str], None] = print,
     isolated: bool = True,
 ) -> list[ZooRow]:
+    """One row per model, each in its own process unless not `isolated`, with progress lines."""
     rows = []
     for index, model in enumerate(models, 1):
         progress(f"[{index}/{len(models)}] {model.name} ({model.source()}) ...")
