@@ -22,6 +22,7 @@ its folded floor (the same for the folded copy verification runs).
 """
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -215,6 +216,19 @@ def zoo_rows(names: list[str], device: torch.device, repeats: int) -> tuple[list
 CHUNK_NAMES = ("dac_16khz", "dac_44khz", "mimi_seanet", "snac_24khz", "xcodec_acoustic")
 
 
+def _timed_proof(module, rows: int, length: int, repeats: int, prove) -> tuple[float, float, str]:
+    """(floor s, proof s, finding): the floor on the proof's longest input, then the proof once,
+    both on one torch thread as the proofs run."""
+    from rfprobe.probes.threads import one_thread
+
+    with one_thread():
+        inputs = torch.randn(1, rows, length, dtype=torch.float64, requires_grad=True)
+        floor = forward_backward_seconds(module, inputs, torch.device("cpu"), repeats)
+        started = time.perf_counter()
+        proof = prove()
+        return floor, time.perf_counter() - started, proof.finding
+
+
 def chunk_proof_rows(names: list[str], repeats: int) -> list[list[str]]:
     """Each plan proof of `rfprobe chunk NAME --tiny` (whole runs, chunked runs, the one-frame-less
     runs), timed once, against its floor: one float64 forward + backward of the same module on
@@ -222,9 +236,9 @@ def chunk_proof_rows(names: list[str], repeats: int) -> list[list[str]]:
     from rfprobe.families import find
     from rfprobe.families.codecs import CODECS
     from rfprobe.probes.subject import probe_subject
-    from rfprobe.probes.threads import one_thread
     from rfprobe.runs.chunking import (
         chunk_frames_for,
+        decode_proof_frames,
         encode_plan,
         proof_lengths,
         prove_decode_plan,
@@ -233,7 +247,6 @@ def chunk_proof_rows(names: list[str], repeats: int) -> list[list[str]]:
     from rfprobe.runs.decoder_field import probe_decoder_hop
     from rfprobe.arithmetic.chunking import DecodePlan
 
-    cpu = torch.device("cpu")
     rows = []
     for name in names or CHUNK_NAMES:
         model = find(name)
@@ -246,14 +259,15 @@ def chunk_proof_rows(names: list[str], repeats: int) -> list[list[str]]:
             continue
         chunk = chunk_frames_for(0.5, model.sample_rate, plan.hop_samples)
         lengths = proof_lengths(plan, chunk)
-        with one_thread():
-            inputs = torch.randn(1, model.channels, max(lengths), dtype=torch.float64, requires_grad=True)
-            floor = forward_backward_seconds(encoder, inputs, cpu, repeats)
-            started = time.perf_counter()
-            proof = prove_encode_plan(encoder, model.channels, plan, lengths, [chunk, chunk + 3])
-            seconds = time.perf_counter() - started
+        floor, proof_s, finding = _timed_proof(
+            encoder,
+            model.channels,
+            max(lengths),
+            repeats,
+            functools.partial(prove_encode_plan, encoder, model.channels, plan, lengths, [chunk, chunk + 3]),
+        )
         rows.append(
-            [name, "encode", f"{max(lengths)} samples", f"{floor * 1000:.0f}", f"{seconds / floor:.1f}", proof.finding]
+            [name, "encode", f"{max(lengths)} samples", f"{floor * 1000:.0f}", f"{proof_s / floor:.1f}", finding]
         )
         codec = next((c for c in CODECS if c.encoder_row == name), None)
         if codec is None:
@@ -266,19 +280,15 @@ def chunk_proof_rows(names: list[str], repeats: int) -> list[list[str]]:
             rows.append([name, "decode", "-", "-", "-", "no exact plan"])
             continue
         decode = DecodePlan(parts.hop_samples, reads.past_frames, reads.future_frames)
-        frames = [
-            decode.past_frames + decode.future_frames + 3 * chunk + 1,
-            decode.past_frames + decode.future_frames + 5 * chunk + 2,
-        ]
-        with one_thread():
-            latents = torch.randn(1, parts.latent_dim, max(frames), dtype=torch.float64, requires_grad=True)
-            floor = forward_backward_seconds(decoder, latents, cpu, repeats)
-            started = time.perf_counter()
-            proof = prove_decode_plan(decoder, parts.latent_dim, decode, frames, [chunk, chunk + 3])
-            seconds = time.perf_counter() - started
-        rows.append(
-            [name, "decode", f"{max(frames)} frames", f"{floor * 1000:.0f}", f"{seconds / floor:.1f}", proof.finding]
+        frames = decode_proof_frames(decode, chunk)
+        floor, proof_s, finding = _timed_proof(
+            decoder,
+            parts.latent_dim,
+            max(frames),
+            repeats,
+            functools.partial(prove_decode_plan, decoder, parts.latent_dim, decode, frames, [chunk, chunk + 3]),
         )
+        rows.append([name, "decode", f"{max(frames)} frames", f"{floor * 1000:.0f}", f"{proof_s / floor:.1f}", finding])
     return rows
 
 

@@ -70,7 +70,7 @@ def replace_block(path: Path, name: str, body: str) -> None:
 
 def zoo_rows(path: Path = ZOO_DATA) -> tuple[str, list[ZooRow], list[ImplementationComparison]]:
     """The machine line, rows and comparisons of a zoo data file."""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = _read_json(path)
     return (
         data["machine"],
         [ZooRow.from_json(row) for row in data["rows"]],
@@ -103,6 +103,10 @@ def measure_codec_use() -> dict:
             rows.append(dataclasses.asdict(decoder_zoo_row(name, True)))
         print(f"measured {name}", flush=True)
     return {"width": "tiny", "chunk_seconds": CHUNK_SECONDS, "chunking": chunking, "decoders": rows}
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def measure_codec_helpers() -> list[dict]:
@@ -193,39 +197,39 @@ def measure_mimi_decoder() -> dict:
 def codec_mimi_decoder_block(path: Path = CODEC_DATA) -> str:
     from rfprobe.output.codec_use import mimi_decoder_lines
 
-    return mimi_decoder_lines(json.loads(path.read_text(encoding="utf-8")))
+    return mimi_decoder_lines(_read_json(path))
 
 
 def codec_streaming_block(path: Path = CODEC_DATA) -> str:
     from rfprobe.output.codec_use import codec_streaming_lines
 
-    return codec_streaming_lines(json.loads(path.read_text(encoding="utf-8")))
+    return codec_streaming_lines(_read_json(path))
 
 
 def codec_lengths_block(path: Path = CODEC_DATA) -> str:
     from rfprobe.output.codec_use import codec_lengths_table
 
-    return f"```\n{codec_lengths_table(json.loads(path.read_text(encoding='utf-8')))}\n```"
+    return f"```\n{codec_lengths_table(_read_json(path))}\n```"
 
 
 def codec_quantizers_block(path: Path = CODEC_DATA) -> str:
     from rfprobe.output.codec_use import codec_quantizer_lines
 
-    return codec_quantizer_lines(json.loads(path.read_text(encoding="utf-8")))
+    return codec_quantizer_lines(_read_json(path))
 
 
 def codec_helpers_block(path: Path = CODEC_DATA) -> str:
     """The codec-use page's helper findings, rendered from its data file."""
     from rfprobe.output.codec_use import codec_helper_lines
 
-    return codec_helper_lines(json.loads(path.read_text(encoding="utf-8")))
+    return codec_helper_lines(_read_json(path))
 
 
 def codec_use_block(path: Path = CODEC_DATA) -> str:
     """The codec-use page's table, rendered from its data file."""
     from rfprobe.output.codec_use import codec_use_table
 
-    return f"```\n{codec_use_table(json.loads(path.read_text(encoding='utf-8')))}\n```"
+    return f"```\n{codec_use_table(_read_json(path))}\n```"
 
 
 def summary_block() -> str:
@@ -251,7 +255,7 @@ def main() -> int:
     if arguments.codecs:
         CODEC_DATA.write_text(json.dumps(measure_codec_use(), indent=1, default=str) + "\n", encoding="utf-8")
     if arguments.codecs or arguments.helpers:
-        data = json.loads(CODEC_DATA.read_text(encoding="utf-8"))
+        data = _read_json(CODEC_DATA)
         data["helpers"] = measure_codec_helpers()
         data.update(measure_codec_lengths_and_quantizers())
         data["streaming"] = measure_streaming()

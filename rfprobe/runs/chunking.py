@@ -327,6 +327,13 @@ def proof_lengths(plan: EncodePlan, chunk_frames: int) -> list[int]:
     return [base + plan.hop_samples // 3 + 1, base + 2 * chunk_frames * plan.hop_samples + plan.hop_samples - 1]
 
 
+def decode_proof_frames(plan: DecodePlan, chunk_frames: int) -> list[int]:
+    """Two latent lengths for a decode proof, each long enough for interior chunks (not multiples
+    of the chunk, so the last chunk is a short one)."""
+    reach = plan.past_frames + plan.future_frames
+    return [reach + 3 * chunk_frames + 1, reach + 5 * chunk_frames + 2]
+
+
 def chunk_frames_for(seconds: float, sample_rate: int, hop_samples: int) -> int:
     """Whole frames in `seconds`; a chunk shorter than one frame is refused."""
     if not math.isfinite(seconds) or seconds <= 0:
@@ -429,14 +436,10 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Opt
         decode = PlanProof("decode", None, no_exact_plan="the decoder's analytic reads and its probes disagree")
     else:
         plan = DecodePlan(parts.hop_samples, field.past_frames, field.future_frames)
-        frames = [
-            plan.past_frames + plan.future_frames + 3 * chunk_frames + 1,
-            plan.past_frames + plan.future_frames + 5 * chunk_frames + 2,
-        ]
+        frames = decode_proof_frames(plan, chunk_frames)
         sizes = [chunk_frames, chunk_frames + 3]
-        decoder = probe_subject(parts.decoder, "cpu", torch.float64)
         estimate = proof_seconds(
-            decoder,
+            parts.decoder.double(),
             parts.latent_dim,
             frames,
             sizes,

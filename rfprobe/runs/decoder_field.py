@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import torch
 from torch import nn
 
 from rfprobe.arithmetic.decoding import DecoderField, RoundTrip, Span, max_extent, reach_from_reads
 from rfprobe.core.sizing import frame_reach
-from rfprobe.core.trace import trace_module
+from rfprobe.core.trace import Trace, trace_module
 from rfprobe.probes.device import exact_zeros
 from rfprobe.probes.subject import fold_weight_norms
 
@@ -52,6 +52,22 @@ def _sample_reference(hop: int) -> Reference:
     return lambda anchor, phase: anchor * hop + phase
 
 
+def _doubling_traces(
+    module: nn.Module,
+    channels: int,
+    input_per_frame: int,
+    device: torch.device | str,
+    dtype: torch.dtype,
+    max_frames: int = MAX_FRAMES,
+) -> Iterator[tuple[int, Trace]]:
+    """(frames, trace) on inputs of START_FRAMES frames, doubled up to `max_frames`: the caller
+    stops at the first trace whose reads meet no end of the input."""
+    frames = START_FRAMES
+    while frames <= max_frames:
+        yield frames, trace_module(module, channels, frames * input_per_frame, device, dtype)
+        frames *= 2
+
+
 def core_reads(
     module: nn.Module,
     channels: int,
@@ -67,9 +83,7 @@ def core_reads(
 
     The input is `frames x input_per_frame` long (1 for latent frames, hop for samples); the
     output must be frames x hop long, less at most one hop (a trimmed tail)."""
-    frames = START_FRAMES
-    while True:
-        trace = trace_module(module, channels, frames * input_per_frame, device, dtype)
+    for frames, trace in _doubling_traces(module, channels, input_per_frame, device, dtype, max_frames):
         shortfall = frames * hop - trace.output_length
         if not 0 <= shortfall < hop:
             raise ValueError(
@@ -90,9 +104,7 @@ def core_reads(
             )
         if len(reads) == hop:
             return reads, shortfall
-        if 2 * frames > max_frames:
-            raise ValueError(f"an output sample's read still meets an end of {frames} frames")
-        frames *= 2
+    raise ValueError(f"an output sample's read still meets an end of {frames} frames")
 
 
 def probe_phases(reads: dict[int, Span], reference: Reference = _latent_reference) -> list[int]:
@@ -274,9 +286,7 @@ def core_hop_reads(
 ) -> tuple[Span, int]:
     """The analytic core's union read of one hop of output samples (latent frames relative to
     the hop's frame), on an input doubled until that read meets no end; and the frames traced."""
-    frames = START_FRAMES
-    while True:
-        trace = trace_module(module, channels, frames, device, dtype)
+    for frames, trace in _doubling_traces(module, channels, 1, device, dtype):
         anchor = frames // 2
         reach = trace.graph.reach(trace.output_node, ((anchor * hop, anchor * hop + hop - 1),))
         cut_start = reach.edge_start and not reach.open_start
@@ -289,9 +299,7 @@ def core_hop_reads(
                 high_unbounded=reach.open_end,
             )
             return span, frames
-        if 2 * frames > MAX_FRAMES:
-            raise ValueError(f"one hop's read still meets an end of {frames} frames")
-        frames *= 2
+    raise ValueError(f"one hop's read still meets an end of {frames} frames")
 
 
 def gradient_hop_reads(

@@ -33,9 +33,8 @@ from typing import Optional
 import torch
 from torch import nn
 
+from rfprobe.core.intervals import Intervals, mask_intervals  # inclusive (first, last) intervals
 from rfprobe.probes.threads import one_thread
-
-Intervals = tuple[tuple[int, int], ...]  # inclusive input-sample intervals, relative to the anchor
 
 
 @dataclass(frozen=True)
@@ -100,19 +99,6 @@ def _relative(intervals: Intervals, anchor: int) -> Intervals:
     return tuple((start - anchor, end - anchor) for start, end in intervals)
 
 
-def _runs(mask: torch.Tensor) -> Intervals:
-    """Inclusive runs of True in a 1-D bool tensor."""
-    values = mask.tolist()
-    runs, start = [], None
-    for index, value in enumerate(values + [False]):
-        if value and start is None:
-            start = index
-        elif not value and start is not None:
-            runs.append((start, index - 1))
-            start = None
-    return tuple(runs)
-
-
 def find_period(reads: dict[int, Intervals], largest_frames: int) -> Optional[int]:
     """The smallest P <= largest_frames with reads[k] == reads[k + P] wherever both are known,
     seen over at least two whole periods (None: none is)."""
@@ -165,7 +151,7 @@ def position_dependent_field(
         first,
         analytic=tuple(PositionReads(frame % period, reads[frame]) for frame in frames),
         gradient=tuple(
-            PositionReads(frame % period, _relative(_runs(depends[index]), frame * hop))
+            PositionReads(frame % period, _relative(mask_intervals(depends[index].cpu().numpy()), frame * hop))
             for index, frame in enumerate(frames)
         ),
     )

@@ -47,7 +47,7 @@ from torch import nn
 from rfprobe.errors import first_line
 from rfprobe.probes.threads import one_thread
 from rfprobe.runs.chunking import ROUNDING
-from rfprobe.runs.codec_helpers import chord_signal
+from rfprobe.runs.codec_helpers import chord_signal, compare_codes
 
 SAMPLE_RATE = 24000
 HOP_SAMPLES = 1920  # 24 kHz / 12.5 Hz: one code frame
@@ -147,10 +147,11 @@ def _scale(difference: float, magnitude: float) -> str:
 
 def _frames_compared(offline_codes: torch.Tensor, streamed_codes: torch.Tensor) -> tuple[int, Optional[int]]:
     """(frames k equal, first k not equal) over offline's frames; a frame not streamed differs."""
-    frames_offline, common = offline_codes.shape[-1], min(offline_codes.shape[-1], streamed_codes.shape[-1])
-    equal = [torch.equal(offline_codes[..., k], streamed_codes[..., k]) for k in range(common)]
-    differing = [k for k in range(frames_offline) if k >= common or not equal[k]]
-    return sum(equal), (differing[0] if differing else None)
+    comparison = compare_codes(streamed_codes, offline_codes)
+    if comparison.differing_frames:
+        return comparison.frames_equal, comparison.differing_frames[0]
+    missing = comparison.frames_helper < comparison.frames_offline
+    return comparison.frames_equal, (comparison.frames_compared if missing else None)
 
 
 def _max_difference(offline: torch.Tensor, streamed: torch.Tensor) -> float:

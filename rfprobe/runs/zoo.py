@@ -319,13 +319,11 @@ def _read_position_dependent(row: ZooRow, module: torch.nn.Module, model: ZooMod
     gradient; PASS when they agree at every position (the row's extents: the largest)."""
     from rfprobe.runs.position_field import position_dependent_field
 
-    field = None
     for multiple in POSITION_PERIODS:
         field = position_dependent_field(module, model.channels, multiple * max(model.length_multiple, 1))
         if field.period_frames is not None:
             break
-    assert field is not None
-    if field.period_frames is None:
+    else:
         row.reason += f"; {field.describe()}"
         return
     row.hop_samples = field.hop_samples
