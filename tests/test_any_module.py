@@ -150,3 +150,33 @@ def test_the_answer_says_at_least_for_a_side_seen_to_reach_the_input_end():
     assert "at least 1575 samples" in rf_words(past_open, 16000)
     assert rf_words(bounded, None).startswith("at least 44 samples") and "at least 40 before" in rf_words(bounded, None)
     assert "at least" not in rf_words(ReceptiveField(left=Side(40), right=Side(3), hop_samples=8), None)
+
+
+def _probe_estimate(module: nn.Module, guess):
+    import torch
+
+    from rfprobe.runs.module_probe import _probe_cost
+
+    seen = []
+    _probe_cost(module, 1, guess, True, torch.device("cpu"), torch.float64, 1, seen.append)
+    return seen
+
+
+def test_the_probes_time_estimate_is_timed_at_the_probe_window_after_the_memory_check():
+    from rfprobe.arithmetic.geometry import ReceptiveField, Side
+
+    module = nn.Sequential(nn.Conv1d(1, 4, 8, stride=4), nn.Conv1d(4, 4, 3)).double()
+    seen = _probe_estimate(module, ReceptiveField(left=Side(11), right=Side(4), hop_samples=4))
+    assert seen[0].seconds is None  # memory first: a run refused for memory never times a pass
+    assert seen[-1].seconds is not None and seen[-1].seconds > 0 and seen[-1].seconds_basis == ""
+
+
+def test_a_side_bounded_only_from_below_is_estimated_for_every_doubling_of_the_window():
+    from rfprobe.arithmetic.geometry import ReceptiveField, Side
+
+    module = nn.Sequential(nn.Conv1d(1, 4, 8, stride=4), nn.Conv1d(4, 4, 3)).double()
+    exact = _probe_estimate(module, ReceptiveField(left=Side(4000), right=Side(4), hop_samples=4))[-1]
+    at_least = _probe_estimate(module, ReceptiveField(left=Side(4000, at_least=True), right=Side(4), hop_samples=4))[-1]
+    assert "double 4 times" in at_least.seconds_basis
+    # five runs, each at least twice the last: 31 times one run or more (timing noise aside, far above 1)
+    assert at_least.seconds > 8 * exact.seconds, (at_least.seconds, exact.seconds)

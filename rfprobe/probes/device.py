@@ -111,3 +111,9 @@ def keep_freed_memory() -> bool:
     mmap_set = any(mallopt(_M_MMAP_THRESHOLD, size) for size in _MMAP_THRESHOLDS_BYTES)
     trim_set = bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES))
     return mmap_set and trim_set
+
+
+def synchronize(device: torch.device) -> None:
+    """Waits for the device's queued kernels (CUDA runs them asynchronously), so a timing is the work's."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -31,9 +31,6 @@ GRAPH_FACTOR = 2  # a backward pass keeps the forward's activations and adds the
 ENCODER_COPIES = 4  # two seeds, the taint copy (float64) and its conv-only twin
 IMPULSE_BATCH = 13  # tangents pushed at once by the impulse probe, plus the primal
 MODULE_GROWTH = 4  # probe windows of a module without a walk grow until the support stops short of the ends
-# The probes of one verification in forward passes: the gradient's forward and backward (about
-# 3), the impulse's six tangents (about 6), and an unbounded side's second length (x 2 there).
-VERIFICATION_FORWARDS = 9
 
 
 @dataclass(frozen=True)
@@ -44,6 +41,7 @@ class CostEstimate:
     activation_bytes: int
     largest_step: str
     seconds: Optional[float] = None  # the probes' predicted time, when a forward pass was timed
+    seconds_basis: str = ""  # what `seconds` assumes, when it is not one run of the planned window
 
     @property
     def peak_bytes(self) -> int:
@@ -152,13 +150,14 @@ def module_cost(
     itemsize: int,
     growth: int = MODULE_GROWTH,
     widest_per_sample: Optional[float] = None,
-    forward_seconds_per_sample: Optional[float] = None,
+    probe_seconds: Optional[float] = None,
 ) -> CostEstimate:
     """A module's check: its weights (the caller's, a probed copy), and the probes at `length_samples`
     grown up to `growth` times (1 when the module walk measured both sides exactly: the probe window
     planned from them holds the support). `elements_per_sample` (all layer outputs, which a backward
     keeps) and `widest_per_sample` (the widest one, which bounds a pass without a graph; by default
-    all of them) are measured on a short forward pass."""
+    all of them) are measured on a short forward pass; `probe_seconds`, the probes' time when the
+    caller timed them (:func:`rfprobe.runs.module_probe.probe_step_seconds`), is carried along."""
     length = length_samples * growth
     shape = EncoderShape(
         parameters=parameter_count,
@@ -171,14 +170,11 @@ def module_cost(
         * _no_graph_bytes(shape, IMPULSE_BATCH, length, itemsize),
     }
     largest = max(steps, key=lambda step: steps[step])
-    seconds = (
-        None if forward_seconds_per_sample is None else VERIFICATION_FORWARDS * forward_seconds_per_sample * length
-    )
     return CostEstimate(
         parameter_bytes=parameter_count * itemsize * 2,
         activation_bytes=steps[largest],
         largest_step=largest,
-        seconds=seconds,
+        seconds=probe_seconds,
     )
 
 

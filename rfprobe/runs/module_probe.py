@@ -9,10 +9,11 @@ failing that, from the input lengths at which the number of output frames steps 
 from __future__ import annotations
 
 import importlib
+import math
 import time
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional, Sequence
 
 import torch
@@ -21,9 +22,9 @@ from torch import nn
 from rfprobe.probes import gradient as gradient_probe, impulse as impulse_probe
 from rfprobe.core import walk as walk_method
 from rfprobe.runs.cost import MODULE_GROWTH, CostEstimate, module_cost
-from rfprobe.probes.device import exact_zeros
+from rfprobe.probes.device import exact_zeros, synchronize
 from rfprobe.arithmetic.lengths import round_up
-from rfprobe.probes.empirical import plan_window
+from rfprobe.probes.empirical import GROWTH_ROUNDS, plan_window
 from rfprobe.probes.run import DEFAULT_SEEDS, run_probes, seed_settings
 from rfprobe.errors import UsageError, first_line, is_out_of_memory, shown
 from rfprobe.probes.gradient import probe_input
@@ -269,26 +270,113 @@ def _probe_cost(
     device: torch.device,
     dtype: torch.dtype,
     length_multiple: int,
+    check_cost: Callable[[CostEstimate], None],
 ) -> CostEstimate:
-    """The probes' peak memory and time, from one timed forward pass on the probe window (or on
-    8192 samples of it, scaled up linearly: attention over the whole input grows faster, so it
-    is measured at the window's own length whenever the window is that short)."""
+    """The probes' peak memory and time, each passed to `check_cost` as soon as it is known.
+
+    Memory: from the layer outputs of one short forward pass. Time: each probe's own step (the
+    gradient's forward and backward of two frames, the impulse's pass of six tangents) timed on
+    a short input, as a multiple of a plain forward pass there, times one plain forward pass
+    timed at the probe window's own length: attention over the whole input grows faster than
+    the length, and only a pass at that length shows by how much (a linear scaling of the short
+    pass is no bound either way: a short pass is mostly fixed per-call cost)."""
     window = plan_window(guess.left.samples, guess.right.samples, guess.hop_samples, length_multiple=length_multiple)
     short = round_up(min(1 << 13, window.length_samples), length_multiple)
-    started = time.perf_counter()
     _, per_sample, widest_per_sample = _activations_per_sample(subject, channels, short, device, dtype)
-    forward_seconds_per_sample = (time.perf_counter() - started) / (2 * short)  # a batch of 2
     unbounded = guess.left.unbounded or guess.right.unbounded
     parameters = sum(t.numel() for t in [*subject.parameters(), *subject.buffers()])
-    return module_cost(
-        parameters,
-        per_sample,
-        window.length_samples,
-        torch.empty((), dtype=dtype).element_size(),
-        growth=2 if unbounded or not exact_guess else 1,
-        widest_per_sample=widest_per_sample,
-        forward_seconds_per_sample=forward_seconds_per_sample,
+    growth = 2 if unbounded or not exact_guess else 1
+
+    def estimate(seconds: Optional[float]) -> CostEstimate:
+        return module_cost(
+            parameters,
+            per_sample,
+            window.length_samples,
+            torch.empty((), dtype=dtype).element_size(),
+            growth=growth,
+            widest_per_sample=widest_per_sample,
+            probe_seconds=seconds,
+        )
+
+    check_cost(estimate(None))
+    steps = probe_step_seconds(subject, channels, short, guess.hop_samples, device, dtype)
+    # growth: the runs of a window that must grow (an unbounded side, extents not exact), in windows
+    scale = growth * steps.probes_per_forward
+    length = window.length_samples
+    window_forward_s = steps.forward_s if length == short else _forward_seconds(subject, channels, length, device, dtype)
+    if not guess.lower_bound_only:
+        final = estimate(scale * window_forward_s)
+        check_cost(final)
+        return final
+    # A side the walk bounds only from below: the probes double that window up to GROWTH_ROUNDS
+    # times until its support stops short of the end, and how long a doubled window takes is
+    # timed, not assumed (attention over the whole input grows with the length squared).
+    doubled_s = _forward_seconds(subject, channels, round_up(2 * length, length_multiple), device, dtype)
+    exponent = min(max(math.log2(doubled_s / window_forward_s), 1.0), 2.0)
+    rounds = sum(2.0 ** (round_index * exponent) for round_index in range(GROWTH_ROUNDS))
+    final = replace(
+        estimate(steps.probes_per_forward * window_forward_s * rounds),
+        seconds_basis=(
+            f"if every doubling runs: the walk bounds a side only from below, so the window of {length} samples may "
+            f"double {GROWTH_ROUNDS - 1} times, a doubled window taking {2 ** exponent:.1f}x as long (timed)"
+        ),
     )
+    check_cost(final)
+    return final
+
+
+@dataclass(frozen=True)
+class ProbeSteps:
+    """One plain forward pass and each probe's own step, timed on the same short input."""
+
+    forward_s: float
+    gradient_s: float  # forward, and backward of two frames (the gradient probe's step)
+    impulse_s: float  # one pass of six tangents through forward-mode AD (the impulse probe's located pass)
+
+    @property
+    def probes_per_forward(self) -> float:
+        """Both probes' steps, in plain forward passes."""
+        return (self.gradient_s + self.impulse_s) / self.forward_s
+
+
+def _forward_seconds(subject: nn.Module, channels: int, length: int, device: torch.device, dtype: torch.dtype) -> float:
+    """One plain forward pass, batch 1, no graph, timed."""
+    inputs = probe_input(channels, length, 0, device, dtype)
+    synchronize(device)
+    started = time.perf_counter()
+    with torch.no_grad():
+        subject(inputs)
+    synchronize(device)
+    return max(time.perf_counter() - started, 1e-9)
+
+
+def probe_step_seconds(
+    subject: nn.Module, channels: int, length: int, hop_samples: int, device: torch.device, dtype: torch.dtype
+) -> ProbeSteps:
+    """Times a plain forward pass and the probes' own steps on `length` samples (see :class:`ProbeSteps`)."""
+    from torch.func import jvp, vmap
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from rfprobe.probes.gradient import frame_gradients_and_how
+
+    forward_s = _forward_seconds(subject, channels, length, device, dtype)
+    inputs = probe_input(channels, length, 0, device, dtype)
+    frames = max(min(length // max(hop_samples, 1), 2), 1)
+    started = time.perf_counter()
+    frame_gradients_and_how(subject, inputs, list(range(frames)), projection_seed=1)
+    synchronize(device)
+    gradient_s = time.perf_counter() - started
+    tangents = torch.randn((6, *inputs.shape), generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    tangents = tangents.to(device, dtype)
+    started = time.perf_counter()
+    try:
+        with torch.no_grad(), sdpa_kernel([SDPBackend.MATH]):
+            vmap(lambda tangent: jvp(subject, (inputs,), (tangent,))[1])(tangents)
+    except (RuntimeError, NotImplementedError):  # no forward-mode AD: the probe's fallback runs forwards
+        pass
+    synchronize(device)
+    impulse_s = max(time.perf_counter() - started, 6 * forward_s)
+    return ProbeSteps(forward_s=forward_s, gradient_s=gradient_s, impulse_s=impulse_s)
 
 
 def probe_module(
@@ -334,7 +422,7 @@ def probe_module(
         stopped = str(walk.evidence.get("sizing_stopped", ""))
         if "time limit" in stopped:
             raise UsageError(f"the module walk stopped: {stopped}")
-        check_cost(_probe_cost(subject, channels, guess, walk.ran, device, dtype, length_multiple))
+        _probe_cost(subject, channels, guess, walk.ran, device, dtype, length_multiple, check_cost)
     modules = dict.fromkeys(seeds, subject)  # fixed weights: seeds vary the inputs and projections
     gradient, impulse = run_probes(
         modules, guess, channels=channels, device=device, dtype=dtype, length_multiple=length_multiple
