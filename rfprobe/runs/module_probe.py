@@ -303,7 +303,9 @@ def _probe_cost(
     # growth: the runs of a window that must grow (an unbounded side, extents not exact), in windows
     scale = growth * steps.probes_per_forward
     length = window.length_samples
-    window_forward_s = steps.forward_s if length == short else _forward_seconds(subject, channels, length, device, dtype)
+    window_forward_s = (
+        steps.forward_s if length == short else _forward_seconds(subject, channels, length, device, dtype)
+    )
     if not guess.lower_bound_only:
         final = estimate(scale * window_forward_s)
         check_cost(final)
@@ -318,7 +320,7 @@ def _probe_cost(
         estimate(steps.probes_per_forward * window_forward_s * rounds),
         seconds_basis=(
             f"if every doubling runs: the walk bounds a side only from below, so the window of {length} samples may "
-            f"double {GROWTH_ROUNDS - 1} times, a doubled window taking {2 ** exponent:.1f}x as long (timed)"
+            f"double {GROWTH_ROUNDS - 1} times, a doubled window taking {2**exponent:.1f}x as long (timed)"
         ),
     )
     check_cost(final)

@@ -231,11 +231,12 @@ def row_cost_check(
         if time_limit_s is not None and estimate.seconds is not None:
             left = time_limit_s - (time.perf_counter() - started)
             if estimate.seconds > left:
+                basis = f"; {estimate.seconds_basis}" if estimate.seconds_basis else ""
                 raise UsageError(
                     f"{name}: the probes would take about {estimate.seconds:.0f} s (their steps timed on a "
-                    f"short input, scaled by a forward pass timed at the probe window's length"
-                    f"{'; ' + estimate.seconds_basis if estimate.seconds_basis else ''}), past the {max(left, 0):.0f} s left of its "
-                    f"{time_limit_s:.0f} s limit; --tiny gives the same receptive field, --timeout more time"
+                    f"short input, scaled by a forward pass timed at the probe window's length{basis}), past the "
+                    f"{max(left, 0):.0f} s left of its {time_limit_s:.0f} s limit; --tiny gives the same receptive "
+                    "field, --timeout more time"
                 )
 
     return check
