@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -292,22 +293,50 @@ def chunk_proof_rows(names: list[str], repeats: int) -> list[list[str]]:
     return rows
 
 
-def probe_py_floors(device: torch.device, repeats: int) -> tuple[float, float]:
-    """(seconds of `python scripts/probe.py --quiet` over the shipped configs, the floor in seconds):
-    the floor (MusicGen's conv encoder at its probe's 7506 samples) timed before and after, the
-    smaller kept."""
+@dataclass(frozen=True)
+class ProbePyRun:
+    """One run of `python scripts/probe.py --quiet`, timed from outside and step by step from inside."""
+
+    seconds: float  # wall, from starting the process to its exit
+    floor_s: float  # MusicGen's conv encoder at 7506 samples, timed before and after, the smaller
+    steps_s: dict[str, float]  # rfprobe.runs.timings: verification, edges, taint, effective RF, output
+    start_s: float  # from starting the process to rfprobe's main: the interpreter and the imports
+
+    def step_lines(self) -> list[str]:
+        """Each step in floors, then the process start (interpreter and imports) and the rest."""
+        named = sum(self.steps_s.values())
+        parts = {**self.steps_s, "process start and imports": self.start_s, "rest": self.seconds - named - self.start_s}
+        return [f"  {name}: {seconds:.1f} s = {seconds / self.floor_s:.0f} floors" for name, seconds in parts.items()]
+
+
+def probe_py_floors(device: torch.device, repeats: int) -> ProbePyRun:
+    """`python scripts/probe.py --quiet` over the shipped configs, in floors: the floor (MusicGen's
+    conv encoder at its probe's 7506 samples) timed before and after, the smaller kept; each step's
+    seconds written by the run itself (RFPROBE_TIMINGS, rfprobe.runs.timings)."""
+    import tempfile
+
     musicgen = load_config(REPOSITORY / "configs" / "musicgen_32khz_conv.yaml")
     before, _, length = floor_seconds(musicgen, device, repeats)
     assert length == 7506, length  # the floor the speed goal is stated in
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, str(REPOSITORY / "scripts" / "probe.py"), "--quiet", "--device", str(device)],
-        check=True,
-        capture_output=True,
-    )
-    seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as directory:
+        timings_path = Path(directory) / "timings.json"
+        environment = {**os.environ, "RFPROBE_TIMINGS": str(timings_path)}
+        started_unix_s, started = time.time(), time.perf_counter()
+        subprocess.run(
+            [sys.executable, str(REPOSITORY / "scripts" / "probe.py"), "--quiet", "--device", str(device)],
+            check=True,
+            capture_output=True,
+            env=environment,
+        )
+        seconds = time.perf_counter() - started
+        timings = json.loads(timings_path.read_text(encoding="utf-8"))
     after, _, _ = floor_seconds(musicgen, device, repeats)
-    return seconds, min(before, after)
+    return ProbePyRun(
+        seconds=seconds,
+        floor_s=min(before, after),
+        steps_s=timings["steps"],
+        start_s=timings["main_started_unix_s"] - started_unix_s,
+    )
 
 
 def main() -> int:
@@ -359,12 +388,13 @@ def main() -> int:
             )
         return 0
     if arguments.probe_py:
-        seconds, floor = probe_py_floors(device, arguments.repeats)
+        probe_py = probe_py_floors(device, arguments.repeats)
         print(
-            f"python scripts/probe.py: {seconds:.1f} s = {seconds / floor:.0f} floors (floor {floor * 1000:.0f} ms: "
-            f"MusicGen's conv encoder, float64 forward + backward at 7506 samples); 1-minute load average "
-            f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+            f"python scripts/probe.py: {probe_py.seconds:.1f} s = {probe_py.seconds / probe_py.floor_s:.0f} floors "
+            f"(floor {probe_py.floor_s * 1000:.0f} ms: MusicGen's conv encoder, float64 forward + backward at 7506 "
+            f"samples); 1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
         )
+        print("\n".join(probe_py.step_lines()))
         return 0
     machine = (
         f"{device_description(device)}; {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
@@ -494,13 +524,18 @@ def main() -> int:
     )
     print("\ncost as the RF grows (n_filters 4):")
     print(scaling_table)
-    cli_seconds, floor = probe_py_floors(device, arguments.repeats)
-    results["probe_py_all_configs_s"] = cli_seconds
-    results["probe_py_floor_s"] = floor
-    cli_line = (
-        f"python scripts/probe.py over all {len(rows)} shipped configs (verification, context map, "
-        f"process start): {cli_seconds:.1f} s wall = {cli_seconds / floor:.0f} floors (floor: MusicGen's conv "
-        f"encoder, float64 forward + backward at 7506 samples, {floor * 1000:.0f} ms in this run)"
+    probe_py = probe_py_floors(device, arguments.repeats)
+    results["probe_py_all_configs_s"] = probe_py.seconds
+    results["probe_py_floor_s"] = probe_py.floor_s
+    results["probe_py_steps_s"] = {**probe_py.steps_s, "process start and imports": probe_py.start_s}
+    cli_line = "\n".join(
+        [
+            f"python scripts/probe.py over all {len(rows)} shipped configs (verification, context map, "
+            f"process start): {probe_py.seconds:.1f} s wall = {probe_py.seconds / probe_py.floor_s:.0f} floors "
+            f"(floor: MusicGen's conv encoder, float64 forward + backward at 7506 samples, "
+            f"{probe_py.floor_s * 1000:.0f} ms in this run); by step:",
+            *probe_py.step_lines(),
+        ]
     )
     print("\n" + cli_line)
     if arguments.readme:

@@ -42,6 +42,28 @@ def test_a_passing_config_exits_zero_and_writes_every_number_to_json(tmp_path, c
     assert config["provenance"]["audiocraft_version"]
 
 
+def test_a_run_writes_each_steps_seconds_where_rfprobe_timings_names_a_file(tmp_path, monkeypatch, capsys):
+    from rfprobe.runs import timings
+
+    path = tmp_path / "timings.json"
+    monkeypatch.setenv(timings.ENVIRONMENT_VARIABLE, str(path))
+    assert main(["--config", SMALL, "--quiet"]) == 0
+    record = json.loads(path.read_text())
+    assert {"verification", "edges", "effective RF", "output"} <= set(record["steps"])
+    assert all(seconds > 0 for seconds in record["steps"].values())
+    assert record["main_started_unix_s"] <= record["finished_unix_s"]
+    assert record["finished_unix_s"] - record["main_started_unix_s"] >= sum(record["steps"].values())
+
+
+def test_a_run_without_rfprobe_timings_writes_no_timings(tmp_path, monkeypatch, capsys):
+    from rfprobe.runs import timings
+
+    monkeypatch.delenv(timings.ENVIRONMENT_VARIABLE, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["--config", SMALL, "--quiet"]) == 0
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_verbose_adds_the_layer_table_and_the_edge_frames(capsys):
     assert main(["--config", SMALL, "--verbose"]) == 0
     printed = capsys.readouterr().out

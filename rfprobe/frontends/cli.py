@@ -14,6 +14,7 @@ import math
 import os
 import sys
 import tempfile
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from rfprobe.families.seanet.audiocraft_files import check_trained_weights, load
 from rfprobe.families.seanet.source import load_audiocraft
 from rfprobe.families.seanet.config import EncoderConfig, ignored_parameters
 from rfprobe.families.seanet.config_files import load_config
+from rfprobe.runs import timings
 from rfprobe.runs.context import ContextMap, context_map
 from rfprobe.core.readers import NotUnderstood
 from rfprobe.runs.seanet_decoder import DecoderReport, decoder_report
@@ -365,7 +367,8 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
             print(VERBOSE_HINT)
     outcomes: list[Outcome] = []
     for index, (config, path, weights) in enumerate(plan["configs"] + plan["checkpoints"]):
-        verification = verify_config(config, path, device, dtype, seeds, encoder_state=weights)
+        with timings.timed("verification"):
+            verification = verify_config(config, path, device, dtype, seeds, encoder_state=weights)
         try:
             context: Optional[ContextMap] = context_map(verification, arguments.clip_seconds, device, dtype)
         except NotUnderstood as error:  # the core cannot map this module's edges: a finding, not a crash
@@ -373,11 +376,13 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
             print(f"{verification.name}: no context map (edges, lookahead, taint, effective RF): {error}")
         outcome = Outcome(verification, context=context)
         if arguments.decoder:
-            outcome.decoder = decoder_report(config, arguments.trim_right_ratio, device, dtype)
-        if arguments.plot and context is not None:
-            write_plots(verification, context, Path(arguments.plot), plan["plots"][index])
-        outcomes.append(outcome)
-        _print(outcome, arguments)
+            with timings.timed("decoder"):
+                outcome.decoder = decoder_report(config, arguments.trim_right_ratio, device, dtype)
+        with timings.timed("output"):
+            if arguments.plot and context is not None:
+                write_plots(verification, context, Path(arguments.plot), plan["plots"][index])
+            outcomes.append(outcome)
+            _print(outcome, arguments)
         verification.modules = {}  # measured, plotted and printed: free the encoders before the next config
     for module, spec, shape in plan["modules"]:
         outcomes.append(
@@ -460,6 +465,7 @@ def _internal_error(error: BaseException, debug: bool) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """`rfprobe` / `python -m rfprobe`: :func:`run` with bad input as one line and exit 2, a bug in
     rfprobe as exit 3."""
+    main_started_unix_s = time.time()
     arguments = list(sys.argv[1:] if argv is None else argv)
     keep_freed_memory()
     try:
@@ -471,7 +477,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from rfprobe.frontends.chunk_cli import main as chunk_main
 
             return chunk_main(arguments[1:])
-        return run(arguments)
+        timings.reset()  # this run's steps only, when main runs more than once in a process
+        code = run(arguments)
+        timings.write_if_asked(main_started_unix_s)
+        return code
     except UsageError as error:
         print(f"rfprobe: error: {error}", file=sys.stderr)
         return 2

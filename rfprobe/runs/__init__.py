@@ -19,4 +19,5 @@
   48 kHz segments) against its whole-file call.
 * :mod:`~rfprobe.runs.streaming` — Mimi's streaming APIs against offline.
 * :mod:`~rfprobe.runs.position_field` — a receptive field that depends on the frame's position.
+* :mod:`~rfprobe.runs.timings` — wall time per named step of a run, for bench.py's floors.
 """

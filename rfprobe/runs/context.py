@@ -20,6 +20,7 @@ from rfprobe.probes.subject import fold_weight_norms, probe_subject
 from rfprobe.probes.taint import TaintProof, prove_side
 from rfprobe.arithmetic.geometry import ReceptiveField
 from rfprobe.arithmetic.methods import FORMULA, MODULE_WALK
+from rfprobe.runs.timings import timed
 from rfprobe.runs.verify import Verification, analytic_extents
 
 DEFAULT_CLIP_SECONDS = 10.0
@@ -204,11 +205,12 @@ def context_map(
         seed: fold_weight_norms(build_encoder(config, seed, device, dtype)) for seed in (0, 1)
     }
     first = next(iter(modules.values()))
-    return ContextMap(
-        lookahead=lookahead_of(truth),
-        edges=edge_report(config, clip_samples, device, dtype, first, extents),
-        taint=taint_proofs(config, truth.left.unbounded, truth.right.unbounded, first, extents),
-        erf=grown_effective_field(
+    with timed("edges"):
+        edges = edge_report(config, clip_samples, device, dtype, first, extents)
+    with timed("taint"):
+        taint = taint_proofs(config, truth.left.unbounded, truth.right.unbounded, first, extents)
+    with timed("effective RF"):
+        erf = grown_effective_field(
             modules,
             extents.left.samples,
             extents.right.samples,
@@ -218,5 +220,5 @@ def context_map(
             channels=config.channels,
             device=device,
             dtype=dtype,
-        ),
-    )
+        )
+    return ContextMap(lookahead=lookahead_of(truth), edges=edges, taint=taint, erf=erf)
