@@ -64,3 +64,20 @@ def test_tables_one_sample_apart_do_not_agree():
     short = (PositionReads(0, ((-2, 0),)),)
     assert PositionField(2, 1, 0, right, right).agrees
     assert not PositionField(2, 1, 0, right, short).agrees
+
+
+def test_the_period_gradients_time_is_checked_before_they_run():
+    seen = []
+    field = position_dependent_field(WindowedMean(), channels=1, length_samples=128, check_cost=seen.append)
+    assert field.agrees and len(seen) == 1
+    assert seen[0].seconds > 0 and f"{WINDOW_FRAMES} frames" in seen[0].largest_step
+
+
+def test_a_refusing_cost_check_stops_the_period_gradients():
+    from rfprobe.errors import UsageError
+
+    def refuse(estimate):
+        raise UsageError(f"about {estimate.seconds:.0f} s is too long")
+
+    with pytest.raises(UsageError, match="too long"):
+        position_dependent_field(WindowedMean(), channels=1, length_samples=128, check_cost=refuse)

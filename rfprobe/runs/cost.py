@@ -41,7 +41,7 @@ class CostEstimate:
     activation_bytes: int
     largest_step: str
     seconds: Optional[float] = None  # the probes' predicted time, when a forward pass was timed
-    seconds_basis: str = ""  # what `seconds` assumes, when it is not one run of the planned window
+    seconds_basis: str = ""  # how `seconds` was estimated (what was timed, what is assumed)
 
     @property
     def peak_bytes(self) -> int:

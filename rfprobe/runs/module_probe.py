@@ -306,8 +306,9 @@ def _probe_cost(
     window_forward_s = (
         steps.forward_s if length == short else _forward_seconds(subject, channels, length, device, dtype)
     )
+    basis = "their steps timed on a short input, scaled by a forward pass timed at the probe window's length"
     if not guess.lower_bound_only:
-        final = estimate(scale * window_forward_s)
+        final = replace(estimate(scale * window_forward_s), seconds_basis=basis)
         check_cost(final)
         return final
     # A side the walk bounds only from below: the probes double that window up to GROWTH_ROUNDS
@@ -319,8 +320,9 @@ def _probe_cost(
     final = replace(
         estimate(steps.probes_per_forward * window_forward_s * rounds),
         seconds_basis=(
-            f"if every doubling runs: the walk bounds a side only from below, so the window of {length} samples may "
-            f"double {GROWTH_ROUNDS - 1} times, a doubled window taking {2**exponent:.1f}x as long (timed)"
+            f"{basis}; if every doubling runs: the walk bounds a side only from below, so the window of "
+            f"{length} samples may double {GROWTH_ROUNDS - 1} times, a doubled window taking {2**exponent:.1f}x "
+            "as long (timed)"
         ),
     )
     check_cost(final)

@@ -27,14 +27,16 @@ smallest.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from torch import nn
 
 from rfprobe.core.intervals import Intervals, mask_intervals  # inclusive (first, last) intervals
 from rfprobe.probes.threads import one_thread
+from rfprobe.runs.cost import CostEstimate
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,18 @@ def find_period(reads: dict[int, Intervals], largest_frames: int) -> Optional[in
 
 
 def position_dependent_field(
-    module: nn.Module, channels: int, length_samples: int, dtype: torch.dtype = torch.float64, seed: int = 0
+    module: nn.Module,
+    channels: int,
+    length_samples: int,
+    dtype: torch.dtype = torch.float64,
+    seed: int = 0,
+    check_cost: Optional[Callable[[CostEstimate], None]] = None,
 ) -> PositionField:
     """One period of `module`'s per-position reads on an input of `length_samples` (it must
-    hold at least three periods of interior frames)."""
+    hold at least three periods of interior frames). `check_cost`, given, gets the gradient's
+    estimated time before the period's gradients run (it raises to refuse them): the gradient of
+    the period's first frame is timed and counted once per position, a batched backward of P
+    frames costing about P backward passes."""
     from rfprobe.core.sizing import frame_reach
     from rfprobe.core.trace import trace_module
     from rfprobe.probes.gradient import frame_gradients_and_how, probe_input
@@ -142,8 +152,20 @@ def position_dependent_field(
         return PositionField(hop, None, 0, reason="no whole period of interior frames")
     frames = list(range(first, first + period))
     inputs = probe_input(channels, length_samples, seed, torch.device("cpu"), dtype)
-    with one_thread():
-        gradient, _, _ = frame_gradients_and_how(module, inputs, frames, projection_seed=seed + 1)
+    if check_cost is not None:
+        started = time.perf_counter()
+        frame_gradients_and_how(module, inputs, frames[:1], projection_seed=seed + 1)
+        check_cost(
+            CostEstimate(
+                parameter_bytes=0,
+                activation_bytes=0,
+                largest_step=f"the gradients of {period} frames on {length_samples} samples",
+                seconds=period * (time.perf_counter() - started),
+                seconds_basis=f"the gradient of one frame on {length_samples} samples, timed, once per position",
+            )
+        )
+    # Many threads: a support (which samples have a nonzero gradient) does not depend on rounding.
+    gradient, _, _ = frame_gradients_and_how(module, inputs, frames, projection_seed=seed + 1)
     depends = (gradient != 0).any(dim=1)
     return PositionField(
         hop,

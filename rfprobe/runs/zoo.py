@@ -231,12 +231,10 @@ def row_cost_check(
         if time_limit_s is not None and estimate.seconds is not None:
             left = time_limit_s - (time.perf_counter() - started)
             if estimate.seconds > left:
-                basis = f"; {estimate.seconds_basis}" if estimate.seconds_basis else ""
                 raise UsageError(
-                    f"{name}: the probes would take about {estimate.seconds:.0f} s (their steps timed on a "
-                    f"short input, scaled by a forward pass timed at the probe window's length{basis}), past the "
-                    f"{max(left, 0):.0f} s left of its {time_limit_s:.0f} s limit; --tiny gives the same receptive "
-                    "field, --timeout more time"
+                    f"{name}: the probes would take about {estimate.seconds:.0f} s ({estimate.seconds_basis}), past "
+                    f"the {max(left, 0):.0f} s left of its {time_limit_s:.0f} s limit; --tiny gives the same "
+                    "receptive field, --timeout more time"
                 )
 
     return check
@@ -302,7 +300,10 @@ def run_row(model: ZooModel, tiny: bool, device: str = "cpu", time_limit_s: Opti
                 except Exception as error:
                     row.edge_supports = {"error": f"{type(error).__name__}: {first_line(error)}"}
         if row.verdict != PASS and POSITION_DEPENDENT in row.reason:
-            _read_position_dependent(row, module, model)
+            try:
+                _read_position_dependent(row, module, model, check)
+            except UsageError as error:  # its gradients would end past the row's time limit
+                row.verdict, row.reason = REFUSED, f"{row.reason}; per-position reading refused: {error}"
     row.wall_s = round(time.perf_counter() - started, 2)
     if device.startswith("cuda"):
         row.peak_memory_mib = round(torch.cuda.max_memory_allocated() / 2**20, 1)
@@ -316,13 +317,18 @@ POSITION_DEPENDENT = "depends on its position"
 POSITION_PERIODS = (8, 16)  # input lengths tried, in multiples of the model's length multiple
 
 
-def _read_position_dependent(row: ZooRow, module: torch.nn.Module, model: ZooModel) -> None:
+def _read_position_dependent(
+    row: ZooRow, module: torch.nn.Module, model: ZooModel, check_cost: Callable[[CostEstimate], None]
+) -> None:
     """A row whose walk found position-dependent reads: one period of them by the walk and the
-    gradient; PASS when they agree at every position (the row's extents: the largest)."""
+    gradient; PASS when they agree at every position (the row's extents: the largest).
+    `check_cost` gets the gradients' estimated time before they run (it raises to refuse them)."""
     from rfprobe.runs.position_field import position_dependent_field
 
     for multiple in POSITION_PERIODS:
-        field = position_dependent_field(module, model.channels, multiple * max(model.length_multiple, 1))
+        field = position_dependent_field(
+            module, model.channels, multiple * max(model.length_multiple, 1), check_cost=check_cost
+        )
         if field.period_frames is not None:
             break
     else:
