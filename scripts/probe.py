@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from rfprobe.frontends.cli import main  # noqa: E402
+from rfprobe.frontends.cli import console_main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

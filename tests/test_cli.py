@@ -112,6 +112,23 @@ def test_python_dash_m_rfprobe_runs_the_command_line():
     assert result.returncode == 0 and "--verbose" in result.stdout
 
 
+def test_the_command_exits_with_every_line_and_file_written_and_its_exit_code(tmp_path):
+    """The command ends without the interpreter's teardown (cli.exit_process): nothing it
+    printed to a pipe or wrote to a file may be lost, and the exit code is main's."""
+    out = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "rfprobe", "--config", str(CONFIG_DIR / "seanet_s320_32khz_conv.yaml"), "--quiet"]
+        + ["--strict-claims", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPOSITORY,
+    )
+    assert result.returncode == 1, result.stderr  # its claims mismatch, and --strict-claims makes that exit 1
+    assert result.stdout.rstrip().endswith("a claim mismatches, and --strict-claims makes that a failure")
+    assert json.loads(out.read_text())["configs"]
+
+
 def test_quiet_prints_the_summary_without_layer_tables(capsys):
     assert main(["--config", SMALL, "--quiet"]) == 0
     printed = capsys.readouterr().out
