@@ -142,3 +142,28 @@ def test_every_layer_names_its_role_in_the_package_docstring(layer):
     import rfprobe
 
     assert f":mod:`rfprobe.{layer}`" in (rfprobe.__doc__ or "")
+
+
+def _undocumented(source: str, where: str) -> list[str]:
+    """Public functions and classes of a module's top level that have no docstring."""
+    missing = []
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+            if ast.get_docstring(node) is None:
+                missing.append(f"{where}:{node.lineno} {node.name}")
+    return missing
+
+
+def test_every_public_function_and_class_has_a_docstring():
+    missing = [
+        name
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for name in _undocumented(path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE.parent)))
+    ]
+    assert not missing, f"{len(missing)} without a docstring: {missing[:10]}"
+
+
+def test_the_docstring_check_finds_an_undocumented_function():
+    assert _undocumented("def shown():\n    return 1\n", "m.py") == ["m.py:1 shown"]
+    assert _undocumented('def shown():\n    """Shown."""\n', "m.py") == []
+    assert _undocumented("def _private():\n    return 1\n", "m.py") == []

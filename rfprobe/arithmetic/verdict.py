@@ -22,6 +22,8 @@ EMPIRICAL_METHODS = EMPIRICAL
 
 @dataclass(frozen=True)
 class Disagreement:
+    """One quantity the methods measured differently, with each method's value as text."""
+
     quantity: str
     values: tuple[tuple[str, str], ...]  # (method, value as text)
 
@@ -31,6 +33,8 @@ class Disagreement:
 
 @dataclass(frozen=True)
 class Verdict:
+    """PASS when every required method ran and all agree; else the disagreements and the methods not run."""
+
     passed: bool
     disagreements: tuple[Disagreement, ...] = ()
     not_run: tuple[tuple[str, str], ...] = ()  # (method, why)

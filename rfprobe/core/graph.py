@@ -19,6 +19,8 @@ from rfprobe.core.readers import Everything, NotUnderstood, Pad, Reach, Recurren
 
 @dataclass
 class Node:
+    """One input-dependent tensor of a trace: the op that made it, its time axis and length, what it reads."""
+
     op: str
     length: int
     time_dim: Optional[int]  # None: no time axis
@@ -39,6 +41,8 @@ class Node:
 
 @dataclass
 class Graph:
+    """The trace's nodes in the order the ops ran (node 0 is the input), and a refusal if one was met."""
+
     nodes: list[Node] = field(default_factory=list)
     refusal: str = ""  # something in the run that makes every answer untrustworthy
 

@@ -41,6 +41,8 @@ def cut(reach: Reach) -> tuple[bool, bool]:
 
 @dataclass
 class Sizing:
+    """The traces a sizing ran, the last one, and the frame whose reads the walk reports."""
+
     traces: list[tuple[int, int]]  # (input samples, output frames)
     trace: Trace
     frame: int

@@ -20,6 +20,7 @@ from rfprobe.families import Unavailable
 
 
 def installed_package_dir(distribution_package: str) -> Path:
+    """The folder an installed package is imported from (Unavailable when it is not installed)."""
     spec = importlib.util.find_spec(distribution_package)
     if spec is None or not spec.submodule_search_locations:
         raise Unavailable(f"{distribution_package} is not installed")

@@ -97,10 +97,12 @@ def _moshi_latents(inner: nn.Module, inputs):
 
 
 def moshi_encoder(tiny: bool) -> nn.Module:
+    """moshi's Mimi, audio to latent frames before quantization (SEANet, transformer, downsample)."""
     return Adapter(_moshi_mimi(tiny), _moshi_latents).eval()
 
 
 def moshi_seanet(tiny: bool) -> nn.Module:
+    """moshi's Mimi SEANet encoder alone, without its transformer and downsample."""
     return _moshi_mimi(tiny).encoder.eval()
 
 

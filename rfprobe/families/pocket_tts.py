@@ -47,6 +47,7 @@ def snapshot_branches(model: nn.Module) -> list[SnapshotBranch]:
 
 
 def transformers_encoder(tiny: bool) -> nn.Module:
+    """transformers' PocketTTS audio tokenizer encoder, audio to latent frames."""
     config_class = require_transformers_class("PocketTTSAudioTokenizerEncoderConfig")
     encoder_class = require_transformers_class("PocketTTSAudioTokenizerEncoderModel")
     config = config_class(attn_implementation=ATTENTION, **(TINY if tiny else {}))
@@ -54,6 +55,7 @@ def transformers_encoder(tiny: bool) -> nn.Module:
 
 
 def transformers_seanet(tiny: bool) -> nn.Module:
+    """The SEANet part of transformers' PocketTTS audio tokenizer encoder."""
     return transformers_encoder(tiny).inner.encoder_seanet
 
 

@@ -50,10 +50,12 @@ def _snac(**config):
 
 
 def snac_encoder(tiny: bool) -> nn.Module:
+    """The encoder of SNAC() with its constructor defaults (44.1 kHz, local attention windows of 32 frames)."""
     return _snac(**({"encoder_dim": 4} if tiny else {})).encoder.eval()
 
 
 def snac_24khz_encoder(tiny: bool) -> nn.Module:
+    """The encoder of hubertsiuzdak/snac_24khz's configuration."""
     return _snac(**{**SNAC_24KHZ, **({"encoder_dim": 4} if tiny else {})}).encoder.eval()
 
 

@@ -23,6 +23,7 @@ def snapshot_branches(model: nn.Module) -> list[SnapshotBranch]:
 
 
 def transformers_encoder(tiny: bool) -> nn.Module:
+    """transformers' WavTokenizer encoder, audio to latent frames."""
     config_class = require_transformers_class("WavTokenizerConfig")
     from transformers.models.wavtokenizer.modeling_wavtokenizer import WavTokenizerEncoder
 

@@ -24,6 +24,7 @@ TINY_SEMANTIC = {"hidden_size": 16, "num_attention_heads": 2, "intermediate_size
 
 
 def build_model(tiny: bool):
+    """transformers' X-codec model from its default config (or the tiny one), in eval mode."""
     config_class = require_transformers_class("XcodecConfig")
     model_class = require_transformers_class("XcodecModel")
     config = config_class(
@@ -45,6 +46,7 @@ def snapshot_branches(model: nn.Module) -> list[SnapshotBranch]:
 
 
 def acoustic_encoder(tiny: bool) -> nn.Module:
+    """X-codec's acoustic encoder, audio to acoustic latent frames."""
     return build_model(tiny).acoustic_encoder
 
 
@@ -56,6 +58,7 @@ def _semantic(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
 
 
 def semantic_branch(tiny: bool) -> nn.Module:
+    """X-codec's semantic branch, audio to semantic latent frames, as encode() computes it (without its no_grad)."""
     return Adapter(build_model(tiny), _semantic).eval()
 
 

@@ -38,6 +38,7 @@ def _config(config_name: str, tiny: bool):
 
 
 def acoustic(config_name: str, module_path: str, encoder_name: str, tiny: bool) -> nn.Module:
+    """An X-codec 2 family model's acoustic encoder, from its config class and module path."""
     import importlib
 
     encoder_class = getattr(importlib.import_module(module_path), encoder_name)
@@ -78,6 +79,7 @@ def snapshot_branches(model: nn.Module) -> list[SnapshotBranch]:
 
 
 def semantic(config_name: str, module_path: str, adapter_name: str, tiny: bool) -> nn.Module:
+    """An X-codec 2 family model's semantic branch: the semantic model, then its adapter."""
     import importlib
 
     from transformers import AutoModel

@@ -29,6 +29,8 @@ SHOWN_FRAMES_PER_END = 12  # the most frames a picture of one end of the clip dr
 
 @dataclass(frozen=True)
 class EdgeFrame:
+    """One edge frame of the clip: its analytic reads, and the gradient's on the shorter probe input."""
+
     role: str
     frame: int  # index in the clip
     analytic: FrameSupport  # at the clip length (the analytic core)
@@ -44,6 +46,8 @@ class EdgeFrame:
 
 @dataclass(frozen=True)
 class EdgeReport:
+    """The clip's two ends: which frames read padding, and each edge frame checked by the gradient."""
+
     clip_samples: int
     frames: int
     pad_mode: str
@@ -60,6 +64,8 @@ class EdgeReport:
 
 @dataclass(frozen=True)
 class ContextMap:
+    """What a verified config's frames need around them: lookahead, edges, taint proofs, effective RF."""
+
     lookahead: Lookahead
     edges: EdgeReport
     taint: tuple[TaintProof, ...]

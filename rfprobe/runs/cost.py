@@ -61,6 +61,8 @@ def gib(size_bytes: float) -> str:
 
 @dataclass(frozen=True)
 class EncoderShape:
+    """What a memory estimate needs of a module: parameters and activation elements per input sample."""
+
     parameters: int
     elements_per_sample: float  # activation elements kept per input sample by one forward pass
     widest_per_sample: float  # the widest single layer's elements per input sample

@@ -82,6 +82,8 @@ def architectures_and_lengths(draw: st.DrawFn) -> tuple[EncoderConfig, int]:
 
 @dataclass(frozen=True)
 class Check:
+    """One random config and the problems the property check found in it (none: it passed)."""
+
     config: EncoderConfig
     problems: tuple[str, ...]
 

@@ -36,6 +36,8 @@ def hf_extra_parameters(hf_config: Any) -> int:
 
 @dataclass(frozen=True)
 class CrossCheck:
+    """transformers' EnCodec against audiocraft's on the same config, and every difference found."""
+
     transformers: Verification
     audiocraft: Verification
     length_samples: int

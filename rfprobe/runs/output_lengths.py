@@ -529,6 +529,8 @@ DECODER_FRAMES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 20, 25,
 
 
 def measure_lengths(module: nn.Module, channels: int) -> Callable[[int], int]:
+    """A function giving the frames `module` returns for an input of n samples, by running it."""
+
     def run(length: int) -> int:
         with torch.no_grad():
             return int(module(torch.randn(1, channels, length, dtype=torch.float64)).shape[-1])

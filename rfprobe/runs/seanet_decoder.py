@@ -31,6 +31,8 @@ MAX_FRAMES = 1 << 12
 
 @dataclass(frozen=True)
 class DecoderReport:
+    """audiocraft's SEANetDecoder: latent frames read per output phase and one frame's reach, walk and probe."""
+
     hop_samples: int
     reads_by_phase: dict[int, Span]  # phase within the hop -> latent frames, relative to the sample's frame
     reach: Span  # output samples relative to the latent frame's anchor (frame x hop)
@@ -99,6 +101,7 @@ def build_decoder(
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float64,
 ) -> torch.nn.Module:
+    """audiocraft's SEANetDecoder for an encoder config (the same architecture, mirrored), random weights."""
     import warnings
 
     from rfprobe.families.seanet.source import load_audiocraft
@@ -168,6 +171,7 @@ def decoder_report(
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float64,
 ) -> DecoderReport:
+    """The decoder's reads per phase and one frame's reach, from the walk and from the gradient."""
     # One module for every method, weight norms folded as for every probe (rfprobe.probes.subject).
     decoder = fold_weight_norms(build_decoder(config, trim_right_ratio, device=device, dtype=dtype))
     reads, reach = analytic_decoder(config, trim_right_ratio, device, dtype, decoder)

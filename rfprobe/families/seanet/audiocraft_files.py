@@ -26,12 +26,15 @@ SUGGESTED_CONFIG = "configs/musicgen_32khz.yaml"
 
 @dataclass(frozen=True)
 class AudiocraftConfig:
+    """An encoder config read from an audiocraft config file, with the keys used and those ignored."""
+
     config: EncoderConfig
     used_keys: tuple[str, ...]
     ignored_keys: tuple[str, ...]
 
 
 def is_audiocraft_config(raw: Any) -> bool:
+    """Whether a parsed file is an audiocraft config (it has a `seanet` mapping)."""
     return isinstance(raw, Mapping) and isinstance(raw.get("seanet"), Mapping)
 
 
@@ -147,6 +150,8 @@ def from_audiocraft(raw: Mapping, where: str, name: str) -> AudiocraftConfig:
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """An audiocraft checkpoint: its config, the encoder's weights, and how many keys it held in all."""
+
     audiocraft: AudiocraftConfig
     encoder_state: dict
     keys_total: int

@@ -41,6 +41,8 @@ class ClaimCheck:
 
 @dataclass(frozen=True)
 class LayerShape:
+    """A convolution's kernel, stride and dilation, as a claimed layer table lists them."""
+
     kernel: int
     stride: int
     dilation: int
@@ -86,6 +88,8 @@ class LayerDeparture:
 
 @dataclass(frozen=True)
 class ClaimsReport:
+    """A config's claims (a hand analysis) checked against the measured receptive field and layers."""
+
     source: str
     checks: tuple[ClaimCheck, ...]
     layer_departures: tuple[LayerDeparture, ...]
