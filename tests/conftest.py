@@ -18,6 +18,9 @@ import tempfile
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported; inherited by subprocesses
+# MKL's reproducible path, as `rfprobe chunk` asks for it (rfprobe.probes.threads.reproducible_blas):
+# read once, at the first matrix product, so set before any test computes.
+os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
 
 from pathlib import Path  # noqa: E402
 from typing import Callable, TypeVar  # noqa: E402

@@ -13,7 +13,7 @@ from rfprobe.arithmetic.chunking import DecodePlan, EncodePlan
 from rfprobe.arithmetic.geometry import ReceptiveField, Side
 from rfprobe.core.walk import walk_receptive_field
 from rfprobe.frontends.cli import main
-from rfprobe.runs.chunking import codec_chunking, encode_plan, prove_decode_plan, prove_encode_plan
+from rfprobe.runs.chunking import ROUNDING, codec_chunking, encode_plan, prove_decode_plan, prove_encode_plan
 
 
 class StridedStack(nn.Module):
@@ -72,7 +72,7 @@ def test_an_encode_plan_one_sample_short_on_the_right_is_caught(monkeypatch):
 
     monkeypatch.setattr(EncodePlan, "chunks", one_sample_short)
     proof = prove_encode_plan(module, 1, plan, lengths=[203, 131], chunk_sizes=[5, 8])
-    assert not proof.exact and not all(run.equal for run in proof.comparisons)
+    assert not proof.exact and not proof.equal_up_to_rounding  # a missing sample is far more than rounding
 
 
 def test_a_decode_plan_from_the_decoders_reads_is_equal_and_minimal_and_one_sample_off_is_caught(monkeypatch):
@@ -92,7 +92,49 @@ def test_a_decode_plan_from_the_decoders_reads_is_equal_and_minimal_and_one_samp
         ]
 
     monkeypatch.setattr(DecodePlan, "chunks", cropped_one_sample_late)
-    assert not prove_decode_plan(decoder, 2, plan, frame_counts=[41, 29], chunk_sizes=[6, 9]).exact
+    late = prove_decode_plan(decoder, 2, plan, frame_counts=[41, 29], chunk_sizes=[6, 9])
+    assert not late.exact and not late.equal_up_to_rounding
+
+
+class NoisyUpsampler(Upsampler):
+    """The small decoder with fresh noise on every call, as SNAC's NoiseBlocks add it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = torch.tanh(self.up(x))
+        noise = torch.randn(hidden.shape[0], 1, hidden.shape[-1], dtype=hidden.dtype)
+        return self.out(hidden + noise * hidden)
+
+
+def _noisy_decode_proof():
+    from rfprobe.runs.decoder_field import probe_decoder
+
+    torch.manual_seed(0)
+    decoder = NoisyUpsampler().double()
+    field = probe_decoder(decoder, 2, 4)
+    plan = DecodePlan(4, field.past_frames, field.future_frames)
+    return prove_decode_plan(decoder, 2, plan, frame_counts=[41, 29], chunk_sizes=[6, 9])
+
+
+def test_a_decoder_drawing_noise_on_every_call_has_no_plan_as_it_runs_and_the_draw_is_named():
+    proof = _noisy_decode_proof()
+    assert proof.random_draws == ("aten.randn",)
+    assert proof.finding.startswith("no plan as it runs: it draws random numbers on every call (aten.randn)")
+
+
+def test_with_its_noise_zeroed_a_noisy_decoders_plan_is_proven_exact_and_minimal():
+    proof = _noisy_decode_proof()
+    assert proof.exact and "with those draws as zeros: exact, minimal (proven)" in proof.finding
+
+
+def test_a_deterministic_decoder_names_no_random_draws():
+    from rfprobe.runs.decoder_field import probe_decoder
+
+    torch.manual_seed(0)
+    decoder = Upsampler().double()
+    field = probe_decoder(decoder, 2, 4)
+    plan = DecodePlan(4, field.past_frames, field.future_frames)
+    proof = prove_decode_plan(decoder, 2, plan, frame_counts=[41, 29], chunk_sizes=[6, 9])
+    assert proof.random_draws == () and proof.finding == "exact, minimal (proven)"
 
 
 def test_no_plan_is_exact_past_an_unbounded_side_and_the_reason_is_named():
@@ -105,9 +147,12 @@ def test_no_plan_is_exact_past_an_unbounded_side_and_the_reason_is_named():
     assert "whole input" in encode_plan(global_field)[1]
 
 
-def test_a_zoo_codec_gets_exact_encode_and_decode_plans_at_tiny_width():
+def test_a_zoo_codecs_encode_and_decode_plans_hold_every_sample_and_are_minimal_at_tiny_width():
+    # Bit for bit where the CPU's kernels round a chunk's edge as the whole file's (most CPUs); on
+    # some AVX-512 CPUs a few outputs at chunk ends differ by float64 rounding, and the finding says so.
     result = codec_chunking("dac_16khz", tiny=True, chunk_seconds=0.12)
-    assert result.encode.exact and result.decode is not None and result.decode.exact
+    for proof in (result.encode, result.decode):
+        assert proof is not None and proof.equal_up_to_rounding and proof.minimal, proof.describe()
 
 
 def test_a_recurrent_zoo_encoder_says_no_exact_plan():
@@ -134,9 +179,13 @@ def test_the_chunk_command_prints_proven_plans_and_writes_them_as_json(tmp_path,
     out = tmp_path / "plan.json"
     assert main(["chunk", "dac_16khz", "--tiny", "--chunk-seconds", "0.12", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "encode: exact, minimal (proven)" in printed and "decode: exact, minimal (proven)" in printed
     data = json.loads(out.read_text())
-    assert data["encode"]["plan"]["hop_samples"] == 320 and all(run["equal"] for run in data["encode"]["comparisons"])
+    for kind in ("encode", "decode"):  # the printed finding is the JSON's runs (bit for bit, or rounding only)
+        runs = data[kind]["comparisons"]
+        assert all(run["equal"] or run["max_relative_difference"] <= ROUNDING for run in runs)
+        expected = "exact, minimal (proven)" if all(run["equal"] for run in runs) else "equal up to rounding"
+        assert f"{kind}: {expected}" in printed
+    assert data["encode"]["plan"]["hop_samples"] == 320
     # the trim a server needs, from the proven length arithmetic, printed and in the JSON
     trim = data["lengths"]["decode_trim_samples"]
     assert not data["lengths"]["mismatches"] and f"decoded audio is {trim} samples short of f x hop" in printed

@@ -32,6 +32,7 @@ from rfprobe.families import Adapter, ZooModel, find, require_transformers_class
 from rfprobe.families import dac as dac_family
 from rfprobe.families import encodec as encodec_family
 from rfprobe.families import mimi as mimi_family
+from rfprobe.families import snac as snac_family
 
 
 @dataclass
@@ -209,6 +210,35 @@ def mimi_transformers(tiny: bool) -> CodecParts:
     )
 
 
+# --- SNAC -----------------------------------------------------------------------------------
+SNAC_TINY_DECODER_WIDTH = 32  # halves through its 4 blocks to 2 channels; depthwise groups stay whole
+
+
+def _snac_quantize(quantizer: nn.Module, latents):
+    return quantizer(latents)[0]
+
+
+def snac_24khz(tiny: bool) -> CodecParts:
+    """snac's `SNAC(**hubertsiuzdak/snac_24khz config)`: `.encoder`, `.decoder` (with its NoiseBlocks,
+    which draw fresh noise on every call) and the multi-rate `ResidualVectorQuantize` (levels
+    average-pooled over 4, 2 and 1 frames, straight-through)."""
+    config = {**snac_family.SNAC_24KHZ}
+    if tiny:
+        config.update(encoder_dim=snac_family.TINY_ENCODER_DIM, decoder_dim=SNAC_TINY_DECODER_WIDTH)
+    model = snac_family.build_snac(**config)
+    return _eval(
+        CodecParts(
+            model.encoder,
+            model.decoder,
+            model.latent_dim,
+            int(model.hop_length),
+            Adapter(model.quantizer, _snac_quantize),
+            f"ResidualVectorQuantize at strides {config['vq_strides']} (each level average-pools that many frames; "
+            "straight-through)",
+        )
+    )
+
+
 CODECS: list[CodecModel] = [
     *[
         codec
@@ -237,6 +267,12 @@ CODECS: list[CodecModel] = [
         )
         for rate in (24, 32, 48)
     ],
+    CodecModel(
+        "snac_24khz",
+        snac_24khz,
+        "conv",
+        note="snac.layers.Decoder, rates [8, 8, 4, 2], NoiseBlocks (fresh noise on every call)",
+    ),
     CodecModel(
         "mimi",
         mimi_transformers,

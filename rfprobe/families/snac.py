@@ -41,7 +41,11 @@ SNAC_24KHZ = dict(
 )
 
 
-def _snac(**config):
+TINY_ENCODER_DIM = 4
+
+
+def build_snac(**config):
+    """snac's `SNAC(**config)` (Unavailable when snac cannot be imported)."""
     try:
         from snac import SNAC
     except Exception as error:
@@ -51,12 +55,12 @@ def _snac(**config):
 
 def snac_encoder(tiny: bool) -> nn.Module:
     """The encoder of SNAC() with its constructor defaults (44.1 kHz, local attention windows of 32 frames)."""
-    return _snac(**({"encoder_dim": 4} if tiny else {})).encoder.eval()
+    return build_snac(**({"encoder_dim": TINY_ENCODER_DIM} if tiny else {})).encoder.eval()
 
 
 def snac_24khz_encoder(tiny: bool) -> nn.Module:
     """The encoder of hubertsiuzdak/snac_24khz's configuration."""
-    return _snac(**{**SNAC_24KHZ, **({"encoder_dim": 4} if tiny else {})}).encoder.eval()
+    return build_snac(**{**SNAC_24KHZ, **({"encoder_dim": TINY_ENCODER_DIM} if tiny else {})}).encoder.eval()
 
 
 MODELS = [

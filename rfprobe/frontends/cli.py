@@ -475,6 +475,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return zoo_main(arguments[1:])
         if arguments[:1] == ["chunk"]:  # `rfprobe chunk NAME ...`: chunk plans proven by running
             from rfprobe.frontends.chunk_cli import main as chunk_main
+            from rfprobe.probes.threads import reproducible_blas
+
+            reproducible_blas()  # before anything computes: the proofs compare bit for bit
 
             return chunk_main(arguments[1:])
         timings.reset()  # this run's steps only, when main runs more than once in a process

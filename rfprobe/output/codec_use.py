@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from rfprobe.output.report import format_table
-from rfprobe.runs.chunking import ROUNDING
+from rfprobe.runs.chunking import ROUNDING, random_draws_words
 
 HEADERS = (
     "codec",
@@ -28,6 +28,10 @@ def _plan_cell(proof: Optional[dict]) -> str:
         return "no decoder here"
     if proof["no_exact_plan"]:
         return f"none: {proof['no_exact_plan']}"
+    if proof.get("random_draws"):
+        return f"{random_draws_words(proof['random_draws'])}; with those draws as zeros: " + _plan_cell(
+            {**proof, "random_draws": []}
+        )
     equal = all(run["equal"] for run in proof["comparisons"])
     if equal and all(proof["minimality"].values()):
         return "exact, minimal (proven)"

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, Union
 
+import contextlib
 import math
 import time
 
@@ -29,6 +30,7 @@ from torch import nn
 from rfprobe.arithmetic.chunking import DecodePlan, EncodePlan
 from rfprobe.arithmetic.geometry import ReceptiveField
 from rfprobe.errors import UsageError
+from rfprobe.probes.randomness import random_draws, zeroed_random_draws
 from rfprobe.probes.subject import probe_subject
 from rfprobe.probes.threads import one_thread
 
@@ -80,11 +82,21 @@ class PlanProof:
     threads: int = 1  # the proof's intra-op threads
     with_default_threads: Optional[Comparison] = None  # the plan's first run again, on torch's own thread count
     default_threads: int = 1
+    # The random ops the model calls on every run (two runs of one input differ): then every run
+    # of the proof had those draws zeroed (rfprobe.probes.randomness), and the finding says so.
+    random_draws: tuple[str, ...] = ()
 
     @property
     def equal(self) -> bool:
         """Every chunked run equal to the whole file, bit for bit."""
         return not self.no_exact_plan and bool(self.comparisons) and all(c.equal for c in self.comparisons)
+
+    @property
+    def equal_up_to_rounding(self) -> bool:
+        """Every chunked run equal, or off by float64 rounding only (the CPU's kernels rounding a
+        chunk's edge by its length): the plan holds every sample; bit for bit is the kernels' part."""
+        runs = self.comparisons
+        return not self.no_exact_plan and bool(runs) and all(c.equal or c.rounding for c in runs)
 
     @property
     def minimal(self) -> bool:
@@ -101,6 +113,12 @@ class PlanProof:
         """The proof's answer in a few words."""
         if self.no_exact_plan:
             return f"none: {self.no_exact_plan}"
+        if self.random_draws:
+            return f"{random_draws_words(self.random_draws)}; with those draws as zeros: {self._deterministic_finding}"
+        return self._deterministic_finding
+
+    @property
+    def _deterministic_finding(self) -> str:
         if self.exact:
             return "exact, minimal (proven)"
         if self.equal:
@@ -108,7 +126,7 @@ class PlanProof:
                 "exact (proven); one frame less still equal: the outermost samples' influence is below "
                 "float64 resolution"
             )
-        if all(c.equal or c.rounding for c in self.comparisons):
+        if self.equal_up_to_rounding:
             return "equal up to rounding (a few ulps) at some chunk ends: not bit for bit"
         return "FAILED: the joined chunks differ from the whole file"
 
@@ -124,6 +142,14 @@ class PlanProof:
                 + ("" if self.with_default_threads.equal else " (rounding: the kernels split work by length)")
             )
         return lines
+
+
+def random_draws_words(draws: Sequence[str]) -> str:
+    """Why a model that draws random numbers on every call has no chunk plan as it runs."""
+    return (
+        f"no plan as it runs: it draws random numbers on every call ({', '.join(draws)}), so two runs of the "
+        "same input differ and no chunked run can equal a whole one"
+    )
 
 
 def _first_difference(chunked: torch.Tensor, whole: torch.Tensor) -> tuple[Optional[int], int, int]:
@@ -190,9 +216,13 @@ def _prove(
     torch's own thread count); then the one-less plan of every side with some context, which
     must break equality in at least one of those runs."""
     subject = probe_subject(module, "cpu", dtype)
+    first_inputs = cases[0][1]
+    with torch.no_grad():
+        repeatable = torch.equal(subject(first_inputs), subject(first_inputs))
+    draws = () if repeatable else random_draws(subject, first_inputs)
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
+        with torch.no_grad(), zeroed_random_draws() if draws else contextlib.nullcontext():
             return subject(x)
 
     def runs(candidate: Any) -> Iterator[Comparison]:
@@ -213,7 +243,13 @@ def _prove(
             if context > 0  # nothing to take away on a side without context
         }
     return PlanProof(
-        kind, plan, tuple(comparisons), minimality, with_default_threads=default_run, default_threads=default_threads
+        kind,
+        plan,
+        tuple(comparisons),
+        minimality,
+        with_default_threads=default_run,
+        default_threads=default_threads,
+        random_draws=draws,
     )
 
 
