@@ -145,12 +145,19 @@ def test_every_layer_names_its_role_in_the_package_docstring(layer):
 
 
 def _undocumented(source: str, where: str) -> list[str]:
-    """Public functions and classes of a module's top level that have no docstring."""
+    """Public functions and classes of a module's top level, and public methods (properties too)
+    of its public classes, that have no docstring."""
     missing = []
+    definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
     for node in ast.parse(source).body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+        if isinstance(node, definitions) and not node.name.startswith("_"):
             if ast.get_docstring(node) is None:
                 missing.append(f"{where}:{node.lineno} {node.name}")
+            if isinstance(node, ast.ClassDef):
+                for method in node.body:
+                    if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and not method.name.startswith("_"):
+                        if ast.get_docstring(method) is None:
+                            missing.append(f"{where}:{method.lineno} {node.name}.{method.name}")
     return missing
 
 
@@ -167,3 +174,8 @@ def test_the_docstring_check_finds_an_undocumented_function():
     assert _undocumented("def shown():\n    return 1\n", "m.py") == ["m.py:1 shown"]
     assert _undocumented('def shown():\n    """Shown."""\n', "m.py") == []
     assert _undocumented("def _private():\n    return 1\n", "m.py") == []
+    shown = 'class Shown:\n    """Shown."""\n\n    @property\n    def size(self):\n        return 1\n'
+    assert _undocumented(shown, "m.py") == ["m.py:5 Shown.size"]
+    hidden = 'class Shown:\n    """Shown."""\n\n    def _size(self):\n        return 1\n\n    def __len__(self):\n'
+    assert _undocumented(hidden + "        return 1\n", "m.py") == []
+    assert _undocumented("class _Hidden:\n    def size(self):\n        return 1\n", "m.py") == []

@@ -61,6 +61,7 @@ class EncodePlan:
 
     @property
     def left_context_samples(self) -> int:
+        """The context before a chunk's first frame, in samples: `context_frames` whole hops."""
         return self.context_frames * self.hop_samples
 
     @property
@@ -71,6 +72,7 @@ class EncodePlan:
 
     @property
     def right_context_samples(self) -> int:
+        """The context after the last kept frame's own hop, in samples: `right_context_frames` hops."""
         return self.right_context_frames * self.hop_samples
 
     def chunks(self, total_samples: int, total_frames: int, chunk_frames: int) -> list[EncodeChunk]:

@@ -37,6 +37,7 @@ class Span:
 
     @property
     def count(self) -> Optional[int]:
+        """How many positions the span holds; None when an end is unbounded."""
         return None if self.low_unbounded or self.high_unbounded else self.high - self.low + 1
 
     def agrees_with(self, other: Optional["Span"]) -> bool:
@@ -48,6 +49,7 @@ class Span:
         ).agrees_with(Side(other.high, other.high_unbounded))
 
     def describe(self, unit: str) -> str:
+        """The span as "[-2 .. +1] <unit>"; an unbounded end reads "unbounded past" / "unbounded future"."""
         low = "unbounded past" if self.low_unbounded else f"{self.low:+d}"
         high = "unbounded future" if self.high_unbounded else f"{self.high:+d}"
         return f"[{low} .. {high}] {unit}"
@@ -103,6 +105,7 @@ class DecoderField:
 
     @property
     def agrees(self) -> bool:
+        """Analytic and measured agree: the reads at every measured phase, and one frame's influence."""
         return reads_agree(self.reads_by_phase, self.measured_reads) and self.influence.agrees_with(
             self.measured_influence
         )
@@ -125,24 +128,30 @@ class RoundTrip:
 
     @property
     def left_samples(self) -> Optional[int]:
+        """Input samples before the output sample that some phase reads; None: unbounded past."""
         return max_extent(list(self.reads_by_phase.values()), past=True)
 
     @property
     def right_samples(self) -> Optional[int]:
+        """Input samples after the output sample that some phase reads; None: unbounded future."""
         return max_extent(list(self.reads_by_phase.values()), past=False)
 
     @property
     def algorithmic_latency_samples(self) -> Optional[int]:
+        """How far ahead of an output sample its input must have arrived: the right extent."""
         return self.right_samples
 
     @property
     def total_latency_samples(self) -> Optional[int]:
+        """Algorithmic latency plus one hop of buffering, in samples (the brief's total); None: unbounded."""
         right = self.right_samples
         return None if right is None else right + self.hop_samples
 
     def ms(self, samples: Optional[int]) -> Optional[float]:
+        """A count of samples at this round trip's rate, in milliseconds (None stays None)."""
         return None if samples is None else 1000.0 * samples / self.sample_rate
 
     @property
     def agrees(self) -> bool:
+        """Every measured phase agrees with the analytic reads, and no method was left undecided."""
         return not self.undecided and reads_agree(self.reads_by_phase, self.measured_reads)

@@ -29,6 +29,7 @@ class Side:
     at_least: bool = False
 
     def agrees_with(self, other: "Side") -> bool:
+        """Equal extents, or both unbounded; a lower bound only (`at_least`) never agrees."""
         if self.at_least or other.at_least:
             return False
         if self.unbounded or other.unbounded:
@@ -41,6 +42,7 @@ class Side:
         return "unbounded" if self.unbounded else str(self.samples)
 
     def to_json(self) -> Optional[int]:
+        """The extent in samples for JSON; None when the side is unbounded."""
         return None if self.unbounded else self.samples
 
 
@@ -60,6 +62,7 @@ class ReceptiveField:
 
     @property
     def bounded(self) -> bool:
+        """Neither side is unbounded (so `samples` is a number)."""
         return not (self.left.unbounded or self.right.unbounded)
 
     @property
@@ -75,6 +78,7 @@ class ReceptiveField:
         return self.left.samples + 1 + self.right.samples
 
     def describe_samples(self) -> str:
+        """The width in samples as text, "global", or which sides are unbounded ("unbounded past")."""
         if self.global_in_time:
             return "global"
         if not self.bounded:
@@ -101,6 +105,7 @@ class ConvLayer:
 
     @property
     def effective_kernel(self) -> int:
+        """Input steps one output spans: (kernel - 1) x dilation + 1."""
         return (self.kernel - 1) * self.dilation + 1
 
 
@@ -145,6 +150,7 @@ class MethodResult:
 
     @property
     def ran(self) -> bool:
+        """Whether the method ran (it found a receptive field)."""
         return self.receptive_field is not None
 
 

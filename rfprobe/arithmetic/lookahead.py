@@ -22,6 +22,7 @@ class Lookahead:
 
     @property
     def after_hop_end_samples(self) -> Optional[int]:
+        """Samples needed after the end of the frame's own hop (at least 0); None: unbounded future."""
         if self.after_anchor.unbounded:
             return None
         return max(self.after_anchor.samples - (self.hop_samples - 1), 0)

@@ -41,9 +41,11 @@ class Verdict:
 
     @property
     def label(self) -> str:
+        """The verdict in a word: PASS or FAIL."""
         return "PASS" if self.passed else "FAIL"
 
     def reasons(self) -> list[str]:
+        """Why it failed, one line each: the methods that could not run, then each disagreement."""
         lines = [f"{method} could not run: {why}" for method, why in self.not_run]
         lines += [f"disagreement on {d}" for d in self.disagreements]
         return lines

@@ -69,11 +69,13 @@ class Call:
         self.outputs, self.tracked = outputs, tracked
 
     def arg(self, index: int, name: str, default: Any = None) -> Any:
+        """Argument `index` if it was given by position, else keyword `name`, else `default`."""
         if len(self.args) > index:
             return self.args[index]
         return self.kwargs.get(name, default)
 
     def tracked_args(self) -> list[tuple[torch.Tensor, Tracked]]:
+        """Every input-dependent tensor argument (also inside lists and tuples), with its tracked info."""
         found = []
         for value in list(self.args) + list(self.kwargs.values()):
             for item in value if isinstance(value, (list, tuple)) else (value,):
@@ -93,6 +95,7 @@ class Call:
         return self.tracked_args()[0]
 
     def refuse(self, why: str) -> list[Output]:
+        """One output per tensor the op made, each timeless, reading nothing and refused as "<op>: why"."""
         reason = f"{self.name}: {why}"
         return [Output(None, 1, [], refusal=reason) for _ in self.outputs]
 

@@ -43,10 +43,12 @@ class FrameSupport:
 
     @property
     def first(self) -> int:
+        """The first input sample the frame reads."""
         return self.intervals[0][0]
 
     @property
     def last(self) -> int:
+        """The last input sample the frame reads."""
         return self.intervals[-1][1]
 
 

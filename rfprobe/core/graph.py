@@ -36,6 +36,7 @@ class Node:
 
     @property
     def timeless(self) -> bool:
+        """No time axis (a value reduced over time, or one step picked out of it)."""
         return self.time_dim is None
 
 
@@ -47,6 +48,7 @@ class Graph:
     refusal: str = ""  # something in the run that makes every answer untrustworthy
 
     def add(self, node: Node) -> int:
+        """Append `node` and return its index in the graph."""
         self.nodes.append(node)
         return len(self.nodes) - 1
 

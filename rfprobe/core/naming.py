@@ -34,6 +34,7 @@ class ModuleNames:
         return self
 
     def current(self) -> str:
+        """The innermost module whose forward is running now ("" when none is)."""
         return self.stack[-1] if self.stack else ""
 
     def __exit__(self, *_: object) -> None:
@@ -41,6 +42,7 @@ class ModuleNames:
             handle.remove()
 
     def by_node(self, trace: Trace) -> dict[int, str]:
+        """Node index -> its layer-table name (the outermost module around it with no other conv or RNN)."""
         modules = dict(self.root.named_modules())  # once per table: a model has hundreds of nodes
         temporal = (nn.Conv1d, nn.ConvTranspose1d, nn.Conv2d, nn.RNNBase)
         counts = {path: sum(isinstance(m, temporal) for m in module.modules()) for path, module in modules.items()}

@@ -37,7 +37,8 @@ class NotUnderstood(Exception):
 class Reader(Protocol):
     """What every reader does: the input positions a set of output positions reads."""
 
-    def read(self, positions: Any, /) -> "Reach": ...
+    def read(self, positions: Any, /) -> "Reach":
+        """The input positions that `positions` (intervals, or entries on two time axes) read, with flags."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Reach:
 
     @property
     def empty(self) -> bool:
+        """Nothing is read: no interval and no entry."""
         return not self.intervals and (self.entries is None or not self.entries.any())
 
     def _flags(self) -> tuple[bool, ...]:
@@ -88,6 +90,7 @@ class Reach:
         )
 
     def union(self, other: "Reach") -> "Reach":
+        """Both reads together: positions and entries merged, each flag set where either has it."""
         flags = tuple(a or b for a, b in zip(self._flags(), other._flags()))
         entries = (
             self.entries
@@ -109,6 +112,7 @@ class Reach:
         return self._with(self.intervals, flags, tuple(dict.fromkeys(earlier.via + self.via)), self.entries)
 
     def meeting_ends(self, start: bool, end: bool) -> "Reach":
+        """This reach, also flagged as meeting the axis' start (`start`) and / or end (`end`)."""
         return self._with(
             self.intervals, self._flags()[:4] + (self.edge_start or start, self.edge_end or end), self.via, self.entries
         )
@@ -143,6 +147,7 @@ class Same:
     input_length: int
 
     def read(self, positions: Intervals) -> Reach:
+        """The same positions; those outside the input are dropped and flagged as padding."""
         kept, before, after = clip_intervals(positions, self.input_length)
         return Reach(kept, before, after)
 
@@ -152,6 +157,7 @@ class Broadcast:
     """An input of time length 1 (or with no time axis) read by every output position."""
 
     def read(self, positions: Intervals) -> Reach:
+        """Position 0, whatever positions are asked for."""
         return Reach(((0, 0),))
 
 
@@ -168,6 +174,7 @@ class Window:
     pad_start: int
 
     def read(self, positions: Intervals) -> Reach:
+        """The window taps of `positions`; taps outside the input read nothing and are flagged as padding."""
         offsets = tuple(j * self.dilation - self.pad_start for j in range(self.kernel))
         if self.stride == 1:  # each offset shifts the whole set: one merge instead of one per interval
             raw = merge_intervals((low + c, high + c) for low, high in positions for c in offsets)
@@ -190,6 +197,7 @@ class TransposedWindow:
     padding: int
 
     def read(self, positions: Intervals) -> Reach:
+        """The input positions that write `positions`; those outside the input are cut and flagged."""
         pieces = []
         for low, high in positions:
             for j in range(self.kernel):
@@ -209,6 +217,7 @@ class Pad:
     mode: str  # constant | reflect | replicate | circular
 
     def read(self, positions: Intervals) -> Reach:
+        """`positions` shifted by the pad; pad positions read what the mode copies (constant: nothing)."""
         n = self.input_length
         shifted = tuple((low - self.pad_start, high - self.pad_start) for low, high in positions)
         inside, before, after = clip_intervals(shifted, n)
@@ -239,6 +248,7 @@ class Shift:
     step: int = 1
 
     def read(self, positions: Intervals) -> Reach:
+        """Input positions `start + t * step`; those outside the input (another input of a cat) dropped."""
         if self.step == 1:
             raw = tuple((low + self.start, high + self.start) for low, high in positions)
         else:
@@ -256,6 +266,7 @@ class Reverse:
     input_length: int
 
     def read(self, positions: Intervals) -> Reach:
+        """The mirrored positions `length - 1 - t`."""
         last = self.input_length - 1
         return Reach(merge_intervals((last - high, last - low) for low, high in positions))
 
@@ -268,6 +279,7 @@ class Merge:
     factor: int
 
     def read(self, positions: Intervals) -> Reach:
+        """Input positions `t // factor`."""
         return Reach(merge_intervals((low // self.factor, high // self.factor) for low, high in positions))
 
 
@@ -278,6 +290,7 @@ class Select:
     position: int
 
     def read(self, positions: Intervals) -> Reach:
+        """The one selected input position, whatever positions are asked for."""
         return Reach(((self.position, self.position),))
 
 
@@ -290,6 +303,7 @@ class Gather:
     sources: tuple[np.ndarray, ...] = field(compare=False)
 
     def read(self, positions: Intervals) -> Reach:
+        """Every input position the sources pick for `positions` (-1 picks nothing), as intervals."""
         picked = [source[low : high + 1] for source in self.sources for low, high in positions]
         values = np.unique(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
         values = values[values >= 0]
@@ -311,6 +325,7 @@ class Recurrence:
     bidirectional: bool = False
 
     def read(self, positions: Intervals) -> Reach:
+        """All positions up to the last asked, open at the start (bidirectional: all, open at both ends)."""
         if self.bidirectional:
             return Reach(((0, self.input_length - 1),), open_start=True, open_end=True, via=(self.op,))
         return Reach(((0, positions[-1][1]),), open_start=True, via=(self.op,))
@@ -324,6 +339,7 @@ class Everything:
     op: str
 
     def read(self, positions: Intervals) -> Reach:
+        """The whole input, open at both ends: the op is global in time."""
         return Reach(((0, self.input_length - 1),), open_start=True, open_end=True, via=(self.op,))
 
 
@@ -334,6 +350,7 @@ class AttentionMask:
     allowed: np.ndarray = field(compare=False)
 
     def read(self, positions: Intervals) -> Reach:
+        """The keys the mask allows some asked query to read."""
         rows = np.zeros(self.allowed.shape[1], dtype=bool)
         for low, high in positions:
             rows |= self.allowed[low : high + 1].any(axis=0)
@@ -353,6 +370,7 @@ class PairRows:
     reads position q of its first operand."""
 
     def read(self, entries: np.ndarray) -> Reach:
+        """The positions q of the first operand that the asked entries (q, k) read."""
         return Reach(mask_intervals(np.asarray(entries.any(axis=1))))
 
 
@@ -361,6 +379,7 @@ class PairColumns:
     """Entry (q, k) of such a product reads position k of its second operand."""
 
     def read(self, entries: np.ndarray) -> Reach:
+        """The positions k of the second operand that the asked entries (q, k) read."""
         return Reach(mask_intervals(np.asarray(entries.any(axis=0))))
 
 
@@ -372,6 +391,7 @@ class PairSame:
     constant: Optional[np.ndarray] = field(default=None, compare=False)
 
     def read(self, entries: np.ndarray) -> Reach:
+        """The asked entries themselves, less those the op overwrites with a constant."""
         return Reach((), entries=entries if self.constant is None else entries & ~self.constant)
 
 
@@ -397,6 +417,7 @@ class PairSoftmax:
         return ~self.excluded
 
     def read(self, entries: np.ndarray) -> Reach:
+        """Rows with an asked entry not excluded read all their entries not excluded (global if unmasked)."""
         rows = (entries & self._kept).any(axis=1)
         if self.unmasked:
             return Reach((), open_start=True, open_end=True, via=(self.op,), entries=rows[:, None] & self._kept)
@@ -411,4 +432,5 @@ class PairContract:
     nonzero: np.ndarray = field(compare=False)
 
     def read(self, positions: Intervals) -> Reach:
+        """The weights' entries (q, k) of the asked outputs q, where the weight is not exactly 0."""
         return Reach((), entries=_rows(positions, self.nonzero.shape[0])[:, None] & self.nonzero)

@@ -51,6 +51,7 @@ class ZooModel:
     note: str = ""
 
     def source(self) -> str:
+        """The package and its installed version, "<package> <version>" (or "<package> not installed")."""
         return f"{self.package} {package_version(self.package)}"
 
 
@@ -102,6 +103,7 @@ class Adapter(nn.Module):
         self.call = call
 
     def forward(self, inputs):
+        """The wrapped encoder, run through `call`: (batch, channels, time) -> (batch, dim, frames)."""
         return self.call(self.inner, inputs)
 
 

@@ -37,21 +37,26 @@ class TensorSignal:
 
     @property
     def device(self) -> torch.device:
+        """The device the samples are on."""
         return self.audio_data.device
 
     @property
     def shape(self) -> torch.Size:
+        """The (batch, channels, samples) shape."""
         return self.audio_data.shape
 
     @property
     def signal_length(self) -> int:
+        """The length in samples."""
         return self.audio_data.shape[-1]
 
     @property
     def signal_duration(self) -> float:
+        """The length in seconds."""
         return self.signal_length / self.sample_rate
 
     def clone(self) -> "TensorSignal":
+        """A copy with its own samples."""
         return TensorSignal(self.audio_data.clone(), self.sample_rate)
 
     def __getitem__(self, key) -> "TensorSignal":
@@ -63,15 +68,18 @@ class TensorSignal:
         return self
 
     def resample(self, sample_rate: int) -> "TensorSignal":
+        """The signal itself, at its own rate; any other rate is a UsageError (no resampler is run)."""
         # rfprobe always feeds a codec its own rate: a resampler would only add its own filter.
         if sample_rate != self.sample_rate:
             raise UsageError(f"the signal is at {self.sample_rate} Hz; give it at the codec's {sample_rate} Hz")
         return self
 
     def loudness(self) -> torch.Tensor:
+        """0 dB for every batch item: loudness is not metered (see the module docstring)."""
         return torch.full(self.audio_data.shape[:1], UNMETERED_LOUDNESS_DB, dtype=self.audio_data.dtype)
 
     def normalize(self, db) -> "TensorSignal":
+        """In place, a gain of `db` dB less the (unmetered, 0 dB) loudness; returns the signal."""
         gain_db = torch.as_tensor(db, dtype=self.audio_data.dtype) - self.loudness()
         self.audio_data = self.audio_data * torch.exp(gain_db * torch.log(torch.tensor(10.0)) / 20).view(-1, 1, 1)
         return self
@@ -90,4 +98,5 @@ class ModelBase(nn.Module):
 
     @property
     def device(self) -> torch.device:
+        """The device of the first parameter (audiotools takes it as the model's)."""
         return next(self.parameters()).device

@@ -58,10 +58,12 @@ class CodecModel:
 
     @property
     def row(self) -> ZooModel:
+        """The encoder's zoo row (rate, channels, hop, package)."""
         return find(self.encoder_row)
 
     @property
     def name(self) -> str:
+        """The codec's name: its encoder row's."""
         return self.encoder_row
 
 

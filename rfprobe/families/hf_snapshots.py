@@ -99,10 +99,12 @@ class Snapshot:
 
     @property
     def trained(self) -> bool:
+        """Whether trained weights were loaded (else the encoders carry random ones)."""
         return self.weights_file is not None
 
     @property
     def name(self) -> str:
+        """The snapshot directory's name."""
         return self.directory.name
 
 

@@ -53,6 +53,7 @@ class SemanticBranch(nn.Module):
         self.encoder, self.adapter = encoder, adapter
 
     def forward(self, features):
+        """The semantic encoder's last hidden state on `features`, then the adapter: (batch, dim, frames)."""
         hidden = self.encoder(input_features=features.transpose(1, 2)).last_hidden_state.transpose(1, 2)
         return self.adapter(hidden)
 

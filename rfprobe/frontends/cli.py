@@ -185,6 +185,7 @@ class Outcome:
 
     @property
     def failures(self) -> list[str]:
+        """One "<name>: FAIL..." line per failure: the verdict, the decoder, the cross-check."""
         name = self.verification.name
         failures = [f"{name}: FAIL: {reason}" for reason in self.verification.verdict.reasons()]
         if not self.verification.verdict.passed and not failures:

@@ -17,4 +17,5 @@ class OneLineParser(argparse.ArgumentParser):
         self.prefix, self.help_hint = prefix, help_hint
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        """Raise a one-line UsageError instead of printing argparse's usage block and exiting."""
         raise UsageError(f"{self.prefix}{message}; see {self.help_hint}")

@@ -36,6 +36,7 @@ class ProbeWindow:
 
     @property
     def anchor(self) -> int:
+        """The probed frame's anchor: frame x hop, in samples."""
         return self.frame * self.hop_samples
 
 
@@ -75,12 +76,15 @@ class Observation:
     details: dict = field(default_factory=dict)
 
     def touches_start(self) -> bool:
+        """Whether frame n's seen support reaches the window's first sample (so it may be cut there)."""
         return self.this_frame.first == 0
 
     def touches_end(self) -> bool:
+        """Whether frame n's seen support reaches the window's last sample (so it may be cut there)."""
         return self.this_frame.last == self.window.length_samples - 1
 
     def to_json(self) -> dict:
+        """The window, seed, both frames' supports and frame n's holes (in samples), and the details."""
         return {
             "length_samples": self.window.length_samples,
             "frame": self.window.frame,

@@ -48,10 +48,12 @@ class TaintProof:
 
     @property
     def proven(self) -> bool:
+        """Unbounded, proven: the control held, and the NaN reached the far frame at each of 2+ lengths."""
         return self.control_ok and len(self.reached) >= 2 and all(self.reached)
 
     @property
     def verdict(self) -> str:
+        """The proof in words: unbounded (proven), bounded, or unreliable with the control's note."""
         if not self.control_ok:
             return f"unreliable ({self.control_note})"
         if self.proven:

@@ -55,6 +55,7 @@ class Comparison:
     max_relative_difference: float = 0.0  # largest |chunked - whole| over the whole result's largest magnitude
 
     def describe(self) -> str:
+        """One line: length and chunk size, and equal bit for bit, or where and by how much it differs."""
         what = f"{self.length} long in chunks of {self.chunk_frames} frames"
         if self.equal:
             return f"{what}: equal bit for bit ({self.total} values)"
@@ -131,6 +132,7 @@ class PlanProof:
         return "FAILED: the joined chunks differ from the whole file"
 
     def describe(self) -> list[str]:
+        """The proof's lines: finding and plan, each run, each one-less run, the run on default threads."""
         if self.no_exact_plan:
             return [f"{self.kind}: no exact plan: {self.no_exact_plan}"]
         lines = [f"{self.kind}: {self.finding}: {self.plan}"] + [f"  {c.describe()}" for c in self.comparisons]
@@ -317,6 +319,7 @@ class CodecChunking:
     lengths: Optional[LengthArithmetic] = None  # frames for n samples, samples for f frames, the trim
 
     def describe(self) -> list[str]:
+        """The report's lines: the hop, both plans and how to apply them, the lengths, the codec's helpers."""
         hop_ms = 1000 * self.hop_samples / self.sample_rate
         lines = [f"{self.name}: hop {self.hop_samples} samples ({hop_ms:.2f} ms), chunks of {self.chunk_frames} frames"]
         lines += self.encode.describe()

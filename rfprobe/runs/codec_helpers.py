@@ -59,16 +59,19 @@ class FrameComparison:
 
     @property
     def frames_compared(self) -> int:
+        """Frames set side by side: those on the whole file's grid, else the shorter count."""
         if self.aligned_frames is not None:
             return self.aligned_frames
         return min(self.frames_helper, self.frames_offline)
 
     @property
     def frames_equal(self) -> int:
+        """Compared frames that are equal."""
         return self.frames_compared - len(self.differing_frames)
 
     @property
     def matches(self) -> bool:
+        """The same frame count, and every compared frame equal."""
         return self.frames_helper == self.frames_offline and not self.differing_frames
 
 
@@ -100,6 +103,7 @@ class HelperFinding:
 
     @property
     def matches(self) -> bool:
+        """The helper ran, and its frames match the whole-file call's."""
         return self.comparison is not None and self.comparison.matches
 
     @classmethod
@@ -121,6 +125,7 @@ class HelperFinding:
         )
 
     def describe(self) -> str:
+        """One line: the helper, the input's length in samples (and seconds), and the finding."""
         rate = self.facts.get("sample_rate")
         seconds = "" if rate is None else f" ({self.input_samples / rate:g} s)"
         return f"{self.helper} on a chord of {self.input_samples} samples{seconds}, against encode(): {self.finding}"

@@ -41,6 +41,7 @@ class EdgeFrame:
 
     @property
     def agrees(self) -> bool:
+        """The gradient's support at the probe length is exactly the analytic one there."""
         return self.measured == self.analytic_at_probe.intervals
 
 
@@ -59,6 +60,7 @@ class EdgeReport:
 
     @property
     def all_agree(self) -> bool:
+        """Every edge frame's gradient support agrees with its analytic one."""
         return all(frame.agrees for frame in self.edge_frames)
 
 

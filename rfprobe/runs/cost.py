@@ -45,9 +45,11 @@ class CostEstimate:
 
     @property
     def peak_bytes(self) -> int:
+        """Estimated peak memory in bytes: weights plus activations."""
         return self.parameter_bytes + self.activation_bytes
 
     def describe(self) -> str:
+        """The peak in GiB, split into weights and the activations of the largest step."""
         return (
             f"{gib(self.peak_bytes)} GiB ({gib(self.parameter_bytes)} GiB of weights, "
             f"{gib(self.activation_bytes)} GiB of activations for {self.largest_step})"

@@ -270,14 +270,17 @@ class DecoderHopReads:
 
     @property
     def past_frames(self) -> Optional[int]:
+        """Latent frames before k that the hop reads (analytic); None: unbounded past."""
         return max_extent([self.analytic], past=True)
 
     @property
     def future_frames(self) -> Optional[int]:
+        """Latent frames after k that the hop reads (analytic: its lookahead); None: unbounded future."""
         return max_extent([self.analytic], past=False)
 
     @property
     def agrees(self) -> bool:
+        """The gradient's span agrees with the analytic one (never when none was measured)."""
         return self.analytic.agrees_with(self.measured)
 
 
@@ -357,6 +360,7 @@ class RoundTripModule(nn.Module):
         self.encoder, self.decoder, self.quantize = encoder, decoder, quantize
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """decode(quantize(encode(inputs))), or decode(encode(inputs)) without a quantizer."""
         latents = self.encoder(inputs)
         return self.decoder(self.quantize(latents) if self.quantize is not None else latents)
 

@@ -46,6 +46,7 @@ class CrossCheck:
 
     @property
     def identical(self) -> bool:
+        """No difference was found between the two implementations."""
         return not self.differences
 
 

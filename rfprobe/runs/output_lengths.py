@@ -92,6 +92,7 @@ class LengthUnit:
 
     @property
     def effective_kernel(self) -> int:
+        """Input steps one output spans: dilation x (kernel - 1) + 1."""
         return self.dilation * (self.kernel_size - 1) + 1
 
     def output_length(self, length: int) -> int:
@@ -161,6 +162,7 @@ class LengthNode:
     shortcut: tuple[Union["LengthNode", LengthUnit], ...] = ()
 
     def output_length(self, length: int, trace: Optional[list] = None) -> int:
+        """Output length for an input of `length`, or LengthRaises; `trace` gets (path, in, out) per unit."""
         branch = _run_sequence(self.children, length, trace)
         if self.kind == "sequence":
             return branch
@@ -173,6 +175,7 @@ class LengthNode:
         raise ValueError(f"unknown node kind {self.kind}")
 
     def closed_form(self) -> Optional[tuple[str, int, int]]:
+        """As LengthUnit.closed_form, over the children; a residual has one only where it keeps length."""
         branch = _compose_closed(self.children)
         if self.kind == "sequence":
             return branch
@@ -384,9 +387,11 @@ class LengthMap:
         return self.tree.output_length(length)
 
     def closed_form(self) -> Optional[tuple[str, int, int]]:
+        """The whole map's closed form, as LengthUnit.closed_form states one (None where none is derived)."""
         return self.tree.closed_form()
 
     def units(self) -> list[LengthUnit]:
+        """Every length-changing unit in the tree, in order (a residual's branch before its shortcut)."""
         found: list[LengthUnit] = []
 
         def walk(items: tuple) -> None:
@@ -511,6 +516,7 @@ class LengthArithmetic:
 
     @property
     def passed(self) -> bool:
+        """Every checked length gave what the map predicts (no mismatch)."""
         return not self.mismatches
 
 

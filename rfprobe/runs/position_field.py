@@ -48,10 +48,12 @@ class PositionReads:
 
     @property
     def left_samples(self) -> int:
+        """Samples before the anchor the frame reads (its first read, negated)."""
         return -self.intervals[0][0]
 
     @property
     def right_samples(self) -> int:
+        """Samples after the anchor the frame reads (its last read)."""
         return self.intervals[-1][1]
 
 
@@ -68,23 +70,28 @@ class PositionField:
 
     @property
     def agrees(self) -> bool:
+        """Walk and gradient read the same at every position of the period (and the walk found some)."""
         return bool(self.analytic) and self.analytic == self.gradient
 
     @property
     def left_range_samples(self) -> tuple[int, int]:
+        """The smallest and largest left extent over the period (by the walk), in samples."""
         lefts = [reads.left_samples for reads in self.analytic]
         return min(lefts), max(lefts)
 
     @property
     def right_range_samples(self) -> tuple[int, int]:
+        """The smallest and largest right extent over the period (by the walk), in samples."""
         rights = [reads.right_samples for reads in self.analytic]
         return min(rights), max(rights)
 
     @property
     def differing_positions(self) -> tuple[int, ...]:
+        """The positions where the walk's reads and the gradient's differ."""
         return tuple(a.position for a, g in zip(self.analytic, self.gradient) if a != g)
 
     def describe(self) -> str:
+        """One line: the period, both extents' ranges, whether walk and gradient agree (or why no field)."""
         if self.period_frames is None:
             return f"no position-dependent field: {self.reason}"
         left, right = self.left_range_samples, self.right_range_samples

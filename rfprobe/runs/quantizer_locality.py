@@ -53,6 +53,7 @@ class QuantizerLocality:
 
     @property
     def frame_local(self) -> bool:
+        """Proven frame-local: the walk reads frame k alone, and each perturbed frame changed only itself."""
         return (
             self.analytic_left_frames == 0
             and self.analytic_right_frames == 0
@@ -63,6 +64,7 @@ class QuantizerLocality:
 
     @property
     def finding(self) -> str:
+        """The finding in words: frame-local (proven), or what the walk and each perturbation showed."""
         if self.frame_local:
             return (
                 f"frame-local (proven): the walk reads frame k alone; moving latent frame j changed "

@@ -41,6 +41,7 @@ class DecoderReport:
 
     @property
     def agrees(self) -> bool:
+        """Walk and probe agree: the reads at every measured phase, and one frame's reach."""
         return all(
             self.reads_by_phase[p].agrees_with(span) for p, span in self.measured_reads.items()
         ) and self.reach.agrees_with(self.measured_reach)

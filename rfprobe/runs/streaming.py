@@ -87,6 +87,7 @@ class StreamingFinding:
 
     @property
     def codes_equal(self) -> bool:
+        """As many frames streamed as offline, and every frame's codes equal."""
         return self.frames_streamed == self.frames_offline and self.codes_equal_frames == self.frames_offline
 
     @property
@@ -96,6 +97,7 @@ class StreamingFinding:
 
     @property
     def finding(self) -> str:
+        """The finding in words: matches bit for bit, fails, or how codes, latents and audio differ."""
         if self.failure:
             return f"fails: {self.failure}"
         if self.matches:

@@ -46,10 +46,12 @@ class Verification:
     modules: dict = field(default_factory=dict, repr=False)  # seed -> the module probed
 
     def result(self, method: str) -> Optional[MethodResult]:
+        """The result of `method`, or None when it is not among the results."""
         return next((r for r in self.results if r.method == method), None)
 
     @property
     def truth(self) -> Optional[ReceptiveField]:
+        """The field of the first method that ran, in TRUTH_ORDER (gradient probe first); None if none ran."""
         for method in TRUTH_ORDER:
             result = self.result(method)
             if result is not None and result.ran:

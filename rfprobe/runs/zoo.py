@@ -94,15 +94,18 @@ class ZooRow:
 
     @property
     def frame_rate_hz(self) -> Optional[float]:
+        """Frames per second: the sample rate over the hop (None without a hop)."""
         return self.sample_rate / self.hop_samples if self.hop_samples else None
 
     @property
     def receptive_field_samples(self) -> Optional[int]:
+        """The total width, left + 1 + right, in the input unit; None unless both sides are numbers."""
         if self.left_samples is None or self.right_samples is None:
             return None
         return self.left_samples + 1 + self.right_samples
 
     def sides(self) -> str:
+        """Which sides are unbounded, in words ("past unbounded"), "global", or "-" for neither."""
         if self.global_in_time:
             return "global"
         sides = [
@@ -406,6 +409,7 @@ class ImplementationComparison:
     skipped: str = ""  # why it could not be compared (a row unavailable or failed)
 
     def to_json(self) -> dict:
+        """Every field, for the zoo's JSON (the differences as a list)."""
         return {
             "transformers": self.transformers,
             "original": self.original,
@@ -415,6 +419,7 @@ class ImplementationComparison:
 
     @classmethod
     def from_json(cls, values: dict) -> "ImplementationComparison":
+        """The comparison back from `to_json`'s dict."""
         return cls(values["transformers"], values["original"], tuple(values["differences"]), values["skipped"])
 
     def describe(self) -> str:

@@ -32,10 +32,12 @@ class ClaimCheck:
 
     @property
     def label(self) -> str:
+        """The check in a word: match or MISMATCH."""
         return "match" if self.matches else "MISMATCH"
 
     @property
     def claimed_text(self) -> str:
+        """The claimed figure as printed: a float in its shortest form (`:g`), an int as it is."""
         return f"{self.claimed:g}" if isinstance(self.claimed, float) else str(self.claimed)
 
 
@@ -98,6 +100,7 @@ class ClaimsReport:
 
     @property
     def all_match(self) -> bool:
+        """Every stated figure matches, and the claimed layer table departs from the module nowhere."""
         return all(check.matches for check in self.checks) and not self.layer_departures
 
 

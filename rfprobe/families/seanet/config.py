@@ -81,6 +81,7 @@ class EncoderConfig:
 
     @property
     def hop_samples(self) -> int:
+        """Samples per frame: the product of the ratios."""
         hop = 1
         for ratio in self.ratios:
             hop *= ratio

@@ -49,6 +49,7 @@ class AudiocraftSource:
         return f"audiocraft {self.version} {how}, seanet.py {self.seanet_sha256[:8]}"
 
     def provenance(self) -> dict[str, Optional[str]]:
+        """How audiocraft was loaded, its version, and seanet.py's path and SHA-256, for the report."""
         return {
             "how_loaded": self.how_loaded,
             "normal_import_error": self.normal_import_error,
