@@ -252,6 +252,10 @@ def main() -> int:
         help="measure only the codecs' own helpers, lengths and quantizers anew",
     )
     arguments = parser.parse_args()
+    if arguments.codecs or arguments.helpers:
+        from rfprobe.probes.threads import reproducible_blas
+
+        reproducible_blas()  # as `rfprobe chunk` proves its plans: before anything computes
     if arguments.codecs:
         CODEC_DATA.write_text(json.dumps(measure_codec_use(), indent=1, default=str) + "\n", encoding="utf-8")
     if arguments.codecs or arguments.helpers:

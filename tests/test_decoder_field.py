@@ -129,8 +129,8 @@ def test_a_codebook_lookup_reads_its_codes_position_for_position():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["dac_16khz", "dac_44khz_descript"])
-def test_dac_decoder_and_round_trip_agree(name):
+@pytest.mark.parametrize("name", ["dac_16khz", "dac_44khz_descript", "snac_24khz"])
+def test_a_conv_codecs_decoder_and_round_trip_agree(name):
     field = codec_decoder_field(name)
     assert field.agrees and field.past_frames is not None and field.future_frames is not None
     trip = codec_round_trip(name)
@@ -227,3 +227,51 @@ def test_mimi_decoder_hop_read_agrees_and_has_no_future():
     parts = find_codec("mimi").build(True)
     hop_reads = probe_decoder_hop(parts.decoder, parts.latent_dim, parts.hop_samples, "mimi")
     assert hop_reads.agrees and hop_reads.future_frames == 0 and hop_reads.past_frames is not None
+
+
+class OverlapAddHead(nn.Module):
+    """An inverse STFT, as WavTokenizer's and Vocos' heads write it: each latent frame becomes a
+    spectrum (torch.polar), a window of 14 samples (an inverse FFT over frequency), placed every 4
+    samples by F.fold, "same"-cropped and divided by the window envelope (which does not depend on
+    the input). The window has no zero: a periodic Hann window's first sample is 0, which the
+    gradient sees and the walk does not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.to_spectrum = nn.Conv1d(3, 16, kernel_size=1)  # 8 magnitudes, 8 phases per frame
+
+    def forward(self, latents: torch.Tensor) -> torch.Tensor:
+        frames = latents.shape[-1]
+        magnitude, phase = self.to_spectrum(latents).chunk(2, dim=1)
+        spectrum = torch.polar(magnitude.exp(), phase)
+        window = 0.5 + torch.hann_window(14, dtype=latents.dtype)
+        windows = torch.fft.irfft(spectrum, 14, dim=1) * window[None, :, None]
+        size = (frames - 1) * 4 + 14
+        audio = nn.functional.fold(windows, output_size=(1, size), kernel_size=(1, 14), stride=(1, 4))
+        envelope = nn.functional.fold(
+            window.square().expand(1, frames, -1).transpose(1, 2),
+            output_size=(1, size),
+            kernel_size=(1, 14),
+            stride=(1, 4),
+        )
+        return (audio / envelope.clamp(min=1e-11))[:, 0, :, 5:-5]
+
+
+def test_an_overlap_add_fold_is_read_by_the_walk_as_both_probes_measure_it():
+    torch.manual_seed(0)
+    field = probe_decoder(OverlapAddHead().double(), latent_dim=3, hop=4)
+    assert field.agrees
+    # a sample reads the frames whose 14-sample windows cover it: 3 or 4 frames around its own
+    assert (field.past_frames, field.future_frames) == (2, 2)
+
+
+def test_a_fold_over_two_spatial_axes_is_refused_by_name():
+    from rfprobe.core.readers import NotUnderstood
+
+    class TwoAxesFold(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            folded = nn.functional.fold(x, output_size=(2, x.shape[-1] + 1), kernel_size=(2, 2))
+            return folded.flatten(1, 2)
+
+    with pytest.raises(NotUnderstood, match="col2im.*two spatial axes"):
+        trace_module(TwoAxesFold(), 4, 9, dtype=torch.float64).graph.reach(0, ((0, 0),))

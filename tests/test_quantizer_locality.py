@@ -96,3 +96,13 @@ def test_mimi_split_rvq_is_frame_local():
     """Its nearest code comes from torch.cdist (aten._euclidean_dist), which the walk reads."""
     found = codec_quantizer_locality("mimi")
     assert found is not None and found.frame_local, found.finding
+
+
+def test_snacs_multi_rate_quantizer_is_not_frame_local_a_moved_frame_moves_its_pooled_group():
+    from rfprobe.runs.quantizer_locality import codec_quantizer_locality
+
+    found = codec_quantizer_locality("snac_24khz")
+    assert found is not None and not found.frame_local
+    # its coarsest level average-pools 4 frames: moving frame 0 moves frames 1, 2 and 3 with it
+    assert dict(found.changed_elsewhere)[0] == (1, 2, 3)
+    assert found.latent_frames % 4 == 0  # the latents cut to a multiple of the pooling

@@ -45,6 +45,7 @@ class CodecParts:
     hop_samples: int
     quantize: Optional[nn.Module] = None
     quantizer_note: str = ""  # why `quantize` is None, or what it runs
+    quantizer_frames_multiple: int = 1  # `quantize` accepts only frame counts that are multiples of it
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ def snac_24khz(tiny: bool) -> CodecParts:
             Adapter(model.quantizer, _snac_quantize),
             f"ResidualVectorQuantize at strides {config['vq_strides']} (each level average-pools that many frames; "
             "straight-through)",
+            quantizer_frames_multiple=math.lcm(*config["vq_strides"]),
         )
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from rfprobe.output.report import format_table
-from rfprobe.runs.chunking import ROUNDING, random_draws_words
+from rfprobe.runs.chunking import ROUNDING
 
 HEADERS = (
     "codec",
@@ -28,10 +28,9 @@ def _plan_cell(proof: Optional[dict]) -> str:
         return "no decoder here"
     if proof["no_exact_plan"]:
         return f"none: {proof['no_exact_plan']}"
-    if proof.get("random_draws"):
-        return f"{random_draws_words(proof['random_draws'])}; with those draws as zeros: " + _plan_cell(
-            {**proof, "random_draws": []}
-        )
+    if proof.get("random_draws"):  # the long words are PlanProof.finding's; the table says it short
+        draws = ", ".join(proof["random_draws"])
+        return f"none as it runs (fresh {draws} every call); draws zeroed: " + _plan_cell({**proof, "random_draws": []})
     equal = all(run["equal"] for run in proof["comparisons"])
     if equal and all(proof["minimality"].values()):
         return "exact, minimal (proven)"

@@ -94,10 +94,12 @@ class QuantizerLocality:
         return "not proven frame-local: " + "; ".join(parts)
 
 
-def _walked_frames(quantizer: nn.Module, latent_dim: int) -> tuple[Optional[int], Optional[int], str]:
+def _walked_frames(
+    quantizer: nn.Module, latent_dim: int, frames_multiple: int = 1
+) -> tuple[Optional[int], Optional[int], str]:
     from rfprobe.core.walk import walk_receptive_field
 
-    walked = walk_receptive_field(quantizer, channels=latent_dim)
+    walked = walk_receptive_field(quantizer, channels=latent_dim, length_multiple=frames_multiple)
     field = walked.receptive_field
     if field is None:
         return None, None, walked.unavailable_reason
@@ -119,11 +121,16 @@ def perturbed_frames_changed(quantizer: nn.Module, latents: torch.Tensor, frame:
     return tuple(changed.nonzero().flatten().tolist())
 
 
-def quantizer_locality(codec: str, quantizer: nn.Module, latents: torch.Tensor) -> QuantizerLocality:
+def quantizer_locality(
+    codec: str, quantizer: nn.Module, latents: torch.Tensor, frames_multiple: int = 1
+) -> QuantizerLocality:
     """`quantizer` (latents (1, dim, frames) -> dequantized latents of that shape) checked on
-    `latents`: the walk, then a perturbation of frames at both ends and inside."""
+    `latents`: the walk, then a perturbation of frames at both ends and inside. A quantizer that
+    takes only multiples of `frames_multiple` frames (SNAC's pooled levels) gets the latents cut
+    to one, and the walk traces only such lengths."""
+    latents = latents[..., : latents.shape[-1] - latents.shape[-1] % frames_multiple]
     frames = latents.shape[-1]
-    left, right, reason = _walked_frames(quantizer, latents.shape[1])
+    left, right, reason = _walked_frames(quantizer, latents.shape[1], frames_multiple)
     chosen = tuple(sorted({0, 1, frames // 3, frames // 2, frames - 2, frames - 1} & set(range(frames))))
     elsewhere, unchanged = [], []
     with one_thread():
@@ -153,4 +160,4 @@ def codec_quantizer_locality(name: str, tiny: bool = True, seconds: float = 1.0)
     audio = audio.expand(1, codec.row.channels, -1).contiguous()
     with torch.no_grad(), one_thread():
         latents = encoder(audio)
-    return quantizer_locality(name, quantizer, latents)
+    return quantizer_locality(name, quantizer, latents, parts.quantizer_frames_multiple)

@@ -24,6 +24,7 @@ from rfprobe.core.registry import register_rule
     "copy",
     "_prelu_kernel",
     "prelu",
+    "polar",  # magnitude and phase to a complex value, position for position (an ISTFT head's)
     pointwise_default=True,
 )
 def elementwise(call: Call) -> list[Output]:

@@ -1,5 +1,5 @@
 """Ops whose output position reads a window of input positions: convolutions (plain and
-transposed), pooling, the four pad modes, unfold and interpolation.
+transposed), pooling, the four pad modes, unfold, fold (overlap-add) and interpolation.
 """
 
 from __future__ import annotations
@@ -116,6 +116,23 @@ def unfold(call: Call) -> list[Output]:
         return [Output(dim, out.shape[dim], [(info.node, Window(info.length, size, step, 1, 0))])]
 
     return along_time(call, 1, "dimension", on_time)
+
+
+@register_rule("col2im")
+def fold(call: Call) -> list[Output]:
+    """F.fold along time, the overlap-add of an inverse STFT: block l of the input (time on its
+    last axis) is written at l x stride - padding + j x dilation of the output's last axis, as a
+    transposed convolution writes; a fold over a real second spatial axis is refused."""
+    tensor, info = call.single()
+    if tensor.dim() != 3 or info.time_dim != 2:
+        return call.refuse("a fold whose blocks are not the time axis of a (batch, values, blocks) input")
+    size, kernel = call.arg(1, "output_size"), call.arg(2, "kernel_size")
+    dilation, padding, stride = call.arg(3, "dilation"), call.arg(4, "padding"), call.arg(5, "stride")
+    if size[0] != 1 or kernel[0] != 1 or padding[0] != 0:
+        return call.refuse(f"a fold over two spatial axes (output size {list(size)}, kernel {list(kernel)})")
+    out = call.outputs[0]
+    reader = TransposedWindow(info.length, kernel[1], stride[1], dilation[1], padding[1])
+    return [Output(out.dim() - 1, out.shape[-1], [(info.node, reader)])]
 
 
 @register_rule("upsample_nearest1d", "_upsample_nearest_exact1d", "upsample_linear1d")
