@@ -27,6 +27,7 @@ README = REPOSITORY / "README.md"
 ZOO_PAGE = REPOSITORY / "docs" / "zoo.md"
 SPEED_PAGE = REPOSITORY / "docs" / "proof_and_speed.md"
 ZOO_DATA = REPOSITORY / "docs" / "data" / "zoo_tiny.json"
+ZOO_FULL_DATA = REPOSITORY / "docs" / "data" / "zoo_full.json"  # `rfprobe zoo --json PATH`, full width
 CODEC_PAGE = REPOSITORY / "docs" / "codec_use.md"
 CODEC_DATA = REPOSITORY / "docs" / "data" / "codec_use_tiny.json"
 # Decoders the zoo measures (Mimi's tiny decoder trace does not finish here) and encoders whose
@@ -78,12 +79,34 @@ def zoo_rows(path: Path = ZOO_DATA) -> tuple[str, list[ZooRow], list[Implementat
     )
 
 
-def zoo_blocks(path: Path = ZOO_DATA) -> dict[str, str]:
-    """The README's compact zoo table and the zoo page's full table with its notes."""
+def full_width_line(path: Path = ZOO_FULL_DATA) -> str:
+    """One line on the full-width run: how long the whole zoo took, and how its rows ended."""
+    data = _read_json(path)
+    verdicts: dict[str, int] = {}
+    for row in data["rows"]:
+        verdicts[row["verdict"]] = verdicts.get(row["verdict"], 0) + 1
+    counts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(verdicts.items(), key=lambda kv: -kv[1]))
+    parts = data["machine"].split("; ")
+    where = ", ".join(part.split(", ")[0] for part in parts if "threads" in part or "CPU cores" in part)
+    timed_out = "" if "ERROR" in verdicts else ", none timed out"
+    return (
+        f"Full width (`rfprobe zoo`, the default): {len(data['rows'])} rows in {data['total_s']:.0f} s "
+        f"({data['total_s'] / 60:.1f} min; {where}): {counts}{timed_out}."
+    )
+
+
+def zoo_blocks(path: Path = ZOO_DATA, full_path: Path = ZOO_FULL_DATA) -> dict[str, str]:
+    """The README's compact zoo table, the zoo page's full table with its notes, and the
+    full-width run's table, notes and time."""
     machine, rows, checks = zoo_rows(path)
+    full_machine, full_rows, full_checks = zoo_rows(full_path)
     return {
-        "zoo-summary": f"```\n{zoo_summary_table(rows)}\n```",
+        "zoo-summary": f"```\n{zoo_summary_table(rows)}\n```\n\n{full_width_line(full_path)}",
         "zoo": f"Machine: {machine}.\n\n```\n{zoo_table(rows)}\n```\n\n```\n{zoo_notes(rows, checks)}\n```",
+        "zoo-full": (
+            f"{full_width_line(full_path)}\n\nMachine: {full_machine}.\n\n```\n{zoo_table(full_rows)}\n```"
+            f"\n\n```\n{zoo_notes(full_rows, full_checks)}\n```"
+        ),
     }
 
 
@@ -274,6 +297,7 @@ def main() -> int:
     blocks = zoo_blocks()
     replace_block(README, "zoo-summary", blocks["zoo-summary"])
     replace_block(ZOO_PAGE, "zoo", blocks["zoo"])
+    replace_block(ZOO_PAGE, "zoo-full", blocks["zoo-full"])
     if not arguments.no_run:
         replace_block(README, "summary", summary_block())
     return 0

@@ -297,7 +297,8 @@ def test_the_docs_zoo_tables_are_rendered_from_the_data():
     import update_docs
 
     blocks = update_docs.zoo_blocks(ZOO_DATA)
-    for page, name in ((REPOSITORY / "README.md", "zoo-summary"), (REPOSITORY / "docs" / "zoo.md", "zoo")):
+    pages = ((REPOSITORY / "README.md", "zoo-summary"), (REPOSITORY / "docs" / "zoo.md", "zoo"))
+    for page, name in (*pages, (REPOSITORY / "docs" / "zoo.md", "zoo-full")):
         text = page.read_text(encoding="utf-8")
         shown = text.split(f"<!-- rfprobe:{name}:start -->")[1].split(f"<!-- rfprobe:{name}:end -->")[0]
         assert shown.strip() == blocks[name].strip(), "run python scripts/update_docs.py --no-run"
