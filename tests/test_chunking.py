@@ -203,3 +203,18 @@ def test_a_proof_estimated_past_max_seconds_is_refused_up_front_in_one_line(tmp_
 def test_max_seconds_must_be_a_positive_number(value, capsys):
     assert main(["chunk", "dac_16khz", "--tiny", "--max-seconds", value]) == 2
     assert "--max-seconds" in capsys.readouterr().err
+
+
+def test_a_decoder_the_core_cannot_read_has_no_plan_and_the_first_refusal_is_named():
+    result = codec_chunking("wavtokenizer", tiny=True, chunk_seconds=0.5)
+    assert result.decode is not None and result.decode.plan is None
+    assert result.decode.no_exact_plan.startswith("the analytic core cannot read the decoder (aten.permute")
+
+
+def test_the_decoder_zoo_names_a_decoder_it_cannot_measure_and_exits_one(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "decoders.json"
+    assert main(["zoo", "--tiny", "--decoder", "--only", "wavtokenizer", "--json", str(out)]) == 1
+    assert "wavtokenizer: not measured: aten.permute" in capsys.readouterr().out
+    assert json.loads(out.read_text())["not_measured"][0]["name"] == "wavtokenizer"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+import torch
 from conftest import shipped_config, verified
 from modules import Flipper, HoledStack, WideSideBranch, build, conv_then_recurrent
 from rfprobe.families.seanet.encoder import build_encoder
@@ -92,3 +94,24 @@ def test_walk_calls_time_group_norm_global():
     config = replace(shipped_config("seanet_s320_32khz_conv"), norm="time_group_norm", n_filters=8)
     field = walk_receptive_field(build_encoder(config)).receptive_field
     assert field.global_in_time and field.describe_samples() == "global"
+
+
+def test_an_op_refused_because_its_input_was_refused_names_the_first_refusal():
+    from rfprobe.core.readers import NotUnderstood
+    from rfprobe.core.trace import trace_module
+
+    class UnknownOpThenConv(torch.nn.Module):
+        """kthvalue over channels (no rule) loses the time axis; the conv after it then cannot
+        find one: the answer must name kthvalue, the cause, not the conv, its consequence."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv1d(2, 2, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            picked = torch.kthvalue(torch.cat([x, x], 1), 1, dim=1, keepdim=True).values
+            return self.conv(picked.expand(-1, 2, -1))
+
+    with pytest.raises(NotUnderstood, match="^aten.kthvalue"):
+        trace = trace_module(UnknownOpThenConv().double(), 1, 20, dtype=torch.float64)
+        trace.graph.reach(trace.output_node, ((0, 0),))

@@ -52,6 +52,20 @@ class Graph:
         self.nodes.append(node)
         return len(self.nodes) - 1
 
+    def first_refusal_above(self, nodes: list[int]) -> str:
+        """The refusal of the earliest-made refused node among `nodes` and what they read ("": none)."""
+        seen: set[int] = set()
+        stack, refused = list(nodes), []
+        while stack:
+            index = stack.pop()
+            if index in seen:
+                continue
+            seen.add(index)
+            if self.nodes[index].refusal:
+                refused.append(index)
+            stack.extend(source for source, _ in self.nodes[index].reads)
+        return self.nodes[min(refused)].refusal if refused else ""
+
     def reach(self, output: int, positions: Intervals, local_only: bool = False) -> Reach:
         """The input samples (node 0) that `positions` of node `output` read, with flags.
 

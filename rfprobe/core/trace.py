@@ -98,6 +98,9 @@ class _Recording:
             produced = call.refuse("no rule for this op on a tensor that depends on the input")
         else:
             produced = apply(rule, call)
+        # An op refused because an input it reads was refused (its time axis lost there) names that
+        # first refusal, the cause, not its own consequence ("an input whose time axis is dim None").
+        upstream = self.graph.first_refusal_above([info.node for _, info in call.tracked_args()])
         for tensor, output in zip(outputs, produced):
             index = self.graph.add(
                 Node(
@@ -105,7 +108,7 @@ class _Recording:
                     output.length,
                     output.time_dim,
                     output.reads,
-                    output.refusal,
+                    (upstream or output.refusal) if output.refusal else "",
                     self.label() if self.label else "",
                     output.keys,
                 )

@@ -243,6 +243,43 @@ def snac_24khz(tiny: bool) -> CodecParts:
     )
 
 
+# --- WavTokenizer ---------------------------------------------------------------------------
+WAVTOKENIZER_TINY = dict(
+    num_filters=2,
+    hidden_size=8,
+    codebook_dim=8,
+    decoder_hidden_size=32,
+    decoder_intermediate_size=64,
+    decoder_num_layers=2,
+    decoder_attention_num_groups=4,
+)
+
+
+def _wavtokenizer_audio(model: nn.Module, latents):
+    # WavTokenizerModel.decode after its codebook lookup: the Vocos backbone (bandwidth id 0, as at
+    # inference), then the inverse-STFT head
+    bandwidth_id = torch.tensor([0], device=latents.device)
+    return model.head(model.backbone(latents, bandwidth_id))
+
+
+def wavtokenizer_transformers(tiny: bool) -> CodecParts:
+    """transformers' `WavTokenizerModel(config)`: its encoder (the zoo row's), and the decoder its
+    decode() runs on the codebook's latents (Vocos backbone with attention, ISTFT head)."""
+    model = require_transformers_class("WavTokenizerModel")(
+        require_transformers_class("WavTokenizerConfig")(**(WAVTOKENIZER_TINY if tiny else {}))
+    )
+    return _eval(
+        CodecParts(
+            model.encoder_model.encoder,
+            Adapter(model, _wavtokenizer_audio),
+            model.config.codebook_dim,
+            model.hop_length,
+            None,
+            "its single-codebook VQ is not wired here",
+        )
+    )
+
+
 CODECS: list[CodecModel] = [
     *[
         codec
@@ -276,6 +313,12 @@ CODECS: list[CodecModel] = [
         snac_24khz,
         "conv",
         note="snac.layers.Decoder, rates [8, 8, 4, 2], NoiseBlocks (fresh noise on every call)",
+    ),
+    CodecModel(
+        "wavtokenizer",
+        wavtokenizer_transformers,
+        "conv+attention",
+        note="WavTokenizerModel decoder: Vocos backbone (ConvNeXt, attention), ISTFT head",
     ),
     CodecModel(
         "mimi",

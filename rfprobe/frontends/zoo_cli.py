@@ -169,17 +169,29 @@ def run_decoders(arguments: argparse.Namespace, device: str) -> int:
     from rfprobe.output.decoder_table import decoder_table
     from rfprobe.runs.decoder_field import decoder_zoo_row
 
+    from rfprobe.core.readers import NotUnderstood
+    from rfprobe.runs.decoder_field import CannotDecide
+
     codecs = [find_codec(name) for name in arguments.only] if arguments.only else CODECS
-    rows = []
+    rows, not_measured = [], []
     for codec in codecs:
-        rows.append(decoder_zoo_row(codec.name, arguments.tiny, device))
+        try:
+            rows.append(decoder_zoo_row(codec.name, arguments.tiny, device))
+        except (NotUnderstood, CannotDecide) as error:  # a finding about that decoder, named; the others still run
+            not_measured.append({"name": codec.name, "reason": str(error)})
+            print(f"{codec.name}: not measured: {error}", flush=True)
+            continue
         print(f"{codec.name}: done", flush=True)
     print(decoder_table(rows))
+    for missing in not_measured:
+        print(f"{missing['name']}: not measured: {missing['reason']}")
     if arguments.json:
         from rfprobe.output.files import write_json_atomically
 
-        write_json_atomically(Path(arguments.json), {"decoders": [asdict(row) for row in rows]})
-    return 0 if all(row.decoder_agrees and row.round_trip_agrees for row in rows) else 1
+        data = {"decoders": [asdict(row) for row in rows], "not_measured": not_measured}
+        write_json_atomically(Path(arguments.json), data)
+    agree = all(row.decoder_agrees and row.round_trip_agrees for row in rows)
+    return 0 if agree and not not_measured else 1
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -420,6 +420,7 @@ def _check_proof_time(kind: str, name: str, estimate_s: float, max_seconds: Opti
 def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Optional[float] = None) -> CodecChunking:
     """Plans for zoo model `name`: the encoder's from its exact receptive field (the module walk),
     the decoder's from its reads per phase (where the zoo has its decoder); both proven."""
+    from rfprobe.core.readers import NotUnderstood
     from rfprobe.core.walk import walk_receptive_field
     from rfprobe.families import find
     from rfprobe.families.codecs import CODECS
@@ -467,7 +468,11 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Opt
     torch.manual_seed(0)
     parts = codec.build(tiny)
     # One hop's union read: exactly the largest past and future over phases, all a plan needs.
-    field = probe_decoder_hop(parts.decoder, parts.latent_dim, parts.hop_samples, name)
+    try:
+        field = probe_decoder_hop(parts.decoder, parts.latent_dim, parts.hop_samples, name)
+    except NotUnderstood as error:
+        decode = PlanProof("decode", None, no_exact_plan=f"the analytic core cannot read the decoder ({error})")
+        return CodecChunking(name, model.sample_rate, hop, chunk_frames, encode, decode, helpers=helpers)
     if field.past_frames is None or field.future_frames is None:
         side = "past" if field.past_frames is None else "future"
         decode = PlanProof("decode", None, no_exact_plan=f"the decoder's {side} is unbounded")
