@@ -78,11 +78,19 @@ def test_an_influence_one_sample_off_is_caught(field):
     assert not replace(field, influence=shifted(field.influence, low=-1)).agrees
 
 
-def test_round_trip_analytic_equals_gradient_and_latency_is_right_extent_plus_hop(trip):
+def test_round_trip_analytic_equals_gradient_and_latency_is_the_right_extent_with_the_hop_wait_inside(trip):
     assert trip.agrees
-    assert trip.algorithmic_latency_samples == trip.right_samples
-    assert trip.total_latency_samples == trip.right_samples + HOP
+    assert trip.latency_samples == trip.right_samples
+    assert trip.buffering_samples == min(HOP - 1, trip.right_samples)
+    assert trip.buffering_samples + trip.lookahead_samples == trip.latency_samples  # the hop is not counted twice
     assert trip.ms(trip.hop_samples) == 1000.0 * HOP / 16000
+
+
+def test_a_causal_round_trip_waits_only_for_its_frames_hop():
+    causal = RoundTrip("causal", 4, 16000, "skipped", {p: Span(-9, 3 - p) for p in range(4)}, {})
+    assert (causal.latency_samples, causal.buffering_samples, causal.lookahead_samples) == (3, 3, 0)
+    ahead = RoundTrip("ahead", 4, 16000, "skipped", {p: Span(-9, 10 - p) for p in range(4)}, {})
+    assert (ahead.latency_samples, ahead.buffering_samples, ahead.lookahead_samples) == (10, 3, 7)
 
 
 def test_a_round_trip_one_sample_off_or_on_the_wrong_phase_is_caught(trip):
@@ -153,7 +161,7 @@ def test_encodec_lstm_decoder_past_is_unbounded_in_both_methods():
     row = decoder_zoo_row("encodec_24khz")
     assert row.decoder_agrees and row.round_trip_agrees
     assert row.decoder_past_frames is None and row.round_trip_left_samples is None
-    assert row.decoder_future_frames is not None and row.total_latency_ms is not None
+    assert row.decoder_future_frames is not None and row.latency_ms is not None
 
 
 @pytest.mark.slow

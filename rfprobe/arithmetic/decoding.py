@@ -7,9 +7,13 @@ latent frames it depends on, relative to k: [low, high]. Past frames = max over 
 *influences* the output samples [low, high] relative to j x hop.
 
 The round trip decode(encode(x)) maps samples to samples: output sample n reads the input
-samples n - left .. n + right. Its algorithmic latency is the largest right extent over the
-phases (how far ahead of an output sample its input must have arrived), the buffering
-latency one hop (the encoder emits a frame once per hop); the brief's total is their sum.
+samples n - left .. n + right. Its latency is the largest right extent over the phases: output
+sample n can be made once input sample n + right has arrived. That wait already holds the
+buffering of a frame-based codec (the first sample of a frame waits for the other hop - 1 samples
+of its hop before the frame is encoded), so latency = buffering + lookahead, where buffering is
+min(hop - 1, right) and lookahead the input needed beyond the frame's own hop. Adding a whole hop
+of buffering on top of the right extent would count that wait twice: EnCodec 24 kHz, causal, has
+a right extent of 319 samples (13.3 ms, the paper's "320 samples"), not 639.
 
     >>> reach_from_reads({0: Span(-1, 0), 1: Span(0, 1)}, hop=2)
     Span(low=-1, high=2, low_unbounded=False, high_unbounded=False)
@@ -137,15 +141,22 @@ class RoundTrip:
         return max_extent(list(self.reads_by_phase.values()), past=False)
 
     @property
-    def algorithmic_latency_samples(self) -> Optional[int]:
-        """How far ahead of an output sample its input must have arrived: the right extent."""
+    def latency_samples(self) -> Optional[int]:
+        """How far ahead of an output sample its input must have arrived (the right extent), the wait
+        for the frame's own hop included; None: unbounded."""
         return self.right_samples
 
     @property
-    def total_latency_samples(self) -> Optional[int]:
-        """Algorithmic latency plus one hop of buffering, in samples (the brief's total); None: unbounded."""
+    def buffering_samples(self) -> Optional[int]:
+        """The part of the latency spent waiting for the rest of a frame's hop: min(hop - 1, right)."""
         right = self.right_samples
-        return None if right is None else right + self.hop_samples
+        return None if right is None else min(self.hop_samples - 1, right)
+
+    @property
+    def lookahead_samples(self) -> Optional[int]:
+        """The rest of the latency: input needed beyond the frame's own hop (0 for a causal codec)."""
+        right, buffering = self.right_samples, self.buffering_samples
+        return None if right is None or buffering is None else right - buffering
 
     def ms(self, samples: Optional[int]) -> Optional[float]:
         """A count of samples at this round trip's rate, in milliseconds (None stays None)."""

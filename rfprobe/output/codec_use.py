@@ -17,8 +17,8 @@ HEADERS = (
     "dec overlap past/future fr",
     "crop samples",
     "decode plan",
-    "rt right (algo ms)",
-    "buffer ms",
+    "latency samples (ms)",
+    "of it hop wait ms",
 )
 
 
@@ -60,11 +60,11 @@ def codec_use_cells(chunking: dict[str, Any], decoder: Optional[dict[str, Any]])
     if decode is not None and decode["plan"] is not None:
         overlap = f"{decode['plan']['past_frames']} / {decode['plan']['future_frames']}"
         crop = str(decode["plan"]["past_frames"] * decode["plan"]["hop_samples"])
-    latency = "-"
+    latency = buffering = "-"
     if decoder is not None:
-        right_samples, algorithmic = decoder["round_trip_right_samples"], decoder["algorithmic_latency_ms"]
-        latency = "unbounded" if right_samples is None else f"{right_samples} ({algorithmic:.2f})"
-    buffering = "-" if decoder is None else f"{decoder['buffering_latency_ms']:.2f}"
+        right_samples = decoder["round_trip_right_samples"]
+        latency = "unbounded" if right_samples is None else f"{right_samples} ({decoder['latency_ms']:.2f})"
+        buffering = "unbounded" if decoder["buffering_ms"] is None else f"{decoder['buffering_ms']:.2f}"
     return [
         chunking["name"],
         str(chunking["hop_samples"]),

@@ -3,7 +3,8 @@
 Unbounded sides are named ("unbounded"), never a number; latencies are in ms at the codec's
 sample rate. Columns: decoder past / future latent frames (max over phases), one latent
 frame's influence in samples relative to frame x hop, the round trip's left / right input
-samples (max over phases), algorithmic (right extent), buffering (hop) and total latency.
+samples (max over phases), and its latency (the right extent) with its two parts: waiting for
+the rest of the frame's hop, and the lookahead beyond it (rfprobe.arithmetic.decoding).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ HEADERS = (
     "1 frame -> samples",
     "rt left",
     "rt right",
-    "algo ms",
-    "buffer ms",
-    "total ms",
+    "latency ms",
+    "hop wait ms",
+    "lookahead ms",
     "agree",
 )
 
@@ -49,9 +50,9 @@ def decoder_cells(row: DecoderZooRow) -> list[str]:
         f"[{low} .. {high}]",
         _n(row.round_trip_left_samples),
         _n(row.round_trip_right_samples),
-        _ms(row.algorithmic_latency_ms),
-        _ms(row.buffering_latency_ms),
-        _ms(row.total_latency_ms),
+        _ms(row.latency_ms),
+        _ms(row.buffering_ms),
+        _ms(row.lookahead_ms),
         agree,
     ]
 

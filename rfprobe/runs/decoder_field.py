@@ -442,9 +442,9 @@ class DecoderZooRow:
     decoder_agrees: bool
     round_trip_left_samples: Optional[int]
     round_trip_right_samples: Optional[int]
-    algorithmic_latency_ms: Optional[float]
-    buffering_latency_ms: float
-    total_latency_ms: Optional[float]
+    latency_ms: Optional[float]  # the round trip's right extent: buffering + lookahead (None: unbounded)
+    buffering_ms: Optional[float]  # of it, the wait for the rest of a frame's hop
+    lookahead_ms: Optional[float]  # of it, the input needed beyond the frame's own hop
     round_trip_agrees: bool
     quantizer: str
 
@@ -465,9 +465,9 @@ def decoder_zoo_row(name: str, tiny: bool = True, device: torch.device | str = "
         decoder_agrees=field_.agrees,
         round_trip_left_samples=trip.left_samples,
         round_trip_right_samples=trip.right_samples,
-        algorithmic_latency_ms=trip.ms(trip.algorithmic_latency_samples),
-        buffering_latency_ms=trip.ms(trip.hop_samples),
-        total_latency_ms=trip.ms(trip.total_latency_samples),
+        latency_ms=trip.ms(trip.latency_samples),
+        buffering_ms=trip.ms(trip.buffering_samples),
+        lookahead_ms=trip.ms(trip.lookahead_samples),
         round_trip_agrees=trip.agrees,
         quantizer=trip.quantizer,
     )
