@@ -283,3 +283,10 @@ def test_a_fold_over_two_spatial_axes_is_refused_by_name():
 
     with pytest.raises(NotUnderstood, match="col2im.*two spatial axes"):
         trace_module(TwoAxesFold(), 4, 9, dtype=torch.float64).graph.reach(0, ((0, 0),))
+
+
+def test_xcodecs_decoder_is_local_while_its_round_trip_through_the_semantic_branch_is_global():
+    row = decoder_zoo_row("xcodec_acoustic")
+    assert row.decoder_agrees and row.round_trip_agrees
+    assert (row.decoder_past_frames, row.decoder_future_frames) == (10, 10)  # the DAC-style acoustic decoder
+    assert row.round_trip_left_samples is None and row.round_trip_right_samples is None and row.latency_ms is None

@@ -33,6 +33,7 @@ from rfprobe.families import dac as dac_family
 from rfprobe.families import encodec as encodec_family
 from rfprobe.families import mimi as mimi_family
 from rfprobe.families import snac as snac_family
+from rfprobe.families import xcodec as xcodec_family
 
 
 @dataclass
@@ -243,6 +244,28 @@ def snac_24khz(tiny: bool) -> CodecParts:
     )
 
 
+# --- X-codec --------------------------------------------------------------------------------
+def _xcodec_quantize(model: nn.Module, latents):
+    return model.quantizer.decode(model.quantizer.encode(latents, model.config.target_bandwidths[-1]))
+
+
+def xcodec_transformers(tiny: bool) -> CodecParts:
+    """transformers' `XcodecModel(config)` as its encode() and decode() run: audio to the latents its
+    quantizer takes (acoustic and semantic branches mixed by `fc`: the semantic branch's global
+    attention reaches every latent), `fc2` and the acoustic decoder back, its RVQ between."""
+    model = seeded_codebooks(xcodec_family.build_model(tiny))
+    return _eval(
+        CodecParts(
+            Adapter(model, xcodec_family.latents_before_quantizer),
+            Adapter(model, xcodec_family.audio_from_latents),
+            model.fc.out_features,
+            model.config.hop_length,
+            Adapter(model, _xcodec_quantize),
+            "XcodecResidualVectorQuantization encode -> decode at its largest bandwidth (integer codes: no gradient)",
+        )
+    )
+
+
 # --- WavTokenizer ---------------------------------------------------------------------------
 WAVTOKENIZER_TINY = dict(
     num_filters=2,
@@ -313,6 +336,12 @@ CODECS: list[CodecModel] = [
         snac_24khz,
         "conv",
         note="snac.layers.Decoder, rates [8, 8, 4, 2], NoiseBlocks (fresh noise on every call)",
+    ),
+    CodecModel(
+        "xcodec_acoustic",
+        xcodec_transformers,
+        "conv",
+        note="XcodecModel: fc2 then the acoustic decoder; its latents mix the global semantic branch",
     ),
     CodecModel(
         "wavtokenizer",

@@ -19,7 +19,8 @@ from torch import nn
 
 from rfprobe.families import Adapter, SnapshotBranch, ZooModel, require_transformers_class
 
-TINY_ACOUSTIC = {"encoder_hidden_size": 2, "hidden_size": 8, "decoder_hidden_size": 8}
+# decoder_hidden_size halves through the acoustic decoder's 4 blocks: 32 keeps every block's channels
+TINY_ACOUSTIC = {"encoder_hidden_size": 2, "hidden_size": 8, "decoder_hidden_size": 32}
 TINY_SEMANTIC = {"hidden_size": 16, "num_attention_heads": 2, "intermediate_size": 32, "conv_dim": [8] * 7}
 
 
@@ -55,6 +56,25 @@ def _semantic(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     padded = F.pad(inputs[:, 0, :], (model.pad, model.pad))
     hidden_states = model.semantic_model(padded, output_hidden_states=True).hidden_states
     return model.encoder_semantic(torch.stack(hidden_states, dim=1).mean(dim=1).transpose(1, 2))
+
+
+def latents_before_quantizer(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """What `XcodecModel.encode` hands its quantizer (its lines, the semantic branch without its
+    no_grad): both branches concatenated and mixed by `fc`; the acoustic input is padded by hop/2
+    on each side when its frames would not match the semantic branch's, as encode() decides."""
+    e_semantic = _semantic(model, inputs)
+    if model._get_conv1d_output_lengths(inputs.shape[2], model.acoustic_encoder) != e_semantic.shape[2]:
+        e_acoustic = model.acoustic_encoder(F.pad(inputs, (model.pad, model.pad)))
+    else:
+        e_acoustic = model.acoustic_encoder(inputs)
+    embeddings = torch.cat([e_acoustic, e_semantic], dim=1)
+    return model.fc(embeddings.transpose(1, 2)).transpose(1, 2)
+
+
+def audio_from_latents(model: nn.Module, latents: torch.Tensor) -> torch.Tensor:
+    """`XcodecModel.decode` after its codebook lookup: `fc2` back to the acoustic width, then the
+    acoustic decoder."""
+    return model.acoustic_decoder(model.fc2(latents.transpose(1, 2)).transpose(1, 2))
 
 
 def semantic_branch(tiny: bool) -> nn.Module:

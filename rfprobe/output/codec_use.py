@@ -110,19 +110,24 @@ LENGTH_HEADERS = (
 
 
 def codec_lengths_table(data: dict[str, Any]) -> str:
-    """The length arithmetic of every codec in `data["lengths"]` (`LengthArithmetic`s as JSON)."""
+    """The length arithmetic of every codec in `data["lengths"]` (`LengthArithmetic`s as JSON). A
+    codec whose composed maps mispredict a run shows no formula: a formula it contradicts is no answer."""
     rows = [
         [
             lengths["name"],
             str(lengths["hop_samples"]),
-            lengths["encode_formula"],
-            lengths["decode_formula"],
+            "-" if lengths["mismatches"] else lengths["encode_formula"],
+            "-" if lengths["mismatches"] else lengths["decode_formula"],
             "-"
-            if lengths["shortest_input_for_one_frame_samples"] is None
+            if lengths["shortest_input_for_one_frame_samples"] is None or lengths["mismatches"]
             else str(lengths["shortest_input_for_one_frame_samples"]),
-            "-" if lengths["decode_trim_samples"] is None else str(lengths["decode_trim_samples"]),
+            "-"
+            if lengths["decode_trim_samples"] is None or lengths["mismatches"]
+            else str(lengths["decode_trim_samples"]),
             f"{len(lengths['checked_lengths'])} n, {len(lengths['checked_frames'])} f",
-            "equal at every length" if not lengths["mismatches"] else f"MISMATCH at {len(lengths['mismatches'])}",
+            "equal at every length"
+            if not lengths["mismatches"]
+            else f"not derived: the composed maps mispredict {len(lengths['mismatches'])} runs",
         ]
         for lengths in data.get("lengths", [])
     ]
