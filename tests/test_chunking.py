@@ -126,6 +126,21 @@ def test_with_its_noise_zeroed_a_noisy_decoders_plan_is_proven_exact_and_minimal
     assert proof.exact and "with those draws as zeros: exact, minimal (proven)" in proof.finding
 
 
+def test_a_model_that_changes_between_calls_without_a_random_draw_has_no_plan_and_says_why():
+    class CountingUpsampler(Upsampler):
+        """Each call adds how many calls came before: state kept between calls, no random op."""
+
+        calls = 0
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.calls += 1
+            return super().forward(x) + self.calls
+
+    torch.manual_seed(0)
+    proof = prove_decode_plan(CountingUpsampler().double(), 2, DecodePlan(4, 1, 1), [41, 29], [6, 9])
+    assert proof.plan is None and "two runs of the same input differ" in proof.no_exact_plan
+
+
 def test_a_deterministic_decoder_names_no_random_draws():
     from rfprobe.runs.decoder_field import probe_decoder
 

@@ -222,6 +222,13 @@ def _prove(
     with torch.no_grad():
         repeatable = torch.equal(subject(first_inputs), subject(first_inputs))
     draws = () if repeatable else random_draws(subject, first_inputs)
+    if not repeatable and not draws:
+        return PlanProof(
+            kind,
+            None,
+            no_exact_plan="two runs of the same input differ, and no op that draws random numbers ran (state kept "
+            "between calls, or a nondeterministic kernel): no chunked run can equal a whole one",
+        )
 
     def run(x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad(), zeroed_random_draws() if draws else contextlib.nullcontext():
