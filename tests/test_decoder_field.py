@@ -290,3 +290,19 @@ def test_xcodecs_decoder_is_local_while_its_round_trip_through_the_semantic_bran
     assert row.decoder_agrees and row.round_trip_agrees
     assert (row.decoder_past_frames, row.decoder_future_frames) == (10, 10)  # the DAC-style acoustic decoder
     assert row.round_trip_left_samples is None and row.round_trip_right_samples is None and row.latency_ms is None
+
+
+def test_audiogens_compression_decoder_reads_an_unbounded_past_and_4_future_frames():
+    row = decoder_zoo_row("audiogen_16khz")
+    assert row.decoder_agrees and row.round_trip_agrees
+    assert row.decoder_past_frames is None and row.decoder_future_frames == 4  # its LSTM; a non-causal decoder
+
+
+@pytest.mark.slow
+def test_audiocraft_and_transformers_encodec_decoders_read_the_same_frames():
+    import dataclasses
+
+    def numbers(row):
+        return {k: v for k, v in dataclasses.asdict(row).items() if k not in ("name", "quantizer")}
+
+    assert numbers(decoder_zoo_row("encodec_24khz_audiocraft")) == numbers(decoder_zoo_row("encodec_24khz"))

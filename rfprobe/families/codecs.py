@@ -188,6 +188,30 @@ def encodec_transformers(rate_khz: int, tiny: bool) -> CodecParts:
     )
 
 
+def audiocraft_codec(config, tiny: bool) -> CodecParts:
+    """audiocraft's `SEANetEncoder` and `SEANetDecoder` of one SEANet config (EnCodec as audiocraft
+    builds it, MusicGen's and AudioGen's compression models); its quantizer is not run here."""
+    import warnings
+
+    from rfprobe.families.seanet.source import load_audiocraft
+
+    config = encodec_family.sized(config, tiny)
+    encoder = encodec_family.audiocraft_encoder(config, tiny=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # audiocraft's weight_norm, deprecated in torch
+        decoder = load_audiocraft().seanet.SEANetDecoder(**config.seanet_kwargs())
+    return _eval(
+        CodecParts(
+            encoder,
+            decoder,
+            config.dimension,
+            config.hop_samples,
+            None,
+            "audiocraft's ResidualVectorQuantizer imports flashy (training utilities), not installed with --no-deps",
+        )
+    )
+
+
 # --- Mimi -----------------------------------------------------------------------------------
 def _mimi_audio(inner: nn.Module, latents):
     return inner(latents).audio_values
@@ -330,6 +354,24 @@ CODECS: list[CodecModel] = [
             note="EncodecModel(config).decoder",
         )
         for rate in (24, 32, 48)
+    ],
+    *[
+        CodecModel(
+            f"encodec_{rate}khz_audiocraft",
+            lambda tiny, rate=rate: audiocraft_codec(encodec_family.audiocraft_config(rate), tiny),
+            "conv+lstm",
+            note="audiocraft SEANetDecoder",
+        )
+        for rate in (24, 32, 48)
+    ],
+    *[
+        CodecModel(
+            name,
+            lambda tiny, name=name: audiocraft_codec(encodec_family.shipped_config(name), tiny),
+            "conv+lstm",
+            note="audiocraft SEANetDecoder of the compression model",
+        )
+        for name in ("musicgen_32khz", "audiogen_16khz")
     ],
     CodecModel(
         "snac_24khz",

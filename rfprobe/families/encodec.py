@@ -50,7 +50,8 @@ def transformers_encoder(rate_khz: int, tiny: bool) -> nn.Module:
     return snapshot_branches(model)[0].module
 
 
-def _audiocraft_config(rate_khz: int):
+def audiocraft_config(rate_khz: int):
+    """The audiocraft SEANet config equivalent to transformers' EnCodec `rate_khz` (the zoo's audiocraft rows)."""
     from rfprobe.families.seanet.hf_config import audiocraft_equivalent
 
     return audiocraft_equivalent(
@@ -58,13 +59,17 @@ def _audiocraft_config(rate_khz: int):
     )
 
 
+def sized(config, tiny: bool):
+    """`config` at tiny width (2 filters, dimension 8: every kernel, stride and LSTM kept), or as it is."""
+    return dataclasses.replace(config, n_filters=TINY_FILTERS, dimension=TINY_DIMENSION) if tiny else config
+
+
 def audiocraft_encoder(config, tiny: bool) -> nn.Module:
     """audiocraft's real SEANetEncoder (loaded as rfprobe always loads it)."""
     from rfprobe.families.seanet.encoder import build_encoder
     from rfprobe.errors import UsageError
 
-    if tiny:
-        config = dataclasses.replace(config, n_filters=TINY_FILTERS, dimension=TINY_DIMENSION)
+    config = sized(config, tiny)
     try:
         return build_encoder(config)
     except UsageError as error:  # audiocraft missing
@@ -88,7 +93,8 @@ def facebook_encoder(rate_khz: int, tiny: bool) -> nn.Module:
     return SEANetEncoder(channels=channels, norm=norm, causal=causal, **widths).eval()
 
 
-def _shipped(name: str):
+def shipped_config(name: str):
+    """A config shipped in configs/ (MusicGen's and AudioGen's compression encoders)."""
     from rfprobe.families.seanet.config_files import load_config
 
     return load_config(CONFIGS / f"{name}.yaml")
@@ -119,7 +125,7 @@ def _rows() -> list[ZooModel]:
                 sample_rate=rate * 1000,
                 channels=channels[rate],
                 kind=kind,
-                build=lambda tiny, rate=rate: audiocraft_encoder(_audiocraft_config(rate), tiny),
+                build=lambda tiny, rate=rate: audiocraft_encoder(audiocraft_config(rate), tiny),
                 note=f"SEANetEncoder with encodec_{rate}khz's hyperparameters",
             )
         )
@@ -148,7 +154,7 @@ def _rows() -> list[ZooModel]:
                 sample_rate=rate,
                 channels=1,
                 kind="conv+lstm",
-                build=lambda tiny, name=name: audiocraft_encoder(_shipped(name), tiny),
+                build=lambda tiny, name=name: audiocraft_encoder(shipped_config(name), tiny),
                 note=note,
             )
         )
@@ -161,7 +167,7 @@ def _rows() -> list[ZooModel]:
                 channels=1,
                 kind="conv",
                 twin_of=name,
-                build=lambda tiny, name=name: audiocraft_encoder(_shipped(f"{name}_conv"), tiny),
+                build=lambda tiny, name=name: audiocraft_encoder(shipped_config(f"{name}_conv"), tiny),
                 note="conv-only twin (lstm: 0)",
             )
         )
