@@ -141,6 +141,44 @@ def test_a_model_that_changes_between_calls_without_a_random_draw_has_no_plan_an
     assert proof.plan is None and "two runs of the same input differ" in proof.no_exact_plan
 
 
+def test_a_dropout_left_in_training_mode_is_named_and_never_zeroed():
+    class DroppingUpsampler(Upsampler):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return nn.functional.dropout(super().forward(x), p=0.5, training=True)
+
+    torch.manual_seed(0)
+    proof = prove_decode_plan(DroppingUpsampler().double(), 2, DecodePlan(4, 1, 1), [41, 29], [6, 9])
+    assert proof.plan is None and "aten.bernoulli" in proof.no_exact_plan and "cannot be zeroed" in proof.no_exact_plan
+
+
+def test_a_deterministic_model_with_nan_in_its_output_is_not_called_nondeterministic():
+    class NanUpsampler(Upsampler):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            output = super().forward(x)
+            return torch.cat([output[..., :1] * float("nan"), output[..., 1:]], dim=-1)
+
+    torch.manual_seed(0)
+    proof = prove_decode_plan(NanUpsampler().double(), 2, DecodePlan(4, 1, 1), [41, 29], [6, 9])
+    assert "two runs of the same input differ" not in proof.no_exact_plan and proof.random_draws == ()
+
+
+def test_a_one_less_plan_off_by_rounding_only_does_not_prove_minimality(monkeypatch):
+    import rfprobe.runs.chunking as chunking
+
+    module, plan = _stack()
+    real = chunking._compare
+
+    def rounding_off(whole, chunked, length, chunk_frames):  # every chunked run: a few ulps off at most
+        found = real(whole, chunked, length, chunk_frames)
+        return dataclasses.replace(found, equal=False, max_relative_difference=1e-16) if found.equal else found
+
+    monkeypatch.setattr(chunking, "_compare", rounding_off)
+    proof = prove_encode_plan(module, 1, plan, lengths=[203, 131], chunk_sizes=[5, 8])
+    assert proof.equal_up_to_rounding and all(
+        broken is None or not broken.rounding for broken in proof.minimality.values()
+    )
+
+
 def test_a_deterministic_decoder_names_no_random_draws():
     from rfprobe.runs.decoder_field import probe_decoder
 
@@ -223,7 +261,7 @@ def test_max_seconds_must_be_a_positive_number(value, capsys):
 def test_a_decoder_the_core_cannot_read_has_no_plan_and_the_first_refusal_is_named():
     result = codec_chunking("wavtokenizer", tiny=True, chunk_seconds=0.5)
     assert result.decode is not None and result.decode.plan is None
-    assert result.decode.no_exact_plan.startswith("the analytic core cannot read the decoder (aten.permute")
+    assert result.decode.no_exact_plan.startswith("the decoder's reads cannot be decided (aten.permute")
 
 
 def test_the_decoder_zoo_names_a_decoder_it_cannot_measure_and_exits_one(tmp_path, capsys):

@@ -55,13 +55,25 @@ def test_a_run_writes_each_steps_seconds_where_rfprobe_timings_names_a_file(tmp_
     assert record["finished_unix_s"] - record["main_started_unix_s"] >= sum(record["steps"].values())
 
 
-def test_a_run_without_rfprobe_timings_writes_no_timings(tmp_path, monkeypatch, capsys):
+def test_without_rfprobe_timings_nothing_is_opened_for_writing(monkeypatch):
+    import builtins
+
     from rfprobe.runs import timings
 
+    def no_open(*args, **kwargs):
+        raise AssertionError(f"opened {args[:1]}")
+
     monkeypatch.delenv(timings.ENVIRONMENT_VARIABLE, raising=False)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(builtins, "open", no_open)
+    timings.write_if_asked(0.0)
+
+
+def test_an_unwritable_timings_path_is_a_warning_and_keeps_the_runs_exit_code(tmp_path, monkeypatch, capsys):
+    from rfprobe.runs import timings
+
+    monkeypatch.setenv(timings.ENVIRONMENT_VARIABLE, str(tmp_path / "missing" / "timings.json"))
     assert main(["--config", SMALL, "--quiet"]) == 0
-    assert list(tmp_path.iterdir()) == []
+    assert "cannot write the timings" in capsys.readouterr().err
 
 
 def test_verbose_adds_the_layer_table_and_the_edge_frames(capsys):

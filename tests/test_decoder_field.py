@@ -81,9 +81,15 @@ def test_an_influence_one_sample_off_is_caught(field):
 def test_round_trip_analytic_equals_gradient_and_latency_is_the_right_extent_with_the_hop_wait_inside(trip):
     assert trip.agrees
     assert trip.latency_samples == trip.right_samples
-    assert trip.buffering_samples == min(HOP - 1, trip.right_samples)
+    assert 0 <= trip.buffering_samples <= HOP - 1
     assert trip.buffering_samples + trip.lookahead_samples == trip.latency_samples  # the hop is not counted twice
     assert trip.ms(trip.hop_samples) == 1000.0 * HOP / 16000
+
+
+def test_the_latency_is_split_at_the_phase_that_needs_the_most_input_ahead():
+    # phases 2 and 3 read the next latent frame: phase 2 needs 5 samples ahead, 1 of them its own hop's
+    trip = RoundTrip("late", 4, 16000, "skipped", {0: Span(-9, 3), 1: Span(-9, 2), 2: Span(-9, 5), 3: Span(-9, 4)}, {})
+    assert (trip.latency_samples, trip.buffering_samples, trip.lookahead_samples) == (5, 1, 4)
 
 
 def test_a_causal_round_trip_waits_only_for_its_frames_hop():

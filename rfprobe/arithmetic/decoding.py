@@ -10,8 +10,9 @@ The round trip decode(encode(x)) maps samples to samples: output sample n reads 
 samples n - left .. n + right. Its latency is the largest right extent over the phases: output
 sample n can be made once input sample n + right has arrived. That wait already holds the
 buffering of a frame-based codec (the first sample of a frame waits for the other hop - 1 samples
-of its hop before the frame is encoded), so latency = buffering + lookahead, where buffering is
-min(hop - 1, right) and lookahead the input needed beyond the frame's own hop. Adding a whole hop
+of its hop before the frame is encoded), so latency = buffering + lookahead, split at the phase p that needs the
+most: buffering is its wait for the rest of its hop, min(hop - 1 - p, right), and lookahead the
+input it needs beyond its frame's own hop. Adding a whole hop
 of buffering on top of the right extent would count that wait twice: EnCodec 24 kHz, causal, has
 a right extent of 319 samples (13.3 ms, the paper's "320 samples"), not 639.
 
@@ -148,9 +149,13 @@ class RoundTrip:
 
     @property
     def buffering_samples(self) -> Optional[int]:
-        """The part of the latency spent waiting for the rest of a frame's hop: min(hop - 1, right)."""
+        """The part of the latency spent waiting for the rest of a frame's hop, at the phase p that needs
+        the most input ahead (the smallest such phase): min(hop - 1 - p, right); None: unbounded."""
         right = self.right_samples
-        return None if right is None else min(self.hop_samples - 1, right)
+        if right is None:
+            return None
+        phase = min(p for p, span in self.reads_by_phase.items() if span.high == right)
+        return max(min(self.hop_samples - 1 - phase, right), 0)
 
     @property
     def lookahead_samples(self) -> Optional[int]:

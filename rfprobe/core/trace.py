@@ -100,7 +100,11 @@ class _Recording:
             produced = apply(rule, call)
         # An op refused because an input it reads was refused (its time axis lost there) names that
         # first refusal, the cause, not its own consequence ("an input whose time axis is dim None").
-        upstream = self.graph.first_refusal_above([info.node for _, info in call.tracked_args()])
+        upstream = (
+            self.graph.first_refusal_above([info.node for _, info in call.tracked_args()])
+            if any(output.refusal for output in produced)  # only then: it walks every node above
+            else ""
+        )
         for tensor, output in zip(outputs, produced):
             index = self.graph.add(
                 Node(

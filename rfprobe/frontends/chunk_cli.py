@@ -1,7 +1,9 @@
 """`rfprobe chunk NAME`: exact chunk plans for a zoo codec, proven by running it.
 
-Exit codes: 0 every plan's chunks equal the whole file bit for bit (or the reason no exact plan
-exists is named); 1 a plan's chunks differ; 2 bad input (one line naming the problem and the fix).
+Exit codes: 0 every plan's chunks equal the whole file bit for bit, or differ by float64 rounding
+only at some chunk ends (the finding says "not bit for bit"), or the reason no exact plan exists is
+named; 1 a plan's chunks differ by more than rounding; 2 bad input (one line naming the problem and
+the fix).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def _plan_cell(proof: Optional[dict]) -> str:
     if proof.get("random_draws"):  # the long words are PlanProof.finding's; the table says it short
         draws = ", ".join(proof["random_draws"])
         return f"none as it runs (fresh {draws} every call); draws zeroed: " + _plan_cell({**proof, "random_draws": []})
-    equal = all(run["equal"] for run in proof["comparisons"])
+    equal = bool(proof["comparisons"]) and all(run["equal"] for run in proof["comparisons"])
     if equal and all(proof["minimality"].values()):
         return "exact, minimal (proven)"
     if equal:

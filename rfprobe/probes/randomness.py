@@ -48,12 +48,21 @@ class _RecordDraws(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
+# Draws that only make noise (a tensor of random values, nothing of the input in it): zeroing one
+# leaves the model's deterministic part. Dropout, rrelu, bernoulli masks and integer draws also
+# carry the tag, but zeroing them would change what the model computes (a dropped signal, an
+# all-zero mask): they are named, never zeroed.
+ZEROED_DRAWS = frozenset(
+    f"aten.{name}" for name in ("randn", "randn_like", "rand", "rand_like", "normal", "normal_", "uniform_")
+)
+
+
 class zeroed_random_draws(TorchDispatchMode):
-    """Within the block, every random draw (an op tagged ``nondeterministic_seeded``) gives zeros."""
+    """Within the block, every draw of :data:`ZEROED_DRAWS` gives zeros (any other op runs as it is)."""
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         result = func(*args, **(kwargs or {}))
-        if not _draws(func):
+        if not _draws(func) or _name(func) not in ZEROED_DRAWS:
             return result
         for tensor in result if isinstance(result, (tuple, list)) else (result,):
             if isinstance(tensor, torch.Tensor) and tensor.is_floating_point():

@@ -86,8 +86,9 @@ def core_reads(
     for frames, trace in _doubling_traces(module, channels, input_per_frame, device, dtype, max_frames):
         shortfall = frames * hop - trace.output_length
         if not 0 <= shortfall < hop:
-            raise ValueError(
-                f"{frames} frames gave {trace.output_length} samples, not {frames} x {hop} (less at most one hop)"
+            raise CannotDecide(
+                f"module walk: {frames} frames gave {trace.output_length} samples, not {frames} x {hop} "
+                "(less at most one hop)"
             )
         anchor = frames // 2
         reads: dict[int, Span] = {}
@@ -104,7 +105,7 @@ def core_reads(
             )
         if len(reads) == hop:
             return reads, shortfall
-    raise ValueError(f"an output sample's read still meets an end of {frames} frames")
+    raise CannotDecide(f"module walk: an output sample's read still meets an end of {frames} frames")
 
 
 def probe_phases(reads: dict[int, Span], reference: Reference = _latent_reference) -> list[int]:
@@ -302,7 +303,7 @@ def core_hop_reads(
                 high_unbounded=reach.open_end,
             )
             return span, frames
-    raise ValueError(f"one hop's read still meets an end of {frames} frames")
+    raise CannotDecide(f"module walk: one hop's read still meets an end of {frames} frames")
 
 
 def gradient_hop_reads(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 from typing import Iterator
 
@@ -62,5 +63,11 @@ def write_if_asked(main_started_unix_s: float) -> None:
         "main_started_unix_s": main_started_unix_s,
         "finished_unix_s": time.time(),
     }
-    with open(path, "w", encoding="utf-8") as file:
-        json.dump(record, file, indent=1)
+    try:
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump(record, file, indent=1)
+    except OSError as error:  # the run itself is done and its outputs written: say so, keep its exit code
+        print(
+            f"rfprobe: warning: {ENVIRONMENT_VARIABLE}={path}: cannot write the timings ({error.strerror})",
+            file=sys.stderr,
+        )

@@ -236,7 +236,7 @@ def row_cost_check(
             if estimate.seconds > left:
                 raise UsageError(
                     f"{name}: the probes would take about {estimate.seconds:.0f} s ({estimate.seconds_basis}), past "
-                    f"the {max(left, 0):.0f} s left of its {time_limit_s:.0f} s limit; --tiny gives the same "
+                    f"the {max(left, 0):.0f} s left of its {time_limit_s:.0f} s time limit; --tiny gives the same "
                     "receptive field, --timeout more time"
                 )
 
