@@ -239,6 +239,7 @@ def test_the_chunk_command_prints_proven_plans_and_writes_them_as_json(tmp_path,
         expected = "exact, minimal (proven)" if all(run["equal"] for run in runs) else "equal up to rounding"
         assert f"{kind}: {expected}" in printed
     assert data["encode"]["plan"]["hop_samples"] == 320
+    assert data["kernels"].startswith(("MKL_CBWR=", "BLAS without MKL")) and data["kernels"] in printed
     # the trim a server needs, from the proven length arithmetic, printed and in the JSON
     trim = data["lengths"]["decode_trim_samples"]
     assert not data["lengths"]["mismatches"] and f"decoded audio is {trim} samples short of f x hop" in printed

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, U
 
 import contextlib
 import math
+import os
 import time
 
 import torch
@@ -144,6 +145,14 @@ class PlanProof:
                 + ("" if self.with_default_threads.equal else " (rounding: the kernels split work by length)")
             )
         return lines
+
+
+def blas_mode() -> str:
+    """Which matrix-product library the proofs ran on, and MKL's reproducibility mode when it is MKL
+    (`MKL_CBWR`, read once at the process's first product: rfprobe.probes.threads.reproducible_blas)."""
+    if not torch.backends.mkl.is_available():
+        return "BLAS without MKL"
+    return f"MKL_CBWR={os.environ.get('MKL_CBWR', '') or 'unset (MKL chooses its code path)'}"
 
 
 def random_draws_words(draws: Sequence[str]) -> str:
@@ -333,11 +342,15 @@ class CodecChunking:
     decode_note: str = ""
     helpers: tuple[HelperFinding, ...] = ()  # the codec's own chunking helpers against its encode()
     lengths: Optional[LengthArithmetic] = None  # frames for n samples, samples for f frames, the trim
+    kernels: str = field(default_factory=lambda: blas_mode())  # the BLAS the proofs ran on (rounding is its part)
 
     def describe(self) -> list[str]:
         """The report's lines: the hop, both plans and how to apply them, the lengths, the codec's helpers."""
         hop_ms = 1000 * self.hop_samples / self.sample_rate
-        lines = [f"{self.name}: hop {self.hop_samples} samples ({hop_ms:.2f} ms), chunks of {self.chunk_frames} frames"]
+        lines = [
+            f"{self.name}: hop {self.hop_samples} samples ({hop_ms:.2f} ms), chunks of {self.chunk_frames} frames; "
+            f"proofs on one thread, {self.kernels}"
+        ]
         lines += self.encode.describe()
         if isinstance(self.encode.plan, EncodePlan):
             plan = self.encode.plan
