@@ -302,6 +302,13 @@ class ProbePyRun:
     steps_s: dict[str, float]  # rfprobe.runs.timings: verification, edges, taint, effective RF, output
     start_s: float  # from starting the process to rfprobe's main: the interpreter and the imports
 
+    def summary(self) -> str:
+        """The total in seconds and floors, and the floor it is counted in."""
+        return (
+            f"{self.seconds:.1f} s wall = {self.seconds / self.floor_s:.0f} floors (floor: MusicGen's conv encoder, "
+            f"float64 forward + backward at 7506 samples, {self.floor_s * 1000:.0f} ms in this run)"
+        )
+
     def step_lines(self) -> list[str]:
         """Each step in floors, then the process start (interpreter and imports) and the rest."""
         named = sum(self.steps_s.values())
@@ -390,9 +397,8 @@ def main() -> int:
     if arguments.probe_py:
         probe_py = probe_py_floors(device, arguments.repeats)
         print(
-            f"python scripts/probe.py: {probe_py.seconds:.1f} s = {probe_py.seconds / probe_py.floor_s:.0f} floors "
-            f"(floor {probe_py.floor_s * 1000:.0f} ms: MusicGen's conv encoder, float64 forward + backward at 7506 "
-            f"samples); 1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+            f"python scripts/probe.py: {probe_py.summary()}; 1-minute load average {load_before:.1f} at the "
+            f"start, {os.getloadavg()[0]:.1f} at the end"
         )
         print("\n".join(probe_py.step_lines()))
         return 0
@@ -531,9 +537,7 @@ def main() -> int:
     cli_line = "\n".join(
         [
             f"python scripts/probe.py over all {len(rows)} shipped configs (verification, context map, "
-            f"process start): {probe_py.seconds:.1f} s wall = {probe_py.seconds / probe_py.floor_s:.0f} floors "
-            f"(floor: MusicGen's conv encoder, float64 forward + backward at 7506 samples, "
-            f"{probe_py.floor_s * 1000:.0f} ms in this run); by step:",
+            f"process start): {probe_py.summary()}; by step:",
             *probe_py.step_lines(),
         ]
     )

@@ -81,11 +81,11 @@ def zoo_rows(path: Path = ZOO_DATA) -> tuple[str, list[ZooRow], list[Implementat
 
 def full_width_line(path: Path = ZOO_FULL_DATA) -> str:
     """One line on the full-width run: how long the whole zoo took, and how its rows ended."""
+    from collections import Counter
+
     data = _read_json(path)
-    verdicts: dict[str, int] = {}
-    for row in data["rows"]:
-        verdicts[row["verdict"]] = verdicts.get(row["verdict"], 0) + 1
-    counts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(verdicts.items(), key=lambda kv: -kv[1]))
+    verdicts = Counter(row["verdict"] for row in data["rows"])
+    counts = ", ".join(f"{count} {verdict}" for verdict, count in verdicts.most_common())
     parts = data["machine"].split("; ")
     where = ", ".join(part.split(", ")[0] for part in parts if "threads" in part or "CPU cores" in part)
     timed_out = "" if "ERROR" in verdicts else ", none timed out"
@@ -100,11 +100,12 @@ def zoo_blocks(path: Path = ZOO_DATA, full_path: Path = ZOO_FULL_DATA) -> dict[s
     full-width run's table, notes and time."""
     machine, rows, checks = zoo_rows(path)
     full_machine, full_rows, full_checks = zoo_rows(full_path)
+    full_line = full_width_line(full_path)
     return {
-        "zoo-summary": f"```\n{zoo_summary_table(rows)}\n```\n\n{full_width_line(full_path)}",
+        "zoo-summary": f"```\n{zoo_summary_table(rows)}\n```\n\n{full_line}",
         "zoo": f"Machine: {machine}.\n\n```\n{zoo_table(rows)}\n```\n\n```\n{zoo_notes(rows, checks)}\n```",
         "zoo-full": (
-            f"{full_width_line(full_path)}\n\nMachine: {full_machine}.\n\n```\n{zoo_table(full_rows)}\n```"
+            f"{full_line}\n\nMachine: {full_machine}.\n\n```\n{zoo_table(full_rows)}\n```"
             f"\n\n```\n{zoo_notes(full_rows, full_checks)}\n```"
         ),
     }
@@ -279,9 +280,8 @@ def main() -> int:
         from rfprobe.probes.threads import reproducible_blas
 
         reproducible_blas()  # as `rfprobe chunk` proves its plans: before anything computes
-    if arguments.codecs:
-        CODEC_DATA.write_text(json.dumps(measure_codec_use(), indent=1, default=str) + "\n", encoding="utf-8")
-    if arguments.codecs or arguments.helpers:
+        if arguments.codecs:
+            CODEC_DATA.write_text(json.dumps(measure_codec_use(), indent=1, default=str) + "\n", encoding="utf-8")
         data = _read_json(CODEC_DATA)
         data["helpers"] = measure_codec_helpers()
         data.update(measure_codec_lengths_and_quantizers())

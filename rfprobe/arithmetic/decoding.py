@@ -10,11 +10,11 @@ The round trip decode(encode(x)) maps samples to samples: output sample n reads 
 samples n - left .. n + right. Its latency is the largest right extent over the phases: output
 sample n can be made once input sample n + right has arrived. That wait already holds the
 buffering of a frame-based codec (the first sample of a frame waits for the other hop - 1 samples
-of its hop before the frame is encoded), so latency = buffering + lookahead, split at the phase p that needs the
-most: buffering is its wait for the rest of its hop, min(hop - 1 - p, right), and lookahead the
-input it needs beyond its frame's own hop. Adding a whole hop
-of buffering on top of the right extent would count that wait twice: EnCodec 24 kHz, causal, has
-a right extent of 319 samples (13.3 ms, the paper's "320 samples"), not 639.
+of its hop before the frame is encoded), so latency = buffering + lookahead, split at the phase
+p that needs the most: buffering is its wait for the rest of its hop, min(hop - 1 - p, right),
+and lookahead the input it needs beyond its frame's own hop. Adding a whole hop of buffering on
+top of the right extent would count that wait twice: EnCodec 24 kHz, causal, has a right extent
+of 319 samples (13.3 ms, the paper's "320 samples"), not 639.
 
     >>> reach_from_reads({0: Span(-1, 0), 1: Span(0, 1)}, hop=2)
     Span(low=-1, high=2, low_unbounded=False, high_unbounded=False)

@@ -33,6 +33,7 @@ from rfprobe.families import dac as dac_family
 from rfprobe.families import encodec as encodec_family
 from rfprobe.families import mimi as mimi_family
 from rfprobe.families import snac as snac_family
+from rfprobe.families import wavtokenizer as wavtokenizer_family
 from rfprobe.families import xcodec as xcodec_family
 
 
@@ -191,15 +192,11 @@ def encodec_transformers(rate_khz: int, tiny: bool) -> CodecParts:
 def audiocraft_codec(config, tiny: bool) -> CodecParts:
     """audiocraft's `SEANetEncoder` and `SEANetDecoder` of one SEANet config (EnCodec as audiocraft
     builds it, MusicGen's and AudioGen's compression models); its quantizer is not run here."""
-    import warnings
-
-    from rfprobe.families.seanet.source import load_audiocraft
+    from rfprobe.families.seanet.encoder import build_decoder
 
     config = encodec_family.sized(config, tiny)
     encoder = encodec_family.audiocraft_encoder(config, tiny=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # audiocraft's weight_norm, deprecated in torch
-        decoder = load_audiocraft().seanet.SEANetDecoder(**config.seanet_kwargs())
+    decoder = build_decoder(config, seed=1)
     return _eval(
         CodecParts(
             encoder,
@@ -242,17 +239,11 @@ def mimi_transformers(tiny: bool) -> CodecParts:
 SNAC_TINY_DECODER_WIDTH = 32  # halves through its 4 blocks to 2 channels; depthwise groups stay whole
 
 
-def _snac_quantize(quantizer: nn.Module, latents):
-    return quantizer(latents)[0]
-
-
 def snac_24khz(tiny: bool) -> CodecParts:
     """snac's `SNAC(**hubertsiuzdak/snac_24khz config)`: `.encoder`, `.decoder` (with its NoiseBlocks,
     which draw fresh noise on every call) and the multi-rate `ResidualVectorQuantize` (levels
     average-pooled over 4, 2 and 1 frames, straight-through)."""
-    config = {**snac_family.SNAC_24KHZ}
-    if tiny:
-        config.update(encoder_dim=snac_family.TINY_ENCODER_DIM, decoder_dim=SNAC_TINY_DECODER_WIDTH)
+    config = {**snac_family.snac_24khz_config(tiny), **({"decoder_dim": SNAC_TINY_DECODER_WIDTH} if tiny else {})}
     model = snac_family.build_snac(**config)
     return _eval(
         CodecParts(
@@ -260,7 +251,7 @@ def snac_24khz(tiny: bool) -> CodecParts:
             model.decoder,
             model.latent_dim,
             int(model.hop_length),
-            Adapter(model.quantizer, _snac_quantize),
+            Adapter(model.quantizer, _dequantized),
             f"ResidualVectorQuantize at strides {config['vq_strides']} (each level average-pools that many frames; "
             "straight-through)",
             quantizer_frames_multiple=math.lcm(*config["vq_strides"]),
@@ -291,15 +282,11 @@ def xcodec_transformers(tiny: bool) -> CodecParts:
 
 
 # --- WavTokenizer ---------------------------------------------------------------------------
-WAVTOKENIZER_TINY = dict(
-    num_filters=2,
-    hidden_size=8,
-    codebook_dim=8,
-    decoder_hidden_size=32,
-    decoder_intermediate_size=64,
-    decoder_num_layers=2,
-    decoder_attention_num_groups=4,
-)
+# the encoder row's tiny widths, and a decoder narrow enough for tiny runs (2 layers, 4 groups)
+WAVTOKENIZER_TINY = {
+    **wavtokenizer_family.TINY,
+    **dict(decoder_hidden_size=32, decoder_intermediate_size=64, decoder_num_layers=2, decoder_attention_num_groups=4),
+}
 
 
 def _wavtokenizer_audio(model: nn.Module, latents):

@@ -58,9 +58,14 @@ def snac_encoder(tiny: bool) -> nn.Module:
     return build_snac(**({"encoder_dim": TINY_ENCODER_DIM} if tiny else {})).encoder.eval()
 
 
+def snac_24khz_config(tiny: bool) -> dict:
+    """hubertsiuzdak/snac_24khz's configuration, its encoder at tiny width when `tiny`."""
+    return {**SNAC_24KHZ, **({"encoder_dim": TINY_ENCODER_DIM} if tiny else {})}
+
+
 def snac_24khz_encoder(tiny: bool) -> nn.Module:
     """The encoder of hubertsiuzdak/snac_24khz's configuration."""
-    return build_snac(**{**SNAC_24KHZ, **({"encoder_dim": TINY_ENCODER_DIM} if tiny else {})}).encoder.eval()
+    return build_snac(**snac_24khz_config(tiny)).encoder.eval()
 
 
 MODELS = [

@@ -22,13 +22,15 @@ def snapshot_branches(model: nn.Module) -> list[SnapshotBranch]:
     ]
 
 
+TINY = dict(num_filters=2, hidden_size=8, codebook_dim=8)  # tiny width: 2 filters, 8 latent channels
+
+
 def transformers_encoder(tiny: bool) -> nn.Module:
     """transformers' WavTokenizer encoder, audio to latent frames."""
     config_class = require_transformers_class("WavTokenizerConfig")
     from transformers.models.wavtokenizer.modeling_wavtokenizer import WavTokenizerEncoder
 
-    values = dict(num_filters=2, hidden_size=8, codebook_dim=8) if tiny else {}
-    return WavTokenizerEncoder(config_class(**values)).eval()
+    return WavTokenizerEncoder(config_class(**(TINY if tiny else {}))).eval()
 
 
 MODELS = [

@@ -166,11 +166,9 @@ def run_decoders(arguments: argparse.Namespace, device: str) -> int:
     from dataclasses import asdict
 
     from rfprobe.families.codecs import CODECS, find_codec
-    from rfprobe.output.decoder_table import decoder_table
-    from rfprobe.runs.decoder_field import decoder_zoo_row
-
     from rfprobe.core.readers import NotUnderstood
-    from rfprobe.runs.decoder_field import CannotDecide
+    from rfprobe.output.decoder_table import decoder_table
+    from rfprobe.runs.decoder_field import CannotDecide, decoder_zoo_row
 
     codecs = [find_codec(name) for name in arguments.only] if arguments.only else CODECS
     rows, not_measured = [], []

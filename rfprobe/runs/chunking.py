@@ -342,7 +342,7 @@ class CodecChunking:
     decode_note: str = ""
     helpers: tuple[HelperFinding, ...] = ()  # the codec's own chunking helpers against its encode()
     lengths: Optional[LengthArithmetic] = None  # frames for n samples, samples for f frames, the trim
-    kernels: str = field(default_factory=lambda: blas_mode())  # the BLAS the proofs ran on (rounding is its part)
+    kernels: str = field(default_factory=blas_mode)  # the BLAS the proofs ran on (rounding is its part)
 
     def describe(self) -> list[str]:
         """The report's lines: the hop, both plans and how to apply them, the lengths, the codec's helpers."""
@@ -497,16 +497,14 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Opt
     torch.manual_seed(0)
     parts = codec.build(tiny)
     # One hop's union read: exactly the largest past and future over phases, all a plan needs.
-    from rfprobe.runs.output_lengths import codec_lengths
-
     try:
         field = probe_decoder_hop(parts.decoder, parts.latent_dim, parts.hop_samples, name)
+        undecided = ""
     except (NotUnderstood, CannotDecide) as error:
-        decode = PlanProof("decode", None, no_exact_plan=f"the decoder's reads cannot be decided ({error})")
-        return CodecChunking(
-            name, model.sample_rate, hop, chunk_frames, encode, decode, helpers=helpers, lengths=codec_lengths(name)
-        )
-    if field.past_frames is None or field.future_frames is None:
+        field, undecided = None, str(error)
+    if field is None:
+        decode = PlanProof("decode", None, no_exact_plan=f"the decoder's reads cannot be decided ({undecided})")
+    elif field.past_frames is None or field.future_frames is None:
         side = "past" if field.past_frames is None else "future"
         decode = PlanProof("decode", None, no_exact_plan=f"the decoder's {side} is unbounded")
     elif not field.agrees:
@@ -528,6 +526,7 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Opt
         )
         _check_proof_time("decode", name, estimate, max_seconds)
         decode = prove_decode_plan(parts.decoder, parts.latent_dim, plan, frames, sizes)
+    from rfprobe.runs.output_lengths import codec_lengths
 
     return CodecChunking(
         name, model.sample_rate, hop, chunk_frames, encode, decode, helpers=helpers, lengths=codec_lengths(name)

@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 import torch
 
 from rfprobe.families.seanet.config import EncoderConfig
+from rfprobe.families.seanet.encoder import build_decoder
 from rfprobe.arithmetic.decoding import Span, reach_from_reads  # noqa: F401  (Span: re-exported)
 from rfprobe.core.sizing import frame_reach
 from rfprobe.core.trace import trace_module
@@ -93,25 +94,6 @@ def analytic_decoder(
     decoder = decoder if decoder is not None else build_decoder(config, trim_right_ratio, device=device, dtype=dtype)
     reads = core_reads_by_phase(decoder, config.dimension, config.hop_samples, device, dtype)
     return reads, reach_from_reads(reads, config.hop_samples)
-
-
-def build_decoder(
-    config: EncoderConfig,
-    trim_right_ratio: float = 1.0,
-    seed: int = 0,
-    device: torch.device | str = "cpu",
-    dtype: torch.dtype = torch.float64,
-) -> torch.nn.Module:
-    """audiocraft's SEANetDecoder for an encoder config (the same architecture, mirrored), random weights."""
-    import warnings
-
-    from rfprobe.families.seanet.source import load_audiocraft
-
-    torch.manual_seed(seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        decoder = load_audiocraft().seanet.SEANetDecoder(**config.seanet_kwargs(), trim_right_ratio=trim_right_ratio)
-    return decoder.to(device=device, dtype=dtype).eval()
 
 
 def measure_decoder(

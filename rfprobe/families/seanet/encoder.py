@@ -26,6 +26,23 @@ def build_encoder(
     return encoder.to(device=device, dtype=dtype).eval()
 
 
+def build_decoder(
+    config: EncoderConfig,
+    trim_right_ratio: float = 1.0,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> nn.Module:
+    """audiocraft's `SEANetDecoder` for an encoder config (the same architecture, mirrored), with
+    weights drawn under `seed`, in eval mode."""
+    seanet = load_audiocraft().seanet
+    torch.manual_seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # audiocraft's deprecated weight_norm, as above
+        decoder = seanet.SEANetDecoder(**config.seanet_kwargs(), trim_right_ratio=trim_right_ratio)
+    return decoder.to(device=device, dtype=dtype).eval()
+
+
 def load_encoder_weights(encoder: torch.nn.Module, state: Mapping[str, torch.Tensor], where: str) -> torch.nn.Module:
     """Load trained weights; a mismatch with the architecture is a usage error naming keys."""
     reference = encoder.state_dict()
