@@ -75,9 +75,15 @@ class ContextMap:
 
 
 def edge_probe_length(clip_samples: int, hop: int, left: int, right: int) -> int:
-    """The input the edge frames are read and measured on: the clip's length modulo the hop,
-    long enough that frames near one end read nothing of the other end's padding."""
-    return probe_length(clip_samples, hop, 2 * (left + right) + 8 * hop)
+    """The input the edge frames are read and measured on: the clip's length modulo the hop.
+
+    Its first half of frames stands for the clip's start and its second half for the end
+    (:class:`rfprobe.core.clip.ClipEdges`), so each half must hold the frames that read its
+    end's padding (about left/hop at the start, right/hop at the end) and the few after them a
+    picture shows, and a frame in one half must not read the other end: twice the wider side
+    plus eight hops does all of it. The trace checks it (a frame that reads the other end
+    does not move by one hop with it)."""
+    return probe_length(clip_samples, hop, 2 * max(left, right) + 8 * hop)
 
 
 def edge_report(
