@@ -312,3 +312,29 @@ def test_audiocraft_and_transformers_encodec_decoders_read_the_same_frames():
         return {k: v for k, v in dataclasses.asdict(row).items() if k not in ("name", "quantizer")}
 
     assert numbers(decoder_zoo_row("encodec_24khz_audiocraft")) == numbers(decoder_zoo_row("encodec_24khz"))
+
+
+class GlobalAttentionDecoder(nn.Module):
+    """Latent frames -> self-attention over all frames (scaled_dot_product_attention) -> upsampled
+    by HOP: every output sample reads every latent frame. Contiguous heads, so that CPU SDPA
+    picks its flash kernel, as transformers models do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(2)
+        self.project = nn.Conv1d(3, 4, 1)
+        self.upsample = nn.ConvTranspose1d(4, 1, HOP, stride=HOP)
+
+    def forward(self, latents: torch.Tensor) -> torch.Tensor:
+        hidden = self.project(latents).transpose(1, 2).unsqueeze(1).contiguous()  # (batch, 1 head, frames, 4)
+        attended = nn.functional.scaled_dot_product_attention(hidden, hidden, hidden)
+        return self.upsample(attended.squeeze(1).transpose(1, 2))
+
+
+def test_a_decoder_with_sdpa_attention_is_measured_by_forward_mode_too():
+    # torch's CPU flash attention kernel has no forward-mode derivative: the influence probe
+    # runs under the math backend, as the impulse probe does (X-codec 2's decoder raised here)
+    field = probe_decoder(GlobalAttentionDecoder(), 3, HOP, "global attention")
+    assert field.agrees
+    assert field.past_frames is None and field.future_frames is None  # unbounded both ways
+    assert field.measured_influence.low_unbounded and field.measured_influence.high_unbounded

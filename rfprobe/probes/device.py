@@ -81,6 +81,17 @@ def exact_zeros() -> Iterator[None]:
             mkldnn_off.__exit__(None, None, None)
 
 
+
+@contextlib.contextmanager
+def forward_mode() -> Iterator[None]:
+    """What every forward-mode AD pass (`torch.func.jvp`) runs under: :func:`exact_zeros`, no
+    autograd graph, and torch's math attention backend, the one scaled_dot_product_attention
+    backend with forward-mode derivatives (the CPU flash kernel has none)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    with exact_zeros(), torch.no_grad(), sdpa_kernel([SDPBackend.MATH]):
+        yield
+
 # glibc's mallopt parameters (malloc.h), and the values asked for: blocks of up to 1 GiB from
 # the heap rather than from mmap (glibc before 2.26 caps this at 32 MiB: the fallback), and
 # the heap's top kept up to INT_MAX bytes (mallopt takes C ints).

@@ -25,10 +25,9 @@ from typing import Optional
 import torch
 from torch import nn
 from torch.func import jvp, vmap
-from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from rfprobe.arithmetic.methods import IMPULSE
-from rfprobe.probes.device import exact_zeros
+from rfprobe.probes.device import forward_mode
 from rfprobe.errors import first_line, is_out_of_memory
 from rfprobe.probes.empirical import ObservedSupport, Observation, ProbeError, ProbeWindow, WindowTooShort
 from rfprobe.arithmetic.geometry import ReceptiveField
@@ -92,7 +91,7 @@ class _Perturber:
                     else torch.randn(channels, count, generator=self.generator, dtype=torch.float64)
                 )
         tangents = tangents.to(self.inputs.device, self.inputs.dtype)
-        with exact_zeros(), torch.no_grad(), sdpa_kernel([SDPBackend.MATH]):
+        with forward_mode():
             moved = self._differences(tangents) if self.fallback_reason else self._forward_mode(tangents)
         self.output_frames = moved.shape[-1]
         if self.output_frames < self.frames_needed:

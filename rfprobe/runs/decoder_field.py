@@ -28,7 +28,7 @@ from torch import nn
 from rfprobe.arithmetic.decoding import DecoderField, RoundTrip, Span, max_extent, reach_from_reads
 from rfprobe.core.sizing import frame_reach
 from rfprobe.core.trace import Trace, trace_module
-from rfprobe.probes.device import exact_zeros
+from rfprobe.probes.device import exact_zeros, forward_mode
 from rfprobe.probes.subject import fold_weight_norms
 
 START_FRAMES = 16
@@ -181,7 +181,7 @@ def influence_of_one_frame(
     latent = torch.randn(1, latent_dim, frames, generator=generator, dtype=torch.float64).to(device=device, dtype=dtype)
     tangent = torch.zeros_like(latent)
     tangent[0, :, middle] = torch.randn(latent_dim, generator=generator, dtype=torch.float64).to(tangent)
-    with exact_zeros(), torch.no_grad():
+    with forward_mode():
         _, moved = jvp(decoder, (latent,), (tangent,))
     reached = (moved[0] != 0).any(dim=0).nonzero().flatten().tolist()
     return Span(

@@ -22,7 +22,7 @@ from torch import nn
 from rfprobe.probes import gradient as gradient_probe, impulse as impulse_probe
 from rfprobe.core import walk as walk_method
 from rfprobe.runs.cost import MODULE_GROWTH, CostEstimate, module_cost
-from rfprobe.probes.device import exact_zeros, synchronize
+from rfprobe.probes.device import exact_zeros, forward_mode, synchronize
 from rfprobe.arithmetic.lengths import round_up
 from rfprobe.probes.empirical import GROWTH_ROUNDS, plan_window
 from rfprobe.probes.run import DEFAULT_SEEDS, run_probes, seed_settings
@@ -359,7 +359,6 @@ def probe_step_seconds(
 ) -> ProbeSteps:
     """Times a plain forward pass and the probes' own steps on `length` samples (see :class:`ProbeSteps`)."""
     from torch.func import jvp, vmap
-    from torch.nn.attention import SDPBackend, sdpa_kernel
 
     from rfprobe.probes.gradient import frame_gradients_and_how
 
@@ -374,7 +373,7 @@ def probe_step_seconds(
     tangents = tangents.to(device, dtype)
     started = time.perf_counter()
     try:
-        with torch.no_grad(), sdpa_kernel([SDPBackend.MATH]):
+        with forward_mode():
             vmap(lambda tangent: jvp(subject, (inputs,), (tangent,))[1])(tangents)
     except (RuntimeError, NotImplementedError):  # no forward-mode AD: the probe's fallback runs forwards
         pass

@@ -23,7 +23,7 @@ from rfprobe.families.seanet.encoder import build_decoder
 from rfprobe.arithmetic.decoding import Span, reach_from_reads  # noqa: F401  (Span: re-exported)
 from rfprobe.core.sizing import frame_reach
 from rfprobe.core.trace import trace_module
-from rfprobe.probes.device import exact_zeros
+from rfprobe.probes.device import exact_zeros, forward_mode
 from rfprobe.probes.subject import fold_weight_norms
 
 START_FRAMES = 16
@@ -126,7 +126,7 @@ def measure_decoder(
         reads[phase] = _span(used, middle)
     tangent = torch.zeros_like(latent[:1])
     tangent[0, :, middle] = torch.randn(config.dimension, generator=generator, dtype=torch.float64).to(tangent)
-    with exact_zeros(), torch.no_grad():
+    with forward_mode():
         _, moved = jvp(decoder, (latent[:1].detach(),), (tangent,))
     reached = (moved[0] != 0).any(dim=0).nonzero().flatten().tolist()
     length = moved.shape[-1]
