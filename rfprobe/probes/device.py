@@ -81,7 +81,6 @@ def exact_zeros() -> Iterator[None]:
             mkldnn_off.__exit__(None, None, None)
 
 
-
 @contextlib.contextmanager
 def forward_mode() -> Iterator[None]:
     """What every forward-mode AD pass (`torch.func.jvp`) runs under: :func:`exact_zeros`, no
@@ -91,6 +90,7 @@ def forward_mode() -> Iterator[None]:
 
     with exact_zeros(), torch.no_grad(), sdpa_kernel([SDPBackend.MATH]):
         yield
+
 
 # glibc's mallopt parameters (malloc.h), and the values asked for: blocks of up to 1 GiB from
 # the heap rather than from mmap (glibc before 2.26 caps this at 32 MiB: the fallback), and
