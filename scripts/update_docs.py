@@ -224,6 +224,13 @@ def codec_mimi_decoder_block(path: Path = CODEC_DATA) -> str:
     return mimi_decoder_lines(_read_json(path))
 
 
+def codec_price_block(path: Path = CODEC_DATA) -> str:
+    """The codec-use page's price-of-context table, rendered from its data file."""
+    from rfprobe.output.codec_use import codec_price_table
+
+    return f"```\n{codec_price_table(_read_json(path))}\n```"
+
+
 def codec_streaming_block(path: Path = CODEC_DATA) -> str:
     from rfprobe.output.codec_use import codec_streaming_lines
 
@@ -293,6 +300,7 @@ def main() -> int:
     replace_block(CODEC_PAGE, "codec-lengths", codec_lengths_block())
     replace_block(CODEC_PAGE, "codec-quantizers", codec_quantizers_block())
     replace_block(CODEC_PAGE, "codec-streaming", codec_streaming_block())
+    replace_block(CODEC_PAGE, "codec-price", codec_price_block())
     replace_block(CODEC_PAGE, "codec-mimi-decoder", codec_mimi_decoder_block())
     blocks = zoo_blocks()
     replace_block(README, "zoo-summary", blocks["zoo-summary"])

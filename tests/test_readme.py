@@ -125,6 +125,7 @@ CODEC_USE_BLOCKS = [
     "codec-quantizers",
     "codec-streaming",
     "codec-mimi-decoder",
+    "codec-price",
 ]
 
 
@@ -139,6 +140,7 @@ def test_the_codec_use_page_is_rendered_from_its_data(block):
         "codec-quantizers": update_docs.codec_quantizers_block,
         "codec-streaming": update_docs.codec_streaming_block,
         "codec-mimi-decoder": update_docs.codec_mimi_decoder_block,
+        "codec-price": update_docs.codec_price_block,
     }
     shown = _codec_use_block(block)
     assert shown.strip() == render[block]().strip(), "run python scripts/update_docs.py --no-run"

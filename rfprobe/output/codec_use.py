@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from rfprobe.output.report import format_table
 from rfprobe.runs.chunking import ROUNDING
+from rfprobe.runs.context_price import CONTEXT_SECONDS, ContextPrice, PricePoint
 
 HEADERS = (
     "codec",
@@ -189,3 +190,34 @@ def mimi_decoder_lines(data: dict[str, Any]) -> str:
         lines.append(f"* decoding in chunks with that overlap: {finding}")
         lines += [f"  * {run.strip()}" for run in runs]
     return "\n".join(lines)
+
+
+def _price_cell(point: PricePoint) -> str:
+    cell = f"{point.max_relative_error:.1e}"
+    if point.changed_code_frames is not None:
+        cell += f" ({100 * point.changed_code_frames / point.frames:.0f}% codes)"
+    return cell
+
+
+def codec_price_table(data: dict[str, Any]) -> str:
+    """Where no chunk plan is exact, the price of context (`ContextPrice`s as JSON): per codec and
+    way of chunking, the largest error of the joined result relative to the signal's largest
+    value (and the share of frames whose codes change) at each context tried, and the context
+    from which on the codes equal the whole file's."""
+    headers = ("codec", "chunking", "varied", *(f"ctx {s:g} s" for s in CONTEXT_SECONDS), "codes equal from")
+    rows = []
+    for chunking in data.get("chunking", []):
+        for kind in ("encode", "decode"):
+            entry = chunking.get(f"{kind}_price")
+            if entry is None:
+                continue
+            price = ContextPrice(**{**entry, "points": tuple(PricePoint(**point) for point in entry["points"])})
+            settled = price.codes_stop_changing_frames
+            if kind == "decode":
+                settles = "-"
+            elif settled is None:
+                settles = "not within 2 s" if price.points[-1].changed_code_frames else "-"
+            else:
+                settles = next(f"{p.context_seconds:.3f} s" for p in price.points if p.context_frames == settled)
+            rows.append([chunking["name"], kind, price.open_sides, *(_price_cell(p) for p in price.points), settles])
+    return format_table(list(headers), rows)

@@ -34,12 +34,13 @@ from rfprobe.errors import UsageError
 from rfprobe.probes.randomness import ZEROED_DRAWS, random_draws, zeroed_random_draws
 from rfprobe.probes.subject import probe_subject
 from rfprobe.probes.threads import one_thread
+from rfprobe.runs.chunked_runs import Run, decode_in_chunks, encode_in_chunks
 
 if TYPE_CHECKING:  # imported where they run (they build models)
     from rfprobe.runs.codec_helpers import HelperFinding
+    from rfprobe.runs.context_price import ContextPrice
     from rfprobe.runs.output_lengths import LengthArithmetic
 
-Run = Callable[[torch.Tensor], torch.Tensor]
 ROUNDING = 1e-14  # relative differences up to this are float64 rounding, not a missing sample
 
 
@@ -170,28 +171,6 @@ def _first_difference(chunked: torch.Tensor, whole: torch.Tensor) -> tuple[Optio
     differs = (chunked != whole).flatten(0, -2).any(dim=0)
     positions = torch.nonzero(differs).flatten()
     return (int(positions[0]) if len(positions) else None), int(differs.sum()), whole.shape[-1]
-
-
-def encode_in_chunks(
-    encode: Run, inputs: torch.Tensor, plan: EncodePlan, total_frames: int, chunk_frames: int
-) -> torch.Tensor:
-    """The frames of `inputs`, encoded chunk by chunk as `plan` says, joined."""
-    pieces = []
-    for chunk in plan.chunks(inputs.shape[-1], total_frames, chunk_frames):
-        output = encode(inputs[..., chunk.input_start_samples : chunk.input_end_samples])
-        pieces.append(output[..., chunk.drop_frames : chunk.drop_frames + chunk.keep_frames])
-    return torch.cat(pieces, dim=-1)
-
-
-def decode_in_chunks(
-    decode: Run, latents: torch.Tensor, plan: DecodePlan, total_samples: int, chunk_frames: int
-) -> torch.Tensor:
-    """The samples of `latents`, decoded chunk by chunk as `plan` says, joined."""
-    pieces = []
-    for chunk in plan.chunks(latents.shape[-1], total_samples, chunk_frames):
-        output = decode(latents[..., chunk.latent_start_frames : chunk.latent_end_frames])
-        pieces.append(output[..., chunk.crop_samples : chunk.crop_samples + chunk.keep_samples])
-    return torch.cat(pieces, dim=-1)
 
 
 def _compare(whole: torch.Tensor, chunked: torch.Tensor, length: int, chunk_frames: int) -> Comparison:
@@ -343,6 +322,8 @@ class CodecChunking:
     helpers: tuple[HelperFinding, ...] = ()  # the codec's own chunking helpers against its encode()
     lengths: Optional[LengthArithmetic] = None  # frames for n samples, samples for f frames, the trim
     kernels: str = field(default_factory=blas_mode)  # the BLAS the proofs ran on (rounding is its part)
+    encode_price: Optional[ContextPrice] = None  # where no encode plan is exact: error against context
+    decode_price: Optional[ContextPrice] = None  # where no decode plan is exact
 
     def describe(self) -> list[str]:
         """The report's lines: the hop, both plans and how to apply them, the lengths, the codec's helpers."""
@@ -352,6 +333,8 @@ class CodecChunking:
             f"proofs on one thread, {self.kernels}"
         ]
         lines += self.encode.describe()
+        if self.encode_price is not None:
+            lines += self.encode_price.describe()
         if isinstance(self.encode.plan, EncodePlan):
             plan = self.encode.plan
             lines.append(
@@ -364,6 +347,8 @@ class CodecChunking:
             lines.append(f"decode: {self.decode_note}")
         else:
             lines += self.decode.describe()
+            if self.decode_price is not None:
+                lines += self.decode_price.describe()
             if isinstance(self.decode.plan, DecodePlan):
                 plan = self.decode.plan
                 lines.append(
@@ -456,9 +441,12 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Opt
     from rfprobe.runs.codec_helpers import codec_helper_findings
     from rfprobe.runs.decoder_field import CannotDecide, probe_decoder_hop
 
+    from rfprobe.runs.context_price import decode_price, encode_price
+
     model = find(name)
     torch.manual_seed(0)
     encoder = probe_subject(model.build(tiny), "cpu", torch.float64)
+    open_extents: Optional[tuple[Optional[int], Optional[int]]] = None  # no exact encode plan: its sides
     walk = walk_receptive_field(
         encoder, model.channels, length_multiple=model.length_multiple, hop_samples=model.hop_samples
     )
@@ -473,6 +461,8 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Opt
         if plan is None or model.length_multiple > 1:
             why = why or f"it accepts only inputs of a multiple of {model.length_multiple} samples"
             encode = PlanProof("encode", None, no_exact_plan=why)
+            if plan is None and not (walk.receptive_field.left.at_least or walk.receptive_field.right.at_least):
+                open_extents = _open_extents(walk.receptive_field)
         else:
             lengths, sizes = proof_lengths(plan, chunk_frames), [chunk_frames, chunk_frames + 3]
             estimate = proof_seconds(
@@ -491,11 +481,34 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Opt
     helpers = codec_helper_findings(name, tiny, chunk_seconds)
     codec = next((c for c in CODECS if c.encoder_row == name), None)
     if codec is None:
+        price = None
+        if open_extents is not None:
+            price = encode_price(encoder, model.channels, model.sample_rate, hop, *open_extents, chunk_frames)
         return CodecChunking(
-            name, model.sample_rate, hop, chunk_frames, encode, None, "the zoo has no decoder for this model", helpers
+            name,
+            model.sample_rate,
+            hop,
+            chunk_frames,
+            encode,
+            None,
+            "the zoo has no decoder for this model",
+            helpers,
+            encode_price=price,
         )
     torch.manual_seed(0)
     parts = codec.build(tiny)
+    prices: dict[str, ContextPrice] = {}
+    if open_extents is not None:  # the codec's own encoder and quantizer: its latents, its codes
+        prices["encode_price"] = encode_price(
+            parts.encoder,
+            model.channels,
+            model.sample_rate,
+            hop,
+            *open_extents,
+            chunk_frames,
+            parts.quantize,
+            parts.quantizer_note,
+        )
     # One hop's union read: exactly the largest past and future over phases, all a plan needs.
     try:
         field = probe_decoder_hop(parts.decoder, parts.latent_dim, parts.hop_samples, name)
@@ -505,8 +518,22 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Opt
     if field is None:
         decode = PlanProof("decode", None, no_exact_plan=f"the decoder's reads cannot be decided ({undecided})")
     elif field.past_frames is None or field.future_frames is None:
-        side = "past" if field.past_frames is None else "future"
-        decode = PlanProof("decode", None, no_exact_plan=f"the decoder's {side} is unbounded")
+        both = field.past_frames is None and field.future_frames is None
+        side = "past and future are" if both else "past is" if field.past_frames is None else "future is"
+        decode = PlanProof("decode", None, no_exact_plan=f"the decoder's {side} unbounded")
+        if field.agrees:
+            prices["decode_price"] = decode_price(
+                parts.encoder,
+                parts.decoder,
+                model.channels,
+                model.sample_rate,
+                parts.hop_samples,
+                field.past_frames,
+                field.future_frames,
+                chunk_frames,
+                parts.quantize,
+                parts.quantizer_note,
+            )
     elif not field.agrees:
         decode = PlanProof("decode", None, no_exact_plan="the decoder's analytic reads and its probes disagree")
     else:
@@ -529,5 +556,23 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Opt
     from rfprobe.runs.output_lengths import codec_lengths
 
     return CodecChunking(
-        name, model.sample_rate, hop, chunk_frames, encode, decode, helpers=helpers, lengths=codec_lengths(name)
+        name,
+        model.sample_rate,
+        hop,
+        chunk_frames,
+        encode,
+        decode,
+        helpers=helpers,
+        lengths=codec_lengths(name),
+        **prices,
+    )
+
+
+def _open_extents(field_: ReceptiveField) -> tuple[Optional[int], Optional[int]]:
+    """(left, right) in samples, None for an open side (a global field: both open)."""
+    if field_.global_in_time:
+        return None, None
+    return (
+        None if field_.left.unbounded else field_.left.samples,
+        None if field_.right.unbounded else field_.right.samples,
     )
