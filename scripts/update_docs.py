@@ -284,7 +284,10 @@ def main() -> int:
     )
     arguments = parser.parse_args()
     if arguments.codecs or arguments.helpers:
+        import dataclasses
+
         from rfprobe.probes.threads import reproducible_blas
+        from rfprobe.runs.streaming import audiocraft_streaming_support
 
         reproducible_blas()  # as `rfprobe chunk` proves its plans: before anything computes
         if arguments.codecs:
@@ -293,6 +296,7 @@ def main() -> int:
         data["helpers"] = measure_codec_helpers()
         data.update(measure_codec_lengths_and_quantizers())
         data["streaming"] = measure_streaming()
+        data["streaming_support"] = [dataclasses.asdict(audiocraft_streaming_support())]
         data["mimi_decoder"] = measure_mimi_decoder()
         CODEC_DATA.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
     replace_block(CODEC_PAGE, "codec-use", codec_use_block())

@@ -188,3 +188,20 @@ def test_moshi_partial_frame_is_refused_and_fed_again_padded(moshi_model):
     finding = streaming.moshi_mimi_streaming(1, RAGGED_LENGTH_SAMPLES, model=moshi_model)
     assert "raised" in finding.tail and "multiple of the frame size" in finding.tail
     assert finding.frames_streamed == finding.frames_offline == RAGGED_LENGTH_SAMPLES // HOP_SAMPLES + 1
+
+
+def test_audiocraft_encodec_has_no_streaming_module_and_the_check_would_find_one():
+    from rfprobe.families.seanet.source import load_audiocraft
+    from rfprobe.runs.streaming import StreamingSupport, audiocraft_streaming_support
+
+    support = audiocraft_streaming_support()
+    assert support.modules > 0 and support.streaming_modules == ()
+    assert support.finding.startswith("no streaming API")
+    # the check is not blind: one StreamingModule among the same modules is found and named
+    base = load_audiocraft().sibling("streaming").StreamingModule
+
+    class StreamingConv(base):  # type: ignore[misc, valid-type]
+        pass
+
+    with_one = StreamingSupport.of("audiocraft", "test", base, [torch.nn.Sequential(torch.nn.ReLU(), StreamingConv())])
+    assert with_one.streaming_modules == ("StreamingConv",) and "1 of its 3 modules" in with_one.finding

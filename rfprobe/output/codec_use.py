@@ -156,8 +156,9 @@ def codec_quantizer_lines(data: dict[str, Any]) -> str:
 
 
 def codec_streaming_lines(data: dict[str, Any]) -> str:
-    """Each streaming run against offline, from `data["streaming"]` (`StreamingFinding`s as JSON)."""
-    from rfprobe.runs.streaming import SAMPLE_RATE, StreamingFinding
+    """Each streaming run against offline, from `data["streaming"]` (`StreamingFinding`s as JSON), then
+    each library checked for a streaming API at all (`data["streaming_support"]`)."""
+    from rfprobe.runs.streaming import SAMPLE_RATE, StreamingFinding, StreamingSupport
 
     lines = []
     for found in (StreamingFinding(**entry) for entry in data.get("streaming", [])):
@@ -167,6 +168,9 @@ def codec_streaming_lines(data: dict[str, Any]) -> str:
             f"{found.length_samples} samples ({seconds:.3g} s): {found.finding}"
         )
         lines.append(line + (f". Last call: {found.tail}" if found.tail else ""))
+    for support in data.get("streaming_support", []):
+        found_support = StreamingSupport(**{**support, "streaming_modules": tuple(support["streaming_modules"])})
+        lines.append(f"* `{found_support.model}` ({found_support.library}): {found_support.finding}")
     return "\n".join(lines)
 
 
@@ -195,7 +199,8 @@ def mimi_decoder_lines(data: dict[str, Any]) -> str:
 def _price_cell(point: PricePoint) -> str:
     cell = f"{point.max_relative_error:.1e}"
     if point.changed_code_frames is not None:
-        cell += f" ({100 * point.changed_code_frames / point.frames:.0f}% codes)"
+        share = 100 * point.changed_code_frames / point.frames
+        cell += f" ({'<1' if 0 < share < 1 else f'{share:.0f}'}% codes)"
     return cell
 
 

@@ -1,4 +1,5 @@
-"""Mimi's streaming APIs against its offline (whole-file) calls, proven by running both.
+"""Mimi's streaming APIs against its offline (whole-file) calls, proven by running both; and
+whether audiocraft's EnCodec has a streaming API at all (:func:`audiocraft_streaming_support`).
 
 A streaming codec promises that audio fed a few frames at a time gives what the whole file
 gives. Whether it does is a property of the code, not of the architecture: a causal
@@ -39,7 +40,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import torch
 from torch import nn
@@ -473,4 +474,57 @@ def moshi_mimi_streaming(
         streamed,
         offline_audio,
         torch.cat(audio, dim=-1),
+    )
+
+
+@dataclass(frozen=True)
+class StreamingSupport:
+    """Whether a library's codec modules have a streaming API at all: which of them are instances
+    of its streaming base class."""
+
+    library: str
+    model: str
+    base_class: str
+    modules: int
+    streaming_modules: tuple[str, ...]  # class names of the modules that stream
+
+    @property
+    def finding(self) -> str:
+        """The finding in words."""
+        if self.streaming_modules:
+            return (
+                f"{len(self.streaming_modules)} of its {self.modules} modules are instances of {self.base_class}: "
+                f"{', '.join(self.streaming_modules)}"
+            )
+        return (
+            f"no streaming API: none of its {self.modules} modules is an instance of {self.base_class}, so it runs "
+            "on whole inputs only; to encode or decode a stream, chunk it (the chunk plans above)"
+        )
+
+    @classmethod
+    def of(cls, library: str, model: str, base: type, parts: Sequence[nn.Module]) -> "StreamingSupport":
+        """Every module of `parts`, checked against the streaming base class `base`."""
+        modules = [module for part in parts for module in part.modules()]
+        return cls(
+            library=library,
+            model=model,
+            base_class=f"{base.__module__.replace('_rfprobe_audiocraft', 'audiocraft')}.{base.__qualname__}",
+            modules=len(modules),
+            streaming_modules=tuple(sorted({type(m).__name__ for m in modules if isinstance(m, base)})),
+        )
+
+
+def audiocraft_streaming_support(name: str = "encodec_24khz_audiocraft") -> StreamingSupport:
+    """audiocraft's SEANet encoder and decoder of zoo codec `name` (its EnCodec as audiocraft builds
+    it), checked module by module against `audiocraft.modules.streaming.StreamingModule`."""
+    from rfprobe.families.codecs import find_codec
+    from rfprobe.families.seanet.source import load_audiocraft
+
+    source = load_audiocraft()
+    parts = find_codec(name).build(True)
+    return StreamingSupport.of(
+        f"audiocraft {source.version}",
+        f"{name}: SEANetEncoder and SEANetDecoder",
+        source.sibling("streaming").StreamingModule,
+        [parts.encoder, parts.decoder],
     )

@@ -48,6 +48,10 @@ class AudiocraftSource:
         how = "imported" if self.how_loaded == NORMAL_IMPORT else "run from its files (--no-deps)"
         return f"audiocraft {self.version} {how}, seanet.py {self.seanet_sha256[:8]}"
 
+    def sibling(self, leaf: str) -> types.ModuleType:
+        """Another module of audiocraft's `modules` package (`streaming`), loaded the way `seanet` was."""
+        return importlib.import_module(f"{self.seanet.__name__.rsplit('.', 1)[0]}.{leaf}")
+
     def provenance(self) -> dict[str, Optional[str]]:
         """How audiocraft was loaded, its version, and seanet.py's path and SHA-256, for the report."""
         return {
@@ -64,7 +68,7 @@ def _sha256(path: Path) -> str:
 
 
 def _load_without_package_init(package_dir: Path) -> types.ModuleType:
-    """Execute modules/{conv,lstm,seanet}.py under a private package, skipping __init__.py."""
+    """Execute modules/{conv,lstm,streaming,seanet}.py under a private package, skipping __init__.py."""
     modules_dir = package_dir / "modules"
     for name, path in ((_PRIVATE_PACKAGE, package_dir), (f"{_PRIVATE_PACKAGE}.modules", modules_dir)):
         if name not in sys.modules:
@@ -72,8 +76,9 @@ def _load_without_package_init(package_dir: Path) -> types.ModuleType:
             package.__path__ = [str(path)]
             sys.modules[name] = package
     loaded = None
-    # seanet.py imports .conv and .lstm relatively; loading them first keeps that explicit.
-    for leaf in ("conv", "lstm", "seanet"):
+    # seanet.py imports .conv and .lstm relatively; loading them first keeps that explicit. streaming.py
+    # (torch only) holds the base class of audiocraft's streaming modules, for the streaming finding.
+    for leaf in ("conv", "lstm", "streaming", "seanet"):
         full_name = f"{_PRIVATE_PACKAGE}.modules.{leaf}"
         if full_name in sys.modules:
             loaded = sys.modules[full_name]
