@@ -146,6 +146,19 @@ def measure_codec_helpers() -> list[dict]:
     ]
 
 
+def measure_codec_decode_helpers() -> list[dict]:
+    """Each HELPER_RUNS codec's own chunked decoder against its whole-file decode, tiny width."""
+    import dataclasses
+
+    from rfprobe.runs.codec_helpers import codec_decode_helper_findings
+
+    return [
+        dataclasses.asdict(finding)
+        for name, seconds in HELPER_RUNS
+        for finding in codec_decode_helper_findings(name, True, seconds)
+    ]
+
+
 def measure_codec_lengths_and_quantizers() -> dict[str, list[dict]]:
     """Every decoder codec's length arithmetic and quantizer locality, tiny width."""
     import dataclasses
@@ -294,6 +307,7 @@ def main() -> int:
             CODEC_DATA.write_text(json.dumps(measure_codec_use(), indent=1, default=str) + "\n", encoding="utf-8")
         data = _read_json(CODEC_DATA)
         data["helpers"] = measure_codec_helpers()
+        data["decode_helpers"] = measure_codec_decode_helpers()
         data.update(measure_codec_lengths_and_quantizers())
         data["streaming"] = measure_streaming()
         data["streaming_support"] = [dataclasses.asdict(audiocraft_streaming_support())]

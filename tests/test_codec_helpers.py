@@ -7,7 +7,8 @@ import warnings
 import pytest
 import torch
 
-from rfprobe.runs.codec_helpers import chord_signal, compare_codes, dac_compress_finding, run_compress
+from rfprobe.runs.codec_helpers import compare_codes, dac_compress_finding, run_compress
+from rfprobe.runs.signals import chord_signal
 from rfprobe.runs.chunking import one_thread
 
 RATE_KHZ, SECONDS = 16, 2.3
@@ -172,3 +173,32 @@ def test_seeded_codebooks_make_the_quantizer_non_constant():
     latents = torch.randn(1, model.config.hidden_size, 12)
     assert model.quantizer.encode(latents).unique().numel() == 1
     assert seeded_codebooks(model).quantizer.encode(latents).unique().numel() > 1
+
+
+def test_decompress_of_compress_differs_from_the_whole_decode_and_decompress_of_encodes_codes_fails():
+    from rfprobe.runs.codec_helpers import codec_decode_helper_findings
+
+    round_trip, own_codes = codec_decode_helper_findings("dac_16khz_descript", True, 1.0)
+    assert round_trip.samples_helper is not None and round_trip.differing_samples > 0
+    assert round_trip.finding.startswith("differs")
+    # encode()'s codes in decompress()'s chunks: each chunk decodes short of chunk x hop, and its
+    # reshape to the file's length raises
+    assert own_codes.samples_helper is None and "samples short" in own_codes.finding
+
+
+def test_the_decode_comparison_says_matches_only_for_the_same_samples_and_catches_one_sample():
+    from rfprobe.runs.codec_helpers import compare_decoded
+
+    offline = torch.linspace(-1, 1, 100, dtype=torch.float64).view(1, 1, -1)
+    audio = torch.zeros(1, 1, 100)
+
+    def compared(decoded: torch.Tensor):
+        return compare_decoded("codec", "helper", "decode", audio, 100, 10, lambda: decoded, offline, "why")
+
+    assert compared(offline.clone()).finding == "matches bit for bit"
+    moved = offline.clone()
+    moved[..., 37] += 1e-3
+    finding = compared(moved)
+    assert finding.differing_samples == 1 and finding.first_differing_sample == 37
+    assert finding.finding.startswith("differs") and finding.finding.endswith(": why")
+    assert compared(offline[..., :99]).finding.startswith("differs: 99 samples")

@@ -9,7 +9,7 @@ from torch import nn
 
 from rfprobe.runs.chunking import ROUNDING, codec_chunking
 from rfprobe.runs.context_price import ContextPrice, PricePoint, decode_price, encode_price
-from rfprobe.runs.signals import chord_with_onsets
+from rfprobe.runs.signals import chord_signal
 
 RATE, HOP = 8000, 160  # 50 frames per second: CONTEXT_SECONDS are 0, 1, 2, 5, 10, 25, 50, 100 frames
 
@@ -41,7 +41,7 @@ class Rounding(nn.Module):
 
 
 def test_the_chord_is_deterministic_and_not_noise():
-    first, second = chord_with_onsets(RATE, 1.0), chord_with_onsets(RATE, 1.0)
+    first, second = chord_signal(RATE, RATE), chord_signal(RATE, RATE)
     assert torch.equal(first, second)
     spectrum = torch.fft.rfft(first[0, 0]).abs()
     # a few partials hold most of the energy (white noise spreads it over every bin)

@@ -9,7 +9,7 @@ import torch
 
 from rfprobe.runs import streaming
 from rfprobe.runs.chunking import one_thread
-from rfprobe.runs.codec_helpers import chord_signal
+from rfprobe.runs.signals import chord_signal
 from rfprobe.runs.streaming import HOP_SAMPLES, StreamingFinding, find_delay_samples
 
 FRAMES = 6

@@ -89,13 +89,18 @@ def codec_use_table(data: dict[str, Any]) -> str:
 
 def codec_helper_lines(data: dict[str, Any]) -> str:
     """The codecs' own chunking helpers against their whole-file calls, one item each, from
-    `data["helpers"]` (`HelperFinding`s as JSON)."""
-    from rfprobe.runs.codec_helpers import HelperFinding
+    `data["helpers"]` (`HelperFinding`s as JSON), then their chunked decoders (`data["decode_helpers"]`)."""
+    from rfprobe.runs.codec_helpers import DecodeHelperFinding, HelperFinding
 
-    return "\n\n".join(
+    encoders = [
         f"* `{finding.codec}`: {finding.describe()}"
         for finding in map(HelperFinding.from_json, data.get("helpers", []))
-    )
+    ]
+    decoders = [
+        f"* `{finding.codec}`: {finding.describe()}"
+        for finding in (DecodeHelperFinding(**entry) for entry in data.get("decode_helpers", []))
+    ]
+    return "\n\n".join(encoders + decoders)
 
 
 LENGTH_HEADERS = (

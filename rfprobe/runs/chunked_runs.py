@@ -1,7 +1,8 @@
 """Running a chunk plan: the model on each chunk of a plan, the kept parts joined.
 
-Shared by the proofs of exact plans (:mod:`rfprobe.runs.chunking`) and the price of plans that
-cannot be exact (:mod:`rfprobe.runs.context_price`).
+Shared, with what counts as float64 rounding (ROUNDING), by the proofs of exact plans
+(:mod:`rfprobe.runs.chunking`), the price of plans that cannot be exact
+(:mod:`rfprobe.runs.context_price`) and the codecs' own chunking helpers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import torch
 from rfprobe.arithmetic.chunking import DecodePlan, EncodePlan
 
 Run = Callable[[torch.Tensor], torch.Tensor]
+ROUNDING = 1e-14  # relative differences up to this are float64 rounding, not a missing sample
 
 
 def encode_in_chunks(

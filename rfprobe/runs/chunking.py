@@ -34,14 +34,12 @@ from rfprobe.errors import UsageError
 from rfprobe.probes.randomness import ZEROED_DRAWS, random_draws, zeroed_random_draws
 from rfprobe.probes.subject import probe_subject
 from rfprobe.probes.threads import one_thread
-from rfprobe.runs.chunked_runs import Run, decode_in_chunks, encode_in_chunks
+from rfprobe.runs.chunked_runs import ROUNDING, Run, decode_in_chunks, encode_in_chunks
 
 if TYPE_CHECKING:  # imported where they run (they build models)
     from rfprobe.runs.codec_helpers import HelperFinding
     from rfprobe.runs.context_price import ContextPrice
     from rfprobe.runs.output_lengths import LengthArithmetic
-
-ROUNDING = 1e-14  # relative differences up to this are float64 rounding, not a missing sample
 
 
 @dataclass(frozen=True)

@@ -22,28 +22,14 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Optional  # Any: a DAC instance (descript's class, its attributes untyped)
+from typing import Any, Callable, Optional  # Any: a DAC instance (descript's class, its attributes untyped)
 
 import torch
 
 from rfprobe.errors import first_line
 from rfprobe.probes.threads import one_thread
-
-
-def chord_signal(length_samples: int, sample_rate: int) -> torch.Tensor:
-    """A (1, 1, length) float64 chord whose notes start at different times (not white noise:
-    a codec's codes on it change where the music does), peak below 1.
-
-    >>> signal = chord_signal(48000, 16000)
-    >>> tuple(signal.shape), bool(signal.abs().max() < 1), bool(signal[..., :100].abs().max() > 0)
-    ((1, 1, 48000), True, True)
-    """
-    time_s = torch.arange(length_samples, dtype=torch.float64) / sample_rate
-    chord = torch.zeros_like(time_s)
-    for index, (frequency_hz, onset_s) in enumerate(((220.0, 0.0), (277.2, 0.41), (329.6, 0.93), (440.0, 1.57))):
-        envelope = (time_s >= onset_s) * torch.exp(-2.0 * (time_s - onset_s).clamp(min=0))
-        chord = chord + 0.2 * envelope * torch.sin(2 * math.pi * frequency_hz * time_s + index)
-    return chord.view(1, 1, -1)
+from rfprobe.runs.chunked_runs import ROUNDING
+from rfprobe.runs.signals import chord_signal
 
 
 @dataclass(frozen=True)
@@ -313,6 +299,192 @@ def dac_compress_finding(model: Any, win_seconds: float, length_samples: int, co
         )
 
 
+@dataclass(frozen=True)
+class DecodeHelperFinding:
+    """A codec's own chunked decoder (DAC's `decompress`) against the whole-file `decode`, sample by sample."""
+
+    codec: str
+    helper: str
+    against: str
+    input_samples: int
+    sample_rate: int
+    samples_helper: Optional[int]  # None: the helper raised
+    samples_offline: int
+    differing_samples: int  # among the common samples, by more than float64 rounding (ROUNDING of the peak)
+    first_differing_sample: Optional[int]
+    max_relative_difference: float  # over the common samples, relative to the offline peak
+    chunk_samples: int  # the helper decodes this many samples' codes per call
+    failure: str = ""
+    reason: str = ""
+    rounding_samples: int = 0  # common samples that differ by float64 rounding only
+
+    @property
+    def finding(self) -> str:
+        """ "matches" (bit for bit, same length), "differs: ...", or "fails: ..."."""
+        if self.samples_helper is None:
+            return f"fails: {self.failure}" + (f"; {self.reason}" if self.reason else "")
+        common = min(self.samples_helper, self.samples_offline)
+        if self.differing_samples == self.rounding_samples == 0 and self.samples_helper == self.samples_offline:
+            return "matches bit for bit"
+        parts = [f"differs: {self.samples_helper} samples where {self.against} gives {self.samples_offline}"]
+        if self.differing_samples:
+            parts.append(
+                f"{self.differing_samples} of the {common} in common differ, first at sample "
+                f"{self.first_differing_sample}, by up to {self.max_relative_difference:.2g} of the offline peak"
+            )
+        else:
+            parts.append(
+                f"the {common} in common are equal{' up to float64 rounding' if self.rounding_samples else ''}"
+            )
+        if self.differing_samples and self.rounding_samples:
+            parts[-1] += f" (and {self.rounding_samples} more by float64 rounding)"
+        return "; ".join(parts) + (f": {self.reason}" if self.reason and self.differing_samples else "")
+
+    def describe(self) -> str:
+        """One line: the helper, the input, the finding."""
+        seconds = self.input_samples / self.sample_rate
+        return (
+            f"{self.helper} on a chord of {self.input_samples} samples ({seconds:g} s), against {self.against}: "
+            f"{self.finding}"
+        )
+
+
+def compare_decoded(
+    codec: str,
+    helper: str,
+    against: str,
+    audio: torch.Tensor,
+    rate: int,
+    chunk_samples: int,
+    run: Callable[[], torch.Tensor],
+    offline: torch.Tensor,
+    reason: str,
+) -> DecodeHelperFinding:
+    """`run()` (a helper's decode) against `offline` (the whole-file decode), sample by sample: a
+    difference beyond ROUNDING of the offline peak counts, one within it is rounding; an exception
+    from `run` is the finding."""
+    try:
+        decoded = run()
+    except Exception as error:  # the helper's own failure is the finding
+        return DecodeHelperFinding(
+            codec,
+            helper,
+            against,
+            audio.shape[-1],
+            rate,
+            None,
+            offline.shape[-1],
+            0,
+            None,
+            0.0,
+            chunk_samples,
+            failure=first_line(error),
+            reason=reason,
+        )
+    common = min(decoded.shape[-1], offline.shape[-1])
+    difference = (decoded[..., :common] - offline[..., :common]).abs().flatten(0, -2).amax(dim=0)
+    peak = float(offline.abs().max()) or 1.0
+    positions = torch.nonzero(difference > ROUNDING * peak).flatten()
+    rounding = int(((difference > 0) & (difference <= ROUNDING * peak)).sum())
+    return DecodeHelperFinding(
+        codec,
+        helper,
+        against,
+        audio.shape[-1],
+        rate,
+        decoded.shape[-1],
+        offline.shape[-1],
+        len(positions),
+        int(positions[0]) if len(positions) else None,
+        float(difference.max()) / peak,
+        chunk_samples,
+        reason=reason,
+        rounding_samples=rounding,
+    )
+
+
+def dac_decompress_findings(
+    model: Any, win_seconds: float, length_samples: int, codec: str
+) -> tuple[DecodeHelperFinding, ...]:
+    """descript's `DAC.decompress` against `DAC.decode` of `encode()`'s codes, twice: on what
+    `compress(x, win_duration=win_seconds)` wrote (the round trip users run), and on a file holding
+    encode()'s own codes in compress()'s chunk length (decompress alone, its codes the offline ones)."""
+    from rfprobe.families.audio_signal import TensorSignal
+
+    rate, hop = model.sample_rate, int(model.hop_length)
+    audio = chord_signal(length_samples, rate)
+    with one_thread(), torch.no_grad():
+        codes = model.encode(model.preprocess(audio, rate))[1]
+        offline = model.decode(model.quantizer.from_codes(codes)[0])
+        against = "decode(encode(x))"
+        findings = []
+        try:
+            written = model.compress(TensorSignal(audio.clone(), rate), win_duration=win_seconds, normalize_db=None)
+        except Exception as error:
+            return (
+                DecodeHelperFinding(
+                    codec,
+                    f"DAC.decompress(DAC.compress(x, win_duration={win_seconds}))",
+                    against,
+                    length_samples,
+                    rate,
+                    None,
+                    offline.shape[-1],
+                    0,
+                    None,
+                    0.0,
+                    0,
+                    failure=f"compress() raised: {first_line(error)}",
+                ),
+            )
+        finally:
+            model.padding = True  # compress() turns the padding off and back on itself, but not when it raises
+        chunk_samples = written.chunk_length * hop
+        findings.append(
+            compare_decoded(
+                codec,
+                f"DAC.decompress(DAC.compress(x, win_duration={win_seconds}))",
+                against,
+                audio,
+                rate,
+                chunk_samples,
+                lambda: model.decompress(written).audio_data,
+                offline,
+                "compress() writes other codes than encode() (the helper finding above), and decompress() "
+                "decodes each chunk of them alone, its padding off",
+            )
+        )
+        own = type(written)(
+            codes=codes,
+            chunk_length=written.chunk_length,
+            original_length=written.original_length,
+            input_db=written.input_db,
+            channels=written.channels,
+            sample_rate=written.sample_rate,
+            padding=True,
+            dac_version=written.dac_version,
+        )
+        shortfall = written.chunk_length * hop - int(
+            model.decode(model.quantizer.from_codes(codes[..., : written.chunk_length])[0]).shape[-1]
+        )
+        findings.append(
+            compare_decoded(
+                codec,
+                f"DAC.decompress of encode()'s own codes in chunks of {written.chunk_length} frames (padding on)",
+                against,
+                audio,
+                rate,
+                chunk_samples,
+                lambda: model.decompress(own).audio_data,
+                offline,
+                "each chunk is decoded alone, "
+                + (f"{shortfall} samples short of its {written.chunk_length} frames x {hop}, and " if shortfall else "")
+                + "without the latent frames before and after it that its edge samples read",
+            )
+        )
+    return tuple(findings)
+
+
 # EnCodec 48 kHz's published segmenting: facebookresearch encodec's `encodec_model_48khz`
 # (segment=1., audio_normalize=True, the class's default overlap 0.01) and its Hugging Face
 # config (chunk_length_s 1.0, overlap 0.01, normalize true); rfprobe's architecture file
@@ -484,6 +656,21 @@ def codec_helper_findings(name: str, tiny: bool, window_seconds: float) -> tuple
         warnings.simplefilter("ignore", FutureWarning)  # dac's weight_norm, deprecated in torch
         model = descript_codec(rate_khz, tiny).double()
     return (dac_compress_finding(model, window_seconds, round(HELPER_FILE_SECONDS * model.sample_rate), name),)
+
+
+def codec_decode_helper_findings(name: str, tiny: bool, window_seconds: float) -> tuple[DecodeHelperFinding, ...]:
+    """Every chunked decoder that zoo codec `name`'s own package ships (DAC's decompress), run
+    against its whole-file decode on a HELPER_FILE_SECONDS chord (none known: an empty tuple)."""
+    if not (name.startswith("dac_") and name.endswith("_descript")):
+        return ()
+    from rfprobe.families.dac import descript_codec
+
+    rate_khz = int(name.split("_")[1].removesuffix("khz"))
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # dac's weight_norm, deprecated in torch
+        model = descript_codec(rate_khz, tiny).double()
+    return dac_decompress_findings(model, window_seconds, round(HELPER_FILE_SECONDS * model.sample_rate), name)
 
 
 def _frames_equal_or_none(

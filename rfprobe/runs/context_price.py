@@ -30,11 +30,11 @@ from rfprobe.arithmetic.chunking import DecodePlan, EncodePlan
 from rfprobe.probes.subject import probe_subject
 from rfprobe.probes.threads import one_thread
 from rfprobe.runs.chunked_runs import decode_in_chunks, encode_in_chunks
-from rfprobe.runs.signals import chord_with_onsets
+from rfprobe.runs.signals import chord_signal
 
 CONTEXT_SECONDS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 SIGNAL_CHUNKS = 8  # the signal holds this many chunks past the largest context on both sides
-SIGNAL_WORDS = "a chord with onsets (rfprobe.runs.signals.chord_with_onsets)"
+SIGNAL_WORDS = "a chord with onsets (rfprobe.runs.signals.chord_signal)"
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def encode_price(
     that side is open (the context there is varied)."""
     contexts = context_frames_tried(sample_rate, hop_samples)
     frames = SIGNAL_CHUNKS * chunk_frames + 2 * contexts[-1]
-    signal = chord_with_onsets(sample_rate, frames * hop_samples / sample_rate, channels)
+    signal = chord_signal(frames * hop_samples, sample_rate, channels)
     encoder = probe_subject(encoder, "cpu", torch.float64)
     quantize = None if quantize is None else probe_subject(quantize, "cpu", torch.float64)
     points = []
@@ -198,7 +198,7 @@ def decode_price(
     `past_frames` / `future_frames` are the decoder's exact reads, None where that side is open."""
     contexts = context_frames_tried(sample_rate, hop_samples)
     frames = SIGNAL_CHUNKS * chunk_frames + 2 * contexts[-1]
-    signal = chord_with_onsets(sample_rate, frames * hop_samples / sample_rate, channels)
+    signal = chord_signal(frames * hop_samples, sample_rate, channels)
     encoder, decoder = (probe_subject(module, "cpu", torch.float64) for module in (encoder, decoder))
     points = []
     with torch.no_grad(), one_thread():

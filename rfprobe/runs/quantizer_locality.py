@@ -148,7 +148,7 @@ def codec_quantizer_locality(name: str, tiny: bool = True, seconds: float = 1.0)
     """The zoo codec `name`'s own quantizer (None: no quantizer path here), on its encoder's
     latents of a `seconds` test chord, in float64."""
     from rfprobe.families.codecs import find_codec
-    from rfprobe.runs.codec_helpers import chord_signal
+    from rfprobe.runs.signals import chord_signal
 
     codec = find_codec(name)
     torch.manual_seed(0)

@@ -9,7 +9,7 @@ stopped, and a transposed convolution only if its overlap is added into the next
 So this module runs the real modules, the installed transformers `MimiModel` and moshi's
 `moshi.models.compression.MimiModel`, at tiny width with random weights, in float64 on one torch
 thread (so that no difference comes from kernels splitting work by input length), on a
-deterministic chord (not noise: :func:`rfprobe.runs.codec_helpers.chord_signal`):
+deterministic chord (not noise: :func:`rfprobe.runs.signals.chord_signal`):
 
 * encode: the whole input once, and the same input fed `step_frames` frames (1920 samples at
   24 kHz, the hop) per call with the API's caches carried from call to call. The codes are
@@ -48,7 +48,8 @@ from torch import nn
 from rfprobe.errors import first_line
 from rfprobe.probes.threads import one_thread
 from rfprobe.runs.chunking import ROUNDING
-from rfprobe.runs.codec_helpers import chord_signal, compare_codes
+from rfprobe.runs.codec_helpers import compare_codes
+from rfprobe.runs.signals import chord_signal
 
 SAMPLE_RATE = 24000
 HOP_SAMPLES = 1920  # 24 kHz / 12.5 Hz: one code frame
