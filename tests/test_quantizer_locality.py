@@ -106,3 +106,25 @@ def test_snacs_multi_rate_quantizer_is_not_frame_local_a_moved_frame_moves_its_p
     # its coarsest level average-pools 4 frames: moving frame 0 moves frames 1, 2 and 3 with it
     assert dict(found.changed_elsewhere)[0] == (1, 2, 3)
     assert found.latent_frames % 4 == 0  # the latents cut to a multiple of the pooling
+
+
+def test_audiocrafts_own_rvq_runs_without_flashy_and_is_frame_local():
+    # audiocraft's quantization files run with a stand-in for flashy (training's broadcast only)
+    found = codec_quantizer_locality("encodec_24khz_audiocraft")
+    assert found is not None and found.frame_local, found.finding
+
+
+def test_the_walk_reads_a_module_with_buffers_only_in_the_buffers_dtype():
+    from rfprobe.core.walk import walk_receptive_field
+
+    class Codebook(nn.Module):  # a quantizer: no parameters, a float64 codebook
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("embed", torch.randn(4, 3, dtype=torch.float64))
+
+        def forward(self, latents: torch.Tensor) -> torch.Tensor:
+            return torch.einsum("bdt,kd->bkt", latents, self.embed)
+
+    result = walk_receptive_field(Codebook(), channels=3)
+    assert result.receptive_field is not None, result.unavailable_reason
+    assert (result.receptive_field.left.samples, result.receptive_field.right.samples) == (0, 0)

@@ -54,7 +54,9 @@ def walk_receptive_field(
             receptive_field=None,
             unavailable_reason="cannot tell the input channels (no nn.Conv1d): pass channels",
         )
-    dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
+    # a module's own floating dtype: its parameters', or its buffers' when it has none (a quantizer's codebooks)
+    tensors = [*module.parameters(), *module.buffers()]
+    dtype = next((t.dtype for t in tensors if t.is_floating_point()), torch.float32)
     options = {"max_length_samples": max_length_samples} if max_length_samples else {}
     if hop_samples and START_HOPS * hop_samples <= (max_length_samples or MAX_LENGTH_SAMPLES):
         options["start_length_samples"] = START_HOPS * hop_samples

@@ -21,6 +21,7 @@ every kernel, stride, dilation, padding, LSTM and attention window, and shrink o
 from __future__ import annotations
 
 import math
+import types
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -189,9 +190,41 @@ def encodec_transformers(rate_khz: int, tiny: bool) -> CodecParts:
     )
 
 
+def _flashy_placeholder() -> types.ModuleType:
+    """audiocraft's core_vq.py imports flashy (its training loop) for `flashy.distrib.broadcast_tensors`,
+    called only by k-means initialisation and dead-code expiry in training: a stand-in that refuses."""
+
+    def broadcast_tensors(*args, **kwargs):
+        raise RuntimeError("flashy is not installed: rfprobe's stand-in runs audiocraft's quantizer at inference only")
+
+    flashy, distrib = types.ModuleType("flashy"), types.ModuleType("flashy.distrib")
+    distrib.broadcast_tensors = broadcast_tensors  # type: ignore[attr-defined]
+    flashy.distrib = distrib  # type: ignore[attr-defined]
+    return flashy
+
+
+def _audiocraft_codes(quantizer: nn.Module, latents):
+    return quantizer.decode(quantizer.encode(latents))
+
+
+def audiocraft_quantizer(dimension: int) -> nn.Module:
+    """audiocraft's `ResidualVectorQuantizer(dimension)` with its defaults (8 codebooks of 1024),
+    from its installed files (audiocraft/__init__.py pulls its training stack), codebooks drawn
+    at random (its k-means would fill them on the first training batch)."""
+    from rfprobe.families.installed_files import load_files
+
+    loaded = load_files(
+        "audiocraft",
+        "_rfprobe_audiocraft_quantization",
+        ["quantization.base", "quantization.core_vq", "quantization.vq"],
+        placeholders={"flashy": _flashy_placeholder()},
+    )
+    return seeded_codebooks(loaded["quantization.vq"].ResidualVectorQuantizer(dimension=dimension))
+
+
 def audiocraft_codec(config, tiny: bool) -> CodecParts:
-    """audiocraft's `SEANetEncoder` and `SEANetDecoder` of one SEANet config (EnCodec as audiocraft
-    builds it, MusicGen's and AudioGen's compression models); its quantizer is not run here."""
+    """audiocraft's `SEANetEncoder`, `SEANetDecoder` and `ResidualVectorQuantizer` of one SEANet
+    config (EnCodec as audiocraft builds it, MusicGen's and AudioGen's compression models)."""
     from rfprobe.families.seanet.encoder import build_decoder
 
     config = encodec_family.sized(config, tiny)
@@ -203,8 +236,9 @@ def audiocraft_codec(config, tiny: bool) -> CodecParts:
             decoder,
             config.dimension,
             config.hop_samples,
-            None,
-            "audiocraft's ResidualVectorQuantizer imports flashy (training utilities), not installed with --no-deps",
+            Adapter(audiocraft_quantizer(config.dimension), _audiocraft_codes),
+            "audiocraft ResidualVectorQuantizer encode -> decode (8 codebooks of 1024, codebooks drawn at random; "
+            "integer codes: no gradient)",
         )
     )
 
