@@ -128,3 +128,8 @@ def test_the_walk_reads_a_module_with_buffers_only_in_the_buffers_dtype():
     result = walk_receptive_field(Codebook(), channels=3)
     assert result.receptive_field is not None, result.unavailable_reason
     assert (result.receptive_field.left.samples, result.receptive_field.right.samples) == (0, 0)
+
+
+def test_wavtokenizers_single_codebook_vq_is_frame_local():
+    found = codec_quantizer_locality("wavtokenizer")
+    assert found is not None and found.frame_local, found.finding

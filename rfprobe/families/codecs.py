@@ -330,11 +330,18 @@ def _wavtokenizer_audio(model: nn.Module, latents):
     return model.head(model.backbone(latents, bandwidth_id))
 
 
+def _wavtokenizer_codes(model: nn.Module, latents):
+    quantizer = model.encoder_model.quantizer
+    return quantizer.decode(quantizer.encode(latents))
+
+
 def wavtokenizer_transformers(tiny: bool) -> CodecParts:
-    """transformers' `WavTokenizerModel(config)`: its encoder (the zoo row's), and the decoder its
-    decode() runs on the codebook's latents (Vocos backbone with attention, ISTFT head)."""
-    model = require_transformers_class("WavTokenizerModel")(
-        require_transformers_class("WavTokenizerConfig")(**(WAVTOKENIZER_TINY if tiny else {}))
+    """transformers' `WavTokenizerModel(config)`: its encoder (the zoo row's), its single-codebook VQ,
+    and the decoder its decode() runs on the codebook's latents (Vocos backbone with attention, ISTFT head)."""
+    model = seeded_codebooks(
+        require_transformers_class("WavTokenizerModel")(
+            require_transformers_class("WavTokenizerConfig")(**(WAVTOKENIZER_TINY if tiny else {}))
+        )
     )
     return _eval(
         CodecParts(
@@ -342,8 +349,8 @@ def wavtokenizer_transformers(tiny: bool) -> CodecParts:
             Adapter(model, _wavtokenizer_audio),
             model.config.codebook_dim,
             model.hop_length,
-            None,
-            "its single-codebook VQ is not wired here",
+            Adapter(model, _wavtokenizer_codes),
+            "WavTokenizerVectorQuantization encode -> decode (one codebook; integer codes: no gradient)",
         )
     )
 
