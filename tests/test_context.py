@@ -12,7 +12,8 @@ from torch import nn
 
 from conftest import SHIPPED, shipped_config, verified
 from modules import StreamableRecurrent
-from rfprobe.runs.context import context_map, edge_probe_length
+from rfprobe.core.clip import edge_probe_length
+from rfprobe.runs.context import context_map
 from rfprobe.core.clip import clip_edges
 from rfprobe.core.readers import NotUnderstood
 from rfprobe.probes.empirical import plan_window

@@ -1,4 +1,4 @@
-"""Every --json report validates against the shipped JSON Schema (schema version 2)."""
+"""Every --json report validates against the shipped JSON Schema (schema version 3)."""
 
 from __future__ import annotations
 

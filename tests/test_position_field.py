@@ -19,13 +19,14 @@ class WindowedMean(nn.Module):
         self.weight_hole = weight_hole
 
     def forward(self, x):
-        frames = nn.functional.avg_pool1d(x, HOP)  # (1, 1, n / 2)
+        frames = nn.functional.avg_pool1d(x, HOP)  # (batch, 1, n / 2)
         if self.weight_hole:  # a zero weight on one frame of every window: its gradient is zero
             mask = torch.ones(WINDOW_FRAMES, dtype=x.dtype)
             mask[1] = 0.0
             frames = frames * mask.repeat(frames.shape[-1] // WINDOW_FRAMES)
-        windows = frames.view(1, 1, -1, WINDOW_FRAMES).mean(dim=-1, keepdim=True)
-        return windows.expand(1, 1, -1, WINDOW_FRAMES).reshape(1, 1, -1)
+        batch = x.shape[0]
+        windows = frames.view(batch, 1, -1, WINDOW_FRAMES).mean(dim=-1, keepdim=True)
+        return windows.expand(batch, 1, -1, WINDOW_FRAMES).reshape(batch, 1, -1)
 
 
 def test_a_windowed_mean_has_the_period_of_its_window_and_both_methods_agree():
@@ -81,3 +82,37 @@ def test_a_refusing_cost_check_stops_the_period_gradients():
 
     with pytest.raises(UsageError, match="too long"):
         position_dependent_field(WindowedMean(), channels=1, length_samples=128, check_cost=refuse)
+
+
+def test_probe_module_passes_a_position_dependent_module_when_walk_and_gradient_agree_per_position():
+    from rfprobe.output.answer import answer_block
+    from rfprobe.runs.module_probe import probe_module
+
+    verification = probe_module(WindowedMean(), channels=1, hop_samples=HOP, length_multiple=2 * WINDOW_FRAMES * HOP)
+    assert verification.position is not None and verification.position.period_frames == WINDOW_FRAMES
+    assert verification.verdict.passed
+    text = answer_block(verification)
+    assert "agree at every position" in text and "by position" in text
+
+
+def test_probe_module_fails_a_position_dependent_module_whose_gradient_differs_at_a_position():
+    from rfprobe.runs.module_probe import probe_module
+
+    verification = probe_module(
+        WindowedMean(weight_hole=True), channels=1, hop_samples=HOP, length_multiple=2 * WINDOW_FRAMES * HOP
+    )
+    assert verification.position is not None and not verification.verdict.passed
+    assert any("reads at position" in reason for reason in verification.verdict.reasons())
+
+
+def test_a_position_dependent_subject_validates_against_the_json_schema():
+    import jsonschema
+
+    from rfprobe.output.report_json import load_schema, run_json, subject_json
+    from rfprobe.runs.module_probe import probe_module
+
+    verification = probe_module(WindowedMean(), channels=1, hop_samples=HOP, length_multiple=2 * WINDOW_FRAMES * HOP)
+    report = run_json([subject_json(verification)], {})
+    jsonschema.validate(report, load_schema())
+    entry = report["configs"][verification.name]["position_dependent"]
+    assert entry["agrees"] and len(entry["positions"]) == WINDOW_FRAMES

@@ -60,6 +60,18 @@ def probe_length(clip_samples: int, hop_samples: int, minimum_samples: int) -> i
     return clip_samples - ((clip_samples - minimum_samples) // hop_samples) * hop_samples
 
 
+def edge_probe_length(clip_samples: int, hop: int, left: int, right: int) -> int:
+    """The input the edge frames are read and measured on: the clip's length modulo the hop.
+
+    Its first half of frames stands for the clip's start and its second half for the end
+    (:class:`ClipEdges`), so each half must hold the frames that read its
+    end's padding (about left/hop at the start, right/hop at the end) and the few after them a
+    picture shows, and a frame in one half must not read the other end: twice the wider side
+    plus eight hops does all of it. The trace checks it (a frame that reads the other end
+    does not move by one hop with it)."""
+    return probe_length(clip_samples, hop, 2 * max(left, right) + 8 * hop)
+
+
 def _moved(reach: Reach, length: int, delta: int, from_end: bool) -> Intervals:
     """`reach` (traced on `length` samples) in an input `delta` samples longer: a frame counted
     from the end moves with it; a read held at an end by an open side stays at that end. A

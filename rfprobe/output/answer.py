@@ -21,6 +21,7 @@ from rfprobe.runs.verify import Verification
 if TYPE_CHECKING:
     from rfprobe.probes.erf import EffectiveField
     from rfprobe.runs.context import ContextMap
+    from rfprobe.runs.position_field import PositionField
     from rfprobe.runs.seanet_decoder import DecoderReport
     from rfprobe.runs.hf_encodec import CrossCheck
 
@@ -62,6 +63,10 @@ def _line(label: str, text: str) -> str:
 def verdict_words(verification: Verification) -> str:
     """PASS/FAIL in words: what agreed, or what did not."""
     ran = [result.method for result in verification.results if result.ran]
+    position = verification.position
+    if position is not None and verification.verdict.passed:
+        period = position.period_frames
+        return f"PASS: the module walk and the gradient agree at every position of its {period}-frame period"
     if verification.verdict.passed:
         return (
             f"PASS, {len(ran)}/{len(ran)} methods agree"
@@ -202,6 +207,16 @@ def claim_lines(report: ClaimsReport) -> list[str]:
     return lines
 
 
+def _position_lines(field: "PositionField") -> list[str]:
+    """A position-dependent field: the period and ranges, then each position's reads (by the walk)."""
+    lines = [_line("RF", field.describe())]
+    if field.period_frames is not None:
+        lines.append(_line("hop", f"{field.hop_samples} samples; frame k is at position k mod {field.period_frames}"))
+        reads = ", ".join(f"{r.position}: -{r.left_samples}..+{r.right_samples}" for r in field.analytic)
+        lines.append(_line("by position", f"samples read around the anchor k x hop: {reads}"))
+    return lines
+
+
 def answer_block(
     verification: Verification,
     context: Optional["ContextMap"] = None,
@@ -220,7 +235,9 @@ def answer_block(
         lines.append(_line("weights", weights))
     truth = verification.truth
     rate = verification.sample_rate
-    if truth is not None:
+    if verification.position is not None:
+        lines += _position_lines(verification.position)
+    elif truth is not None:
         lines.append(_line("RF", rf_words(truth, rate, _unbounded_cause(verification))))
         lines.append(_line("hop", _hop_words(truth, rate, context)))
     if context is not None:

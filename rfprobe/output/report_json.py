@@ -26,11 +26,12 @@ if TYPE_CHECKING:
     from rfprobe.families.seanet.claims import ClaimsReport, LayerDeparture
     from rfprobe.probes.erf import EffectiveField
     from rfprobe.runs.hf_model import HfModelResult
+    from rfprobe.runs.position_field import PositionField
     from rfprobe.runs.context import ContextMap
     from rfprobe.runs.seanet_decoder import DecoderReport, Span
     from rfprobe.runs.hf_encodec import CrossCheck
 
-SCHEMA_VERSION = 2  # 2: the hf_model block (every subject; null unless --hf-model)
+SCHEMA_VERSION = 3  # 2: the hf_model block (every subject; null unless --hf-model); 3: position_dependent
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "report.schema.json"
 
 
@@ -265,6 +266,28 @@ def subject_json(
         "decoder": None if decoder is None else decoder_json(decoder),
         "cross_check": None if cross_check is None else cross_check_json(cross_check),
         "hf_model": None if hf_model is None else hf_model_json(hf_model, weights),
+        "position_dependent": None if verification.position is None else position_json(verification.position),
+    }
+
+
+def position_json(field: "PositionField") -> dict:
+    """A position-dependent field: its period, and each position's reads by the walk and the gradient."""
+    return {
+        "hop_samples": field.hop_samples,
+        "period_frames": field.period_frames,
+        "first_frame": field.first_frame,
+        "agrees": field.agrees,
+        "reason": field.reason or None,
+        "positions": [
+            {
+                "position": walked.position,
+                "left_samples": walked.left_samples,
+                "right_samples": walked.right_samples,
+                "walk_intervals": [list(i) for i in walked.intervals],
+                "gradient_intervals": [list(i) for i in measured.intervals],
+            }
+            for walked, measured in zip(field.analytic, field.gradient)
+        ],
     }
 
 

@@ -10,7 +10,7 @@ from typing import Optional
 import torch
 
 from rfprobe.families.seanet.config import EncoderConfig
-from rfprobe.core.clip import ClipEdges, FrameSupport, clip_edges, probe_length
+from rfprobe.core.clip import ClipEdges, FrameSupport, clip_edges, edge_probe_length
 from rfprobe.families.seanet.encoder import build_encoder
 from rfprobe.probes.erf import EffectiveField, grown_effective_field
 from rfprobe.families.seanet.formula import formula_receptive_field
@@ -72,18 +72,6 @@ class ContextMap:
     edges: EdgeReport
     taint: tuple[TaintProof, ...]
     erf: EffectiveField
-
-
-def edge_probe_length(clip_samples: int, hop: int, left: int, right: int) -> int:
-    """The input the edge frames are read and measured on: the clip's length modulo the hop.
-
-    Its first half of frames stands for the clip's start and its second half for the end
-    (:class:`rfprobe.core.clip.ClipEdges`), so each half must hold the frames that read its
-    end's padding (about left/hop at the start, right/hop at the end) and the few after them a
-    picture shows, and a frame in one half must not read the other end: twice the wider side
-    plus eight hops does all of it. The trace checks it (a frame that reads the other end
-    does not move by one hop with it)."""
-    return probe_length(clip_samples, hop, 2 * max(left, right) + 8 * hop)
 
 
 def edge_report(

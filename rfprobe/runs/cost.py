@@ -114,7 +114,7 @@ def _no_graph_bytes(shape: EncoderShape, batch: int, length: int, itemsize: int)
 
 def config_cost(config: EncoderConfig, clip_seconds: float, itemsize: int) -> CostEstimate:
     """The check of `config` (verification and context map) in a dtype of `itemsize` bytes."""
-    from rfprobe.runs.context import edge_probe_length
+    from rfprobe.core.clip import edge_probe_length
     from rfprobe.probes.erf import DRAWS_PER_SEED
     from rfprobe.probes.empirical import plan_window
     from rfprobe.families.seanet.formula import formula_receptive_field

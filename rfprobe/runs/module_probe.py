@@ -31,6 +31,7 @@ from rfprobe.probes.gradient import probe_input
 from rfprobe.arithmetic.geometry import MethodResult, ReceptiveField, Side
 from rfprobe.arithmetic.verdict import judge
 from rfprobe.probes.subject import probe_subject
+from rfprobe.runs.position_field import POSITION_DEPENDENT, position_verdict, read_one_period
 from rfprobe.runs.verify import Verification
 
 REQUIRED = (walk_method.METHOD, gradient_probe.METHOD, impulse_probe.METHOD)
@@ -431,13 +432,19 @@ def probe_module(
         modules, guess, channels=channels, device=device, dtype=dtype, length_multiple=length_multiple
     )
     results = [walk, gradient, impulse]
+    verdict, position = judge(results, required=REQUIRED), None
+    if not walk.ran and POSITION_DEPENDENT in walk.unavailable_reason:
+        # No single (left, right) holds for every frame: one period of them, walk against gradient.
+        position = read_one_period(probe_subject(module, "cpu", torch.float64), channels, length_multiple, check_cost)
+        verdict = position_verdict(position)
     return Verification(
         name=name or type(module).__name__,
         sample_rate=sample_rate,
         config=None,
         source_path="module",
         results=results,
-        verdict=judge(results, required=REQUIRED),
+        verdict=verdict,
+        position=position,
         claims=None,
         provenance={
             "module": f"{type(module).__module__}.{type(module).__qualname__}",

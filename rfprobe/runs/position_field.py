@@ -34,9 +34,16 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
+from rfprobe.arithmetic.methods import GRADIENT, MODULE_WALK
+from rfprobe.arithmetic.verdict import Disagreement, Verdict
 from rfprobe.core.intervals import Intervals, mask_intervals  # inclusive (first, last) intervals
 from rfprobe.probes.threads import one_thread
 from rfprobe.runs.cost import CostEstimate
+
+
+# The module walk's words when a frame's reads depend on its position (rfprobe.core.hop).
+POSITION_DEPENDENT = "depends on its position"
+POSITION_PERIODS = (8, 16)  # input lengths tried, in multiples of the model's length multiple
 
 
 @dataclass(frozen=True)
@@ -182,5 +189,42 @@ def position_dependent_field(
         gradient=tuple(
             PositionReads(frame % period, _relative(mask_intervals(depends[index].cpu().numpy()), frame * hop))
             for index, frame in enumerate(frames)
+        ),
+    )
+
+
+def read_one_period(
+    module: nn.Module,
+    channels: int,
+    length_multiple: int = 1,
+    check_cost: Optional[Callable[[CostEstimate], None]] = None,
+) -> PositionField:
+    """:func:`position_dependent_field` on the first of POSITION_PERIODS input lengths (multiples
+    of `length_multiple`) on which a period repeats; the last try's field (with its reason) if none."""
+    field = None
+    for multiple in POSITION_PERIODS:
+        field = position_dependent_field(module, channels, multiple * max(length_multiple, 1), check_cost=check_cost)
+        if field.period_frames is not None:
+            break
+    assert field is not None
+    return field
+
+
+def position_verdict(field: PositionField) -> Verdict:
+    """PASS when the walk and the gradient read the same at every position of the period; else
+    the first position where they differ, each method's reads, or why no period was found."""
+    if field.period_frames is None:
+        return Verdict(passed=False, not_run=((MODULE_WALK, f"its reads depend on the position, and {field.reason}"),))
+    if field.agrees:
+        return Verdict(passed=True)
+    position = field.differing_positions[0]
+    walked, measured = field.analytic[position], field.gradient[position]
+    return Verdict(
+        passed=False,
+        disagreements=(
+            Disagreement(
+                f"reads at position {position} of {field.period_frames}",
+                ((MODULE_WALK, str(list(walked.intervals))), (GRADIENT, str(list(measured.intervals)))),
+            ),
         ),
     )

@@ -24,6 +24,7 @@ from rfprobe.families.seanet.encoder import build_encoder, load_encoder_weights
 from rfprobe.probes.subject import fold_weight_norms
 from rfprobe.arithmetic.geometry import MethodResult, ReceptiveField
 from rfprobe.arithmetic.verdict import Verdict, judge
+from rfprobe.runs.position_field import PositionField
 
 METHODS = methods.ALL
 # Which result stands for "what the module computes" when reporting claims: measured first.
@@ -44,6 +45,9 @@ class Verification:
     provenance: dict
     settings: dict = field(default_factory=dict)
     modules: dict = field(default_factory=dict, repr=False)  # seed -> the module probed
+    # Set when which samples a frame reads depends on its position: one period, walk and gradient
+    # (the verdict is then theirs: rfprobe.runs.position_field)
+    position: Optional[PositionField] = None
 
     def result(self, method: str) -> Optional[MethodResult]:
         """The result of `method`, or None when it is not among the results."""

@@ -34,6 +34,7 @@ from rfprobe.arithmetic.methods import EMPIRICAL, MODULE_WALK
 from rfprobe.core import budget
 from rfprobe.errors import UsageError, first_line
 from rfprobe.runs.cost import CostEstimate, gib
+from rfprobe.runs.position_field import POSITION_DEPENDENT, read_one_period
 from rfprobe.families import Unavailable, ZooModel, find, package_version
 from rfprobe.arithmetic.geometry import Side
 from rfprobe.arithmetic.lookahead import Lookahead, lookahead_of
@@ -315,26 +316,14 @@ def run_row(model: ZooModel, tiny: bool, device: str = "cpu", time_limit_s: Opti
     return row
 
 
-# The walk's words when a frame's reads depend on its position (rfprobe.core.hop).
-POSITION_DEPENDENT = "depends on its position"
-POSITION_PERIODS = (8, 16)  # input lengths tried, in multiples of the model's length multiple
-
-
 def _read_position_dependent(
     row: ZooRow, module: torch.nn.Module, model: ZooModel, check_cost: Callable[[CostEstimate], None]
 ) -> None:
     """A row whose walk found position-dependent reads: one period of them by the walk and the
     gradient; PASS when they agree at every position (the row's extents: the largest).
     `check_cost` gets the gradients' estimated time before they run (it raises to refuse them)."""
-    from rfprobe.runs.position_field import position_dependent_field
-
-    for multiple in POSITION_PERIODS:
-        field = position_dependent_field(
-            module, model.channels, multiple * max(model.length_multiple, 1), check_cost=check_cost
-        )
-        if field.period_frames is not None:
-            break
-    else:
+    field = read_one_period(module, model.channels, model.length_multiple, check_cost)
+    if field.period_frames is None:
         row.reason += f"; {field.describe()}"
         return
     row.hop_samples = field.hop_samples
