@@ -646,30 +646,32 @@ def codec_helper_findings(name: str, tiny: bool, window_seconds: float) -> tuple
         model = seeded_codebooks(require_transformers_class("EncodecModel")(transformers_config(48, tiny)))
         model = model.double().eval()
         return (encodec_segments_finding(model, round(HELPER_FILE_SECONDS * 48000), name),)
-    if not (name.startswith("dac_") and name.endswith("_descript")):
+    model = _descript_dac(name, tiny)
+    if model is None:
         return ()
+    return (dac_compress_finding(model, window_seconds, round(HELPER_FILE_SECONDS * model.sample_rate), name),)
+
+
+def _descript_dac(name: str, tiny: bool) -> Optional[Any]:
+    """descript's whole DAC of zoo name `dac_<rate>khz_descript` in float64 (weights drawn under
+    seed 0), or None for any other name."""
+    if not (name.startswith("dac_") and name.endswith("_descript")):
+        return None
     from rfprobe.families.dac import descript_codec
 
     rate_khz = int(name.split("_")[1].removesuffix("khz"))
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # dac's weight_norm, deprecated in torch
-        model = descript_codec(rate_khz, tiny).double()
-    return (dac_compress_finding(model, window_seconds, round(HELPER_FILE_SECONDS * model.sample_rate), name),)
+        return descript_codec(rate_khz, tiny).double()
 
 
 def codec_decode_helper_findings(name: str, tiny: bool, window_seconds: float) -> tuple[DecodeHelperFinding, ...]:
     """Every chunked decoder that zoo codec `name`'s own package ships (DAC's decompress), run
     against its whole-file decode on a HELPER_FILE_SECONDS chord (none known: an empty tuple)."""
-    if not (name.startswith("dac_") and name.endswith("_descript")):
+    model = _descript_dac(name, tiny)
+    if model is None:
         return ()
-    from rfprobe.families.dac import descript_codec
-
-    rate_khz = int(name.split("_")[1].removesuffix("khz"))
-    torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # dac's weight_norm, deprecated in torch
-        model = descript_codec(rate_khz, tiny).double()
     return dac_decompress_findings(model, window_seconds, round(HELPER_FILE_SECONDS * model.sample_rate), name)
 
 

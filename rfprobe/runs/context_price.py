@@ -113,6 +113,15 @@ def context_frames_tried(sample_rate: int, hop_samples: int, seconds: Sequence[f
     return sorted({round(s * sample_rate / hop_samples) for s in seconds})
 
 
+def _contexts_and_signal(
+    sample_rate: int, hop_samples: int, chunk_frames: int, channels: int
+) -> tuple[list[int], torch.Tensor]:
+    """The contexts tried (frames), and the chord: SIGNAL_CHUNKS chunks past the largest on both sides."""
+    contexts = context_frames_tried(sample_rate, hop_samples)
+    frames = SIGNAL_CHUNKS * chunk_frames + 2 * contexts[-1]
+    return contexts, chord_signal(frames * hop_samples, sample_rate, channels)
+
+
 def _open_sides(left_open: bool, right_open: bool) -> str:
     return "past and future" if left_open and right_open else "past" if left_open else "future"
 
@@ -143,9 +152,7 @@ def encode_price(
 ) -> ContextPrice:
     """The encode curve: `left` / `right` are the encoder's exact extents in samples, None where
     that side is open (the context there is varied)."""
-    contexts = context_frames_tried(sample_rate, hop_samples)
-    frames = SIGNAL_CHUNKS * chunk_frames + 2 * contexts[-1]
-    signal = chord_signal(frames * hop_samples, sample_rate, channels)
+    contexts, signal = _contexts_and_signal(sample_rate, hop_samples, chunk_frames, channels)
     encoder = probe_subject(encoder, "cpu", torch.float64)
     quantize = None if quantize is None else probe_subject(quantize, "cpu", torch.float64)
     points = []
@@ -196,9 +203,7 @@ def decode_price(
 ) -> ContextPrice:
     """The decode curve on the chord's own latents (quantized where the codec's quantizer runs):
     `past_frames` / `future_frames` are the decoder's exact reads, None where that side is open."""
-    contexts = context_frames_tried(sample_rate, hop_samples)
-    frames = SIGNAL_CHUNKS * chunk_frames + 2 * contexts[-1]
-    signal = chord_signal(frames * hop_samples, sample_rate, channels)
+    contexts, signal = _contexts_and_signal(sample_rate, hop_samples, chunk_frames, channels)
     encoder, decoder = (probe_subject(module, "cpu", torch.float64) for module in (encoder, decoder))
     points = []
     with torch.no_grad(), one_thread():
