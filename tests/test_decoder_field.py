@@ -338,3 +338,40 @@ def test_a_decoder_with_sdpa_attention_is_measured_by_forward_mode_too():
     assert field.agrees
     assert field.past_frames is None and field.future_frames is None  # unbounded both ways
     assert field.measured_influence.low_unbounded and field.measured_influence.high_unbounded
+
+
+def test_a_per_phase_walk_estimated_past_its_limit_is_refused_by_name(monkeypatch):
+    from rfprobe.runs import decoder_field
+    from rfprobe.runs.decoder_field import CannotDecide
+
+    monkeypatch.setattr(decoder_field, "PER_PHASE_WALK_LIMIT_S", 0.0)
+    with pytest.raises(CannotDecide, match="phases one by one"):
+        probe_decoder(small_decoder(), 3, HOP, "small")
+
+
+def test_a_longer_decoder_trace_over_the_memory_budget_is_refused_by_name(monkeypatch):
+    from rfprobe.core import budget
+    from rfprobe.runs.decoder_field import CannotDecide
+
+    torch.manual_seed(4)
+    # reads 20 latent frames on each side: the first trace (16 frames) is too short, and its
+    # doubling is the one the budget refuses
+    wide = nn.Sequential(nn.Conv1d(3, 2, 41, padding=20), nn.ConvTranspose1d(2, 1, HOP, stride=HOP))
+    monkeypatch.setattr(budget, "memory_budget_bytes", lambda device: 1)
+    with pytest.raises(CannotDecide, match="module walk: a trace of"):
+        probe_decoder(wide, 3, HOP, "wide")
+
+
+def test_a_gradient_over_the_memory_budget_is_refused_and_rows_in_groups_read_the_same(monkeypatch):
+    from rfprobe.core import budget
+    from rfprobe.runs.decoder_field import CannotDecide
+
+    whole = probe_decoder(small_decoder(), 3, HOP, "small")
+    # one row per backward (the budget holds exactly one row's largest tensor): the same reads
+    monkeypatch.setattr(budget, "predicted_largest_bytes", lambda trace, longer: 1.0)
+    monkeypatch.setattr(budget, "memory_budget_bytes", lambda device: 1)
+    assert probe_decoder(small_decoder(), 3, HOP, "small").measured_reads == whole.measured_reads
+    # not even one row fits: refused by name, never run into the machine's memory
+    monkeypatch.setattr(budget, "predicted_largest_bytes", lambda trace, longer: 2.0**40)
+    with pytest.raises(CannotDecide, match="gradient: one output sample's backward"):
+        probe_decoder(small_decoder(), 3, HOP, "small")

@@ -46,11 +46,18 @@ def seconds_left() -> Optional[float]:
     return _DEADLINES[-1] - time.monotonic() if _DEADLINES else None
 
 
+def predicted_largest_bytes(trace: Trace, longer: int) -> float:
+    """The largest tensor a run `longer` samples long makes, scaled from `trace` (linearly, or
+    with the length squared where the trace held a tensor with two time axes)."""
+    growth = longer / trace.input_length
+    return trace.largest_tensor_bytes * (growth**2 if trace.quadratic else growth)
+
+
 def over_budget(trace: Trace, longer: int, device: torch.device) -> str:
     """Why a trace `longer` samples long is not run (its predicted largest tensor is over
     the budget), or "" when it may run."""
     growth = longer / trace.input_length
-    predicted = trace.largest_tensor_bytes * (growth**2 if trace.quadratic else growth)
+    predicted = predicted_largest_bytes(trace, longer)
     budget = memory_budget_bytes(device)
     left = seconds_left()
     needed_s = trace.seconds * (growth**2 if trace.quadratic else growth)

@@ -19,6 +19,7 @@ phases either side of it and both ends of the hop.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Sequence
 
@@ -26,6 +27,7 @@ import torch
 from torch import nn
 
 from rfprobe.arithmetic.decoding import DecoderField, RoundTrip, Span, max_extent, reach_from_reads
+from rfprobe.core import budget
 from rfprobe.core.sizing import frame_reach
 from rfprobe.core.trace import Trace, trace_module
 from rfprobe.probes.device import exact_zeros, forward_mode
@@ -33,6 +35,10 @@ from rfprobe.probes.subject import fold_weight_norms
 
 START_FRAMES = 16
 MAX_FRAMES = 1 << 12
+# The longest a per-phase walk may take: one output sample's read, timed at phase 0, times the
+# hop. Past it the walk is refused by name (Mimi's 1920 phases through 8 attention layers would
+# take hours); probe_decoder_hop reads the whole hop at once, which is what a chunk plan needs.
+PER_PHASE_WALK_LIMIT_S = 300.0
 SKIPPED = "skipped: the encoder's latents decoded as they are"
 
 
@@ -61,10 +67,15 @@ def _doubling_traces(
     max_frames: int = MAX_FRAMES,
 ) -> Iterator[tuple[int, Trace]]:
     """(frames, trace) on inputs of START_FRAMES frames, doubled up to `max_frames`: the caller
-    stops at the first trace whose reads meet no end of the input."""
-    frames = START_FRAMES
+    stops at the first trace whose reads meet no end of the input. A doubling whose largest
+    tensor would exceed the core's memory budget (rfprobe.core.budget) is refused by name."""
+    frames, previous = START_FRAMES, None
     while frames <= max_frames:
-        yield frames, trace_module(module, channels, frames * input_per_frame, device, dtype)
+        length = frames * input_per_frame
+        if previous is not None and (why := budget.over_budget(previous, length, torch.device(device))):
+            raise CannotDecide(f"module walk: {why}")
+        previous = trace_module(module, channels, length, device, dtype)
+        yield frames, previous
         frames *= 2
 
 
@@ -77,9 +88,10 @@ def core_reads(
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float64,
     max_frames: int = MAX_FRAMES,
-) -> tuple[dict[int, Span], int]:
+) -> tuple[dict[int, Span], int, Trace]:
     """(phase -> the inputs output sample anchor x hop + phase reads, relative to
-    `reference(anchor, phase)`; frames x hop minus the output length) by the analytic core.
+    `reference(anchor, phase)`; frames x hop minus the output length; the trace read) by the
+    analytic core.
 
     The input is `frames x input_per_frame` long (1 for latent frames, hop for samples); the
     output must be frames x hop long, less at most one hop (a trimmed tail)."""
@@ -93,7 +105,15 @@ def core_reads(
         anchor = frames // 2
         reads: dict[int, Span] = {}
         for phase in range(hop):
+            started = time.perf_counter()
             reach = frame_reach(trace, anchor * hop + phase)
+            if phase == 0 and (estimate := (time.perf_counter() - started) * hop) > PER_PHASE_WALK_LIMIT_S:
+                raise CannotDecide(
+                    f"module walk: reading its {hop} phases one by one on {frames} frames would take about "
+                    f"{estimate:.0f} s here (one phase timed), past {PER_PHASE_WALK_LIMIT_S:.0f} s; the whole "
+                    "hop's read at once (rfprobe.runs.decoder_field.probe_decoder_hop, rfprobe chunk) gives the "
+                    "largest past and future over its phases"
+                )
             if (reach.edge_start and not reach.open_start) or (reach.edge_end and not reach.open_end):
                 break  # cut by an end of this input: try one twice as long
             origin = reference(anchor, phase)
@@ -104,7 +124,7 @@ def core_reads(
                 high_unbounded=reach.open_end,
             )
         if len(reads) == hop:
-            return reads, shortfall
+            return reads, shortfall, trace
     raise CannotDecide(f"module walk: an output sample's read still meets an end of {frames} frames")
 
 
@@ -133,24 +153,42 @@ def gradient_reads(
     extent_frames: int,
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float64,
+    trace: Optional[Trace] = None,
 ) -> dict[int, Span]:
     """The gradient probe: batch row r differentiates output sample middle x hop + phases[r]
     with respect to a random input of 2 x extent_frames + 3 frames; an end of the window the
-    dependence reaches is marked unbounded (to be confirmed on a longer window)."""
+    dependence reaches is marked unbounded (to be confirmed on a longer window). `trace` (the
+    core's, of this module) sizes the rows per backward to the memory budget."""
     frames = 2 * extent_frames + 3
     middle = frames // 2
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randn(len(phases), channels, frames * input_per_frame, generator=generator, dtype=torch.float64)
-    inputs = inputs.to(device=device, dtype=dtype).requires_grad_(True)
-    with exact_zeros():
-        output = module(inputs)
-        rows = torch.arange(len(phases), device=output.device)
-        picked = output[rows, :, torch.tensor([middle * hop + p for p in phases], device=output.device)]
-        if not picked.requires_grad:  # e.g. integer codes between encoder and decoder carry no gradient
+    inputs = inputs.to(device=device, dtype=dtype)
+    group = len(phases)
+    if trace is not None:  # as many rows per backward as the core's memory budget allows
+        row_bytes = budget.predicted_largest_bytes(trace, frames * input_per_frame)
+        allowed = budget.memory_budget_bytes(torch.device(device))
+        if row_bytes > allowed:
+            raise CannotDecide(
+                f"gradient: one output sample's backward over {frames} frames would make a tensor of about "
+                f"{row_bytes / 2**30:.1f} GiB (the budget is {allowed / 2**30:.2f} GiB, 1/32 of the free memory)"
+            )
+        group = max(1, min(len(phases), int(allowed // max(row_bytes, 1))))
+    gradients = []
+    for start in range(0, len(phases), group):
+        rows_inputs = inputs[start : start + group].detach().requires_grad_(True)
+        positions = [middle * hop + p for p in phases[start : start + group]]
+        with exact_zeros():
+            output = module(rows_inputs)
+            rows = torch.arange(len(positions), device=output.device)
+            picked = output[rows, :, torch.tensor(positions, device=output.device)]
+            if not picked.requires_grad:  # e.g. integer codes between encoder and decoder carry no gradient
+                raise CannotDecide("gradient: the output has no gradient path to the input")
+            (part,) = torch.autograd.grad(picked.sum(), rows_inputs, allow_unused=True)
+        if part is None:
             raise CannotDecide("gradient: the output has no gradient path to the input")
-        (gradient,) = torch.autograd.grad(picked.sum(), inputs, allow_unused=True)
-    if gradient is None:
-        raise CannotDecide("gradient: the output has no gradient path to the input")
+        gradients.append(part)
+    gradient = torch.cat(gradients)
     reads = {}
     last = inputs.shape[-1] - 1
     for row, phase in enumerate(phases):
@@ -213,14 +251,16 @@ def measured_reads(
     analytic: dict[int, Span],
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float64,
+    trace: Optional[Trace] = None,
 ) -> dict[int, Span]:
     """The gradient probe at :func:`probe_phases`, on a window clear of the analytic extent;
     an end reached is retried on a window twice as long before it counts as unbounded."""
     phases = probe_phases(analytic, reference)
     extent = _extent_frames(analytic, input_per_frame)
-    reads = gradient_reads(module, channels, hop, input_per_frame, reference, phases, extent, device, dtype)
+    options = dict(device=device, dtype=dtype, trace=trace)
+    reads = gradient_reads(module, channels, hop, input_per_frame, reference, phases, extent, **options)
     if any(s.low_unbounded or s.high_unbounded for s in reads.values()):
-        longer = gradient_reads(module, channels, hop, input_per_frame, reference, phases, 2 * extent, device, dtype)
+        longer = gradient_reads(module, channels, hop, input_per_frame, reference, phases, 2 * extent, **options)
         reads = {phase: _both(span, longer[phase]) for phase, span in reads.items()}
     return reads
 
@@ -237,8 +277,8 @@ def probe_decoder(
     """Any decoder (batch, latent_dim, frames) -> (batch, channels, samples): analytic reads per
     phase and one frame's influence, against the gradient and forward-mode probes."""
     decoder = fold_weight_norms(decoder.to(device=device, dtype=dtype).eval())
-    reads, shortfall = core_reads(decoder, latent_dim, hop, 1, _latent_reference, device, dtype)
-    measured = measured_reads(decoder, latent_dim, hop, 1, _latent_reference, reads, device, dtype)
+    reads, shortfall, trace = core_reads(decoder, latent_dim, hop, 1, _latent_reference, device, dtype)
+    measured = measured_reads(decoder, latent_dim, hop, 1, _latent_reference, reads, device, dtype, trace)
     extent = _extent_frames(reads, 1)
     influence = influence_of_one_frame(decoder, latent_dim, hop, extent, device, dtype)
     if influence.low_unbounded or influence.high_unbounded:
@@ -380,9 +420,9 @@ def probe_round_trip(
     phase reads, relative to the output sample, analytic against the gradient probe."""
     module = fold_weight_norms(module.to(device=device, dtype=dtype).eval())
     reference = _sample_reference(hop)
-    reads, _ = core_reads(module, channels, hop, hop, reference, device, dtype)
+    reads, _, trace = core_reads(module, channels, hop, hop, reference, device, dtype)
     try:
-        measured, undecided = measured_reads(module, channels, hop, hop, reference, reads, device, dtype), ""
+        measured, undecided = measured_reads(module, channels, hop, hop, reference, reads, device, dtype, trace), ""
     except CannotDecide as why:  # integer codes (no straight-through): the gradient sees nothing
         measured, undecided = {}, str(why)
     return RoundTrip(
