@@ -202,3 +202,16 @@ def test_the_decode_comparison_says_matches_only_for_the_same_samples_and_catche
     assert finding.differing_samples == 1 and finding.first_differing_sample == 37
     assert finding.finding.startswith("differs") and finding.finding.endswith(": why")
     assert compared(offline[..., :99]).finding.startswith("differs: 99 samples")
+
+
+def test_dacs_padding_is_as_it_was_after_compress_and_decompress_raise():
+    from rfprobe.runs.codec_helpers import _descript_dac, dac_decompress_findings
+
+    model = _descript_dac("dac_16khz_descript", True)
+    model.padding = True
+    # a 0.5 s window at 16 kHz: compress() raises (no window starts), with its padding turned off
+    (raised,) = dac_decompress_findings(model, 0.5, 52800, "dac_16khz_descript")
+    assert raised.finding.startswith("fails: compress() raised") and model.padding is True
+    # encode()'s codes in 34-frame chunks: decompress() raises, with the padding it set
+    findings = dac_decompress_findings(model, 1.0, 52800, "dac_16khz_descript")
+    assert findings[1].samples_helper is None and model.padding is True

@@ -113,3 +113,51 @@ def test_a_recurrent_zoo_codec_gets_a_price_curve_and_no_exact_plan():
     assert result.encode_price.points[0].changed_code_frames > 0  # no context: codes change
     lines = "\n".join(result.describe())
     assert "price of context (encode; no plan is exact)" in lines and "exact, minimal" not in lines
+
+
+def test_a_price_with_both_sides_bounded_is_refused():
+    with pytest.raises(ValueError, match="both sides are bounded"):
+        encode_price(conv_encoder(), 1, RATE, HOP, 2 * HOP, 3 * HOP - 1, chunk_frames=10)
+
+
+def test_a_price_estimated_past_max_seconds_is_not_measured_and_says_why():
+    price = encode_price(RecurrentEncoder(), 1, RATE, HOP, None, 0, chunk_frames=10, max_seconds=1e-9)
+    assert price.points == () and "past --max-seconds" in price.failure
+    assert "not measured" in price.describe()[0]
+
+
+def test_a_model_that_raises_on_a_chunk_leaves_a_named_not_measured_price():
+    from rfprobe.runs.chunking import measured_price
+
+    def raises() -> ContextPrice:
+        raise RuntimeError("Kernel size can't be greater than actual input size")
+
+    price = measured_price("encode", 10, raises)
+    assert price.failure.startswith("the model raised (Kernel size") and price.points == ()
+
+
+def test_the_price_table_keeps_each_context_under_its_own_header_when_two_round_to_one_frame():
+    import dataclasses
+
+    from rfprobe.output.codec_use import codec_price_table
+    from rfprobe.runs.context_price import CONTEXT_SECONDS
+
+    # 12.5 frames per second: 0.02 s and 0.05 s both round to frame 0 (or 1), so fewer points than headers
+    rate, hop = 24000, 1920
+    price = encode_price(RecurrentEncoder12(), 1, rate, hop, None, 0, chunk_frames=4)
+    assert len(price.points) < len(CONTEXT_SECONDS)
+    table = codec_price_table({"chunking": [{"name": "slow", "encode_price": dataclasses.asdict(price)}]})
+    header, _, row = table.splitlines()[:3]
+    assert len(row.split("  ")) >= len(header.split("  "))  # no cell dropped
+    for seconds in CONTEXT_SECONDS:  # each column shows the point of its own whole frames
+        point = price.point_at(seconds)
+        assert point is not None and point.context_frames == round(seconds * rate / hop)
+
+
+class RecurrentEncoder12(RecurrentEncoder):
+    """RecurrentEncoder at a hop of 1920 samples."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv1d(1, 4, 1920, stride=1920)

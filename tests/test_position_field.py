@@ -116,3 +116,31 @@ def test_a_position_dependent_subject_validates_against_the_json_schema():
     jsonschema.validate(report, load_schema())
     entry = report["configs"][verification.name]["position_dependent"]
     assert entry["agrees"] and len(entry["positions"]) == WINDOW_FRAMES
+
+
+class PaddedWindowMean(nn.Module):
+    """A strided conv (hop 32), then each frame the mean of its window of 4 frames (the frames
+    zero-padded to whole windows, so any input length is accepted)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.conv = nn.Conv1d(1, 2, 32, stride=32)
+
+    def forward(self, x):
+        frames = self.conv(x)
+        count = frames.shape[-1]
+        padded = nn.functional.pad(frames, (0, -count % WINDOW_FRAMES))
+        batch, channels, length = padded.shape
+        windows = padded.view(batch, channels, length // WINDOW_FRAMES, WINDOW_FRAMES).mean(dim=-1, keepdim=True)
+        return windows.expand(-1, -1, -1, WINDOW_FRAMES).reshape(batch, channels, length)[..., :count]
+
+
+def test_probe_module_reads_the_period_on_inputs_sized_by_the_hop_with_no_length_multiple():
+    from rfprobe.runs.module_probe import probe_module
+
+    verification = probe_module(PaddedWindowMean(), channels=1, hop_samples=32)
+    assert verification.position is not None and verification.position.period_frames == WINDOW_FRAMES
+    assert verification.verdict.passed, verification.verdict.reasons()
+    # the frame-pair probes are not run on a position-dependent module: the period is read instead
+    assert all(not result.ran for result in verification.results[1:])

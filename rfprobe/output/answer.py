@@ -212,7 +212,7 @@ def _position_lines(field: "PositionField") -> list[str]:
     lines = [_line("RF", field.describe())]
     if field.period_frames is not None:
         lines.append(_line("hop", f"{field.hop_samples} samples; frame k is at position k mod {field.period_frames}"))
-        reads = ", ".join(f"{r.position}: -{r.left_samples}..+{r.right_samples}" for r in field.analytic)
+        reads = ", ".join(f"{r.position}: {r.intervals[0][0]:+d}..{r.intervals[-1][1]:+d}" for r in field.analytic)
         lines.append(_line("by position", f"samples read around the anchor k x hop: {reads}"))
     return lines
 

@@ -222,6 +222,9 @@ def codec_price_table(data: dict[str, Any]) -> str:
             if entry is None:
                 continue
             price = ContextPrice(**{**entry, "points": tuple(PricePoint(**point) for point in entry["points"])})
+            if price.failure:
+                rows.append([chunking["name"], kind, f"not measured: {price.failure}"])
+                continue
             settled = price.codes_stop_changing_frames
             if kind == "decode":
                 settles = "-"
@@ -229,5 +232,8 @@ def codec_price_table(data: dict[str, Any]) -> str:
                 settles = "not within 2 s" if price.points[-1].changed_code_frames else "-"
             else:
                 settles = next(f"{p.context_seconds:.3f} s" for p in price.points if p.context_frames == settled)
-            rows.append([chunking["name"], kind, price.open_sides, *(_price_cell(p) for p in price.points), settles])
+            # one cell per nominal context: two that round to the same whole frames show the same point
+            cells = [price.point_at(seconds) for seconds in CONTEXT_SECONDS]
+            shown = [_price_cell(point) if point is not None else "-" for point in cells]
+            rows.append([chunking["name"], kind, price.open_sides, *shown, settles])
     return format_table(list(headers), rows)

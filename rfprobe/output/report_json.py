@@ -7,7 +7,7 @@ sentences.
 
     >>> report = run_json([], {"how_loaded": "installed_files"})
     >>> report["schema_version"], report["configs"]
-    (2, {})
+    (3, {})
 
 """
 

@@ -481,7 +481,20 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Opt
     if codec is None:
         price = None
         if open_extents is not None:
-            price = encode_price(encoder, model.channels, model.sample_rate, hop, *open_extents, chunk_frames)
+            extents = open_extents
+            price = measured_price(
+                "encode",
+                chunk_frames,
+                lambda: encode_price(
+                    encoder,
+                    model.channels,
+                    model.sample_rate,
+                    hop,
+                    *open_extents,
+                    chunk_frames,
+                    max_seconds=max_seconds,
+                ),
+            )
         return CodecChunking(
             name,
             model.sample_rate,
@@ -497,15 +510,21 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Opt
     parts = codec.build(tiny)
     prices: dict[str, ContextPrice] = {}
     if open_extents is not None:  # the codec's own encoder and quantizer: its latents, its codes
-        prices["encode_price"] = encode_price(
-            parts.encoder,
-            model.channels,
-            model.sample_rate,
-            hop,
-            *open_extents,
+        extents = open_extents
+        prices["encode_price"] = measured_price(
+            "encode",
             chunk_frames,
-            parts.quantize,
-            parts.quantizer_note,
+            lambda: encode_price(
+                parts.encoder,
+                model.channels,
+                model.sample_rate,
+                hop,
+                *extents,
+                chunk_frames,
+                parts.quantize,
+                parts.quantizer_note,
+                max_seconds=max_seconds,
+            ),
         )
     # One hop's union read: exactly the largest past and future over phases, all a plan needs.
     try:
@@ -520,17 +539,23 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Opt
         side = "past and future are" if both else "past is" if field.past_frames is None else "future is"
         decode = PlanProof("decode", None, no_exact_plan=f"the decoder's {side} unbounded")
         if field.agrees:
-            prices["decode_price"] = decode_price(
-                parts.encoder,
-                parts.decoder,
-                model.channels,
-                model.sample_rate,
-                parts.hop_samples,
-                field.past_frames,
-                field.future_frames,
+            reads = field
+            prices["decode_price"] = measured_price(
+                "decode",
                 chunk_frames,
-                parts.quantize,
-                parts.quantizer_note,
+                lambda: decode_price(
+                    parts.encoder,
+                    parts.decoder,
+                    model.channels,
+                    model.sample_rate,
+                    parts.hop_samples,
+                    reads.past_frames,
+                    reads.future_frames,
+                    chunk_frames,
+                    parts.quantize,
+                    parts.quantizer_note,
+                    max_seconds=max_seconds,
+                ),
             )
     elif not field.agrees:
         decode = PlanProof("decode", None, no_exact_plan="the decoder's analytic reads and its probes disagree")
@@ -564,6 +589,20 @@ def codec_chunking(name: str, tiny: bool, chunk_seconds: float, max_seconds: Opt
         lengths=codec_lengths(name),
         **prices,
     )
+
+
+def measured_price(kind: str, chunk_frames: int, measure: Callable[[], ContextPrice]) -> ContextPrice:
+    """`measure()`, or a curve marked not measured with the model's error: the price of context
+    is a supplement to the report, and a model that raises on a short chunk must not end it."""
+    from rfprobe.errors import first_line, is_out_of_memory
+    from rfprobe.runs.context_price import ContextPrice
+
+    try:
+        return measure()
+    except Exception as error:
+        if is_out_of_memory(error):
+            raise
+        return ContextPrice.not_measured(kind, chunk_frames, f"the model raised ({first_line(error)})")
 
 
 def _open_extents(field_: ReceptiveField) -> tuple[Optional[int], Optional[int]]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional  # Any: a DAC instance (descript's class, its attributes untyped)
 
 import torch
@@ -408,52 +408,51 @@ def dac_decompress_findings(
 ) -> tuple[DecodeHelperFinding, ...]:
     """descript's `DAC.decompress` against `DAC.decode` of `encode()`'s codes, twice: on what
     `compress(x, win_duration=win_seconds)` wrote (the round trip users run), and on a file holding
-    encode()'s own codes in compress()'s chunk length (decompress alone, its codes the offline ones)."""
+    encode()'s own codes in compress()'s chunk length (decompress alone, its codes the offline ones).
+    The reasons say how the helper runs (its code path), not a cause proven by a rerun. The model's
+    `padding` is as it was on return, whatever the helpers raised."""
     from rfprobe.families.audio_signal import TensorSignal
 
     rate, hop = model.sample_rate, int(model.hop_length)
     audio = chord_signal(length_samples, rate)
+    original_padding = model.padding
+    helper = f"DAC.decompress(DAC.compress(x, win_duration={win_seconds}))"
+    against = "decode(encode(x))"
+
+    def restored(run: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
+        # compress() and decompress() set model.padding and put it back only when they return
+        def call() -> torch.Tensor:
+            try:
+                return run()
+            finally:
+                model.padding = original_padding
+
+        return call
+
     with one_thread(), torch.no_grad():
         codes = model.encode(model.preprocess(audio, rate))[1]
         offline = model.decode(model.quantizer.from_codes(codes)[0])
-        against = "decode(encode(x))"
-        findings = []
+        signal = TensorSignal(audio.clone(), rate)
         try:
-            written = model.compress(TensorSignal(audio.clone(), rate), win_duration=win_seconds, normalize_db=None)
+            written = restored(lambda: model.compress(signal, win_duration=win_seconds, normalize_db=None))()
         except Exception as error:
-            return (
-                DecodeHelperFinding(
-                    codec,
-                    f"DAC.decompress(DAC.compress(x, win_duration={win_seconds}))",
-                    against,
-                    length_samples,
-                    rate,
-                    None,
-                    offline.shape[-1],
-                    0,
-                    None,
-                    0.0,
-                    0,
-                    failure=f"compress() raised: {first_line(error)}",
-                ),
-            )
-        finally:
-            model.padding = True  # compress() turns the padding off and back on itself, but not when it raises
+            failed = compare_decoded(codec, helper, against, audio, rate, 0, lambda e=error: _raise(e), offline, "")
+            return (replace(failed, failure=f"compress() raised: {first_line(error)}"),)
         chunk_samples = written.chunk_length * hop
-        findings.append(
+        findings = [
             compare_decoded(
                 codec,
-                f"DAC.decompress(DAC.compress(x, win_duration={win_seconds}))",
+                helper,
                 against,
                 audio,
                 rate,
                 chunk_samples,
-                lambda: model.decompress(written).audio_data,
+                restored(lambda: model.decompress(written).audio_data),
                 offline,
-                "compress() writes other codes than encode() (the helper finding above), and decompress() "
-                "decodes each chunk of them alone, its padding off",
+                "how it runs: compress() writes other codes than encode() (the helper finding above), and "
+                "decompress() decodes each chunk of them alone, its padding off",
             )
-        )
+        ]
         own = type(written)(
             codes=codes,
             chunk_length=written.chunk_length,
@@ -464,9 +463,10 @@ def dac_decompress_findings(
             padding=True,
             dac_version=written.dac_version,
         )
-        shortfall = written.chunk_length * hop - int(
-            model.decode(model.quantizer.from_codes(codes[..., : written.chunk_length])[0]).shape[-1]
-        )
+        model.padding = True  # as decompress() sets it for this file
+        one_chunk = model.decode(model.quantizer.from_codes(codes[..., : written.chunk_length])[0])
+        model.padding = original_padding
+        shortfall = chunk_samples - int(one_chunk.shape[-1])
         findings.append(
             compare_decoded(
                 codec,
@@ -475,14 +475,23 @@ def dac_decompress_findings(
                 audio,
                 rate,
                 chunk_samples,
-                lambda: model.decompress(own).audio_data,
+                restored(lambda: model.decompress(own).audio_data),
                 offline,
-                "each chunk is decoded alone, "
-                + (f"{shortfall} samples short of its {written.chunk_length} frames x {hop}, and " if shortfall else "")
-                + "without the latent frames before and after it that its edge samples read",
+                "how it runs: each chunk is decoded alone, without the latent frames before and after it that "
+                "its edge samples read"
+                + (
+                    f", and {shortfall} samples short of its {written.chunk_length} frames x {hop} (every later "
+                    "sample lands that much earlier)"
+                    if shortfall
+                    else ""
+                ),
             )
         )
     return tuple(findings)
+
+
+def _raise(error: Exception) -> torch.Tensor:
+    raise error
 
 
 # EnCodec 48 kHz's published segmenting: facebookresearch encodec's `encodec_model_48khz`

@@ -20,6 +20,7 @@ called exact, and "codes stop changing" holds for the contexts tried, at that si
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -61,6 +62,18 @@ class ContextPrice:
     quantizer: str  # what gave the codes, or why there are none
     points: tuple[PricePoint, ...]
     signal: str = SIGNAL_WORDS
+    frames_per_second: float = 0.0
+    failure: str = ""  # why the curve was not measured (refused on time, or the model raised)
+
+    @classmethod
+    def not_measured(cls, kind: str, chunk_frames: int, why: str) -> "ContextPrice":
+        """A curve that was not measured, and why."""
+        return cls(kind, "", None, chunk_frames, 0.0, "", (), failure=why)
+
+    def point_at(self, seconds: float) -> Optional[PricePoint]:
+        """The point measured for a nominal context of `seconds` (its whole frames), if any."""
+        frames = round(seconds * self.frames_per_second)
+        return next((point for point in self.points if point.context_frames == frames), None)
 
     @property
     def codes_stop_changing_frames(self) -> Optional[int]:
@@ -76,7 +89,9 @@ class ContextPrice:
         return settled
 
     def describe(self) -> list[str]:
-        """The report's lines: what was varied, then one line per context."""
+        """The report's lines: what was varied, then one line per context (or why none was measured)."""
+        if self.failure:
+            return [f"  price of context ({self.kind}; no plan is exact): not measured: {self.failure}"]
         bounded = (
             "" if self.bounded_side_frames is None else f" (the bounded side: its exact {self.bounded_side_frames})"
         )
@@ -122,6 +137,18 @@ def _contexts_and_signal(
     return contexts, chord_signal(frames * hop_samples, sample_rate, channels)
 
 
+def _over_time(kind: str, whole_seconds: float, wholes: float, max_seconds: Optional[float]) -> str:
+    """Why the curve is refused: its chunked runs, `wholes` times the whole run that took
+    `whole_seconds`, would end past `max_seconds` ("" when they would not)."""
+    estimate = whole_seconds * wholes
+    if max_seconds is None or estimate <= max_seconds:
+        return ""
+    return (
+        f"its chunked {kind} runs would take about {estimate:.0f} s here (one whole run timed, scaled), past "
+        f"--max-seconds {max_seconds:g}"
+    )
+
+
 def _open_sides(left_open: bool, right_open: bool) -> str:
     return "past and future" if left_open and right_open else "past" if left_open else "future"
 
@@ -149,22 +176,37 @@ def encode_price(
     chunk_frames: int,
     quantize: Optional[nn.Module] = None,
     quantizer: str = "none run",
+    max_seconds: Optional[float] = None,
 ) -> ContextPrice:
     """The encode curve: `left` / `right` are the encoder's exact extents in samples, None where
-    that side is open (the context there is varied)."""
+    that side is open (the context there is varied). Past `max_seconds` (one whole run timed,
+    scaled to every chunked run) it is not measured, and says so."""
+    if left is not None and right is not None:
+        raise ValueError("both sides are bounded: the exact plan has no price (rfprobe.runs.chunking)")
     contexts, signal = _contexts_and_signal(sample_rate, hop_samples, chunk_frames, channels)
     encoder = probe_subject(encoder, "cpu", torch.float64)
     quantize = None if quantize is None else probe_subject(quantize, "cpu", torch.float64)
+
+    def plan_at(context: int) -> EncodePlan:
+        return EncodePlan(
+            hop_samples,
+            context * hop_samples if left is None else left,
+            context * hop_samples if right is None else right,
+        )
+
     points = []
     with torch.no_grad(), one_thread():
+        started = time.perf_counter()
         whole = encoder(signal)
+        chunked_samples = sum(
+            chunk.input_end_samples - chunk.input_start_samples
+            for context in contexts
+            for chunk in plan_at(context).chunks(signal.shape[-1], whole.shape[-1], chunk_frames)
+        )
+        if why := _over_time("encode", time.perf_counter() - started, chunked_samples / signal.shape[-1], max_seconds):
+            return ContextPrice.not_measured("encode", chunk_frames, why)
         for context in contexts:
-            plan = EncodePlan(
-                hop_samples,
-                context * hop_samples if left is None else left,
-                context * hop_samples if right is None else right,
-            )
-            chunked = encode_in_chunks(encoder, signal, plan, whole.shape[-1], chunk_frames)
+            chunked = encode_in_chunks(encoder, signal, plan_at(context), whole.shape[-1], chunk_frames)
             max_error, rms_error = _errors(chunked, whole)
             points.append(
                 PricePoint(
@@ -186,6 +228,7 @@ def encode_price(
         signal.shape[-1] / sample_rate,
         quantizer if quantize is not None else "none (no quantizer runs here)",
         tuple(points),
+        frames_per_second=sample_rate / hop_samples,
     )
 
 
@@ -200,25 +243,40 @@ def decode_price(
     chunk_frames: int,
     quantize: Optional[nn.Module] = None,
     quantizer: str = "none run",
+    max_seconds: Optional[float] = None,
 ) -> ContextPrice:
     """The decode curve on the chord's own latents (quantized where the codec's quantizer runs):
-    `past_frames` / `future_frames` are the decoder's exact reads, None where that side is open."""
+    `past_frames` / `future_frames` are the decoder's exact reads, None where that side is open.
+    Past `max_seconds` (one whole decode timed, scaled to every chunked run) it is not measured."""
+    if past_frames is not None and future_frames is not None:
+        raise ValueError("both sides are bounded: the exact plan has no price (rfprobe.runs.chunking)")
     contexts, signal = _contexts_and_signal(sample_rate, hop_samples, chunk_frames, channels)
     encoder, decoder = (probe_subject(module, "cpu", torch.float64) for module in (encoder, decoder))
+
+    def plan_at(context: int) -> DecodePlan:
+        return DecodePlan(
+            hop_samples,
+            context if past_frames is None else past_frames,
+            context if future_frames is None else future_frames,
+        )
+
     points = []
     with torch.no_grad(), one_thread():
         latents = encoder(signal)
         if quantize is not None:
             latents = probe_subject(quantize, "cpu", torch.float64)(latents)
+        started = time.perf_counter()
         whole = decoder(latents)
+        chunked_frames = sum(
+            chunk.latent_end_frames - chunk.latent_start_frames
+            for context in contexts
+            for chunk in plan_at(context).chunks(latents.shape[-1], whole.shape[-1], chunk_frames)
+        )
+        if why := _over_time("decode", time.perf_counter() - started, chunked_frames / latents.shape[-1], max_seconds):
+            return ContextPrice.not_measured("decode", chunk_frames, why)
         for context in contexts:
-            plan = DecodePlan(
-                hop_samples,
-                context if past_frames is None else past_frames,
-                context if future_frames is None else future_frames,
-            )
             max_error, rms_error = _errors(
-                decode_in_chunks(decoder, latents, plan, whole.shape[-1], chunk_frames), whole
+                decode_in_chunks(decoder, latents, plan_at(context), whole.shape[-1], chunk_frames), whole
             )
             points.append(
                 PricePoint(context, context * hop_samples / sample_rate, max_error, rms_error, None, latents.shape[-1])
@@ -232,4 +290,5 @@ def decode_price(
         signal.shape[-1] / sample_rate,
         f"the chord's, through {quantizer}" if quantize is not None else "the chord's, unquantized",
         tuple(points),
+        frames_per_second=sample_rate / hop_samples,
     )

@@ -31,7 +31,13 @@ from rfprobe.probes.gradient import probe_input
 from rfprobe.arithmetic.geometry import MethodResult, ReceptiveField, Side
 from rfprobe.arithmetic.verdict import judge
 from rfprobe.probes.subject import probe_subject
-from rfprobe.runs.position_field import POSITION_DEPENDENT, position_verdict, read_one_period
+from rfprobe.runs.position_field import (
+    POSITION_DEPENDENT,
+    PositionField,
+    period_lengths,
+    position_verdict,
+    read_one_period,
+)
 from rfprobe.runs.verify import Verification
 
 REQUIRED = (walk_method.METHOD, gradient_probe.METHOD, impulse_probe.METHOD)
@@ -383,6 +389,26 @@ def probe_step_seconds(
     return ProbeSteps(forward_s=forward_s, gradient_s=gradient_s, impulse_s=impulse_s)
 
 
+def _position_field(
+    module: nn.Module,
+    channels: int,
+    hop: int,
+    length_multiple: int,
+    check_cost: Optional[Callable[[CostEstimate], None]],
+) -> Optional[PositionField]:
+    """One period of a position-dependent module (None when the reading itself fails: the walk's
+    reason then stands in the verdict)."""
+    from rfprobe.core.readers import NotUnderstood
+    from rfprobe.core.trace import TraceError
+
+    try:
+        return read_one_period(
+            probe_subject(module, "cpu", torch.float64), channels, period_lengths(hop, length_multiple), check_cost
+        )
+    except (TraceError, NotUnderstood):
+        return None
+
+
 def probe_module(
     module: nn.Module,
     *,
@@ -422,21 +448,31 @@ def probe_module(
         if _frames(subject, channels, check_length, device, dtype) < 2:
             raise UsageError(f"an input of {check_length} samples gave fewer than 2 frames: is the hop {hop} right?")
     guess = walk.receptive_field if walk.ran else ReceptiveField(left=Side(0), right=Side(0), hop_samples=hop)
-    if check_cost is not None:
-        stopped = str(walk.evidence.get("sizing_stopped", ""))
-        if "time limit" in stopped:
-            raise UsageError(f"the module walk stopped: {stopped}")
-        _probe_cost(subject, channels, guess, walk.ran, device, dtype, length_multiple, check_cost)
-    modules = dict.fromkeys(seeds, subject)  # fixed weights: seeds vary the inputs and projections
-    gradient, impulse = run_probes(
-        modules, guess, channels=channels, device=device, dtype=dtype, length_multiple=length_multiple
-    )
-    results = [walk, gradient, impulse]
-    verdict, position = judge(results, required=REQUIRED), None
     if not walk.ran and POSITION_DEPENDENT in walk.unavailable_reason:
-        # No single (left, right) holds for every frame: one period of them, walk against gradient.
-        position = read_one_period(probe_subject(module, "cpu", torch.float64), channels, length_multiple, check_cost)
-        verdict = position_verdict(position)
+        # No single (left, right) holds for every frame: one period of them, walk against gradient,
+        # position by position (on CPU in float64, where the period is read); the frame-pair probes
+        # would measure only the positions their two frames fall at, so they are not run.
+        position = _position_field(module, channels, hop, length_multiple, check_cost)
+        not_run = "not run: the frame's reads depend on its position (read per position instead)"
+        results = [
+            walk,
+            MethodResult(method=gradient_probe.METHOD, receptive_field=None, unavailable_reason=not_run),
+            MethodResult(method=impulse_probe.METHOD, receptive_field=None, unavailable_reason=not_run),
+        ]
+        verdict = position_verdict(position) if position is not None else judge(results, required=REQUIRED)
+    else:
+        position = None
+        if check_cost is not None:
+            stopped = str(walk.evidence.get("sizing_stopped", ""))
+            if "time limit" in stopped:
+                raise UsageError(f"the module walk stopped: {stopped}")
+            _probe_cost(subject, channels, guess, walk.ran, device, dtype, length_multiple, check_cost)
+        modules = dict.fromkeys(seeds, subject)  # fixed weights: seeds vary the inputs and projections
+        gradient, impulse = run_probes(
+            modules, guess, channels=channels, device=device, dtype=dtype, length_multiple=length_multiple
+        )
+        results = [walk, gradient, impulse]
+        verdict = judge(results, required=REQUIRED)
     return Verification(
         name=name or type(module).__name__,
         sample_rate=sample_rate,

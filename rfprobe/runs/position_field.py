@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import torch
 from torch import nn
@@ -43,7 +43,8 @@ from rfprobe.runs.cost import CostEstimate
 
 # The module walk's words when a frame's reads depend on its position (rfprobe.core.hop).
 POSITION_DEPENDENT = "depends on its position"
-POSITION_PERIODS = (8, 16)  # input lengths tried, in multiples of the model's length multiple
+POSITION_PERIODS = (8, 16)  # zoo rows: input lengths tried, in multiples of the model's length multiple
+POSITION_PERIOD_FRAMES = (64, 128)  # any module: input lengths tried, in frames of its hop
 
 
 @dataclass(frozen=True)
@@ -196,18 +197,29 @@ def position_dependent_field(
 def read_one_period(
     module: nn.Module,
     channels: int,
-    length_multiple: int = 1,
+    lengths_samples: Sequence[int],
     check_cost: Optional[Callable[[CostEstimate], None]] = None,
 ) -> PositionField:
-    """:func:`position_dependent_field` on the first of POSITION_PERIODS input lengths (multiples
-    of `length_multiple`) on which a period repeats; the last try's field (with its reason) if none."""
+    """:func:`position_dependent_field` on the first of `lengths_samples` on which a period
+    repeats; the last try's field (with its reason) if none does."""
     field = None
-    for multiple in POSITION_PERIODS:
-        field = position_dependent_field(module, channels, multiple * max(length_multiple, 1), check_cost=check_cost)
+    for length in lengths_samples:
+        field = position_dependent_field(module, channels, length, check_cost=check_cost)
         if field.period_frames is not None:
             break
     assert field is not None
     return field
+
+
+def period_lengths(hop_samples: int, length_multiple: int = 1) -> list[int]:
+    """The inputs a module's period is looked for on: POSITION_PERIOD_FRAMES frames of its hop,
+    each rounded up to a length the module accepts.
+
+    >>> period_lengths(32), period_lengths(32, length_multiple=100)
+    ([2048, 4096], [2100, 4100])
+    """
+    multiple = max(length_multiple, 1)
+    return [-(-frames * hop_samples // multiple) * multiple for frames in POSITION_PERIOD_FRAMES]
 
 
 def position_verdict(field: PositionField) -> Verdict:

@@ -34,7 +34,7 @@ from rfprobe.arithmetic.methods import EMPIRICAL, MODULE_WALK
 from rfprobe.core import budget
 from rfprobe.errors import UsageError, first_line
 from rfprobe.runs.cost import CostEstimate, gib
-from rfprobe.runs.position_field import POSITION_DEPENDENT, read_one_period
+from rfprobe.runs.position_field import POSITION_DEPENDENT, POSITION_PERIODS, read_one_period
 from rfprobe.families import Unavailable, ZooModel, find, package_version
 from rfprobe.arithmetic.geometry import Side
 from rfprobe.arithmetic.lookahead import Lookahead, lookahead_of
@@ -322,7 +322,8 @@ def _read_position_dependent(
     """A row whose walk found position-dependent reads: one period of them by the walk and the
     gradient; PASS when they agree at every position (the row's extents: the largest).
     `check_cost` gets the gradients' estimated time before they run (it raises to refuse them)."""
-    field = read_one_period(module, model.channels, model.length_multiple, check_cost)
+    lengths = [multiple * max(model.length_multiple, 1) for multiple in POSITION_PERIODS]
+    field = read_one_period(module, model.channels, lengths, check_cost)
     if field.period_frames is None:
         row.reason += f"; {field.describe()}"
         return
