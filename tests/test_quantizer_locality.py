@@ -133,3 +133,23 @@ def test_the_walk_reads_a_module_with_buffers_only_in_the_buffers_dtype():
 def test_wavtokenizers_single_codebook_vq_is_frame_local():
     found = codec_quantizer_locality("wavtokenizer")
     assert found is not None and found.frame_local, found.finding
+
+
+def test_loading_a_packages_files_leaves_its_real_imports_in_place(monkeypatch):
+    import sys
+    import types
+
+    from rfprobe.families.installed_files import load_files
+
+    # as if audiocraft had been imported normally: its package and a submodule are in sys.modules
+    import importlib.util
+
+    spec = importlib.util.find_spec("audiocraft")
+    package, submodule = types.ModuleType("audiocraft"), types.ModuleType("audiocraft.modules.streaming")
+    package.__spec__, package.__path__ = spec, list(spec.submodule_search_locations)
+    monkeypatch.setitem(sys.modules, "audiocraft", package)
+    monkeypatch.setitem(sys.modules, "audiocraft.modules.streaming", submodule)
+    loaded = load_files("audiocraft", "_rfprobe_test_quantization_base", ["quantization.base"])
+    assert hasattr(loaded["quantization.base"], "QuantizedResult")
+    assert sys.modules["audiocraft"] is package and sys.modules["audiocraft.modules.streaming"] is submodule
+    assert "audiocraft.quantization.base" not in sys.modules  # our copy leaves no trace

@@ -37,7 +37,10 @@ def load_files(
     """
     root = installed_package_dir(package)
     loaded: dict[str, types.ModuleType] = {}
-    saved = {name: sys.modules.get(name) for name in list(placeholders) + [package]}
+    # Every entry this call may replace: the placeholders, and `package` with any of its submodules a
+    # real import already made (they are put back as they were, not dropped).
+    already = [n for n in sys.modules if n == package or n.startswith(package + ".")]
+    saved = {name: sys.modules.get(name) for name in [*placeholders, package, *already]}
     try:
         sys.modules.update(placeholders)
         for dotted in files:

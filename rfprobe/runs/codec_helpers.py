@@ -363,43 +363,38 @@ def compare_decoded(
     """`run()` (a helper's decode) against `offline` (the whole-file decode), sample by sample: a
     difference beyond ROUNDING of the offline peak counts, one within it is rounding; an exception
     from `run` is the finding."""
+    same = dict(
+        codec=codec,
+        helper=helper,
+        against=against,
+        input_samples=audio.shape[-1],
+        sample_rate=rate,
+        samples_offline=offline.shape[-1],
+        chunk_samples=chunk_samples,
+        reason=reason,
+    )
     try:
         decoded = run()
     except Exception as error:  # the helper's own failure is the finding
         return DecodeHelperFinding(
-            codec,
-            helper,
-            against,
-            audio.shape[-1],
-            rate,
-            None,
-            offline.shape[-1],
-            0,
-            None,
-            0.0,
-            chunk_samples,
+            **same,
+            samples_helper=None,
+            differing_samples=0,
+            first_differing_sample=None,
+            max_relative_difference=0.0,
             failure=first_line(error),
-            reason=reason,
         )
     common = min(decoded.shape[-1], offline.shape[-1])
     difference = (decoded[..., :common] - offline[..., :common]).abs().flatten(0, -2).amax(dim=0)
     peak = float(offline.abs().max()) or 1.0
     positions = torch.nonzero(difference > ROUNDING * peak).flatten()
-    rounding = int(((difference > 0) & (difference <= ROUNDING * peak)).sum())
     return DecodeHelperFinding(
-        codec,
-        helper,
-        against,
-        audio.shape[-1],
-        rate,
-        decoded.shape[-1],
-        offline.shape[-1],
-        len(positions),
-        int(positions[0]) if len(positions) else None,
-        float(difference.max()) / peak,
-        chunk_samples,
-        reason=reason,
-        rounding_samples=rounding,
+        **same,
+        samples_helper=decoded.shape[-1],
+        differing_samples=len(positions),
+        first_differing_sample=int(positions[0]) if len(positions) else None,
+        max_relative_difference=float(difference.max()) / peak,
+        rounding_samples=int(((difference > 0) & (difference <= ROUNDING * peak)).sum()),
     )
 
 
