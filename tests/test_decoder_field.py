@@ -375,3 +375,18 @@ def test_a_gradient_over_the_memory_budget_is_refused_and_rows_in_groups_read_th
     monkeypatch.setattr(budget, "predicted_largest_bytes", lambda trace, longer: 2.0**40)
     with pytest.raises(CannotDecide, match="gradient: one output sample's backward"):
         probe_decoder(small_decoder(), 3, HOP, "small")
+
+
+def test_a_round_trip_that_cannot_be_decided_leaves_the_decoders_row_and_names_why(monkeypatch):
+    from rfprobe.output.decoder_table import decoder_cells
+    from rfprobe.runs import decoder_field
+
+    def undecided(*args, **kwargs):
+        raise decoder_field.CannotDecide("module walk: a trace of 9 samples would make a tensor of about 1.0 GiB")
+
+    monkeypatch.setattr(decoder_field, "codec_round_trip", undecided)
+    row = decoder_zoo_row("dac_16khz")
+    assert row.decoder_agrees and row.decoder_past_frames is not None
+    assert row.round_trip_note.startswith("module walk") and row.latency_ms is None
+    cells = decoder_cells(row)
+    assert "unbounded" not in cells[5:10] and cells[-1] == "decoder yes, rt not measured"

@@ -62,7 +62,9 @@ def codec_use_cells(chunking: dict[str, Any], decoder: Optional[dict[str, Any]])
         overlap = f"{decode['plan']['past_frames']} / {decode['plan']['future_frames']}"
         crop = str(decode["plan"]["past_frames"] * decode["plan"]["hop_samples"])
     latency = buffering = "-"
-    if decoder is not None:
+    if decoder is not None and decoder.get("round_trip_note"):
+        latency = buffering = "not measured"  # its round trip could not be decided: never "unbounded"
+    elif decoder is not None:
         right_samples = decoder["round_trip_right_samples"]
         latency = "unbounded" if right_samples is None else f"{right_samples} ({decoder['latency_ms']:.2f})"
         buffering = "unbounded" if decoder["buffering_ms"] is None else f"{decoder['buffering_ms']:.2f}"

@@ -41,12 +41,13 @@ def decoder_cells(row: DecoderZooRow) -> list[str]:
     """One row's cells, in HEADERS order."""
     low = "unbounded" if row.influence_low_samples is None else f"{row.influence_low_samples:+d}"
     high = "unbounded" if row.influence_high_samples is None else f"{row.influence_high_samples:+d}"
-    agree = "decoder " + ("yes" if row.decoder_agrees else "NO") + ", rt " + ("yes" if row.round_trip_agrees else "NO")
+    trip = "not measured" if row.round_trip_note else ("yes" if row.round_trip_agrees else "NO")
+    agree = "decoder " + ("yes" if row.decoder_agrees else "NO") + ", rt " + trip
+    decoder = [row.name, str(row.hop_samples), _n(row.decoder_past_frames), _n(row.decoder_future_frames)]
+    if row.round_trip_note:  # its round trip's numbers were not measured: never "unbounded"
+        return [*decoder, f"[{low} .. {high}]", *["-"] * 5, agree]
     return [
-        row.name,
-        str(row.hop_samples),
-        _n(row.decoder_past_frames),
-        _n(row.decoder_future_frames),
+        *decoder,
         f"[{low} .. {high}]",
         _n(row.round_trip_left_samples),
         _n(row.round_trip_right_samples),

@@ -36,9 +36,11 @@ from rfprobe.probes.subject import fold_weight_norms
 START_FRAMES = 16
 MAX_FRAMES = 1 << 12
 # The longest a per-phase walk may take: one output sample's read, timed at phase 0, times the
-# hop. Past it the walk is refused by name (Mimi's 1920 phases through 8 attention layers would
-# take hours); probe_decoder_hop reads the whole hop at once, which is what a chunk plan needs.
-PER_PHASE_WALK_LIMIT_S = 300.0
+# hop. The per-phase table is for decoders whose phases are cheap (a few seconds for DAC, EnCodec
+# and SNAC here); past it the walk is refused by name, before the per-phase gradient, whose batch
+# over a long window is what exhausts memory (Mimi's: 1920 phases over a 2009-frame window).
+# probe_decoder_hop reads the whole hop at once, which is what a chunk plan needs.
+PER_PHASE_WALK_LIMIT_S = 60.0
 SKIPPED = "skipped: the encoder's latents decoded as they are"
 
 
@@ -488,13 +490,37 @@ class DecoderZooRow:
     lookahead_ms: Optional[float]  # of it, the input needed beyond the frame's own hop
     round_trip_agrees: bool
     quantizer: str
+    round_trip_note: str = ""  # why the round trip was not measured (its fields are then None)
 
 
 def decoder_zoo_row(name: str, tiny: bool = True, device: torch.device | str = "cpu") -> DecoderZooRow:
-    """Decoder field and latent round trip of one codec, as one flat record."""
+    """Decoder field and latent round trip of one codec, as one flat record. A round trip a method
+    cannot decide (its walk over budget: Mimi's) leaves the decoder's numbers and names why."""
+    from rfprobe.core.readers import NotUnderstood
+
     field_ = codec_decoder_field(name, tiny, device)
-    trip = codec_round_trip(name, tiny, device=device)
     influence = field_.influence
+    try:
+        trip = codec_round_trip(name, tiny, device=device)
+    except (NotUnderstood, CannotDecide) as error:
+        return DecoderZooRow(
+            name=name,
+            hop_samples=field_.hop_samples,
+            sample_rate=field_.sample_rate,
+            decoder_past_frames=field_.past_frames,
+            decoder_future_frames=field_.future_frames,
+            influence_low_samples=None if influence.low_unbounded else influence.low,
+            influence_high_samples=None if influence.high_unbounded else influence.high,
+            decoder_agrees=field_.agrees,
+            round_trip_left_samples=None,
+            round_trip_right_samples=None,
+            latency_ms=None,
+            buffering_ms=None,
+            lookahead_ms=None,
+            round_trip_agrees=False,
+            quantizer=SKIPPED,
+            round_trip_note=str(error),
+        )
     return DecoderZooRow(
         name=name,
         hop_samples=field_.hop_samples,
