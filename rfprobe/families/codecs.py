@@ -203,7 +203,8 @@ def _flashy_placeholder() -> types.ModuleType:
     return flashy
 
 
-def _audiocraft_codes(quantizer: nn.Module, latents):
+def _codes_and_back(quantizer: nn.Module, latents):
+    """A quantizer's codes of `latents`, looked up again (encode then decode)."""
     return quantizer.decode(quantizer.encode(latents))
 
 
@@ -236,7 +237,7 @@ def audiocraft_codec(config, tiny: bool) -> CodecParts:
             decoder,
             config.dimension,
             config.hop_samples,
-            Adapter(audiocraft_quantizer(config.dimension), _audiocraft_codes),
+            Adapter(audiocraft_quantizer(config.dimension), _codes_and_back),
             "audiocraft ResidualVectorQuantizer encode -> decode (8 codebooks of 1024, codebooks drawn at random; "
             "integer codes: no gradient)",
         )
@@ -330,11 +331,6 @@ def _wavtokenizer_audio(model: nn.Module, latents):
     return model.head(model.backbone(latents, bandwidth_id))
 
 
-def _wavtokenizer_codes(model: nn.Module, latents):
-    quantizer = model.encoder_model.quantizer
-    return quantizer.decode(quantizer.encode(latents))
-
-
 def wavtokenizer_transformers(tiny: bool) -> CodecParts:
     """transformers' `WavTokenizerModel(config)`: its encoder (the zoo row's), its single-codebook VQ,
     and the decoder its decode() runs on the codebook's latents (Vocos backbone with attention, ISTFT head)."""
@@ -349,7 +345,7 @@ def wavtokenizer_transformers(tiny: bool) -> CodecParts:
             Adapter(model, _wavtokenizer_audio),
             model.config.codebook_dim,
             model.hop_length,
-            Adapter(model, _wavtokenizer_codes),
+            Adapter(model.encoder_model.quantizer, _codes_and_back),
             "WavTokenizerVectorQuantization encode -> decode (one codebook; integer codes: no gradient)",
         )
     )

@@ -500,18 +500,21 @@ def decoder_zoo_row(name: str, tiny: bool = True, device: torch.device | str = "
 
     field_ = codec_decoder_field(name, tiny, device)
     influence = field_.influence
+    decoder = dict(
+        name=name,
+        hop_samples=field_.hop_samples,
+        sample_rate=field_.sample_rate,
+        decoder_past_frames=field_.past_frames,
+        decoder_future_frames=field_.future_frames,
+        influence_low_samples=None if influence.low_unbounded else influence.low,
+        influence_high_samples=None if influence.high_unbounded else influence.high,
+        decoder_agrees=field_.agrees,
+    )
     try:
         trip = codec_round_trip(name, tiny, device=device)
     except (NotUnderstood, CannotDecide) as error:
         return DecoderZooRow(
-            name=name,
-            hop_samples=field_.hop_samples,
-            sample_rate=field_.sample_rate,
-            decoder_past_frames=field_.past_frames,
-            decoder_future_frames=field_.future_frames,
-            influence_low_samples=None if influence.low_unbounded else influence.low,
-            influence_high_samples=None if influence.high_unbounded else influence.high,
-            decoder_agrees=field_.agrees,
+            **decoder,
             round_trip_left_samples=None,
             round_trip_right_samples=None,
             latency_ms=None,
@@ -522,14 +525,7 @@ def decoder_zoo_row(name: str, tiny: bool = True, device: torch.device | str = "
             round_trip_note=str(error),
         )
     return DecoderZooRow(
-        name=name,
-        hop_samples=field_.hop_samples,
-        sample_rate=field_.sample_rate,
-        decoder_past_frames=field_.past_frames,
-        decoder_future_frames=field_.future_frames,
-        influence_low_samples=None if influence.low_unbounded else influence.low,
-        influence_high_samples=None if influence.high_unbounded else influence.high,
-        decoder_agrees=field_.agrees,
+        **decoder,
         round_trip_left_samples=trip.left_samples,
         round_trip_right_samples=trip.right_samples,
         latency_ms=trip.ms(trip.latency_samples),
